@@ -1,0 +1,88 @@
+"""nameko glue: the `Kernel` dependency (pool, unit of work, inbox, outbox relay) and `on_event`.
+
+    class RoutingService:
+        name = "routing"
+        kernel = Kernel()
+
+        @on_event("intake", "ApplicationAccepted")
+        def plan_case(self, uow, envelope): ...
+
+The handler runs inside a unit of work with the inbox mark: its writes and `uow.emit(...)` commit
+together or not at all. Everything nameko-specific stays in this module and in `service.py` files.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+
+from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
+
+from .clock import SystemTime
+from .config import Settings
+from .db import open_pool
+from .inbox import Inbox
+from .metrics import serve_metrics
+from .relay import OutboxRelay, Publisher
+from .uow import unit_of_work_factory
+
+log = logging.getLogger(__name__)
+
+
+class KernelAccess:
+    """What a service method sees as `self.kernel`."""
+
+    def __init__(self, unit_of_work, inbox: Inbox, time):
+        self.unit_of_work = unit_of_work
+        self.inbox = inbox
+        self.time = time
+
+
+class Kernel(DependencyProvider):
+    def __init__(self, time=None):
+        self.time = time or SystemTime()
+
+    def setup(self) -> None:
+        self.settings = Settings()
+        self.service = self.container.service_name
+        self.pool = open_pool(self.settings.database_url, self.service, self.settings.db_pool_size,
+                              name=f"{self.service}-bus")
+        unit_of_work = unit_of_work_factory(self.pool, self.service, self.service, self.time)
+        self.inbox = Inbox(unit_of_work, self.service, Publisher.for_dead_letters(self.settings.amqp_url),
+                           attempts=self.settings.dead_letter_after)
+        self.relay = OutboxRelay(self.pool, self.settings.database_url, self.service, self.service,
+                                 Publisher.for_events(self.settings.amqp_url, self.service),
+                                 self.settings.relay_batch, self.settings.relay_poll_seconds)
+        self.access = KernelAccess(unit_of_work, self.inbox, self.time)
+
+    def start(self) -> None:
+        if self.settings.metrics_port:
+            port = serve_metrics(self.settings.metrics_port)
+            log.info("%s: /metrics on port %d", self.service, port)
+        self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.service}.outbox-relay")
+
+    def stop(self) -> None:
+        self.relay.stop()
+
+    def kill(self) -> None:
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx) -> KernelAccess:
+        return self.access
+
+
+def on_event(source_service: str, event_type: str):
+    """An event handler that runs exactly once per message, dead-lettering what keeps failing.
+
+    The decorated method takes `(self, uow, envelope)`. Infrastructure outages requeue the
+    message (nameko's requeue_on_error); handler errors are retried, then dead-lettered.
+    """
+
+    def decorate(method):
+        @functools.wraps(method)
+        def entry(self, raw):
+            return self.kernel.inbox.handle(method.__name__, raw, functools.partial(method, self))
+
+        return EventHandler.decorator(source_service, event_type, requeue_on_error=True)(entry)
+
+    return decorate

@@ -1,0 +1,54 @@
+"""Entry point of a bus process: `python -m services.busrun intake_svc.service:IntakeService`.
+
+Sets up what must precede every other import: psycopg's pure-Python implementation (the C one
+blocks the eventlet hub) and eventlet's monkey patching. Stops within seconds of SIGTERM.
+"""
+import os
+
+os.environ["PSYCOPG_IMPL"] = "python"
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from services.config import Settings  # noqa: E402
+
+STOP_GRACE_SECONDS = 8
+
+
+def load(spec: str):
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=os.environ.get("ONEWINDOW_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    runner = ServiceRunner({"AMQP_URI": settings.amqp_url, "max_workers": 20,
+                            "PARENT_CALLS_TRACKED": 10, "SERIALIZER": "json"})
+    for spec in argv:
+        runner.add_service(load(spec))
+
+    def stop(signum, _frame):
+        # Stop in a green thread: the signal handler must return for the hub to go on.
+        logging.getLogger("busrun").info("signal %d: stopping", signum)
+        eventlet.spawn_n(runner.stop)
+        eventlet.spawn_after(STOP_GRACE_SECONDS, runner.kill)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runner.start()
+    runner.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,178 @@
+"""The `onewindow` command line (run through the `./onewindow` script at the repository root)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+from .config import ROOT, Settings
+from .processes import SERVICES
+
+NEEDS_SERVICES = {"test", "up", "migrate"}
+
+
+def _answers(url: str, default_port: int) -> tuple[str, int, bool]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return host, port, True
+    except OSError:
+        return host, port, False
+
+
+def _start_local(what: str) -> str | None:
+    """Start a locally installed server that is down; the install hint if it is not installed."""
+    if what == "RabbitMQ":
+        if not shutil.which("rabbitmq-server"):
+            return "install it with: apt-get install rabbitmq-server"
+        subprocess.run(["rabbitmq-server", "-detached"], check=False)
+        return None
+    versions = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").is_dir() else []
+    if not versions or not shutil.which("pg_ctlcluster"):
+        return "install it with: apt-get install postgresql"
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].name, "main", "start"], check=False)
+    return None
+
+
+def ensure_services(settings: Settings, wait_seconds: float = 60) -> None:
+    """RabbitMQ and PostgreSQL must answer; local ones that are down are started."""
+    for what, url, port in (("RabbitMQ", settings.amqp_url, 5672), ("PostgreSQL", settings.database_url, 5432)):
+        host, port, up = _answers(url, port)
+        if up:
+            continue
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise click.ClickException(f"{what} at {host}:{port} does not answer (set by ONEWINDOW_* variables)")
+        click.echo(f"{what} is not answering on {host}:{port}; starting it", err=True)
+        hint = _start_local(what)
+        if hint:
+            raise click.ClickException(f"{what} is not installed on this machine: {hint}")
+        deadline = time.monotonic() + wait_seconds
+        while not _answers(url, port)[2]:
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"{what} was started but does not answer on {host}:{port}")
+            time.sleep(0.5)
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """onewindow: county one-stop service halls (便民服务中心)."""
+    if ctx.invoked_subcommand in NEEDS_SERVICES and not os.environ.get("ONEWINDOW_SKIP_SERVICE_CHECK"):
+        ensure_services(Settings())
+
+
+@main.command()
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test(pytest_args: tuple[str, ...]) -> None:
+    """Run the whole test suite (extra arguments go to pytest)."""
+    import pytest
+
+    os.chdir(ROOT)
+    code = pytest.main(["-p", "no:cacheprovider", *pytest_args], plugins=[])
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        click.echo("no tests were collected: that is a failure", err=True)
+        code = 1
+    sys.exit(int(code))
+
+
+@main.command()
+def migrate() -> None:
+    """Create the database if needed and apply every service's pending migrations."""
+    from .db import ensure_database, migrate as apply, service_migrations
+
+    settings = Settings()
+    ensure_database(settings.database_url)
+    for service in SERVICES:
+        applied = apply(settings.database_url, service.name, service_migrations(service.package))
+        click.echo(f"{service.name}: {len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else ""))
+
+
+@main.command()
+@click.option("--no-migrate", is_flag=True, help="Do not apply migrations first.")
+def up(no_migrate: bool) -> None:
+    """Start every process of every service in the foreground; Ctrl-C or SIGTERM stops them all."""
+    import honcho.manager
+
+    if not no_migrate:
+        click.get_current_context().invoke(migrate)
+    honcho.manager.KILL_WAIT = 10
+    manager = honcho.manager.Manager()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for i, service in enumerate(SERVICES):
+        manager.add_process(f"{service.name}-bus", f"{sys.executable} -m services.busrun {service.bus}",
+                            env={**env, "ONEWINDOW_METRICS_PORT": str(9101 + i)}, cwd=str(ROOT))
+    manager.loop()
+    sys.exit(manager.returncode)
+
+
+@main.command("check-config")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def check_config(files: tuple[Path, ...]) -> None:
+    """Validate org chart, catalogue and calendar files (told apart by their top-level key).
+
+    A catalogue is checked against the org chart given with it, or the configured one.
+    """
+    from .calendar import WorkingCalendar
+    from .catalogue import load_catalogue, load_org
+    from .yamlfile import ConfigFileError, Document
+
+    failed = False
+    kinds: dict[str, list[Path]] = {"org": [], "catalogue": [], "calendar": []}
+    for path in files:
+        try:
+            data = Document(path).data
+        except ConfigFileError as exc:
+            click.echo(str(exc), err=True)
+            failed = True
+            continue
+        keys = set(data) if isinstance(data, dict) else set()
+        kind = "catalogue" if "items" in keys else "calendar" if "years" in keys else "org"
+        kinds[kind].append(path)
+    org = None
+    for path in kinds["org"] or ([Settings().org] if kinds["catalogue"] else []):
+        try:
+            org = load_org(path)
+            if path in files:
+                click.echo(f"{path}: ok ({len(org.departments)} departments, {len(org.organisations)} organisations, {len(org.agents)} agents)")
+        except ConfigFileError as exc:
+            click.echo(str(exc), err=True)
+            failed = True
+    for path in kinds["catalogue"]:
+        if org is None:
+            click.echo(f"{path}: not checked: the org chart has errors", err=True)
+            failed = True
+            continue
+        try:
+            catalogue = load_catalogue(path, org)
+            click.echo(f"{path}: ok ({len(catalogue.items)} items)")
+        except ConfigFileError as exc:
+            click.echo(str(exc), err=True)
+            failed = True
+    for path in kinds["calendar"]:
+        try:
+            cal = WorkingCalendar.from_file(path)
+            click.echo(f"{path}: ok (years {', '.join(str(y) for y in sorted(cal.local_years))})")
+        except ConfigFileError as exc:
+            click.echo(str(exc), err=True)
+            failed = True
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+def events() -> None:
+    """Print the table of every event type (the one in docs/architecture.md)."""
+    from .contracts import events_table
+
+    click.echo(events_table())
+
+
+if __name__ == "__main__":
+    main()

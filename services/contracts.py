@@ -1,0 +1,180 @@
+"""Message contracts: one envelope for every event, and a registry of every event type.
+
+Events are named in the past tense and published by exactly one service (to its nameko events
+exchange `<service>.events`, routing key = event name). On the wire each is the JSON of an
+`Envelope`; its payload is checked against the registered schema of that name and version both
+when it is written to the outbox and when a handler receives it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from .domain import Channel, Decision, ItemKind, Level, ResultCode
+
+
+class ContractError(ValueError):
+    """A message that does not match its contract: never retried, it goes to the dead letters."""
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: uuid.UUID
+    type: str
+    version: int
+    occurred_at: AwareDatetime
+    source: str
+    case_number: str | None
+    payload: dict[str, Any]
+
+    def to_wire(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    version: int
+    producer: str
+    consumers: tuple[str, ...]
+    schema: type[Payload]
+    meaning: str
+
+
+REGISTRY: dict[tuple[str, int], EventType] = {}
+
+
+def event(name: str, producer: str, consumers: tuple[str, ...], meaning: str, version: int = 1):
+    def register(schema: type[Payload]) -> type[Payload]:
+        REGISTRY[(name, version)] = EventType(name, version, producer, consumers, schema, meaning)
+        return schema
+
+    return register
+
+
+def new_envelope(source: str, name: str, case_number: str | None, payload: dict, now: dt.datetime,
+                 version: int = 1) -> Envelope:
+    spec = REGISTRY.get((name, version))
+    if spec is None:
+        raise ContractError(f"unknown event {name} v{version}")
+    if spec.producer != source:
+        raise ContractError(f"{name} is published by {spec.producer}, not {source}")
+    try:
+        checked = spec.schema.model_validate(payload).model_dump(mode="json")
+    except ValidationError as exc:
+        raise ContractError(f"{name} v{version}: {exc}") from None
+    return Envelope(id=uuid.uuid4(), type=name, version=version, occurred_at=now, source=source,
+                    case_number=case_number, payload=checked)
+
+
+def parse_envelope(raw: Any) -> Envelope:
+    """A received message, checked against its contract."""
+    try:
+        envelope = Envelope.model_validate(raw)
+    except ValidationError as exc:
+        raise ContractError(f"not an onewindow envelope: {exc}") from None
+    spec = REGISTRY.get((envelope.type, envelope.version))
+    if spec is None:
+        raise ContractError(f"unknown event {envelope.type} v{envelope.version}")
+    try:
+        spec.schema.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise ContractError(f"{envelope.type} v{envelope.version}: {exc}") from None
+    return envelope
+
+
+def events_table() -> str:
+    """Markdown table of every registered event: the one docs/architecture.md shows."""
+    lines = ["| event | version | producer | consumers | meaning |", "| --- | --- | --- | --- | --- |"]
+    for spec in sorted(REGISTRY.values(), key=lambda s: (s.producer, s.name, s.version)):
+        lines.append(f"| `{spec.name}` | {spec.version} | {spec.producer} | {', '.join(spec.consumers)} | {spec.meaning} |")
+    return "\n".join(lines)
+
+
+# --- the events ------------------------------------------------------------------------------
+INTAKE, ROUTING, APPROVAL, NOTIFY, SUPERVISION = "intake", "routing", "approval", "notify", "supervision"
+
+
+@event("ApplicationAccepted", INTAKE, (ROUTING, SUPERVISION, NOTIFY), "a case was accepted (受理), with or without a commitment (容缺)")
+class ApplicationAccepted(Payload):
+    item_code: str
+    kind: ItemKind
+    level: Level
+    organisation: str
+    channel: Channel
+    first_clerk: str
+    agent: str | None = None
+    accepted_on: dt.date
+    promised_deadline: dt.date
+    commitment_deadline: dt.date | None = None
+
+
+@event("SupplementNoticeIssued", INTAKE, (SUPERVISION, NOTIFY), "a one-time notice (一次性告知) listed every missing or defective material")
+class SupplementNoticeIssued(Payload):
+    item_code: str
+    organisation: str
+    missing: list[str]
+    defective: dict[str, str]
+
+
+@event("ApplicationRejected", INTAKE, (SUPERVISION, NOTIFY), "not accepted, with reasons (不予受理 / 退回件)")
+class ApplicationRejected(Payload):
+    item_code: str
+    organisation: str
+    reasons: list[str]
+
+
+@event("CaseTransferred", ROUTING, (APPROVAL, SUPERVISION, NOTIFY), "a case moved one hop: up a level or from the desk to a department (转办)")
+class CaseTransferred(Payload):
+    from_organisation: str
+    to_organisation: str
+    to_level: Level
+    limit_days: int
+
+
+@event("TaskAssigned", ROUTING, (APPROVAL, SUPERVISION), "a department got its task in a stage (承办)")
+class TaskAssigned(Payload):
+    department: str
+    stage: int
+    stage_name: str
+    lead: bool
+    limit_days: int
+
+
+@event("TaskDecided", APPROVAL, (SUPERVISION, NOTIFY), "a department approved or rejected its task, with opinion and legal basis")
+class TaskDecided(Payload):
+    department: str
+    stage: int
+    decision: Decision
+    opinion: str
+    legal_basis: str
+
+
+@event("CaseConcluded", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "the case ended (办结) with its result code and was archived (建档)")
+class CaseConcluded(Payload):
+    result: ResultCode
+    concluded_on: dt.date
+
+
+@event("WarningRaised", SUPERVISION, (NOTIFY,), "electronic supervision raised a yellow or red warning on a case or a step")
+class WarningRaised(Payload):
+    colour: str
+    step: str
+    department: str | None = None
+    deadline: dt.date
+
+
+@event("NoticeDelivered", NOTIFY, (SUPERVISION,), "a notice reached its channel (e-mail, SMS, webhook)")
+class NoticeDelivered(Payload):
+    notice: str
+    channel: str
+    recipient: str
+

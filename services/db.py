@@ -1,0 +1,80 @@
+"""PostgreSQL access: one pool per process, one schema per service, migrations per service.
+
+Migrations are plain SQL files applied in order by yoyo-migrations, which records them in the
+service's schema and locks against concurrent runs: first the kernel's (outbox, inbox), then the
+service's own folder.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def service_migrations(service_package: str) -> list[Path]:
+    root = Path(__file__).resolve().parent.parent
+    own = root / service_package / "migrations"
+    return [KERNEL_MIGRATIONS] + ([own] if own.is_dir() else [])
+
+
+def open_pool(url: str, schema: str, max_size: int = 10, name: str | None = None) -> ConnectionPool:
+    """A pool whose connections see only `schema` (and public)."""
+    if os.environ.get("PSYCOPG_IMPL") == "python":
+        assert psycopg.pq.__impl__ == "python", "psycopg was imported before PSYCOPG_IMPL was set"
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"options": f"-c search_path={schema},public", "application_name": name or schema},
+        name=name or schema,
+        open=False,
+        reconnect_timeout=0,  # keep trying: the database coming back is the normal case
+    )
+    pool.open(wait=False)
+    return pool
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/") or "postgres"
+    return urlunsplit(parts._replace(path="/postgres")), database
+
+
+def ensure_database(url: str) -> None:
+    """Create the database named in `url` if it does not exist yet."""
+    admin, database = _admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def drop_database(url: str) -> None:
+    admin, database = _admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+
+
+def migrate(url: str, schema: str, sources: list[Path]) -> list[str]:
+    """Apply the pending migrations of `sources` to `schema`; returns the ids applied."""
+    from yoyo import get_backend, read_migrations
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, f"schema={schema}"]))
+    backend = get_backend(urlunsplit(parts._replace(scheme="postgresql+psycopg", query=query)))
+    migrations = read_migrations(*[str(s) for s in sources])
+    try:
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+        return [m.id for m in pending]
+    finally:
+        backend.connection.close()

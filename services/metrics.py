@@ -1,0 +1,25 @@
+"""Prometheus metrics of the kernel, and the `/metrics` endpoint every process can expose.
+
+Labels are bounded sets (service, handler, event type): never case numbers or people.
+"""
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+OUTBOX_PUBLISHED = Counter("onewindow_outbox_published_total", "Outbox rows published and confirmed", ["service"])
+OUTBOX_UNPUBLISHED = Gauge("onewindow_outbox_unpublished", "Outbox rows committed but not yet published", ["service"])
+OUTBOX_LAG = Histogram(
+    "onewindow_outbox_lag_seconds", "Commit to confirmed publish, oldest row of each batch", ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+MESSAGES_HANDLED = Counter(
+    "onewindow_messages_handled_total", "Messages handled, by outcome (done, duplicate, retried, dead_lettered)",
+    ["service", "handler", "outcome"],
+)
+HANDLER_SECONDS = Histogram("onewindow_handler_seconds", "Time in an event handler, inbox included", ["service", "handler"])
+
+
+def serve_metrics(port: int, addr: str = "0.0.0.0") -> int:
+    """Expose /metrics on `port` (0 picks a free port); returns the port."""
+    server, _thread = start_http_server(port, addr)
+    return server.server_port

@@ -1,0 +1,139 @@
+"""The outbox relay: publishes committed outbox rows to RabbitMQ with publisher confirms.
+
+Woken by LISTEN/NOTIFY when a unit of work emits, with a polling fallback. Rows are taken with
+`FOR UPDATE SKIP LOCKED`, so several relays of one service share the work; a row is marked
+published only after the broker confirmed it, in the same transaction that locked it. A crash
+between publish and mark publishes that row again on restart: consumers' inboxes drop the copy.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import amqp.exceptions
+import kombu
+import kombu.exceptions
+import psycopg
+from nameko.standalone.events import get_event_exchange
+from psycopg_pool import ConnectionPool
+
+from .metrics import OUTBOX_LAG, OUTBOX_PUBLISHED, OUTBOX_UNPUBLISHED
+from .uow import notify_channel
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_EXCHANGE = "onewindow.dead-letter"
+DEAD_LETTER_QUEUE = "onewindow.dead-letters"
+RECOVERABLE = (psycopg.OperationalError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError, OSError)
+
+
+class Publisher:
+    """A confirmed, persistent publisher to one exchange, reconnecting after a failure."""
+
+    def __init__(self, amqp_url: str, exchange: kombu.Exchange, queue: kombu.Queue | None = None):
+        self.exchange = exchange
+        self.queue = queue  # declared and bound with the exchange, for a destination that must exist
+        self._url = amqp_url
+        self._conn: kombu.Connection | None = None
+        self._producer: kombu.Producer | None = None
+
+    @classmethod
+    def for_events(cls, amqp_url: str, service: str) -> Publisher:
+        """To `<service>.events`, declared exactly as nameko declares it."""
+        return cls(amqp_url, get_event_exchange(service, {}))
+
+    @classmethod
+    def for_dead_letters(cls, amqp_url: str) -> Publisher:
+        exchange = kombu.Exchange(DEAD_LETTER_EXCHANGE, type="fanout", durable=True)
+        return cls(amqp_url, exchange, kombu.Queue(DEAD_LETTER_QUEUE, exchange, durable=True))
+
+    def _ready(self) -> kombu.Producer:
+        if self._producer is None:
+            self._conn = kombu.Connection(self._url, transport_options={"confirm_publish": True},
+                                          connect_timeout=5)
+            channel = self._conn.channel()
+            self.exchange(channel).declare()
+            if self.queue is not None:
+                self.queue(channel).declare()
+            self._producer = kombu.Producer(channel, self.exchange)
+        return self._producer
+
+    def publish(self, body: dict, routing_key: str, message_id: str | None = None,
+                headers: dict | None = None) -> None:
+        """Returns once the broker has confirmed the message; raises (and resets) otherwise."""
+        try:
+            self._ready().publish(body, routing_key=routing_key, serializer="json", delivery_mode=2,
+                                  message_id=message_id, headers=headers or {}, retry=False)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        conn, self._conn, self._producer = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.release()
+            except Exception:  # closing a broken connection may fail again; it is dropped either way
+                pass
+
+
+class OutboxRelay:
+    def __init__(self, pool: ConnectionPool, conninfo: str, service: str, schema: str,
+                 publisher: Publisher, batch: int = 200, poll_seconds: float = 1.0):
+        self.pool = pool
+        self.conninfo = conninfo
+        self.service = service
+        self.schema = schema
+        self.publisher = publisher
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+
+    def publish_pending(self) -> int:
+        """Publish one batch; returns how many rows it published."""
+        with self.pool.connection() as conn, conn.transaction():
+            rows = conn.execute(
+                "SELECT seq, envelope, created_at FROM outbox WHERE published_at IS NULL "
+                "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
+                [self.batch],
+            ).fetchall()
+            if not rows:
+                return 0
+            for _, envelope, _ in rows:
+                self.publisher.publish(envelope, envelope["type"], envelope["id"])
+            conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY(%s)", [[r[0] for r in rows]])
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        OUTBOX_LAG.labels(self.service).observe(max(0.0, time.time() - rows[0][2].timestamp()))
+        return len(rows)
+
+    def unpublished(self) -> int:
+        with self.pool.connection() as conn:
+            return conn.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0]
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        """Publish until stopped, surviving database and broker outages."""
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as listener:
+                    listener.execute(f'LISTEN "{notify_channel(self.schema)}"')
+                    while not self._stop.is_set():
+                        while self.publish_pending() == self.batch and not self._stop.is_set():
+                            pass
+                        OUTBOX_UNPUBLISHED.labels(self.service).set(self.unpublished())
+                        backoff = 0.1
+                        # Drain every NOTIFY that arrived; a timeout is the polling fallback.
+                        for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
+                            pass
+            except Exception as exc:  # the relay must outlive every outage; unknown errors are logged loudly
+                self.publisher.close()
+                log.log(logging.WARNING if isinstance(exc, RECOVERABLE) else logging.ERROR,
+                        "outbox relay of %s: %r; retrying in %.1fs", self.service, exc, backoff,
+                        exc_info=not isinstance(exc, RECOVERABLE))
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self.publisher.close()

@@ -1,0 +1,72 @@
+"""The unit of work: one transaction that commits state, outbox rows and the inbox mark together.
+
+    with uow_factory() as uow:
+        uow.execute("INSERT INTO cases ...", [...])
+        uow.emit("ApplicationAccepted", case_number, {...})
+    # committed: the relay is woken by NOTIFY and publishes the event
+
+Leaving the block by an exception rolls everything back: nothing half-written, nothing emitted.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from psycopg import Connection
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from .clock import SystemTime, TimeSource
+from .contracts import Envelope, new_envelope
+
+
+def notify_channel(schema: str) -> str:
+    return f"outbox_{schema}"
+
+
+class UnitOfWork:
+    def __init__(self, conn: Connection, source: str, schema: str, time: TimeSource):
+        self.conn = conn
+        self.source = source
+        self.schema = schema
+        self.time = time
+        self.emitted: list[Envelope] = []
+
+    def execute(self, query: Any, params: Any = None):
+        return self.conn.execute(query, params)
+
+    def emit(self, event_type: str, case_number: str | None, payload: dict, version: int = 1) -> Envelope:
+        envelope = new_envelope(self.source, event_type, case_number, payload, self.time.now(), version)
+        self.conn.execute(
+            "INSERT INTO outbox (id, event_type, envelope) VALUES (%s, %s, %s)",
+            [envelope.id, event_type, Jsonb(envelope.to_wire())],
+        )
+        if not self.emitted:
+            self.conn.execute("SELECT pg_notify(%s, '')", [notify_channel(self.schema)])
+        self.emitted.append(envelope)
+        return envelope
+
+    def mark_processed(self, envelope: Envelope, handler: str) -> bool:
+        """Record `envelope` as handled by `handler`; False if it already was (a redelivery)."""
+        row = self.conn.execute(
+            "INSERT INTO inbox (message_id, handler, event_type, outcome) VALUES (%s, %s, %s, 'done') "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            [envelope.id, handler, envelope.type],
+        ).fetchone()
+        return row is not None
+
+
+UnitOfWorkFactory = Callable[[], "contextmanager[UnitOfWork]"]
+
+
+def unit_of_work_factory(pool: ConnectionPool, source: str, schema: str,
+                         time: TimeSource | None = None) -> Callable[[], Iterator[UnitOfWork]]:
+    time = time or SystemTime()
+
+    @contextmanager
+    def unit_of_work() -> Iterator[UnitOfWork]:
+        with pool.connection() as conn, conn.transaction():
+            yield UnitOfWork(conn, source, schema, time)
+
+    return unit_of_work

@@ -1,0 +1,66 @@
+"""Fixtures on the real RabbitMQ and PostgreSQL: each test run gets its own database, and each
+test that needs them its own RabbitMQ virtual host and its own schema."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from services.config import Settings
+from services.db import KERNEL_MIGRATIONS, drop_database, ensure_database, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _with_path(url: str, path: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=path))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = _with_path(Settings().database_url, f"/onewindow_test_{uuid.uuid4().hex[:10]}")
+    ensure_database(url)
+    yield url
+    drop_database(url)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def amqp_url() -> str:
+    """A fresh RabbitMQ virtual host for this test (made with rabbitmqctl on the local broker)."""
+    vhost = f"ow-test-{uuid.uuid4().hex[:10]}"
+    _rabbitmqctl("add_vhost", vhost)
+    user = urlsplit(Settings().amqp_url).username or "guest"
+    _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    yield _with_path(Settings().amqp_url, f"/{vhost}")
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def schema(database_url) -> str:
+    """A schema of this test's own with the kernel tables (outbox, inbox)."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    migrate(database_url, name, [KERNEL_MIGRATIONS])
+    yield name
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture
+def process_env(database_url, amqp_url) -> dict[str, str]:
+    """Environment for a real onewindow process pointed at this test's broker and database."""
+    return {**os.environ, "ONEWINDOW_DATABASE_URL": database_url, "ONEWINDOW_AMQP_URL": amqp_url,
+            "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+PYTHON = sys.executable
