@@ -56,6 +56,7 @@ class Kernel(DependencyProvider):
         self.access = KernelAccess(unit_of_work, self.inbox, self.time)
 
     def start(self) -> None:
+        self.inbox.dead_letters.declare()  # the dead-letter queue exists before anything dies
         if self.settings.metrics_port:
             port = serve_metrics(self.settings.metrics_port)
             log.info("%s: /metrics on port %d", self.service, port)

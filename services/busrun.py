@@ -4,8 +4,12 @@ Sets up what must precede every other import: psycopg's pure-Python implementati
 blocks the eventlet hub) and eventlet's monkey patching. Stops within seconds of SIGTERM.
 """
 import os
+import warnings
 
 os.environ["PSYCOPG_IMPL"] = "python"
+# Known and accepted (docs/architecture.md): eventlet is in bugfix mode; nameko 2 needs it.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
 import eventlet  # noqa: E402
 

@@ -48,6 +48,10 @@ class Publisher:
         exchange = kombu.Exchange(DEAD_LETTER_EXCHANGE, type="fanout", durable=True)
         return cls(amqp_url, exchange, kombu.Queue(DEAD_LETTER_QUEUE, exchange, durable=True))
 
+    def declare(self) -> None:
+        """Declare the exchange (and queue) now, so that they exist before the first publish."""
+        self._ready()
+
     def _ready(self) -> kombu.Producer:
         if self._producer is None:
             self._conn = kombu.Connection(self._url, transport_options={"confirm_publish": True},
