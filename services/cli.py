@@ -69,7 +69,7 @@ def main(ctx: click.Context) -> None:
         ensure_services(Settings())
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def test(pytest_args: tuple[str, ...]) -> None:
     """Run the whole test suite (extra arguments go to pytest)."""
@@ -97,7 +97,9 @@ def migrate() -> None:
 
 @main.command()
 @click.option("--no-migrate", is_flag=True, help="Do not apply migrations first.")
-def up(no_migrate: bool) -> None:
+@click.option("--metrics-port", default=9101, show_default=True,
+              help="/metrics of the first process; the others count up from it.")
+def up(no_migrate: bool, metrics_port: int) -> None:
     """Start every process of every service in the foreground; Ctrl-C or SIGTERM stops them all."""
     import honcho.manager
 
@@ -108,7 +110,7 @@ def up(no_migrate: bool) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for i, service in enumerate(SERVICES):
         manager.add_process(f"{service.name}-bus", f"{sys.executable} -m services.busrun {service.bus}",
-                            env={**env, "ONEWINDOW_METRICS_PORT": str(9101 + i)}, cwd=str(ROOT))
+                            env={**env, "ONEWINDOW_METRICS_PORT": str(metrics_port + i)}, cwd=str(ROOT))
     manager.loop()
     sys.exit(manager.returncode)
 

@@ -91,10 +91,10 @@ def parse_envelope(raw: Any) -> Envelope:
     return envelope
 
 
-def events_table() -> str:
+def events_table(registry: dict[tuple[str, int], EventType] | None = None) -> str:
     """Markdown table of every registered event: the one docs/architecture.md shows."""
     lines = ["| event | version | producer | consumers | meaning |", "| --- | --- | --- | --- | --- |"]
-    for spec in sorted(REGISTRY.values(), key=lambda s: (s.producer, s.name, s.version)):
+    for spec in sorted((registry or REGISTRY).values(), key=lambda s: (s.producer, s.name, s.version)):
         lines.append(f"| `{spec.name}` | {spec.version} | {spec.producer} | {', '.join(spec.consumers)} | {spec.meaning} |")
     return "\n".join(lines)
 

@@ -1,0 +1,63 @@
+"""The `onewindow` command as an operator runs it."""
+from __future__ import annotations
+
+import signal
+import subprocess
+
+
+from services.processes import SERVICES
+from tests.conftest import ROOT
+from tests.support import free_port, metric, wait_until
+
+ONEWINDOW = str(ROOT / ".venv" / "bin" / "onewindow")
+
+
+def run(*args: str, env=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([ONEWINDOW, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_check_config_accepts_the_sample_set():
+    result = run("check-config", "deploy/org.yaml", "deploy/catalogue.yaml", "deploy/calendar.yaml")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": ok") == 3
+
+
+def test_check_config_rejects_a_broken_copy_with_file_line_and_reason(tmp_path):
+    broken = tmp_path / "catalogue.yaml"
+    text = (ROOT / "deploy" / "catalogue.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("kind: promised", "kind: someday", 1), encoding="utf-8")
+    line = next(i for i, ln in enumerate(broken.read_text(encoding="utf-8").splitlines(), 1) if "kind: someday" in ln)
+    result = run("check-config", "deploy/org.yaml", str(broken))
+    assert result.returncode == 1
+    assert f"{broken}:{line}: items[" in result.stderr and "].kind: Input should be" in result.stderr
+    assert "(got 'someday')" in result.stderr
+
+
+def test_the_test_command_fails_when_no_test_runs():
+    result = run("test", "tests/unit/test_clock.py", "-k", "no_such_test_at_all")
+    assert result.returncode == 1 and "no tests were collected" in result.stderr
+
+
+def test_migrate_applies_each_service_once(process_env):
+    first = run("migrate", env=process_env)
+    assert first.returncode == 0, first.stderr
+    for service in SERVICES:
+        assert f"{service.name}: " in first.stdout
+    second = run("migrate", env=process_env)
+    assert second.returncode == 0 and second.stdout.count(": 0 migration(s) applied") == len(SERVICES)
+
+
+def test_up_starts_every_bus_process_and_stops_them_all_on_sigterm(process_env):
+    base = free_port()
+    proc = subprocess.Popen([ONEWINDOW, "up", "--metrics-port", str(base)], cwd=ROOT, env=process_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for i, service in enumerate(SERVICES):
+            wait_until(lambda: metric(base + i, "onewindow_outbox_unpublished", service=service.name) == 0,
+                       timeout=60, what=f"{service.name}-bus serving /metrics")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=20)[0]
+    for service in SERVICES:
+        assert f"{service.name}-bus stopped" in output, output[-2000:]
+    assert proc.returncode is not None
