@@ -8,7 +8,7 @@ resumes from the next working day after R. Extensions add working days to the li
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
 from zoneinfo import ZoneInfo

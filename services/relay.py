@@ -130,7 +130,7 @@ class OutboxRelay:
                             pass
                         OUTBOX_UNPUBLISHED.labels(self.service).set(self.unpublished())
                         backoff = 0.1
-                        # Drain every NOTIFY that arrived; a timeout is the polling fallback.
+                        # Wait for a NOTIFY of a commit; the timeout is the polling fallback.
                         for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
                             pass
             except Exception as exc:  # the relay must outlive every outage; unknown errors are logged loudly

@@ -57,9 +57,6 @@ class UnitOfWork:
         return row is not None
 
 
-UnitOfWorkFactory = Callable[[], "contextmanager[UnitOfWork]"]
-
-
 def unit_of_work_factory(pool: ConnectionPool, source: str, schema: str,
                          time: TimeSource | None = None) -> Callable[[], Iterator[UnitOfWork]]:
     time = time or SystemTime()
