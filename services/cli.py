@@ -15,7 +15,7 @@ import click
 from .config import ROOT, Settings
 from .processes import SERVICES
 
-NEEDS_SERVICES = {"test", "up", "migrate"}
+NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay"}
 
 
 def _answers(url: str, default_port: int) -> tuple[str, int, bool]:
@@ -166,6 +166,55 @@ def check_config(files: tuple[Path, ...]) -> None:
             click.echo(str(exc), err=True)
             failed = True
     sys.exit(1 if failed else 0)
+
+
+@main.command("bench-relay")
+@click.option("--events", "count", default=5000, show_default=True, help="Events to write and publish.")
+@click.option("--per-commit", default=5, show_default=True, help="Events per unit of work.")
+def bench_relay(count: int, per_commit: int) -> None:
+    """Benchmark the outbox: units of work per second, then confirmed publishes per second.
+
+    Uses a schema and a RabbitMQ exchange of its own, dropped afterwards; prints one JSON line.
+    """
+    import json
+    import uuid
+
+    import kombu
+    import psycopg
+
+    from .db import KERNEL_MIGRATIONS, ensure_database, migrate as apply, open_pool
+    from .relay import OutboxRelay, Publisher
+    from .uow import unit_of_work_factory
+
+    settings = Settings()
+    schema, source = f"bench_{uuid.uuid4().hex[:8]}", "supervision"
+    ensure_database(settings.database_url)
+    apply(settings.database_url, schema, [KERNEL_MIGRATIONS])
+    pool = open_pool(settings.database_url, schema, max_size=2)
+    publisher = Publisher(settings.amqp_url, kombu.Exchange(f"{schema}.events", type="topic", auto_delete=True))
+    try:
+        unit_of_work = unit_of_work_factory(pool, source, schema)
+        started = time.perf_counter()
+        for _ in range(0, count, per_commit):
+            with unit_of_work() as uow:
+                for _ in range(per_commit):
+                    uow.emit("WarningRaised", None, {"colour": "yellow", "step": "bench", "deadline": "2026-03-02"})
+        written = time.perf_counter() - started
+        relay = OutboxRelay(pool, settings.database_url, source, schema, publisher, settings.relay_batch)
+        started = time.perf_counter()
+        published = 0
+        while (n := relay.publish_pending()):
+            published += n
+        sent = time.perf_counter() - started
+    finally:
+        publisher.close()
+        pool.close()
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    click.echo(json.dumps({"events": published, "per_commit": per_commit,
+                           "commits_per_s": round(count / per_commit / written, 1),
+                           "events_written_per_s": round(count / written, 1),
+                           "published_per_s": round(published / sent, 1), "cores": os.cpu_count()}))
 
 
 @main.command()

@@ -116,7 +116,13 @@ class OutboxRelay:
             return conn.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0]
 
     def stop(self) -> None:
+        """Stop after the current batch; a NOTIFY wakes the relay if it is waiting for one."""
         self._stop.set()
+        try:
+            with self.pool.connection(timeout=2) as conn:
+                conn.execute("SELECT pg_notify(%s, 'stop')", [notify_channel(self.schema)])
+        except Exception:  # no database: the relay is in its backoff wait, which the event ends
+            pass
 
     def run(self) -> None:
         """Publish until stopped, surviving database and broker outages."""
