@@ -61,3 +61,12 @@ def test_up_starts_every_bus_process_and_stops_them_all_on_sigterm(process_env):
     for service in SERVICES:
         assert f"{service.name}-bus stopped" in output, output[-2000:]
     assert proc.returncode is not None
+
+
+def test_bench_relay_publishes_every_event_it_wrote_and_prints_figures(process_env):
+    import json
+
+    result = run("bench-relay", "--events", "60", "--per-commit", "4", env=process_env)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["events"] == 60 and figures["published_per_s"] > 0
