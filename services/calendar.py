@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,7 @@ import chinese_calendar
 from chinese_calendar import constants as _national
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .yamlfile import ConfigFileError, Document
+from .yamlfile import Document
 
 
 class CalendarYearMissing(LookupError):
@@ -135,11 +134,3 @@ class WorkingCalendar:
     def next_working_day(self, day: dt.date) -> dt.date:
         return self.add(day, 1)
 
-
-@lru_cache(maxsize=8)
-def load_calendar(path: str | None) -> WorkingCalendar:
-    """One calendar per file per process (the file is read once)."""
-    return WorkingCalendar.from_file(path)
-
-
-__all__ = ["CalendarFile", "CalendarYearMissing", "ConfigFileError", "WorkingCalendar", "load_calendar"]

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from .domain import Attendance, ItemKind, JointMode, Level, MaterialKind, OrgKind
 from .yamlfile import ConfigFileError, Document
@@ -75,6 +75,8 @@ class OrgChart(_Strict):
     departments: list[Department]
     organisations: list[Organisation]
     agents: list[Agent] = []
+    _orgs: dict[str, Organisation] = PrivateAttr(default_factory=dict)
+    _depts: dict[str, Department] = PrivateAttr(default_factory=dict)
 
     def organisation(self, code: str) -> Organisation | None:
         return self._orgs.get(code)
@@ -89,8 +91,8 @@ class OrgChart(_Strict):
         return self._orgs[org.parent]
 
     def model_post_init(self, _context) -> None:
-        object.__setattr__(self, "_orgs", {o.code: o for o in self.organisations})
-        object.__setattr__(self, "_depts", {d.code: d for d in self.departments})
+        self._orgs = {o.code: o for o in self.organisations}
+        self._depts = {d.code: d for d in self.departments}
 
 
 def _duplicates(doc: Document, section: str, codes: list[str]) -> list:
@@ -201,7 +203,7 @@ class Item(_Strict):
             raise ValueError("promised_limit_days must not exceed legal_limit_days")
         if self.decided_at == Level.VILLAGE:
             raise ValueError("decided_at: village rooms accept only, they decide nothing")
-        if self.lowest_level.rank > self.decided_at.rank and self.kind != ItemKind.REPORTED:
+        if self.lowest_level.rank > self.decided_at.rank:
             raise ValueError("lowest_level must not be above decided_at")
         if self.kind == ItemKind.JOINT and not (self.co_departments or self.stages):
             raise ValueError("a joint item needs co_departments or stages")
@@ -226,12 +228,13 @@ class Item(_Strict):
 
 class Catalogue(_Strict):
     items: Annotated[list[Item], Field(min_length=1)]
+    _items: dict[str, Item] = PrivateAttr(default_factory=dict)
 
     def item(self, code: str) -> Item | None:
         return self._items.get(code)
 
     def model_post_init(self, _context) -> None:
-        object.__setattr__(self, "_items", {i.code: i for i in self.items})
+        self._items = {i.code: i for i in self.items}
 
 
 def _check_catalogue(doc: Document, catalogue: Catalogue, org: OrgChart) -> list:
