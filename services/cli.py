@@ -127,44 +127,37 @@ def check_config(files: tuple[Path, ...]) -> None:
     from .yamlfile import ConfigFileError, Document
 
     failed = False
+
+    def check(path: Path, load, describe) -> object | None:
+        nonlocal failed
+        try:
+            loaded = load(path)
+        except ConfigFileError as exc:
+            click.echo(str(exc), err=True)
+            failed = True
+            return None
+        if describe:
+            click.echo(f"{path}: ok ({describe(loaded)})")
+        return loaded
+
     kinds: dict[str, list[Path]] = {"org": [], "catalogue": [], "calendar": []}
     for path in files:
-        try:
-            data = Document(path).data
-        except ConfigFileError as exc:
-            click.echo(str(exc), err=True)
-            failed = True
-            continue
-        keys = set(data) if isinstance(data, dict) else set()
-        kind = "catalogue" if "items" in keys else "calendar" if "years" in keys else "org"
-        kinds[kind].append(path)
+        doc = check(path, Document, None)
+        if doc is not None:
+            keys = set(doc.data) if isinstance(doc.data, dict) else set()
+            kinds["catalogue" if "items" in keys else "calendar" if "years" in keys else "org"].append(path)
     org = None
     for path in kinds["org"] or ([Settings().org] if kinds["catalogue"] else []):
-        try:
-            org = load_org(path)
-            if path in files:
-                click.echo(f"{path}: ok ({len(org.departments)} departments, {len(org.organisations)} organisations, {len(org.agents)} agents)")
-        except ConfigFileError as exc:
-            click.echo(str(exc), err=True)
-            failed = True
+        org = check(path, load_org, (lambda o: f"{len(o.departments)} departments, {len(o.organisations)} "
+                                               f"organisations, {len(o.agents)} agents") if path in files else None)
     for path in kinds["catalogue"]:
         if org is None:
             click.echo(f"{path}: not checked: the org chart has errors", err=True)
             failed = True
             continue
-        try:
-            catalogue = load_catalogue(path, org)
-            click.echo(f"{path}: ok ({len(catalogue.items)} items)")
-        except ConfigFileError as exc:
-            click.echo(str(exc), err=True)
-            failed = True
+        check(path, lambda p: load_catalogue(p, org), lambda c: f"{len(c.items)} items")
     for path in kinds["calendar"]:
-        try:
-            cal = WorkingCalendar.from_file(path)
-            click.echo(f"{path}: ok (years {', '.join(str(y) for y in sorted(cal.local_years))})")
-        except ConfigFileError as exc:
-            click.echo(str(exc), err=True)
-            failed = True
+        check(path, WorkingCalendar.from_file, lambda c: "years " + ", ".join(map(str, c.local_years)))
     sys.exit(1 if failed else 0)
 
 

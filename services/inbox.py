@@ -80,18 +80,14 @@ class Inbox:
 
     def _dead_letter(self, handler: str, raw: Any, error: Exception, attempts: int,
                      envelope: Envelope | None = None) -> None:
+        reason = f"{type(error).__name__}: {error}"
         body = raw if isinstance(raw, dict) else {"unparsed": json.dumps(raw, default=str)}
         self.dead_letters.publish(
             body, routing_key=f"{self.service}.{handler}",
             message_id=str(envelope.id) if envelope else None,
             headers={"x-service": self.service, "x-handler": handler, "x-attempts": attempts,
-                     "x-error": f"{type(error).__name__}: {error}"[:2000]},
+                     "x-error": reason[:2000]},
         )
-        if envelope is None:
-            return
-        with self.unit_of_work() as uow:
-            uow.execute(
-                "INSERT INTO inbox (message_id, handler, event_type, outcome, error, attempts) "
-                "VALUES (%s, %s, %s, 'dead_lettered', %s, %s) ON CONFLICT DO NOTHING",
-                [envelope.id, handler, envelope.type, f"{type(error).__name__}: {error}", attempts],
-            )
+        if envelope is not None:
+            with self.unit_of_work() as uow:
+                uow.mark_processed(envelope, handler, "dead_lettered", reason, attempts)

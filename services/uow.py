@@ -47,12 +47,17 @@ class UnitOfWork:
         self.emitted.append(envelope)
         return envelope
 
-    def mark_processed(self, envelope: Envelope, handler: str) -> bool:
-        """Record `envelope` as handled by `handler`; False if it already was (a redelivery)."""
+    def mark_processed(self, envelope: Envelope, handler: str, outcome: str = "done",
+                       error: str | None = None, attempts: int = 1) -> bool:
+        """Record `envelope` in the inbox of `handler`; False if it already was (a redelivery).
+
+        outcome 'done' goes with the handler's effect; 'dead_lettered' after the dead-letter queue
+        confirmed it, so a redelivery is skipped either way.
+        """
         row = self.conn.execute(
-            "INSERT INTO inbox (message_id, handler, event_type, outcome) VALUES (%s, %s, %s, 'done') "
-            "ON CONFLICT DO NOTHING RETURNING 1",
-            [envelope.id, handler, envelope.type],
+            "INSERT INTO inbox (message_id, handler, event_type, outcome, error, attempts) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+            [envelope.id, handler, envelope.type, outcome, error, attempts],
         ).fetchone()
         return row is not None
 
