@@ -84,6 +84,31 @@ def on_event(source_service: str, event_type: str):
         def entry(self, raw):
             return self.kernel.inbox.handle(method.__name__, raw, functools.partial(method, self))
 
+        entry.subscription = (source_service, event_type)
         return EventHandler.decorator(source_service, event_type, requeue_on_error=True)(entry)
 
     return decorate
+
+
+def declare_queues(amqp_url: str, service_name: str, service_cls) -> list[str]:
+    """Declare the queue of every `on_event` handler of a service, exactly as nameko will.
+
+    Run before any process starts (by `migrate`): an event published before its consumer's queue
+    exists would be dropped by the exchange.
+    """
+    import kombu
+    from nameko.standalone.events import get_event_exchange
+
+    names = []
+    with kombu.Connection(amqp_url) as conn:
+        channel = conn.channel()
+        for method_name, attr in vars(service_cls).items():
+            if not hasattr(attr, "subscription"):
+                continue
+            source, event_type = attr.subscription
+            name = f"evt-{source}-{event_type}--{service_name}.{method_name}"
+            queue = kombu.Queue(name, exchange=get_event_exchange(source, {}), routing_key=event_type,
+                                durable=True, auto_delete=False, exclusive=False)
+            queue(channel).declare()
+            names.append(name)
+    return names

@@ -77,12 +77,25 @@ class OrgChart(_Strict):
     agents: list[Agent] = []
     _orgs: dict[str, Organisation] = PrivateAttr(default_factory=dict)
     _depts: dict[str, Department] = PrivateAttr(default_factory=dict)
+    _agents: dict[str, Agent] = PrivateAttr(default_factory=dict)
+    _offices: dict[tuple, Organisation] = PrivateAttr(default_factory=dict)
 
     def organisation(self, code: str) -> Organisation | None:
         return self._orgs.get(code)
 
     def department(self, code: str) -> Department | None:
         return self._depts.get(code)
+
+    def agent(self, code: str) -> Agent | None:
+        return self._agents.get(code)
+
+    def office_for(self, department: str, centre: str) -> Organisation:
+        """The window or back office of `department` in `centre`, else in the centres above it."""
+        while centre is not None:
+            if (found := self._offices.get((department, centre))) is not None:
+                return found
+            centre = self._orgs[centre].parent
+        raise LookupError(f"department {department} has no window or back office up to the county")
 
     def centre_of(self, org: Organisation) -> Organisation:
         """The centre an organisation belongs to (a centre is its own)."""
@@ -93,6 +106,9 @@ class OrgChart(_Strict):
     def model_post_init(self, _context) -> None:
         self._orgs = {o.code: o for o in self.organisations}
         self._depts = {d.code: d for d in self.departments}
+        self._agents = {a.code: a for a in self.agents}
+        self._offices = {(o.department, o.parent): o for o in self.organisations
+                         if o.kind in (OrgKind.WINDOW, OrgKind.BACK_OFFICE)}
 
 
 def _duplicates(doc: Document, section: str, codes: list[str]) -> list:

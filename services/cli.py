@@ -1,7 +1,9 @@
 """The `onewindow` command line (run through the `./onewindow` script at the repository root)."""
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -13,9 +15,9 @@ from urllib.parse import urlsplit
 import click
 
 from .config import ROOT, Settings
-from .processes import SERVICES
+from .processes import commands
 
-NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay"}
+NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case"}
 
 
 def _answers(url: str, default_port: int) -> tuple[str, int, bool]:
@@ -85,14 +87,10 @@ def test(pytest_args: tuple[str, ...]) -> None:
 
 @main.command()
 def migrate() -> None:
-    """Create the database if needed and apply every service's pending migrations."""
-    from .db import ensure_database, migrate as apply, service_migrations
+    """Create the database if needed, apply every service's migrations, declare every queue."""
+    from .system import prepare
 
-    settings = Settings()
-    ensure_database(settings.database_url)
-    for service in SERVICES:
-        applied = apply(settings.database_url, service.name, service_migrations(service.package))
-        click.echo(f"{service.name}: {len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else ""))
+    prepare(Settings(), echo=click.echo)
 
 
 @main.command()
@@ -108,9 +106,9 @@ def up(no_migrate: bool, metrics_port: int) -> None:
     honcho.manager.KILL_WAIT = 10
     manager = honcho.manager.Manager()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for i, service in enumerate(SERVICES):
-        manager.add_process(f"{service.name}-bus", f"{sys.executable} -m services.busrun {service.bus}",
-                            env={**env, "ONEWINDOW_METRICS_PORT": str(metrics_port + i)}, cwd=str(ROOT))
+    for i, (name, argv) in enumerate(commands(sys.executable)):
+        manager.add_process(name, shlex.join(argv), env={**env, "ONEWINDOW_METRICS_PORT": str(metrics_port + i)},
+                            cwd=str(ROOT))
     manager.loop()
     sys.exit(manager.returncode)
 
@@ -169,7 +167,6 @@ def bench_relay(count: int, per_commit: int) -> None:
 
     Uses a schema and a RabbitMQ exchange of its own, dropped afterwards; prints one JSON line.
     """
-    import json
     import uuid
 
     import kombu
@@ -208,6 +205,93 @@ def bench_relay(count: int, per_commit: int) -> None:
                            "commits_per_s": round(count / per_commit / written, 1),
                            "events_written_per_s": round(count / written, 1),
                            "published_per_s": round(published / sent, 1), "cores": os.cpu_count()}))
+
+
+def _run_system(play, log_dir: Path | None) -> None:
+    """Start every process, play the script, stop everything, print the summary and the JSON line."""
+    import tempfile
+
+    from .system import System
+
+    settings = Settings()
+    logs = log_dir or Path(tempfile.mkdtemp(prefix="onewindow-logs-"))
+    click.echo(f"starting every process (logs in {logs})", err=True)
+    with System(settings, logs):
+        result, lines = play(settings)
+    for line in lines:
+        click.echo(line)
+    click.echo(json.dumps(result, ensure_ascii=False))
+    if result.get("lost") or result.get("duplicated"):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the processes' logs.")
+def demo(logs: Path | None) -> None:
+    """Start everything and play a realistic day through the gRPC APIs; the last line is JSON."""
+    from .demo import run_demo, summary_lines
+
+    def play(settings):
+        result = run_demo(settings, echo=lambda line: click.echo(line, err=True))
+        return result, summary_lines(result)
+
+    _run_system(play, logs)
+
+
+@main.command()
+@click.option("--cases", type=click.IntRange(1), help="Cases to submit (default: as many as --duration allows).")
+@click.option("--duration", type=click.FloatRange(1), help="Seconds of arrivals (default 60 without --cases).")
+@click.option("--rate", default=40.0, show_default=True, type=click.FloatRange(0.1), help="Arrivals per second.")
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000),
+              help="Submissions in flight at most.")
+@click.option("--mix", default="TZ-002=1", show_default=True, help="Item codes and weights, e.g. TZ-002=3,TZ-001=1.")
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the processes' logs.")
+def load(cases: int | None, duration: float | None, rate: float, concurrency: int, mix: str,
+         logs: Path | None) -> None:
+    """Benchmark: submit cases at a rate, departments decide over gRPC; the last line is JSON."""
+    from .loadgen import parse_mix, run_load, summary_lines
+
+    try:
+        weights = parse_mix(mix)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mix") from None
+    if cases is None and duration is None:
+        duration = 60.0
+
+    def play(settings):
+        result = run_load(settings, cases=cases, duration=duration, rate=rate, concurrency=concurrency,
+                          mix=weights, echo=lambda line: click.echo(line, err=True))
+        return result, summary_lines(result)
+
+    _run_system(play, logs)
+
+
+@main.command("verify-case")
+@click.argument("case_numbers", nargs=-1, required=True)
+def verify_case(case_numbers: tuple[str, ...]) -> None:
+    """Check that a case's history chain is intact (no entry edited, removed or inserted)."""
+    from intake_svc.cases import SOURCE, Intake
+    from .db import open_pool
+    from .errors import NotFound
+    from .reference import load_reference
+    from .uow import unit_of_work_factory
+
+    settings = Settings()
+    pool = open_pool(settings.database_url, SOURCE, 2, name="verify-case")
+    intake = Intake(load_reference(settings), settings.commitment_days)
+    broken = False
+    try:
+        for number in case_numbers:
+            with unit_of_work_factory(pool, SOURCE, SOURCE)() as uow:
+                try:
+                    problems = intake.verify(uow, number)
+                except NotFound as exc:
+                    problems = [str(exc)]
+            broken |= bool(problems)
+            click.echo(f"{number}: " + ("intact" if not problems else "BROKEN: " + "; ".join(problems)))
+    finally:
+        pool.close()
+    sys.exit(1 if broken else 0)
 
 
 @main.command()

@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     relay_batch: int = Field(200, ge=1, le=10_000)
     relay_poll_seconds: float = Field(1.0, gt=0, le=60)
     db_pool_size: int = Field(10, ge=1, le=200)
+    intake_port: int = Field(50051, ge=0, le=65535, description="gRPC port of the intake API")
+    desk_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the department desk")
+    desk_tokens: Path = Field(ROOT / ".secrets" / "desk-tokens.yaml",
+                              description="YAML of department code -> token for the desk (a secret)")
+    grpc_workers: int = Field(64, ge=4, le=1000, description="threads per gRPC process (each watch holds one)")
+    grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    transfer_limit_days: int = Field(1, ge=0, le=20, description="working days for each transfer hop (转办)")
+    commitment_days: int = Field(5, ge=1, le=60, description="working days to bring promised materials (容缺)")
 
 
 def settings() -> Settings:

@@ -112,9 +112,11 @@ class ApplicationAccepted(Payload):
     channel: Channel
     first_clerk: str
     agent: str | None = None
+    project_code: str | None = None
     accepted_on: dt.date
     promised_deadline: dt.date
     commitment_deadline: dt.date | None = None
+    promised_materials: list[str] = []  # secondary materials the applicant committed to bring
 
 
 @event("SupplementNoticeIssued", INTAKE, (SUPERVISION, NOTIFY), "a one-time notice (一次性告知) listed every missing or defective material")
@@ -132,25 +134,124 @@ class ApplicationRejected(Payload):
     reasons: list[str]
 
 
-@event("CaseTransferred", ROUTING, (APPROVAL, SUPERVISION, NOTIFY), "a case moved one hop: up a level or from the desk to a department (转办)")
-class CaseTransferred(Payload):
+@event("MaterialsSupplied", INTAKE, (APPROVAL, SUPERVISION), "the applicant brought materials a department asked for (补正) or had promised (容缺)")
+class MaterialsSupplied(Payload):
+    materials: list[str]
+    answers: str  # "department" (a task's supplement request) or "commitment"
+    task_id: str | None = None
+
+
+@event("ApplicationWithdrawn", INTAKE, (APPROVAL, SUPERVISION, NOTIFY), "the applicant withdrew the case before it concluded")
+class ApplicationWithdrawn(Payload):
+    reason: str
+
+
+class Transfer(Payload):
     from_organisation: str
     to_organisation: str
     to_level: Level
     limit_days: int
+    deadline: dt.date
 
 
-@event("TaskAssigned", ROUTING, (APPROVAL, SUPERVISION), "a department got its task in a stage (承办)")
-class TaskAssigned(Payload):
+class PlannedTask(Payload):
     department: str
+    organisation: str
+
+
+class PlannedStage(Payload):
+    index: int
+    name: str
+    lead: str
+    limit_days: int
+    tasks: list[PlannedTask]
+
+
+@event("CaseRouted", ROUTING, (APPROVAL, INTAKE, SUPERVISION, NOTIFY), "the plan of a case: each transfer hop with its limit (转办), and the stages with one task per department")
+class CaseRouted(Payload):
+    item_code: str
+    kind: ItemKind
+    transfers: list[Transfer]
+    deciding_level: Level
+    reported_up: bool  # 上报件: the county reviews, a level above the county decides
+    stages: list[PlannedStage]
+
+
+class OpenedTask(Payload):
+    task_id: str
+    department: str
+    lead: bool
+    limit_days: int
+    deadline: dt.date
+
+
+@event("StageOpened", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a stage's tasks went to their departments at once (承办; 并联审批)")
+class StageOpened(Payload):
     stage: int
     stage_name: str
-    lead: bool
+    tasks: list[OpenedTask]
+
+
+class RequestedMaterial(Payload):
+    code: str
+    problem: str
+
+
+@event("SupplementRequested", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a department asked the applicant for material, once (缺件待补); late after 2 working days")
+class SupplementRequested(Payload):
+    task_id: str
+    department: str
+    materials: list[RequestedMaterial]
+    note: str
+    late: bool
+
+
+@event("TaskPaused", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a task's clock stopped for a special procedure (特别程序) or a suspension (挂起)")
+class TaskPaused(Payload):
+    task_id: str
+    department: str
+    reason: str  # special_procedure | suspension
+    procedure: str | None = None
+    note: str
+    until: dt.date | None = None
+
+
+@event("TaskResumed", APPROVAL, (INTAKE, SUPERVISION), "a task's clock runs again; after a suspension its limit may have grown")
+class TaskResumed(Payload):
+    task_id: str
+    department: str
+    reason: str
+    extension_days: int
+
+
+class CoHandlingAsk(Payload):
+    task_id: str
+    department: str
+    ask: str
     limit_days: int
 
 
-@event("TaskDecided", APPROVAL, (SUPERVISION, NOTIFY), "a department approved or rejected its task, with opinion and legal basis")
+@event("CoHandlingRequested", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "the lead department asked co-handlers (协办) for contributions, all at once")
+class CoHandlingRequested(Payload):
+    lead_task_id: str
+    department: str
+    asks: list[CoHandlingAsk]
+    cause: str | None = None  # a second request: co_handler_missed | lead_unclear
+    lead_extension_days: int
+
+
+@event("TaskDecided", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a department approved or rejected its task, with opinion and legal basis")
 class TaskDecided(Payload):
+    task_id: str
+    department: str
+    stage: int
+    role: str
+    decision: Decision
+    opinion: str
+    legal_basis: str
+
+
+class DecisionRecord(Payload):
     department: str
     stage: int
     decision: Decision
@@ -158,10 +259,12 @@ class TaskDecided(Payload):
     legal_basis: str
 
 
-@event("CaseConcluded", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "the case ended (办结) with its result code and was archived (建档)")
+@event("CaseConcluded", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "the case ended (办结) with its result code and every department's decision, and was archived (建档)")
 class CaseConcluded(Payload):
     result: ResultCode
     concluded_on: dt.date
+    decisions: list[DecisionRecord]
+    reasons: list[str]
 
 
 @event("WarningRaised", SUPERVISION, (NOTIFY,), "electronic supervision raised a yellow or red warning on a case or a step")
@@ -177,4 +280,3 @@ class NoticeDelivered(Payload):
     notice: str
     channel: str
     recipient: str
-

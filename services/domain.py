@@ -99,6 +99,7 @@ class TaskStatus(str, Enum):
     SPECIAL_PROCEDURE = "special_procedure"
     SUSPENDED = "suspended"
     DECIDED = "decided"
+    WITHDRAWN = "withdrawn"  # the applicant withdrew the case
 
 
 class Decision(str, Enum):
@@ -134,6 +135,7 @@ class Application:
     consent_ref: str | None = None  # 委托单 reference, required for an agent
     project_code: str | None = None  # 项目代码, required for investment items
     request_id: str | None = None  # the client's idempotency key
+    commitment_signed: bool = False  # 容缺: the applicant signs to bring secondary materials later
 
 
 @dataclass(frozen=True)

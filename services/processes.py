@@ -9,12 +9,23 @@ class Service:
     name: str  # nameko service name = database schema = events exchange prefix
     package: str
     bus: str  # "module:Class" of the nameko service
+    api: str | None = None  # module of the gRPC API process, if the service has one
 
 
 SERVICES = (
-    Service("intake", "intake_svc", "intake_svc.service:IntakeService"),
+    Service("intake", "intake_svc", "intake_svc.service:IntakeService", "intake_svc.grpc_api"),
     Service("routing", "routing_svc", "routing_svc.service:RoutingService"),
-    Service("approval", "approval_svc", "approval_svc.service:ApprovalService"),
+    Service("approval", "approval_svc", "approval_svc.service:ApprovalService", "approval_svc.grpc_api"),
     Service("notify", "notify_svc", "notify_svc.service:NotifyService"),
     Service("supervision", "supervision_svc", "supervision_svc.service:SupervisionService"),
 )
+
+
+def commands(python: str) -> list[tuple[str, list[str]]]:
+    """(process name, argv) of every process of every service."""
+    procs = []
+    for service in SERVICES:
+        procs.append((f"{service.name}-bus", [python, "-m", "services.busrun", service.bus]))
+        if service.api:
+            procs.append((f"{service.name}-api", [python, "-m", "services.apirun", service.api]))
+    return procs

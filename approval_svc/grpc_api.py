@@ -1,0 +1,235 @@
+"""The department desk gRPC API (onewindow.desk.v1): authenticate, parse, run the use case, answer."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import defaultdict
+
+import psycopg
+from onewindow.desk.v1 import desk_pb2 as pb
+from onewindow.desk.v1 import desk_pb2_grpc
+
+from services.clock import local_day
+from services.config import Settings
+from services.db import open_pool
+from services.domain import Decision
+from services.errors import InvalidRequest
+from services.grpcutil import DepartmentTokens, rpc
+from services.reference import Reference, load_reference
+from services.uow import unit_of_work_factory
+
+from . import store
+from .desk import Task
+from .handling import SOURCE, Handling
+
+log = logging.getLogger(__name__)
+PORT_SETTING = "desk_port"
+_ROLES = {"lead": pb.LEAD, "parallel": pb.PARALLEL, "co_handling": pb.CO_HANDLING}
+_STATUS = {name: pb.TaskStatus.Value(name.upper()) for name in
+           ("assigned", "claimed", "waiting_supplement", "special_procedure", "suspended", "decided", "withdrawn")}
+_DECISIONS = {pb.APPROVE: Decision.APPROVE, pb.REJECT: Decision.REJECT}
+_PROCEDURES = {pb.EXPERT_REVIEW: "expert_review", pb.HEARING: "hearing", pb.INSPECTION: "inspection",
+               pb.PUBLIC_NOTICE: "public_notice"}
+_CAUSES = {pb.CO_HANDLER_MISSED: "co_handler_missed", pb.LEAD_UNCLEAR: "lead_unclear"}
+
+
+def task_view(task: Task, ref: Reference, today: dt.date) -> pb.Task:
+    reading = task.read(ref.calendar, today)
+    return pb.Task(
+        task_id=task.id, case_number=task.case_number, item_code=task.item_code, department=task.department,
+        stage=task.stage, stage_name=task.stage_name, role=_ROLES[task.role], status=_STATUS[task.status.value],
+        assigned_on=str(task.assigned_on), limit_days=task.limit_days, extension_days=task.extension_days,
+        deadline=str(reading.deadline or ""), used_days=reading.used,
+        supplement_requested=task.supplement_requested_on is not None, supplement_late=task.supplement_late,
+        ask=task.ask or "", lead_task_id=task.lead_task_id or "",
+        decision={Decision.APPROVE: pb.APPROVE, Decision.REJECT: pb.REJECT}.get(task.decision, 0),
+        opinion=task.opinion or "", legal_basis=task.legal_basis or "", documents=list(task.documents),
+        decided_at=task.decided_at.isoformat() if task.decided_at else "")
+
+
+class FeedSignal:
+    """Wakes the watch streams of a department when its feed grows (LISTEN on the feed channel).
+
+    Streams read the generation before querying and wait for it to change, so a notification
+    between their query and their wait is never missed; a timeout bounds the wait anyway.
+    """
+
+    def __init__(self, conninfo: str, schema: str):
+        self.conninfo = conninfo
+        self.schema = schema
+        self.cond = threading.Condition()
+        self.generation: dict[str, int] = defaultdict(int)
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._listen, name="desk-feed-listener", daemon=True)
+        self.thread.start()
+
+    def current(self, department: str) -> int:
+        with self.cond:
+            return self.generation[department]
+
+    def wait(self, department: str, seen: int, timeout: float) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.generation[department] != seen or self.closing.is_set(), timeout)
+
+    def _bump(self, departments) -> None:
+        with self.cond:
+            for d in departments:
+                self.generation[d] += 1
+            self.cond.notify_all()
+
+    def _listen(self) -> None:
+        while not self.closing.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True,
+                                     options=f"-c search_path={self.schema}") as conn:
+                    conn.execute(f"LISTEN {store.FEED_CHANNEL}")
+                    self._bump(list(self.generation))  # anything missed while disconnected
+                    while not self.closing.is_set():
+                        departments = {n.payload for n in conn.notifies(timeout=0.5)}
+                        if departments:
+                            self._bump(departments)
+            except psycopg.Error as exc:
+                log.warning("desk feed listener: %r; reconnecting", exc)
+                time.sleep(1)
+
+    def close(self) -> None:
+        self.closing.set()
+        with self.cond:
+            self.cond.notify_all()
+
+
+class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
+    def __init__(self, handling: Handling, unit_of_work, tokens: DepartmentTokens, signal: FeedSignal):
+        self.handling = handling
+        self.unit_of_work = unit_of_work
+        self.tokens = tokens
+        self.signal = signal
+
+    def _view(self, task: Task, uow) -> pb.Task:
+        return task_view(task, self.handling.ref, local_day(uow.time.now()))
+
+    @rpc
+    def ListTasks(self, request, context):
+        department = self.tokens.department(context)
+        size = request.page_size or 50
+        if not 1 <= size <= 500:
+            raise InvalidRequest([("page_size", "between 1 and 500")])
+        try:
+            after = int(request.page_token or 0)
+        except ValueError:
+            raise InvalidRequest([("page_token", "a token from a previous reply")]) from None
+        statuses = [pb.TaskStatus.Name(s).lower() for s in request.statuses if s in pb.TaskStatus.values()
+                    and s != pb.TASK_STATUS_UNSPECIFIED]
+        with self.unit_of_work() as uow:
+            rows = store.list_tasks(uow, department, statuses, request.case_number or None, after, size + 1)
+            tasks = [self._view(t, uow) for _, t in rows[:size]]
+        token = str(rows[size - 1][0]) if len(rows) > size else ""
+        return pb.ListTasksReply(tasks=tasks, next_page_token=token)
+
+    @rpc
+    def WatchTasks(self, request, context):
+        department = self.tokens.department(context)
+        cursor = request.after_cursor
+        if cursor < 0:
+            raise InvalidRequest([("after_cursor", "0 or a cursor from an earlier item")])
+        while context.is_active() and not self.signal.closing.is_set():
+            seen = self.signal.current(department)
+            with self.unit_of_work() as uow:
+                items = [pb.WorkItem(cursor=position, reason=reason, task=self._view(task, uow))
+                         for position, reason, task in store.feed_after(uow, department, cursor)]
+            for item in items:
+                yield item
+                cursor = item.cursor
+            if not items:
+                self.signal.wait(department, seen, timeout=5.0)
+
+    @rpc
+    def GetProgress(self, request, context):
+        department = self.tokens.department(context)
+        with self.unit_of_work() as uow:
+            case, tasks = self.handling.progress(uow, department, request.case_number)
+            views = [self._view(t, uow) for t in tasks]
+        return pb.CaseProgress(case_number=case["case_number"], item_code=case["item_code"], status=case["status"],
+                               current_stage=case["current_stage"], stages=case["stages"],
+                               result=case["result"] or "", tasks=views)
+
+    def _act(self, context, task_id: str, action: str, **args) -> pb.Task:
+        department = self.tokens.department(context)
+        with self.unit_of_work() as uow:
+            return self._view(self.handling.act(uow, department, task_id, action, **args), uow)
+
+    @rpc
+    def Claim(self, request, context):
+        return self._act(context, request.task_id, "claim")
+
+    @rpc
+    def RequestSupplement(self, request, context):
+        materials = [(m.material_code, m.problem) for m in request.materials]
+        bad = [(f"materials[{i}]", "material_code and problem are required")
+               for i, (c, p) in enumerate(materials) if not c or not p]
+        if bad:
+            raise InvalidRequest(bad)
+        return self._act(context, request.task_id, "request_supplement", materials=materials, note=request.note)
+
+    @rpc
+    def StartSpecialProcedure(self, request, context):
+        if request.procedure not in _PROCEDURES:
+            raise InvalidRequest([("procedure", "EXPERT_REVIEW, HEARING, INSPECTION or PUBLIC_NOTICE")])
+        return self._act(context, request.task_id, "start_special_procedure",
+                         procedure=_PROCEDURES[request.procedure], note=request.note)
+
+    @rpc
+    def EndSpecialProcedure(self, request, context):
+        return self._act(context, request.task_id, "end_special_procedure")
+
+    @rpc
+    def Suspend(self, request, context):
+        try:
+            until = dt.date.fromisoformat(request.until)
+        except ValueError:
+            raise InvalidRequest([("until", "a date, YYYY-MM-DD")]) from None
+        if not request.reason.strip():
+            raise InvalidRequest([("reason", "required")])
+        return self._act(context, request.task_id, "suspend", until=until, reason=request.reason)
+
+    @rpc
+    def Resume(self, request, context):
+        return self._act(context, request.task_id, "resume", extension_days=request.extension_days)
+
+    @rpc
+    def RequestCoHandling(self, request, context):
+        department = self.tokens.department(context)
+        asks = [(a.department, a.ask, a.limit_days) for a in request.asks]
+        with self.unit_of_work() as uow:
+            lead = self.handling.request_co_handling(uow, department, request.task_id, asks,
+                                                     _CAUSES.get(request.cause))
+            return self._view(lead, uow)
+
+    @rpc
+    def Decide(self, request, context):
+        department = self.tokens.department(context)
+        with self.unit_of_work() as uow:
+            out = self.handling.decide(uow, department, request.task_id, _DECISIONS.get(request.decision),
+                                       request.opinion, request.legal_basis, list(request.documents))
+            return pb.DecideReply(task=self._view(out.task, uow), stage_completed=out.stage_completed,
+                                  case_concluded=out.concluded, result=out.result, next_stage=out.next_stage)
+
+
+class _Closing:
+    def __init__(self, pool, signal: FeedSignal):
+        self.pool, self.signal = pool, signal
+
+    def close(self) -> None:
+        self.signal.close()
+        self.pool.close()
+
+
+def build(settings: Settings, server) -> _Closing:
+    pool = open_pool(settings.database_url, SOURCE, settings.db_pool_size, name="approval-api")
+    signal = FeedSignal(settings.database_url, SOURCE)
+    api = DeskApi(Handling(load_reference(settings)), unit_of_work_factory(pool, SOURCE, SOURCE),
+                  DepartmentTokens.from_file(settings.desk_tokens), signal)
+    desk_pb2_grpc.add_DepartmentDeskServicer_to_server(api, server)
+    return _Closing(pool, signal)

@@ -1,0 +1,205 @@
+"""Approval's use cases over a unit of work: open stages, act on tasks, the join, the conclusion.
+
+Every action on a case locks its case row first: concurrent decisions on one stage run one after
+the other, so the join (the last decision ends the stage) fires exactly once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from services.clock import local_day
+from services.contracts import Envelope
+from services.domain import Decision, TaskStatus
+from services.errors import Forbidden, NotAllowedNow, NotFound
+from services.reference import Reference
+from services.uow import UnitOfWork
+
+from . import desk, store
+from .desk import CO_HANDLING, LEAD, PARALLEL, Task
+
+SOURCE = "approval"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    task: Task
+    stage_completed: bool = False
+    concluded: bool = False
+    result: str = ""
+    next_stage: int = 0
+
+
+@dataclass
+class Handling:
+    ref: Reference
+
+    def _today(self, uow: UnitOfWork) -> dt.date:
+        return local_day(uow.time.now())
+
+    # --- bus side ----------------------------------------------------------------------------
+
+    def open_case(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """A routed case: record its plan and send the first stage's tasks out."""
+        plan = envelope.payload
+        if not store.insert_case(uow, envelope.case_number, plan, "in_handling"):
+            return  # withdrawn before it arrived here, or already opened
+        self._open_stage(uow, envelope.case_number, plan, 1)
+
+    def _open_stage(self, uow: UnitOfWork, case_number: str, plan: dict, index: int) -> None:
+        stage = plan["stages"][index - 1]
+        today = self._today(uow)
+        tasks = [Task(id=desk.task_id(case_number, index, t["department"]), case_number=case_number,
+                      item_code=plan["item_code"], stage=index, stage_name=stage["name"],
+                      department=t["department"], organisation=t["organisation"],
+                      role=LEAD if t["department"] == stage["lead"] else PARALLEL, status=TaskStatus.ASSIGNED,
+                      assigned_on=today, limit_days=stage["limit_days"]) for t in stage["tasks"]]
+        store.insert_tasks(uow, tasks)
+        store.feed(uow, [(t.department, t.id, "assigned") for t in tasks])
+        uow.emit("StageOpened", case_number, {
+            "stage": index, "stage_name": stage["name"],
+            "tasks": [{"task_id": t.id, "department": t.department, "lead": t.role == LEAD,
+                       "limit_days": t.limit_days, "deadline": t.clock.deadline(self.ref.calendar)} for t in tasks]})
+
+    def materials_supplied(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        if p["answers"] != "department":
+            return
+        store.load_case(uow, envelope.case_number, lock=True)
+        task = store.load_task(uow, p["task_id"])
+        if task is None or task.status != TaskStatus.WAITING_SUPPLEMENT:
+            return  # withdrawn or already resumed: nothing waits for these materials
+        task = desk.materials_supplied(task, self._today(uow))
+        store.save_task(uow, task)
+        store.feed(uow, [(task.department, task.id, "materials_supplied")])
+        uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": task.department,
+                                                   "reason": "supplement", "extension_days": 0})
+
+    def withdraw(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        number = envelope.case_number
+        if store.insert_case(uow, number, {}, "withdrawn"):
+            return  # withdrawn before routing reached us: CaseRouted will find it closed
+        case = store.load_case(uow, number, lock=True)
+        if case["status"] != "in_handling":
+            return
+        store.update_case(uow, number, status="withdrawn", concluded_at=uow.time.now())
+        open_tasks = [t for t in store.case_tasks(uow, number) if t.status != TaskStatus.DECIDED]
+        for task in open_tasks:
+            store.save_task(uow, replace(task, status=TaskStatus.WITHDRAWN))
+        store.feed(uow, [(t.department, t.id, "withdrawn") for t in open_tasks])
+
+    # --- the desk (API side) -----------------------------------------------------------------
+
+    def _own(self, uow: UnitOfWork, department: str, task_id: str) -> tuple[dict, Task]:
+        """The task, if it is the department's; its case row locked first."""
+        task = store.load_task(uow, task_id) if task_id else None
+        if task is None:
+            raise NotFound(f"no task {task_id!r}")
+        if task.department != department:
+            raise Forbidden(f"task {task_id} belongs to another department")
+        case = store.load_case(uow, task.case_number, lock=True)
+        task = store.load_task(uow, task_id)
+        if case["status"] != "in_handling" and task.status != TaskStatus.DECIDED:
+            raise NotAllowedNow(f"case {task.case_number} is {case['status']}")
+        return case, task
+
+    def act(self, uow: UnitOfWork, department: str, task_id: str, action: str, **args) -> Task:
+        """Claim, supplement request, special procedure, suspension: one rule, one save, one event."""
+        case, task = self._own(uow, department, task_id)
+        today = self._today(uow)
+        cal = self.ref.calendar
+        if action == "claim":
+            changed = desk.claim(task)
+        elif action == "request_supplement":
+            changed = desk.request_supplement(task, cal, today, args["materials"])
+            uow.emit("SupplementRequested", task.case_number, {
+                "task_id": task.id, "department": department, "note": args["note"], "late": changed.supplement_late,
+                "materials": [{"code": c, "problem": p} for c, p in args["materials"]]})
+        elif action == "start_special_procedure":
+            changed = desk.start_special_procedure(task, today, args["procedure"])
+            uow.emit("TaskPaused", task.case_number, {"task_id": task.id, "department": department,
+                                                      "reason": "special_procedure", "procedure": args["procedure"],
+                                                      "note": args["note"]})
+        elif action == "end_special_procedure":
+            changed = desk.end_special_procedure(task, today)
+            uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": department,
+                                                       "reason": "special_procedure", "extension_days": 0})
+        elif action == "suspend":
+            changed = desk.suspend(task, today, args["until"])
+            uow.emit("TaskPaused", task.case_number, {"task_id": task.id, "department": department,
+                                                      "reason": "suspension", "note": args["reason"],
+                                                      "until": args["until"]})
+        elif action == "resume":
+            changed = desk.resume(task, today, args["extension_days"])
+            uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": department,
+                                                       "reason": "suspension",
+                                                       "extension_days": args["extension_days"]})
+        else:
+            raise ValueError(action)
+        if changed != task:
+            store.save_task(uow, changed)
+        return changed
+
+    def request_co_handling(self, uow: UnitOfWork, department: str, task_id: str,
+                            asks: list[tuple[str, str, int]], cause: str | None) -> Task:
+        case, lead = self._own(uow, department, task_id)
+        earlier = [t for t in store.case_tasks(uow, lead.case_number) if t.lead_task_id == lead.id]
+        tasks, growth = desk.co_handling(lead, asks, cause, earlier, {d.code for d in self.ref.org.departments},
+                                         self._today(uow))
+        lead_office = self.ref.org.organisation(lead.organisation)
+        centre = lead_office.parent or lead_office.code
+        tasks = [replace(t, organisation=self.ref.org.office_for(t.department, centre).code) for t in tasks]
+        store.insert_tasks(uow, tasks)
+        store.feed(uow, [(t.department, t.id, "assigned") for t in tasks])
+        if growth:
+            lead = replace(lead, extension_days=lead.extension_days + growth)
+            store.save_task(uow, lead)
+        uow.emit("CoHandlingRequested", lead.case_number, {
+            "lead_task_id": lead.id, "department": department, "cause": cause, "lead_extension_days": growth,
+            "asks": [{"task_id": t.id, "department": t.department, "ask": t.ask, "limit_days": t.limit_days}
+                     for t in tasks]})
+        return lead
+
+    def decide(self, uow: UnitOfWork, department: str, task_id: str, decision: Decision | None, opinion: str,
+               legal_basis: str, documents: list[str]) -> Outcome:
+        case, task = self._own(uow, department, task_id)
+        tasks = store.case_tasks(uow, task.case_number)
+        open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)
+        decided = desk.decide(task, decision, opinion, legal_basis, documents, open_co, uow.time.now())
+        store.save_task(uow, decided)
+        uow.emit("TaskDecided", task.case_number, {
+            "task_id": task.id, "department": department, "stage": task.stage, "role": task.role,
+            "decision": decided.decision, "opinion": opinion, "legal_basis": legal_basis})
+        if task.role == CO_HANDLING:
+            store.feed(uow, [(t.department, t.id, "co_handling_answered") for t in tasks if t.id == task.lead_task_id])
+            return Outcome(decided)
+        stage = [decided if t.id == task.id else t for t in tasks if t.stage == task.stage and t.role != CO_HANDLING]
+        joined = desk.join(stage, last_stage=task.stage == case["stages"], reported_up=case["reported_up"])
+        if not joined.complete:
+            return Outcome(decided)
+        if joined.result is None:
+            store.update_case(uow, task.case_number, current_stage=task.stage + 1)
+            self._open_stage(uow, task.case_number, case["plan"], task.stage + 1)
+            return Outcome(decided, stage_completed=True, next_stage=task.stage + 1)
+        self._conclude(uow, task.case_number, joined, [decided if t.id == task.id else t for t in tasks])
+        return Outcome(decided, stage_completed=True, concluded=True, result=joined.result.value)
+
+    def _conclude(self, uow: UnitOfWork, case_number: str, joined: desk.Join, tasks: list[Task]) -> None:
+        store.update_case(uow, case_number, status="concluded", result=joined.result.value,
+                          concluded_at=uow.time.now())
+        uow.emit("CaseConcluded", case_number, {
+            "result": joined.result, "concluded_on": self._today(uow), "reasons": list(joined.reasons),
+            "decisions": [{"department": t.department, "stage": t.stage, "decision": t.decision,
+                           "opinion": t.opinion, "legal_basis": t.legal_basis}
+                          for t in tasks if t.role != CO_HANDLING and t.status == TaskStatus.DECIDED]})
+
+    def progress(self, uow: UnitOfWork, department: str, case_number: str) -> tuple[dict, list[Task]]:
+        """Every department's tasks on a case, for a department that has a task in it."""
+        case = store.load_case(uow, case_number) if case_number else None
+        if case is None:
+            raise NotFound(f"no case {case_number!r} in handling")
+        tasks = store.case_tasks(uow, case_number)
+        if not any(t.department == department for t in tasks):
+            raise Forbidden(f"{department} has no task in case {case_number}")
+        return case, tasks
+

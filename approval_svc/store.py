@@ -1,0 +1,129 @@
+"""Approval's tables: cases in handling, tasks, and each department's feed of new work."""
+from __future__ import annotations
+
+import datetime as dt
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from services.clock import Pause, PauseReason
+from services.domain import Decision, TaskStatus
+from services.uow import UnitOfWork
+
+from .desk import Task
+
+FEED_CHANNEL = "desk_feed"
+_COLUMNS = ("id", "case_number", "item_code", "stage", "stage_name", "department", "organisation", "role",
+            "status", "assigned_on", "limit_days", "extension_days", "pauses", "supplement_requested_on",
+            "supplement_late", "suspended_until", "suspension_extension_days", "procedure", "ask",
+            "lead_task_id", "round", "decision", "opinion", "legal_basis", "documents", "decided_at")
+_SELECT = "SELECT " + ", ".join(f"t.{c}" for c in _COLUMNS) + " FROM tasks t"
+
+
+def _pauses(raw) -> tuple[Pause, ...]:
+    return tuple(Pause(PauseReason(p["reason"]), dt.date.fromisoformat(p["start"]),
+                       dt.date.fromisoformat(p["end"]) if p["end"] else None) for p in raw)
+
+
+def task_from_row(row: dict) -> Task:
+    return Task(**{**row, "status": TaskStatus(row["status"]), "pauses": _pauses(row["pauses"]),
+                   "decision": Decision(row["decision"]) if row["decision"] else None,
+                   "documents": tuple(row["documents"])})
+
+
+def _row(task: Task) -> list:
+    values = []
+    for column in _COLUMNS:
+        value = getattr(task, column)
+        if column == "pauses":
+            value = Jsonb([{"reason": p.reason.value, "start": str(p.start), "end": str(p.end) if p.end else None}
+                           for p in value])
+        elif column == "documents":
+            value = Jsonb(list(value))
+        elif column in ("status", "decision") and value is not None:
+            value = value.value
+        values.append(value)
+    return values
+
+
+def insert_case(uow: UnitOfWork, case_number: str, plan: dict, status: str) -> bool:
+    cur = uow.execute(
+        "INSERT INTO cases (case_number, item_code, kind, reported_up, plan, stages, current_stage, status, opened_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, 1, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+        [case_number, plan.get("item_code", ""), plan.get("kind", ""), plan.get("reported_up", False), Jsonb(plan),
+         len(plan.get("stages", [])), status, uow.time.now()])
+    return cur.fetchone() is not None
+
+
+def load_case(uow: UnitOfWork, case_number: str, lock: bool = False) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM cases WHERE case_number = %s" + (" FOR UPDATE" if lock else ""), [case_number]).fetchone()
+
+
+def update_case(uow: UnitOfWork, case_number: str, **fields) -> None:
+    uow.execute(f"UPDATE cases SET {', '.join(f'{c} = %s' for c in fields)} WHERE case_number = %s",
+                [*fields.values(), case_number])
+
+
+def insert_tasks(uow: UnitOfWork, tasks: list[Task]) -> None:
+    with uow.conn.cursor() as cur:
+        cur.executemany(f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
+                        [_row(t) for t in tasks])
+
+
+def save_task(uow: UnitOfWork, task: Task) -> None:
+    uow.execute(f"UPDATE tasks SET {', '.join(f'{c} = %s' for c in _COLUMNS[1:])} WHERE id = %s",
+                _row(task)[1:] + [task.id])
+
+
+def load_task(uow: UnitOfWork, task_id: str) -> Task | None:
+    row = uow.conn.cursor(row_factory=dict_row).execute(f"{_SELECT} WHERE t.id = %s", [task_id]).fetchone()
+    return task_from_row(row) if row else None
+
+
+def case_tasks(uow: UnitOfWork, case_number: str) -> list[Task]:
+    rows = uow.conn.cursor(row_factory=dict_row).execute(
+        f"{_SELECT} WHERE t.case_number = %s ORDER BY t.seq", [case_number]).fetchall()
+    return [task_from_row(r) for r in rows]
+
+
+def list_tasks(uow: UnitOfWork, department: str, statuses: list[str], case_number: str | None,
+               after_seq: int, limit: int) -> list[tuple[int, Task]]:
+    query = f"{_SELECT.replace('SELECT ', 'SELECT t.seq, ', 1)} WHERE t.department = %s AND t.seq > %s"
+    params: list = [department, after_seq]
+    if statuses:
+        query += " AND t.status = ANY(%s)"
+        params.append(statuses)
+    if case_number:
+        query += " AND t.case_number = %s"
+        params.append(case_number)
+    rows = uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY t.seq LIMIT %s", params + [limit])
+    return [(r.pop("seq"), task_from_row(r)) for r in rows.fetchall()]
+
+
+def feed(uow: UnitOfWork, entries: list[tuple[str, str, str]]) -> None:
+    """Append (department, task id, reason) to the departments' feeds.
+
+    Taking the department's head row with an update keeps it locked to commit: positions are
+    gap-free and become visible in order, so a reader resuming after position n misses nothing.
+    Heads are taken in department order so that two transactions never wait on each other.
+    """
+    now = uow.time.now()
+    for department, task, reason in sorted(entries):
+        (position,) = uow.execute(
+            "INSERT INTO feed_heads (department, position) VALUES (%s, 1) ON CONFLICT (department) "
+            "DO UPDATE SET position = feed_heads.position + 1 RETURNING position", [department]).fetchone()
+        uow.execute("INSERT INTO feed (department, position, task_id, reason, at) VALUES (%s, %s, %s, %s, %s)",
+                    [department, position, task, reason, now])
+    for department in sorted({e[0] for e in entries}):
+        uow.execute("SELECT pg_notify(%s, %s)", [FEED_CHANNEL, department])
+
+
+def feed_after(uow: UnitOfWork, department: str, cursor: int, limit: int = 200) -> list[tuple[int, str, Task]]:
+    rows = uow.conn.cursor(row_factory=dict_row).execute(
+        f"{_SELECT.replace('SELECT ', 'SELECT f.position, f.reason, ', 1)} JOIN feed f ON f.task_id = t.id "
+        "WHERE f.department = %s AND f.position > %s ORDER BY f.position LIMIT %s", [department, cursor, limit])
+    return [(r.pop("position"), r.pop("reason"), task_from_row(r)) for r in rows.fetchall()]
+
+
+

@@ -1,0 +1,196 @@
+"""Acceptance rules (受理): what the clerk checks, and the receipt it gives. Pure: no storage.
+
+Bad requests (unknown codes, missing fields) are `InvalidRequest` with field paths; an application
+that is well-formed but cannot be accepted gets a receipt that says so, with its reasons.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from stdnum.cn import ric, uscc
+from stdnum.iso7064 import mod_11_10
+
+from services.calendar import WorkingCalendar
+from services.catalogue import Catalogue, Item, OrgChart
+from services.domain import Application, Attendance, CaseStatus, Channel, Level, MaterialKind, OrgKind
+from services.errors import Violations
+
+RETURNED = "returned"  # 退回件: the kind of a case that was not accepted
+
+_PROJECT_CODE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$")
+_PHONE = re.compile(r"^\+?\d[\d-]{6,19}$")
+_ACCEPTING = {OrgKind.ACCEPTANCE_DESK, OrgKind.WINDOW, OrgKind.VILLAGE_ROOM, OrgKind.CENTRE}
+
+
+def project_code_problem(code: str | None, today: dt.date) -> str | None:
+    """Why a 项目代码 is not valid, or None.
+
+    Structure: year-region-sector-type-serial, 24 characters, e.g. 2026-340521-65-03-000154.
+    The last digit is a check digit; the national coding rule does not publish its algorithm, so
+    ISO 7064 MOD 11,10 over the 20 digits stands in for it (one function to change).
+    """
+    if not code:
+        return "投资项目须提供项目代码 (a project code is required)"
+    m = _PROJECT_CODE.match(code)
+    if not m:
+        return f"项目代码 {code!r} does not have the form YYYY-RRRRRR-SS-TT-NNNNNC"
+    year, region = int(m.group(1)), m.group(2)
+    if not 2014 <= year <= today.year:
+        return f"项目代码 {code!r}: year {year} is not a year codes were issued"
+    if not 11 <= int(region[:2]) <= 82:
+        return f"项目代码 {code!r}: {region} is not an administrative division code"
+    if not mod_11_10.is_valid(code.replace("-", "")):
+        return f"项目代码 {code!r}: the check digit does not match"
+    return None
+
+
+def with_check_digit(code_without_check: str) -> str:
+    """Complete a 23-character project code with its check digit (for tools and tests)."""
+    return code_without_check + mod_11_10.calc_check_digit(code_without_check.replace("-", ""))
+
+
+def id_number_problem(number: str) -> str | None:
+    if len(number) == 18 and number[:17].isdigit():
+        return None if ric.is_valid(number) else "not a valid resident identity number (check digit)"
+    if len(number) == 18:
+        return None if uscc.is_valid(number) else "not a valid unified social credit code"
+    return "an 18-character resident identity number or unified social credit code"
+
+
+@dataclass(frozen=True)
+class NoticeLine:
+    material_code: str
+    material_name: str
+    problem: str  # "missing" or the defect
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the clerk answers: the content of the receipt."""
+
+    status: CaseStatus | None  # None: consultation answered, no case
+    kind: str  # ItemKind value, or RETURNED
+    level: Level
+    reasons: tuple[str, ...] = ()
+    notice: tuple[NoticeLine, ...] = ()
+    promised_deadline: dt.date | None = None
+    commitment_deadline: dt.date | None = None
+    promised_materials: tuple[str, ...] = field(default=())
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in (CaseStatus.ACCEPTED, CaseStatus.ACCEPTED_WITH_COMMITMENT)
+
+
+def validate(app: Application, catalogue: Catalogue, org: OrgChart) -> Item:
+    """Field checks: everything the request must carry to be considered at all."""
+    v = Violations()
+    v.require(app.request_id, "request_id", 64)
+    v.require(app.first_clerk, "first_clerk", 64)
+    item = catalogue.item(app.item_code) if app.item_code else None
+    if not app.item_code:
+        v.add("item_code", "required")
+    elif item is None:
+        v.add("item_code", f"no item {app.item_code!r} in the catalogue")
+    accepting = org.organisation(app.organisation) if app.organisation else None
+    if not app.organisation:
+        v.add("organisation", "required")
+    elif accepting is None:
+        v.add("organisation", f"no organisation {app.organisation!r}")
+    elif accepting.kind not in _ACCEPTING:
+        v.add("organisation", f"a {accepting.kind.value} handles only what the acceptance desk transfers to it")
+    v.require(app.applicant.name, "applicant.name", 100)
+    if not app.applicant.id_number:
+        v.add("applicant.id_number", "required")
+    elif problem := id_number_problem(app.applicant.id_number):
+        v.add("applicant.id_number", problem)
+    if not _PHONE.match(app.applicant.phone or ""):
+        v.add("applicant.phone", "a phone number of 7 to 20 digits")
+    if app.channel == Channel.PROXY_AGENT:
+        agent = org.agent(app.agent) if app.agent else None
+        if agent is None:
+            v.add("agent", "a proxy submission names a known agent (代办员)")
+        v.require(app.consent_ref, "consent_ref", 64)
+    elif app.agent or app.consent_ref:
+        v.add("agent", "only proxy-agent submissions name an agent and a consent")
+    if app.channel == Channel.VILLAGE_ROOM and accepting and accepting.kind != OrgKind.VILLAGE_ROOM:
+        v.add("organisation", "the village-room channel is accepted at a village room")
+    seen: set[str] = set()
+    for i, material in enumerate(app.materials):
+        if item is not None and item.material(material.code) is None:
+            v.add(f"materials[{i}].code", f"item {item.code} has no material {material.code!r}")
+        if material.code in seen:
+            v.add(f"materials[{i}].code", f"material {material.code!r} listed twice")
+        seen.add(material.code)
+        if material.defect is not None and len(material.defect) > 500:
+            v.add(f"materials[{i}].defect", "at most 500 characters")
+    if len(app.form) > 100 or any(len(k) > 64 or len(val) > 2000 for k, val in app.form.items()):
+        v.add("form", "at most 100 fields of 64-character names and 2000-character values")
+    v.check()
+    return item
+
+
+def material_notice(item: Item, provided: dict[str, str | None]) -> tuple[list[NoticeLine], bool]:
+    """Every missing or defective material at once (一次性告知), and whether any is essential."""
+    lines, essential = [], False
+    for material in item.materials:
+        if material.code not in provided:
+            problem = "missing"
+        elif provided[material.code]:
+            problem = provided[material.code]
+        else:
+            continue
+        lines.append(NoticeLine(material.code, material.name, problem))
+        essential |= material.kind == MaterialKind.ESSENTIAL
+    return lines, essential
+
+
+def _refusals(app: Application, item: Item, org: OrgChart, today: dt.date) -> list[str]:
+    accepting = org.organisation(app.organisation)
+    reasons = []
+    if not item.is_current(today):
+        reasons.append(f"事项 {item.code} 不在有效期内 (the item is not current)")
+    if accepting.level.rank < item.lowest_level.rank:
+        reasons.append(f"本事项须到{_LEVEL_NAME[item.lowest_level]}受理 (accepted from the {item.lowest_level.value} level up)")
+    if accepting.level.rank > item.decided_at.rank:
+        reasons.append(f"本事项由{_LEVEL_NAME[item.decided_at]}办理，请到所在乡镇或村便民服务室申请")
+    if accepting.kind == OrgKind.WINDOW and accepting.department != item.department:
+        reasons.append("本窗口不受理其他部门事项，请到咨询受理部申请 (apply at the acceptance desk)")
+    if app.channel == Channel.PROXY_AGENT and item.attendance == Attendance.IN_PERSON:
+        reasons.append("本事项须申请人本人到场办理，代办员可陪同 (in person only: the agent may accompany)")
+    if item.requires_project_code and (problem := project_code_problem(app.project_code, today)):
+        reasons.append(problem)
+    return reasons
+
+
+_LEVEL_NAME = {Level.VILLAGE: "村便民服务室", Level.TOWNSHIP: "乡镇便民服务中心", Level.COUNTY: "县政务服务中心"}
+
+
+def examine(app: Application, item: Item, org: OrgChart, cal: WorkingCalendar, today: dt.date,
+            commitment_days: int) -> Outcome:
+    """The clerk's answer to a validated application, received on `today`."""
+    level = org.organisation(app.organisation).level
+    if item.consult_only:
+        return Outcome(None, item.kind.value, level, ("咨询服务：已答复，不予受理 (consultation answered)",))
+    reasons = _refusals(app, item, org, today)
+    if reasons:
+        return Outcome(CaseStatus.NOT_ACCEPTED, RETURNED, level, tuple(reasons))
+    return check_materials(item, {m.code: m.defect or None for m in app.materials}, app.commitment_signed,
+                           level, cal, today, commitment_days)
+
+
+def check_materials(item: Item, provided: dict[str, str | None], commitment_signed: bool, level: Level,
+                    cal: WorkingCalendar, today: dt.date, commitment_days: int) -> Outcome:
+    lines, essential = material_notice(item, provided)
+    if lines and (essential or not commitment_signed):
+        return Outcome(CaseStatus.SUPPLEMENT_REQUIRED, item.kind.value, level, notice=tuple(lines))
+    promised = cal.add(today, item.promised_limit_days)
+    if lines:  # only secondary materials, and a signed commitment: 容缺受理
+        commitment = min(cal.add(today, commitment_days), promised)
+        return Outcome(CaseStatus.ACCEPTED_WITH_COMMITMENT, item.kind.value, level, notice=tuple(lines),
+                       promised_deadline=promised, commitment_deadline=commitment,
+                       promised_materials=tuple(line.material_code for line in lines))
+    return Outcome(CaseStatus.ACCEPTED, item.kind.value, level, promised_deadline=promised)
+

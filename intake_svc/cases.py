@@ -1,0 +1,244 @@
+"""Intake's use cases over a unit of work: submit, supply materials, withdraw, read, track, and the
+case timeline kept from the events of routing and approval. The gRPC API and the bus side both
+call these; the rules themselves are in `acceptance`."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+
+from services.clock import local_day
+from services.contracts import Envelope
+from services.domain import Application, CaseStatus, Channel, ProvidedMaterial
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
+from services.privacy import mask_id, mask_name, mask_phone
+from services.reference import Reference
+from services.uow import UnitOfWork
+
+from . import store
+from .acceptance import Outcome, check_materials, examine, validate
+from .history import canonical, verify
+
+SOURCE = "intake"
+OPEN = {CaseStatus.ACCEPTED.value, CaseStatus.ACCEPTED_WITH_COMMITMENT.value, "in_handling", "waiting_supplement"}
+
+
+def _receipt(case_number: str | None, item_name: str, outcome: Outcome, accepted_on) -> dict:
+    return {"case_number": case_number or "", "kind": outcome.kind, "item_name": item_name,
+            "status": outcome.status.value if outcome.status else "consulted",
+            "accepted_on": str(accepted_on or ""), "promised_deadline": str(outcome.promised_deadline or ""),
+            "commitment_deadline": str(outcome.commitment_deadline or ""), "reasons": list(outcome.reasons),
+            "one_time_notice": [dataclasses.asdict(line) for line in outcome.notice]}
+
+
+def _request_hash(app: Application) -> str:
+    return hashlib.sha256(canonical(dataclasses.asdict(app)).encode()).hexdigest()
+
+
+@dataclass
+class Intake:
+    ref: Reference
+    commitment_days: int
+
+    # --- commands (API side) ---------------------------------------------------------------
+
+    def submit(self, uow: UnitOfWork, app: Application) -> dict:
+        """Examine an application and answer with a receipt; one case per request id."""
+        item = validate(app, self.ref.catalogue, self.ref.org)
+        existing = store.case_by_request(uow, app.request_id)
+        if existing:
+            return self._same_request(existing, app)
+        now = uow.time.now()
+        today = local_day(now)
+        outcome = examine(app, item, self.ref.org, self.ref.calendar, today, self.commitment_days)
+        if outcome.status is None:  # a consultation: answered, nothing recorded as a case
+            return _receipt(None, item.name, outcome, None)
+        number = store.next_case_number(uow, today)
+        accepted_on = today if outcome.accepted else None
+        receipt = _receipt(number, item.name, outcome, accepted_on)
+        inserted = store.insert_case(uow, {
+            "case_number": number, "request_id": app.request_id, "request_hash": _request_hash(app),
+            "item_code": item.code, "item_name": item.name, "kind": outcome.kind, "status": outcome.status.value,
+            "level": outcome.level.value, "organisation": app.organisation, "channel": app.channel.value,
+            "first_clerk": app.first_clerk, "agent": app.agent,
+            "applicant": dataclasses.asdict(app.applicant),
+            "application": {"form": app.form, "project_code": app.project_code, "consent_ref": app.consent_ref,
+                            "commitment_signed": app.commitment_signed},
+            "receipt": receipt, "provided": {m.code: m.defect or None for m in app.materials},
+            "received_at": now, "accepted_on": accepted_on, "promised_deadline": outcome.promised_deadline,
+            "commitment_deadline": outcome.commitment_deadline,
+            "promised_materials": list(outcome.promised_materials)})
+        if not inserted:  # the same request arrived twice at once: the first one's receipt
+            return self._same_request(store.case_by_request(uow, app.request_id), app)
+        actor = app.agent or app.first_clerk
+        store.append(uow, number, "received", actor, {"channel": app.channel.value, "organisation": app.organisation,
+                                                        "first_clerk": app.first_clerk, "agent": app.agent})
+        self._announce(uow, number, item.code, outcome, app, today, actor)
+        return receipt
+
+    def _same_request(self, row: dict, app: Application) -> dict:
+        if row["request_hash"] != _request_hash(app):
+            raise InvalidRequest([("request_id", "already used for a different application")])
+        return row["receipt"]
+
+    def _announce(self, uow: UnitOfWork, number: str, item_code: str, outcome: Outcome, app: Application,
+                  today, actor: str) -> None:
+        """The history entry and the event of an outcome."""
+        status = outcome.status
+        if status == CaseStatus.NOT_ACCEPTED:
+            store.append(uow, number, "not_accepted", actor, {"reasons": list(outcome.reasons)})
+            uow.emit("ApplicationRejected", number, {"item_code": item_code, "organisation": app.organisation,
+                                                     "reasons": list(outcome.reasons)})
+        elif status == CaseStatus.SUPPLEMENT_REQUIRED:
+            notice = [dataclasses.asdict(line) for line in outcome.notice]
+            store.append(uow, number, "one_time_notice", actor, {"materials": notice})
+            uow.emit("SupplementNoticeIssued", number, {
+                "item_code": item_code, "organisation": app.organisation,
+                "missing": [n.material_code for n in outcome.notice if n.problem == "missing"],
+                "defective": {n.material_code: n.problem for n in outcome.notice if n.problem != "missing"}})
+        else:
+            store.append(uow, number, "accepted", actor, {
+                "promised_deadline": str(outcome.promised_deadline),
+                "commitment": list(outcome.promised_materials),
+                "commitment_deadline": str(outcome.commitment_deadline or "")})
+            uow.emit("ApplicationAccepted", number, {
+                "item_code": item_code, "kind": outcome.kind, "level": outcome.level.value,
+                "organisation": app.organisation, "channel": app.channel.value, "first_clerk": app.first_clerk,
+                "agent": app.agent, "project_code": app.project_code, "accepted_on": today,
+                "promised_deadline": outcome.promised_deadline,
+                "commitment_deadline": outcome.commitment_deadline,
+                "promised_materials": list(outcome.promised_materials)})
+
+    def supply_materials(self, uow: UnitOfWork, case_number: str, materials: list[ProvidedMaterial],
+                         clerk: str) -> dict:
+        """Materials the applicant brings: for a one-time notice, a department's request or a commitment."""
+        row = self._case(uow, case_number, lock=True)
+        item = self.ref.catalogue.item(row["item_code"])
+        problems = [(f"materials[{i}].code", f"item {item.code} has no material {m.code!r}")
+                    for i, m in enumerate(materials) if item.material(m.code) is None]
+        if not materials:
+            problems.append(("materials", "at least one material"))
+        if problems:
+            raise InvalidRequest(problems)
+        provided = {**row["provided"], **{m.code: m.defect or None for m in materials}}
+        codes = [m.code for m in materials]
+        today = local_day(uow.time.now())
+        actor = clerk or "applicant"
+        if row["status"] == CaseStatus.SUPPLEMENT_REQUIRED.value:
+            outcome = check_materials(item, provided, row["application"]["commitment_signed"],
+                                      self.ref.org.organisation(row["organisation"]).level,
+                                      self.ref.calendar, today, self.commitment_days)
+            accepted_on = today if outcome.accepted else None
+            receipt = _receipt(case_number, item.name, outcome, accepted_on)
+            store.update_case(uow, case_number, provided=provided, status=outcome.status.value, receipt=receipt,
+                              accepted_on=accepted_on, promised_deadline=outcome.promised_deadline,
+                              commitment_deadline=outcome.commitment_deadline,
+                              promised_materials=list(outcome.promised_materials))
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes})
+            if outcome.accepted:
+                app = Application(item.code, None, Channel(row["channel"]), row["organisation"], row["first_clerk"],
+                                  agent=row["agent"], project_code=row["application"]["project_code"])
+                self._announce(uow, case_number, item.code, outcome, app, today, actor)
+            return receipt
+        pending = row["pending_supplement"]
+        if row["status"] == "waiting_supplement" and pending:
+            missing = sorted(set(pending["materials"]) - {c for c, d in provided.items() if not d})
+            if missing:
+                raise InvalidRequest([("materials", f"the department asked for {', '.join(missing)}")])
+            store.update_case(uow, case_number, provided=provided, status="in_handling", pending_supplement=None)
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "department"})
+            uow.emit("MaterialsSupplied", case_number, {"materials": codes, "answers": "department",
+                                                         "task_id": pending["task_id"]})
+            return row["receipt"]
+        if row["status"] in OPEN and row["promised_materials"]:
+            still = [c for c in row["promised_materials"] if c not in provided or provided[c]]
+            store.update_case(uow, case_number, provided=provided, promised_materials=still)
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "commitment"})
+            if not still:
+                uow.emit("MaterialsSupplied", case_number, {"materials": codes, "answers": "commitment"})
+            return row["receipt"]
+        raise NotAllowedNow(f"case {case_number} is {row['status']}: no material is awaited")
+
+    def withdraw(self, uow: UnitOfWork, case_number: str, reason: str, phone_last4: str) -> dict:
+        row = self._case(uow, case_number, lock=True)
+        if not phone_last4 or not row["applicant"]["phone"].endswith(phone_last4) or len(phone_last4) != 4:
+            raise Forbidden("only the applicant may withdraw: the phone digits do not match")
+        if row["status"] not in OPEN | {CaseStatus.SUPPLEMENT_REQUIRED.value}:
+            raise NotAllowedNow(f"case {case_number} is {row['status']}: it can no longer be withdrawn")
+        if not reason.strip():
+            raise InvalidRequest([("reason", "required")])
+        store.update_case(uow, case_number, status="withdrawn")
+        store.append(uow, case_number, "withdrawn", "applicant", {"reason": reason})
+        uow.emit("ApplicationWithdrawn", case_number, {"reason": reason})
+        return self.read(uow, case_number)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def _case(self, uow: UnitOfWork, case_number: str, lock: bool = False) -> dict:
+        row = store.load_case(uow, case_number, lock) if case_number else None
+        if row is None:
+            raise NotFound(f"no case {case_number!r}")
+        return row
+
+    def read(self, uow: UnitOfWork, case_number: str) -> dict:
+        row = self._case(uow, case_number)
+        return {**row, "history": store.history(uow, case_number)}
+
+    def track(self, uow: UnitOfWork, case_number: str, phone_last4: str) -> dict:
+        """The applicant's view: found only with the right phone digits, personal data masked."""
+        row = store.load_case(uow, case_number) if case_number else None
+        if row is None or len(phone_last4) != 4 or not row["applicant"]["phone"].endswith(phone_last4):
+            raise NotFound("no case with this number and phone")
+        applicant = row["applicant"]
+        steps = sorted((e.data["at"], _PUBLIC.get(e.data["kind"], e.data["kind"]))
+                       for e in store.history(uow, case_number))
+        return {**row, "applicant_name": mask_name(applicant["name"]), "id_number": mask_id(applicant["id_number"]),
+                "phone": mask_phone(applicant["phone"]), "steps": steps}
+
+    def verify(self, uow: UnitOfWork, case_number: str) -> list[str]:
+        row = self._case(uow, case_number)
+        return verify(case_number, store.history(uow, case_number), row["history_seq"], row["history_head"])
+
+    # --- the timeline from other services' events (bus side) --------------------------------
+
+    def record(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """Append an event of routing or approval to the case history, and move the status."""
+        number, p = envelope.case_number, envelope.payload
+        row = store.load_case(uow, number, lock=True)
+        if row is None:
+            raise NotFound(f"{envelope.type} for unknown case {number}")  # retried, then dead-lettered
+        fields = _STATUS_CHANGES.get(envelope.type, lambda row, p: {})(row, p)
+        if envelope.type == "CaseConcluded":
+            fields["archived_at"] = uow.time.now()  # 建档: the record is complete from here on
+        if fields:
+            store.update_case(uow, number, **fields)
+        actor = p.get("department") or envelope.source
+        store.append(uow, number, _KIND[envelope.type], actor, p, at=envelope.occurred_at)
+
+
+def _routed(row, p):
+    return {"status": "in_handling"} if row["status"] in OPEN else {}
+
+
+def _supplement(row, p):
+    if row["status"] not in OPEN:
+        return {}
+    return {"status": "waiting_supplement",
+            "pending_supplement": {"task_id": p["task_id"], "department": p["department"],
+                                   "materials": [m["code"] for m in p["materials"]]}}
+
+
+def _concluded(row, p):
+    return {"status": "concluded", "result": p["result"], "pending_supplement": None}
+
+
+_STATUS_CHANGES = {"CaseRouted": _routed, "SupplementRequested": _supplement, "CaseConcluded": _concluded}
+_KIND = {"CaseRouted": "routed", "StageOpened": "stage_opened", "SupplementRequested": "supplement_requested",
+         "TaskPaused": "task_paused", "TaskResumed": "task_resumed", "CoHandlingRequested": "co_handling_requested",
+         "TaskDecided": "task_decided", "CaseConcluded": "concluded"}
+RECORDED = tuple(_KIND)
+_PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": "一次性告知：请补齐材料",
+           "not_accepted": "不予受理", "materials_supplied": "已补交材料", "routed": "已转办",
+           "stage_opened": "部门审批中", "supplement_requested": "部门要求补正材料", "task_paused": "特别程序或中止",
+           "task_resumed": "恢复办理", "co_handling_requested": "协办中", "task_decided": "部门已出具意见",
+           "concluded": "已办结", "withdrawn": "已撤回"}

@@ -1,0 +1,68 @@
+"""Intake's tables: the case record and its hash-chained history (in the `intake` schema)."""
+from __future__ import annotations
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from services.uow import UnitOfWork
+
+from .history import GENESIS, Entry, new_entry
+
+_JSON = {"applicant", "application", "receipt", "provided", "promised_materials", "pending_supplement"}
+
+
+def _value(column: str, value):
+    return Jsonb(value) if column in _JSON and value is not None else value
+
+
+def next_case_number(uow: UnitOfWork, day) -> str:
+    (seq,) = uow.execute("SELECT nextval('case_number_seq')").fetchone()
+    return f"{day:%Y%m%d}{seq:07d}"
+
+
+def insert_case(uow: UnitOfWork, row: dict) -> bool:
+    """False when the request id is already taken (the first one wins, the caller re-reads)."""
+    columns = list(row)
+    cur = uow.execute(
+        f"INSERT INTO cases ({', '.join(columns)}, history_head) VALUES ({', '.join(['%s'] * len(columns))}, %s) "
+        "ON CONFLICT (request_id) DO NOTHING RETURNING 1",
+        [_value(c, row[c]) for c in columns] + [GENESIS])
+    return cur.fetchone() is not None
+
+
+def case_by_request(uow: UnitOfWork, request_id: str) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM cases WHERE request_id = %s", [request_id]).fetchone()
+
+
+def load_case(uow: UnitOfWork, case_number: str, lock: bool = False) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM cases WHERE case_number = %s" + (" FOR UPDATE" if lock else ""), [case_number]).fetchone()
+
+
+def update_case(uow: UnitOfWork, case_number: str, **fields) -> None:
+    sets = ", ".join(f"{c} = %s" for c in fields)
+    uow.execute(f"UPDATE cases SET {sets} WHERE case_number = %s",
+                [_value(c, v) for c, v in fields.items()] + [case_number])
+
+
+def append(uow: UnitOfWork, case_number: str, kind: str, actor: str, detail: dict, at=None) -> Entry:
+    """Add an entry at the end of the case's history (locks the case row: one writer at a time).
+
+    `at` is when it happened (an event's time), by default now; the order of the chain is the
+    order of recording.
+    """
+    seq, head = uow.execute("SELECT history_seq, history_head FROM cases WHERE case_number = %s FOR UPDATE",
+                            [case_number]).fetchone()
+    entry = new_entry(case_number, seq + 1, head, (at or uow.time.now()).isoformat(), kind, actor, detail)
+    uow.execute("INSERT INTO history (case_number, seq, body, prev_hash, hash) VALUES (%s, %s, %s, %s, %s)",
+                [case_number, entry.seq, entry.body, entry.prev_hash, entry.hash])
+    uow.execute("UPDATE cases SET history_seq = %s, history_head = %s WHERE case_number = %s",
+                [entry.seq, entry.hash, case_number])
+    return entry
+
+
+def history(uow: UnitOfWork, case_number: str) -> list[Entry]:
+    rows = uow.execute("SELECT seq, body, prev_hash, hash FROM history WHERE case_number = %s ORDER BY seq",
+                       [case_number]).fetchall()
+    return [Entry(*row) for row in rows]

@@ -1,0 +1,50 @@
+"""Entry point of an API process: `python -m services.apirun intake_svc.grpc_api`.
+
+A plain grpcio server (no eventlet). The module names its port setting (`PORT_SETTING`) and
+provides `build(settings, server)`, which adds its servicers and returns what to close at the end.
+SIGTERM stops it: new calls are refused, calls in flight get a few seconds to finish.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+
+from services.config import Settings
+
+STOP_GRACE_SECONDS = 8
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=os.environ.get("ONEWINDOW_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    (module_name,) = argv
+    module = importlib.import_module(module_name)
+    settings = Settings()
+    limit = settings.grpc_max_message_bytes
+    server = grpc.server(ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="grpc"),
+                         options=[("grpc.max_receive_message_length", limit),
+                                  ("grpc.max_send_message_length", limit)])
+    api = module.build(settings, server)
+    port = server.add_insecure_port(f"0.0.0.0:{getattr(settings, module.PORT_SETTING)}")
+    server.start()
+    log = logging.getLogger("apirun")
+    log.info("%s listening on port %d", module_name, port)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
+    log.info("stopping")
+    api.close()  # ends watch streams so that they do not hold the grace period
+    server.stop(grace=STOP_GRACE_SECONDS).wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,79 @@
+"""The whole system for end-to-end tests: every process its own OS process, on a database and a
+RabbitMQ virtual host of the test module's own, with free ports and fresh department tokens."""
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import grpc
+import psycopg
+import pytest
+import yaml
+from onewindow.desk.v1 import desk_pb2_grpc
+from onewindow.intake.v1 import intake_pb2_grpc
+
+from services.config import Settings
+from services.db import drop_database
+from services.system import System
+from tests.conftest import _rabbitmqctl
+from tests.support import free_port
+
+
+class Running:
+    def __init__(self, settings: Settings, system: System):
+        self.settings = settings
+        self.system = system
+        self.tokens = yaml.safe_load(settings.desk_tokens.read_text())
+        self.intake_channel = grpc.insecure_channel(f"127.0.0.1:{settings.intake_port}")
+        self.desk_channel = grpc.insecure_channel(f"127.0.0.1:{settings.desk_port}")
+        self.intake = intake_pb2_grpc.IntakeStub(self.intake_channel)
+        self._desk = desk_pb2_grpc.DepartmentDeskStub(self.desk_channel)
+
+    def desk(self, department: str) -> Desk:
+        return Desk(self._desk, self.tokens[department])
+
+    def sql(self, schema: str, query: str, params=()) -> list[tuple]:
+        with psycopg.connect(self.settings.database_url, autocommit=True,
+                             options=f"-c search_path={schema}") as conn:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else []
+
+    def close(self) -> None:
+        self.intake_channel.close()
+        self.desk_channel.close()
+
+
+class Desk:
+    """A department's system: every call carries its token."""
+
+    def __init__(self, stub, token: str):
+        self.stub = stub
+        self.metadata = (("authorization", f"Bearer {token}"),)
+
+    def __getattr__(self, method: str):
+        call = getattr(self.stub, method)
+        return lambda request, **kw: call(request, metadata=self.metadata, timeout=kw.pop("timeout", 10), **kw)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    base = Settings()
+    name = uuid.uuid4().hex[:10]
+    vhost = f"ow-e2e-{name}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, urlsplit(base.amqp_url).username or "guest", ".*", ".*", ".*")
+    tmp = tmp_path_factory.mktemp("system")
+    settings = base.model_copy(update={
+        "database_url": urlunsplit(urlsplit(base.database_url)._replace(path=f"/onewindow_e2e_{name}")),
+        "amqp_url": urlunsplit(urlsplit(base.amqp_url)._replace(path=f"/{vhost}")),
+        "intake_port": free_port(), "desk_port": free_port(), "desk_tokens": tmp / "desk-tokens.yaml",
+        "relay_poll_seconds": 0.5})
+    system = System(settings, tmp / "logs")
+    try:
+        with system:
+            running = Running(settings, system)
+            yield running
+            running.close()
+    finally:
+        drop_database(settings.database_url)
+        _rabbitmqctl("delete_vhost", vhost)
