@@ -194,8 +194,7 @@ def co_handling(lead: Task, asks: list[tuple[str, str, int]], cause: str | None,
     return tasks, growth
 
 
-def decide(task: Task, decision: Decision | None, opinion: str, legal_basis: str, documents: list[str],
-           open_co_handling: int, now: dt.datetime) -> Task:
+def check_decision(decision: Decision | None, opinion: str, legal_basis: str, documents: list[str]) -> None:
     v = Violations()
     if decision not in (Decision.APPROVE, Decision.REJECT):
         v.add("decision", "APPROVE or REJECT")
@@ -204,6 +203,11 @@ def decide(task: Task, decision: Decision | None, opinion: str, legal_basis: str
     if len(documents) > 50 or any(not d or len(d) > 500 for d in documents):
         v.add("documents", "at most 50 references of 1 to 500 characters")
     v.check()
+
+
+def decide(task: Task, decision: Decision | None, opinion: str, legal_basis: str, documents: list[str],
+           open_co_handling: int, now: dt.datetime) -> Task:
+    check_decision(decision, opinion, legal_basis, documents)
     if task.status == TaskStatus.DECIDED:
         raise NotAllowedNow(f"task {task.id} is already decided")
     _workable(task, "decide")

@@ -162,6 +162,7 @@ class Handling:
 
     def decide(self, uow: UnitOfWork, department: str, task_id: str, decision: Decision | None, opinion: str,
                legal_basis: str, documents: list[str]) -> Outcome:
+        desk.check_decision(decision, opinion, legal_basis, documents)
         case, task = self._own(uow, department, task_id)
         tasks = store.case_tasks(uow, task.case_number)
         open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)

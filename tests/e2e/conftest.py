@@ -14,7 +14,7 @@ from onewindow.intake.v1 import intake_pb2_grpc
 
 from services.config import Settings
 from services.db import drop_database
-from services.system import System
+from services.system import System, environment
 from tests.conftest import _rabbitmqctl
 from tests.support import free_port
 
@@ -37,6 +37,9 @@ class Running:
                              options=f"-c search_path={schema}") as conn:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []
+
+    def env(self) -> dict[str, str]:
+        return environment(self.settings)
 
     def close(self) -> None:
         self.intake_channel.close()
@@ -77,3 +80,4 @@ def system(tmp_path_factory):
     finally:
         drop_database(settings.database_url)
         _rabbitmqctl("delete_vhost", vhost)
+

@@ -1,0 +1,65 @@
+"""Requests and waits shared by the case-flow tests."""
+from __future__ import annotations
+
+import uuid
+
+from onewindow.desk.v1 import desk_pb2 as dpb
+from onewindow.intake.v1 import intake_pb2 as ipb
+from stdnum.cn import ric
+
+from intake_svc.acceptance import with_check_digit
+from services.config import Settings
+from services.reference import load_reference
+from tests.e2e.conftest import Desk, Running
+from tests.support import wait_until
+
+CATALOGUE = load_reference(Settings()).catalogue
+
+
+def id_number(serial: int) -> str:
+    first = f"34052119900101{serial % 1000:03d}"
+    return first + ric.calc_check_digit(first + "0")
+
+
+def submission(item_code: str, organisation: str, *, missing: tuple[str, ...] = (), **fields) -> ipb.SubmitRequest:
+    """A complete application (every material of the item, a valid applicant) unless told otherwise."""
+    item = CATALOGUE.item(item_code)
+    serial = uuid.uuid4().int
+    request = ipb.SubmitRequest(
+        request_id=uuid.uuid4().hex, item_code=item_code, channel=ipb.WINDOW, organisation=organisation,
+        first_clerk="clerk-01", applicant=ipb.Applicant(name="王小明", id_number=id_number(serial),
+                                                        phone=f"139{serial % 10**8:08d}"),
+        materials=[ipb.ProvidedMaterial(code=m.code) for m in item.materials if m.code not in missing],
+        project_code=with_check_digit("2026-340521-65-03-00015") if item.requires_project_code else "")
+    for name, value in fields.items():
+        setattr(request, name, value)
+    return request
+
+
+def tasks_of(desk: Desk, case_number: str, count: int = 1, status=None) -> list:
+    """Wait until the department sees `count` tasks of the case (optionally in a status)."""
+    def ready():
+        tasks = desk.ListTasks(dpb.ListTasksRequest(case_number=case_number)).tasks
+        tasks = [t for t in tasks if status is None or t.status == status]
+        return tasks if len(tasks) >= count else None
+    return wait_until(ready, timeout=20, what=f"{count} task(s) of {case_number}")
+
+
+def case_status(running: Running, case_number: str, status: str):
+    def reached():
+        case = running.intake.GetCase(ipb.GetCaseRequest(case_number=case_number), timeout=10)
+        return case if case.status == status else None
+    return wait_until(reached, timeout=20, what=f"case {case_number} {status}")
+
+
+def approve(desk: Desk, task_id: str):
+    return desk.Decide(dpb.DecideRequest(task_id=task_id, decision=dpb.APPROVE, opinion="符合条件，同意",
+                                         legal_basis="《中华人民共和国行政许可法》第三十八条"))
+
+
+def stage_task(desk: Desk, case_number: str, stage: int):
+    """Wait for the department's own (not co-handling) task in a stage of the case."""
+    def ready():
+        tasks = desk.ListTasks(dpb.ListTasksRequest(case_number=case_number)).tasks
+        return next((t for t in tasks if t.stage == stage and t.role != dpb.CO_HANDLING), None)
+    return wait_until(ready, timeout=20, what=f"stage {stage} task of {case_number}")
