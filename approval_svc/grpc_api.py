@@ -87,9 +87,8 @@ class FeedSignal:
                     conn.execute(f"LISTEN {store.FEED_CHANNEL}")
                     self._bump(list(self.generation))  # anything missed while disconnected
                     while not self.closing.is_set():
-                        departments = {n.payload for n in conn.notifies(timeout=0.5)}
-                        if departments:
-                            self._bump(departments)
+                        for note in conn.notifies(timeout=0.5):
+                            self._bump([note.payload])
             except psycopg.Error as exc:
                 log.warning("desk feed listener: %r; reconnecting", exc)
                 time.sleep(1)

@@ -46,7 +46,8 @@ class Handling:
             return  # withdrawn before it arrived here, or already opened
         self._open_stage(uow, envelope.case_number, plan, 1)
 
-    def _open_stage(self, uow: UnitOfWork, case_number: str, plan: dict, index: int) -> None:
+    def _open_stage(self, uow: UnitOfWork, case_number: str, plan: dict, index: int,
+                    previous: list[Task] = ()) -> None:
         stage = plan["stages"][index - 1]
         today = self._today(uow)
         tasks = [Task(id=desk.task_id(case_number, index, t["department"]), case_number=case_number,
@@ -59,7 +60,8 @@ class Handling:
         uow.emit("StageOpened", case_number, {
             "stage": index, "stage_name": stage["name"],
             "tasks": [{"task_id": t.id, "department": t.department, "lead": t.role == LEAD,
-                       "limit_days": t.limit_days, "deadline": t.clock.deadline(self.ref.calendar)} for t in tasks]})
+                       "limit_days": t.limit_days, "deadline": t.clock.deadline(self.ref.calendar)} for t in tasks],
+            "previous_decisions": _decisions(previous)})
 
     def materials_supplied(self, uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
@@ -180,7 +182,7 @@ class Handling:
             return Outcome(decided)
         if joined.result is None:
             store.update_case(uow, task.case_number, current_stage=task.stage + 1)
-            self._open_stage(uow, task.case_number, case["plan"], task.stage + 1)
+            self._open_stage(uow, task.case_number, case["plan"], task.stage + 1, stage)
             return Outcome(decided, stage_completed=True, next_stage=task.stage + 1)
         self._conclude(uow, task.case_number, joined, [decided if t.id == task.id else t for t in tasks])
         return Outcome(decided, stage_completed=True, concluded=True, result=joined.result.value)
@@ -190,9 +192,7 @@ class Handling:
                           concluded_at=uow.time.now())
         uow.emit("CaseConcluded", case_number, {
             "result": joined.result, "concluded_on": self._today(uow), "reasons": list(joined.reasons),
-            "decisions": [{"department": t.department, "stage": t.stage, "decision": t.decision,
-                           "opinion": t.opinion, "legal_basis": t.legal_basis}
-                          for t in tasks if t.role != CO_HANDLING and t.status == TaskStatus.DECIDED]})
+            "decisions": _decisions(tasks)})
 
     def progress(self, uow: UnitOfWork, department: str, case_number: str) -> tuple[dict, list[Task]]:
         """Every department's tasks on a case, for a department that has a task in it."""
@@ -204,3 +204,9 @@ class Handling:
             raise Forbidden(f"{department} has no task in case {case_number}")
         return case, tasks
 
+
+
+def _decisions(tasks) -> list[dict]:
+    """The decisions of stage tasks (co-handling answers are contributions, not decisions)."""
+    return [{"department": t.department, "stage": t.stage, "decision": t.decision, "opinion": t.opinion,
+             "legal_basis": t.legal_basis} for t in tasks if t.role != CO_HANDLING and t.status == TaskStatus.DECIDED]

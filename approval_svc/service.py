@@ -15,7 +15,7 @@ def _handling() -> Handling:
 
 class ApprovalService:
     name = "approval"
-    kernel = Kernel()
+    kernel = Kernel(warm=_handling)
 
     @on_event("routing", "CaseRouted")
     def open_case(self, uow, envelope):

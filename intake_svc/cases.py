@@ -235,10 +235,9 @@ def _concluded(row, p):
 _STATUS_CHANGES = {"CaseRouted": _routed, "SupplementRequested": _supplement, "CaseConcluded": _concluded}
 _KIND = {"CaseRouted": "routed", "StageOpened": "stage_opened", "SupplementRequested": "supplement_requested",
          "TaskPaused": "task_paused", "TaskResumed": "task_resumed", "CoHandlingRequested": "co_handling_requested",
-         "TaskDecided": "task_decided", "CaseConcluded": "concluded"}
-RECORDED = tuple(_KIND)
+         "CaseConcluded": "concluded"}
 _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": "一次性告知：请补齐材料",
            "not_accepted": "不予受理", "materials_supplied": "已补交材料", "routed": "已转办",
            "stage_opened": "部门审批中", "supplement_requested": "部门要求补正材料", "task_paused": "特别程序或中止",
-           "task_resumed": "恢复办理", "co_handling_requested": "协办中", "task_decided": "部门已出具意见",
+           "task_resumed": "恢复办理", "co_handling_requested": "协办中",
            "concluded": "已办结", "withdrawn": "已撤回"}

@@ -16,7 +16,7 @@ def _intake() -> Intake:
 
 class IntakeService:
     name = "intake"
-    kernel = Kernel()
+    kernel = Kernel(warm=_intake)
 
     @on_event("routing", "CaseRouted")
     def record_routed(self, uow, envelope):
@@ -40,10 +40,6 @@ class IntakeService:
 
     @on_event("approval", "CoHandlingRequested")
     def record_co_handling_requested(self, uow, envelope):
-        _intake().record(uow, envelope)
-
-    @on_event("approval", "TaskDecided")
-    def record_task_decided(self, uow, envelope):
         _intake().record(uow, envelope)
 
     @on_event("approval", "CaseConcluded")

@@ -14,14 +14,18 @@ def _settings() -> Settings:
     return Settings()
 
 
+def _reference():
+    return load_reference(_settings())
+
+
 class RoutingService:
     name = "routing"
-    kernel = Kernel()
+    kernel = Kernel(warm=_reference)
 
     @on_event("intake", "ApplicationAccepted")
     def route_case(self, uow, envelope):
         settings = _settings()
-        ref = load_reference(settings)
+        ref = _reference()
         p = envelope.payload
         plan = route(ref.org, ref.catalogue.item(p["item_code"]), p["organisation"],
                      dt.date.fromisoformat(p["accepted_on"]), ref.calendar,

@@ -39,8 +39,9 @@ class KernelAccess:
 
 
 class Kernel(DependencyProvider):
-    def __init__(self, time=None):
+    def __init__(self, time=None, warm=None):
         self.time = time or SystemTime()
+        self.warm = warm  # loads what the handlers need (catalogue, calendar) before the first message
 
     def setup(self) -> None:
         self.settings = Settings()
@@ -56,6 +57,8 @@ class Kernel(DependencyProvider):
         self.access = KernelAccess(unit_of_work, self.inbox, self.time)
 
     def start(self) -> None:
+        if self.warm:
+            self.warm()
         self.inbox.dead_letters.declare()  # the dead-letter queue exists before anything dies
         if self.settings.metrics_port:
             port = serve_metrics(self.settings.metrics_port)

@@ -185,11 +185,20 @@ class OpenedTask(Payload):
     deadline: dt.date
 
 
-@event("StageOpened", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a stage's tasks went to their departments at once (承办; 并联审批)")
+class DecisionRecord(Payload):
+    department: str
+    stage: int
+    decision: Decision
+    opinion: str
+    legal_basis: str
+
+
+@event("StageOpened", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a stage's tasks went to their departments at once (承办; 并联审批), with the decisions of the stage before")
 class StageOpened(Payload):
     stage: int
     stage_name: str
     tasks: list[OpenedTask]
+    previous_decisions: list[DecisionRecord] = []
 
 
 class RequestedMaterial(Payload):
@@ -240,20 +249,12 @@ class CoHandlingRequested(Payload):
     lead_extension_days: int
 
 
-@event("TaskDecided", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a department approved or rejected its task, with opinion and legal basis")
+@event("TaskDecided", APPROVAL, (SUPERVISION, NOTIFY), "a department approved or rejected its task, with opinion and legal basis")
 class TaskDecided(Payload):
     task_id: str
     department: str
     stage: int
     role: str
-    decision: Decision
-    opinion: str
-    legal_basis: str
-
-
-class DecisionRecord(Payload):
-    department: str
-    stage: int
     decision: Decision
     opinion: str
     legal_basis: str
