@@ -226,7 +226,7 @@ class _Closing:
 
 
 def build(settings: Settings, server) -> _Closing:
-    pool = open_pool(settings.database_url, SOURCE, settings.db_pool_size, name="approval-api")
+    pool = open_pool(settings.database_url, SOURCE, settings.api_db_pool_size, name="approval-api")
     signal = FeedSignal(settings.database_url, SOURCE)
     api = DeskApi(Handling(load_reference(settings)), unit_of_work_factory(pool, SOURCE, SOURCE),
                   DepartmentTokens.from_file(settings.desk_tokens), signal)

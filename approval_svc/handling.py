@@ -92,22 +92,22 @@ class Handling:
 
     # --- the desk (API side) -----------------------------------------------------------------
 
-    def _own(self, uow: UnitOfWork, department: str, task_id: str) -> tuple[dict, Task]:
-        """The task, if it is the department's; its case row locked first."""
-        task = store.load_task(uow, task_id) if task_id else None
+    def _own(self, uow: UnitOfWork, department: str, task_id: str) -> tuple[dict, Task, list[Task]]:
+        """The task if it is the department's, with its case (row locked) and all the case's tasks."""
+        case = store.load_case(uow, store.case_of(task_id), lock=True) if task_id else None
+        tasks = store.case_tasks(uow, case["case_number"]) if case else []
+        task = next((t for t in tasks if t.id == task_id), None)
         if task is None:
             raise NotFound(f"no task {task_id!r}")
         if task.department != department:
             raise Forbidden(f"task {task_id} belongs to another department")
-        case = store.load_case(uow, task.case_number, lock=True)
-        task = store.load_task(uow, task_id)
         if case["status"] != "in_handling" and task.status != TaskStatus.DECIDED:
             raise NotAllowedNow(f"case {task.case_number} is {case['status']}")
-        return case, task
+        return case, task, tasks
 
     def act(self, uow: UnitOfWork, department: str, task_id: str, action: str, **args) -> Task:
         """Claim, supplement request, special procedure, suspension: one rule, one save, one event."""
-        case, task = self._own(uow, department, task_id)
+        case, task, _ = self._own(uow, department, task_id)
         today = self._today(uow)
         cal = self.ref.calendar
         if action == "claim":
@@ -144,29 +144,28 @@ class Handling:
 
     def request_co_handling(self, uow: UnitOfWork, department: str, task_id: str,
                             asks: list[tuple[str, str, int]], cause: str | None) -> Task:
-        case, lead = self._own(uow, department, task_id)
-        earlier = [t for t in store.case_tasks(uow, lead.case_number) if t.lead_task_id == lead.id]
-        tasks, growth = desk.co_handling(lead, asks, cause, earlier, {d.code for d in self.ref.org.departments},
-                                         self._today(uow))
+        case, lead, tasks = self._own(uow, department, task_id)
+        earlier = [t for t in tasks if t.lead_task_id == lead.id]
+        new, growth = desk.co_handling(lead, asks, cause, earlier, {d.code for d in self.ref.org.departments},
+                                       self._today(uow))
         lead_office = self.ref.org.organisation(lead.organisation)
         centre = lead_office.parent or lead_office.code
-        tasks = [replace(t, organisation=self.ref.org.office_for(t.department, centre).code) for t in tasks]
-        store.insert_tasks(uow, tasks)
-        store.feed(uow, [(t.department, t.id, "assigned") for t in tasks])
+        new = [replace(t, organisation=self.ref.org.office_for(t.department, centre).code) for t in new]
+        store.insert_tasks(uow, new)
+        store.feed(uow, [(t.department, t.id, "assigned") for t in new])
         if growth:
             lead = replace(lead, extension_days=lead.extension_days + growth)
             store.save_task(uow, lead)
         uow.emit("CoHandlingRequested", lead.case_number, {
             "lead_task_id": lead.id, "department": department, "cause": cause, "lead_extension_days": growth,
             "asks": [{"task_id": t.id, "department": t.department, "ask": t.ask, "limit_days": t.limit_days}
-                     for t in tasks]})
+                     for t in new]})
         return lead
 
     def decide(self, uow: UnitOfWork, department: str, task_id: str, decision: Decision | None, opinion: str,
                legal_basis: str, documents: list[str]) -> Outcome:
         desk.check_decision(decision, opinion, legal_basis, documents)
-        case, task = self._own(uow, department, task_id)
-        tasks = store.case_tasks(uow, task.case_number)
+        case, task, tasks = self._own(uow, department, task_id)
         open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)
         decided = desk.decide(task, decision, opinion, legal_basis, documents, open_co, uow.time.now())
         store.save_task(uow, decided)

@@ -55,6 +55,11 @@ def insert_case(uow: UnitOfWork, case_number: str, plan: dict, status: str) -> b
     return cur.fetchone() is not None
 
 
+def case_of(task_id: str) -> str:
+    """Task ids start with their case number (see desk.task_id)."""
+    return task_id.split(".", 1)[0]
+
+
 def load_case(uow: UnitOfWork, case_number: str, lock: bool = False) -> dict | None:
     return uow.conn.cursor(row_factory=dict_row).execute(
         "SELECT * FROM cases WHERE case_number = %s" + (" FOR UPDATE" if lock else ""), [case_number]).fetchone()
@@ -108,15 +113,21 @@ def feed(uow: UnitOfWork, entries: list[tuple[str, str, str]]) -> None:
     gap-free and become visible in order, so a reader resuming after position n misses nothing.
     Heads are taken in department order so that two transactions never wait on each other.
     """
-    now = uow.time.now()
-    for department, task, reason in sorted(entries):
-        (position,) = uow.execute(
-            "INSERT INTO feed_heads (department, position) VALUES (%s, 1) ON CONFLICT (department) "
-            "DO UPDATE SET position = feed_heads.position + 1 RETURNING position", [department]).fetchone()
-        uow.execute("INSERT INTO feed (department, position, task_id, reason, at) VALUES (%s, %s, %s, %s, %s)",
-                    [department, position, task, reason, now])
-    for department in sorted({e[0] for e in entries}):
-        uow.execute("SELECT pg_notify(%s, %s)", [FEED_CHANNEL, department])
+    entries = sorted(entries)
+    departments = sorted({e[0] for e in entries})
+    counts = [sum(1 for e in entries if e[0] == d) for d in departments]
+    heads = dict(uow.execute(
+        "INSERT INTO feed_heads (department, position) SELECT * FROM unnest(%s::text[], %s::bigint[]) "
+        "ON CONFLICT (department) DO UPDATE SET position = feed_heads.position + excluded.position "
+        "RETURNING department, position", [departments, counts]).fetchall())
+    positions, taken = [], {}
+    for department, _, _ in entries:  # the last of a department's new positions is its head
+        taken[department] = taken.get(department, 0) + 1
+        positions.append(heads[department] - counts[departments.index(department)] + taken[department])
+    uow.execute("INSERT INTO feed (department, position, task_id, reason, at) "
+                "SELECT d, p, t, r, %s FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[]) AS x(d, p, t, r)",
+                [uow.time.now(), [e[0] for e in entries], positions, [e[1] for e in entries], [e[2] for e in entries]])
+    uow.execute("SELECT pg_notify(%s, d) FROM unnest(%s::text[]) AS d", [FEED_CHANNEL, departments])
 
 
 def feed_after(uow: UnitOfWork, department: str, cursor: int, limit: int = 200) -> list[tuple[int, str, Task]]:

@@ -107,7 +107,7 @@ class _Closing:
 
 
 def build(settings: Settings, server) -> _Closing:
-    pool = open_pool(settings.database_url, SOURCE, settings.db_pool_size, name="intake-api")
+    pool = open_pool(settings.database_url, SOURCE, settings.api_db_pool_size, name="intake-api")
     intake = Intake(load_reference(settings), settings.commitment_days)
     intake_pb2_grpc.add_IntakeServicer_to_server(IntakeApi(intake, unit_of_work_factory(pool, SOURCE, SOURCE)), server)
     return _Closing(pool)

@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     dead_letter_after: int = Field(5, ge=1, le=100, description="failed attempts before a message is dead-lettered")
     relay_batch: int = Field(200, ge=1, le=10_000)
     relay_poll_seconds: float = Field(1.0, gt=0, le=60)
-    db_pool_size: int = Field(10, ge=1, le=200)
+    db_pool_size: int = Field(10, ge=1, le=200, description="connections per bus process")
+    api_db_pool_size: int = Field(20, ge=1, le=200, description="connections per gRPC process")
     intake_port: int = Field(50051, ge=0, le=65535, description="gRPC port of the intake API")
     desk_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the department desk")
     desk_tokens: Path = Field(ROOT / ".secrets" / "desk-tokens.yaml",

@@ -25,8 +25,9 @@ def service_migrations(service_package: str) -> list[Path]:
 
 def open_pool(url: str, schema: str, max_size: int = 10, name: str | None = None) -> ConnectionPool:
     """A pool whose connections see only `schema` (and public)."""
-    if os.environ.get("PSYCOPG_IMPL") == "python":
-        assert psycopg.pq.__impl__ == "python", "psycopg was imported before PSYCOPG_IMPL was set"
+    if os.environ.get("PSYCOPG_WAIT_FUNC"):  # a bus process: a C wait would block the eventlet hub
+        assert psycopg.waiting.wait.__name__ == os.environ["PSYCOPG_WAIT_FUNC"], \
+            "psycopg was imported before PSYCOPG_WAIT_FUNC was set"
     pool = ConnectionPool(
         url,
         min_size=1,

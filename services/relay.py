@@ -127,6 +127,7 @@ class OutboxRelay:
     def run(self) -> None:
         """Publish until stopped, surviving database and broker outages."""
         backoff = 0.1
+        gauge_due = 0.0
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as listener:
@@ -134,7 +135,9 @@ class OutboxRelay:
                     while not self._stop.is_set():
                         while self.publish_pending() == self.batch and not self._stop.is_set():
                             pass
-                        OUTBOX_UNPUBLISHED.labels(self.service).set(self.unpublished())
+                        if time.monotonic() >= gauge_due:  # a count per wake would cost more than the publish
+                            OUTBOX_UNPUBLISHED.labels(self.service).set(self.unpublished())
+                            gauge_due = time.monotonic() + 1.0
                         backoff = 0.1
                         # Wait for a NOTIFY of a commit; the timeout is the polling fallback.
                         for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
