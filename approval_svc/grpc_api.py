@@ -100,6 +100,8 @@ class FeedSignal:
 
 
 class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
+    API = "desk"
+
     def __init__(self, handling: Handling, unit_of_work, tokens: DepartmentTokens, signal: FeedSignal):
         self.handling = handling
         self.unit_of_work = unit_of_work

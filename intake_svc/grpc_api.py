@@ -61,6 +61,8 @@ def case_view(row: dict) -> pb.CaseView:
 
 
 class IntakeApi(intake_pb2_grpc.IntakeServicer):
+    API = "intake"
+
     def __init__(self, intake: Intake, unit_of_work):
         self.intake = intake
         self.unit_of_work = unit_of_work

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 
 from services.config import Settings
+from services.metrics import serve_metrics
 
 STOP_GRACE_SECONDS = 8
 
@@ -36,6 +37,8 @@ def main(argv: list[str]) -> int:
     server.start()
     log = logging.getLogger("apirun")
     log.info("%s listening on port %d", module_name, port)
+    if settings.metrics_port:
+        log.info("/metrics on port %d", serve_metrics(settings.metrics_port))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

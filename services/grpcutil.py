@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import time
 from pathlib import Path
 
 import grpc
@@ -19,6 +20,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from .errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
+from .metrics import GRPC_REQUESTS, GRPC_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +51,64 @@ def _fail(context, exc: Exception) -> None:
     raise exc
 
 
+def nul_fields(message, prefix: str = "") -> list[str]:
+    """Paths of string fields holding NUL characters, which no text column can store."""
+    found = []
+    for field, value in message.ListFields():
+        path = f"{prefix}{field.name}"
+        items = list(enumerate(value)) if field.is_repeated else [(None, value)]
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            found += [f"{path}[{k!r}]" for k, v in value.items() if "\x00" in k or (isinstance(v, str) and "\x00" in v)]
+        elif field.message_type is not None:
+            for i, item in items:
+                found += nul_fields(item, f"{path}[{i}]." if i is not None else f"{path}.")
+        elif field.type == field.TYPE_STRING:
+            found += [f"{path}[{i}]" if i is not None else path for i, v in items if "\x00" in v]
+    return found
+
+
+def _check_text(request) -> None:
+    if bad := nul_fields(request):
+        raise InvalidRequest([(f, "contains a NUL character") for f in bad])
+
+
 def rpc(method):
-    """Map domain errors of a unary or server-streaming servicer method to gRPC statuses."""
+    """Map domain errors of a unary or server-streaming servicer method to gRPC statuses, and
+    count the answers (the servicer names its API in `API`)."""
+    name = method.__name__
     if _is_generator(method):
         @functools.wraps(method)
         def streaming(self, request, context):
             try:
+                _check_text(request)
                 yield from method(self, request, context)
             except grpc.RpcError:
                 raise
             except Exception as exc:  # noqa: BLE001 - mapped or re-raised
                 _fail(context, exc)
+            finally:
+                GRPC_REQUESTS.labels(self.API, name, _code(context)).inc()
         return streaming
 
     @functools.wraps(method)
     def unary(self, request, context):
+        started = time.perf_counter()
         try:
+            _check_text(request)
             return method(self, request, context)
         except grpc.RpcError:
             raise
         except Exception as exc:  # noqa: BLE001 - mapped or re-raised
             _fail(context, exc)
+        finally:
+            GRPC_REQUESTS.labels(self.API, name, _code(context)).inc()
+            GRPC_SECONDS.labels(self.API, name).observe(time.perf_counter() - started)
     return unary
+
+
+def _code(context) -> str:
+    code = context.code()
+    return code.name if isinstance(code, grpc.StatusCode) else "OK" if code is None else str(code)
 
 
 def _is_generator(fn) -> bool:

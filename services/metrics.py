@@ -18,6 +18,10 @@ MESSAGES_HANDLED = Counter(
 )
 HANDLER_SECONDS = Histogram("onewindow_handler_seconds", "Time in an event handler, inbox included", ["service", "handler"])
 
+GRPC_REQUESTS = Counter("onewindow_grpc_requests_total", "gRPC calls answered, by status code", ["api", "method", "code"])
+GRPC_SECONDS = Histogram("onewindow_grpc_seconds", "Time to answer a unary gRPC call", ["api", "method"],
+                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
 
 def serve_metrics(port: int, addr: str = "0.0.0.0") -> int:
     """Expose /metrics on `port` (0 picks a free port); returns the port."""

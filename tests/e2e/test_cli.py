@@ -5,8 +5,8 @@ import signal
 import subprocess
 
 
-from services.processes import SERVICES
-from tests.conftest import ROOT
+from services.processes import SERVICES, commands
+from tests.conftest import PYTHON, ROOT
 from tests.support import free_port, metric, wait_until
 
 ONEWINDOW = str(ROOT / ".venv" / "bin" / "onewindow")
@@ -47,19 +47,28 @@ def test_migrate_applies_each_service_once(process_env):
     assert second.returncode == 0 and second.stdout.count(": 0 migration(s) applied") == len(SERVICES)
 
 
-def test_up_starts_every_bus_process_and_stops_them_all_on_sigterm(process_env):
+def test_up_starts_every_process_and_stops_them_all_on_sigterm(process_env, tmp_path):
     base = free_port()
-    proc = subprocess.Popen([ONEWINDOW, "up", "--metrics-port", str(base)], cwd=ROOT, env=process_env,
+    env = {**process_env, "ONEWINDOW_INTAKE_PORT": str(free_port()), "ONEWINDOW_DESK_PORT": str(free_port()),
+           "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml")}
+    proc = subprocess.Popen([ONEWINDOW, "up", "--metrics-port", str(base)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    names = [name for name, _ in commands(PYTHON)]
     try:
-        for i, service in enumerate(SERVICES):
-            wait_until(lambda: metric(base + i, "onewindow_outbox_unpublished", service=service.name) == 0,
-                       timeout=60, what=f"{service.name}-bus serving /metrics")
+        for i, name in enumerate(names):
+            service, _, side = name.partition("-")
+            if side == "bus":
+                wait_until(lambda: metric(base + i, "onewindow_outbox_unpublished", service=service) == 0,
+                           timeout=60, what=f"{name} serving /metrics")
+            else:
+                wait_until(lambda: metric(base + i, "process_start_time_seconds") is not None,
+                           timeout=60, what=f"{name} serving /metrics")
     finally:
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=20)[0]
-    for service in SERVICES:
-        assert f"{service.name}-bus stopped" in output, output[-2000:]
+    for name in names:
+        assert f"{name} stopped" in output, output[-2000:]
+    assert (tmp_path / "tokens.yaml").exists()
     assert proc.returncode is not None
 
 
