@@ -33,7 +33,12 @@ def main(argv: list[str]) -> int:
                          options=[("grpc.max_receive_message_length", limit),
                                   ("grpc.max_send_message_length", limit)])
     api = module.build(settings, server)
-    port = server.add_insecure_port(f"0.0.0.0:{getattr(settings, module.PORT_SETTING)}")
+    address = f"0.0.0.0:{getattr(settings, module.PORT_SETTING)}"
+    if settings.tls_cert and settings.tls_key:
+        credentials = grpc.ssl_server_credentials([(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())])
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
     server.start()
     log = logging.getLogger("apirun")
     log.info("%s listening on port %d", module_name, port)

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     desk_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the department desk")
     desk_tokens: Path = Field(ROOT / ".secrets" / "desk-tokens.yaml",
                               description="YAML of department code -> token for the desk (a secret)")
+    tls_cert: Path | None = Field(None, description="PEM certificate chain of the gRPC servers; unset: plaintext")
+    tls_key: Path | None = Field(None, description="PEM private key matching tls_cert")
     grpc_workers: int = Field(64, ge=4, le=1000, description="threads per gRPC process (each watch holds one)")
     grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     transfer_limit_days: int = Field(1, ge=0, le=20, description="working days for each transfer hop (转办)")

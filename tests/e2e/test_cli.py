@@ -4,10 +4,12 @@ from __future__ import annotations
 import signal
 import subprocess
 
+import pytest
+
 
 from services.processes import SERVICES, commands
 from tests.conftest import PYTHON, ROOT
-from tests.support import free_port, metric, wait_until
+from tests.support import free_port, metric, stop, wait_until
 
 ONEWINDOW = str(ROOT / ".venv" / "bin" / "onewindow")
 
@@ -79,3 +81,31 @@ def test_bench_relay_publishes_every_event_it_wrote_and_prints_figures(process_e
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["events"] == 60 and figures["published_per_s"] > 0
+
+
+def test_the_desk_serves_tls_with_a_configured_certificate(process_env, tmp_path):
+    import grpc
+    from onewindow.desk.v1 import desk_pb2, desk_pb2_grpc
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True, timeout=60)
+    (tmp_path / "tokens.yaml").write_text("water: water-token-0123456789abcdef\n")
+    port = free_port()
+    env = {**process_env, "ONEWINDOW_DESK_PORT": str(port), "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml"),
+           "ONEWINDOW_TLS_CERT": str(tmp_path / "cert.pem"), "ONEWINDOW_TLS_KEY": str(tmp_path / "key.pem")}
+    run("migrate", env=env)
+    proc = subprocess.Popen([PYTHON, "-m", "services.apirun", "approval_svc.grpc_api"], cwd=ROOT, env=env)
+    try:
+        creds = grpc.ssl_channel_credentials((tmp_path / "cert.pem").read_bytes())
+        with grpc.secure_channel(f"localhost:{port}", creds) as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+            reply = desk_pb2_grpc.DepartmentDeskStub(channel).ListTasks(
+                desk_pb2.ListTasksRequest(), metadata=(("authorization", "Bearer water-token-0123456789abcdef"),),
+                timeout=10)
+            assert list(reply.tasks) == []
+        with grpc.insecure_channel(f"localhost:{port}") as plain:  # plaintext is not served
+            with pytest.raises(grpc.FutureTimeoutError):
+                grpc.channel_ready_future(plain).result(timeout=2)
+    finally:
+        stop(proc)
