@@ -121,8 +121,11 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
             after = int(request.page_token or 0)
         except ValueError:
             raise InvalidRequest([("page_token", "a token from a previous reply")]) from None
-        statuses = [pb.TaskStatus.Name(s).lower() for s in request.statuses if s in pb.TaskStatus.values()
-                    and s != pb.TASK_STATUS_UNSPECIFIED]
+        unknown = [(f"statuses[{i}]", "not a task status") for i, s in enumerate(request.statuses)
+                   if s not in pb.TaskStatus.values() or s == pb.TASK_STATUS_UNSPECIFIED]
+        if unknown:
+            raise InvalidRequest(unknown)
+        statuses = [pb.TaskStatus.Name(s).lower() for s in request.statuses]
         with self.unit_of_work() as uow:
             rows = store.list_tasks(uow, department, statuses, request.case_number or None, after, size + 1)
             tasks = [self._view(t, uow) for _, t in rows[:size]]

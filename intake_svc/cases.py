@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from services.clock import local_day
 from services.contracts import Envelope
-from services.domain import Application, CaseStatus, Channel, ProvidedMaterial
+from services.domain import Application, CaseStatus, ProvidedMaterial
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
 from services.privacy import mask_id, mask_name, mask_phone
 from services.reference import Reference
@@ -29,6 +29,11 @@ def _receipt(case_number: str | None, item_name: str, outcome: Outcome, accepted
             "accepted_on": str(accepted_on or ""), "promised_deadline": str(outcome.promised_deadline or ""),
             "commitment_deadline": str(outcome.commitment_deadline or ""), "reasons": list(outcome.reasons),
             "one_time_notice": [dataclasses.asdict(line) for line in outcome.notice]}
+
+
+def _origin(organisation: str, channel: str, first_clerk: str, agent: str | None, project_code: str | None) -> dict:
+    return {"organisation": organisation, "channel": channel, "first_clerk": first_clerk, "agent": agent,
+            "project_code": project_code}
 
 
 def _request_hash(app: Application) -> str:
@@ -73,7 +78,8 @@ class Intake:
         actor = app.agent or app.first_clerk
         store.append(uow, number, "received", actor, {"channel": app.channel.value, "organisation": app.organisation,
                                                         "first_clerk": app.first_clerk, "agent": app.agent})
-        self._announce(uow, number, item.code, outcome, app, today, actor)
+        self._announce(uow, number, item.code, outcome, _origin(app.organisation, app.channel.value, app.first_clerk,
+                                                               app.agent, app.project_code), today, actor)
         return receipt
 
     def _same_request(self, row: dict, app: Application) -> dict:
@@ -81,19 +87,19 @@ class Intake:
             raise InvalidRequest([("request_id", "already used for a different application")])
         return row["receipt"]
 
-    def _announce(self, uow: UnitOfWork, number: str, item_code: str, outcome: Outcome, app: Application,
+    def _announce(self, uow: UnitOfWork, number: str, item_code: str, outcome: Outcome, origin: dict,
                   today, actor: str) -> None:
-        """The history entry and the event of an outcome."""
+        """The history entry and the event of an outcome; `origin` says where the case came in."""
         status = outcome.status
         if status == CaseStatus.NOT_ACCEPTED:
             store.append(uow, number, "not_accepted", actor, {"reasons": list(outcome.reasons)})
-            uow.emit("ApplicationRejected", number, {"item_code": item_code, "organisation": app.organisation,
+            uow.emit("ApplicationRejected", number, {"item_code": item_code, "organisation": origin["organisation"],
                                                      "reasons": list(outcome.reasons)})
         elif status == CaseStatus.SUPPLEMENT_REQUIRED:
             notice = [dataclasses.asdict(line) for line in outcome.notice]
             store.append(uow, number, "one_time_notice", actor, {"materials": notice})
             uow.emit("SupplementNoticeIssued", number, {
-                "item_code": item_code, "organisation": app.organisation,
+                "item_code": item_code, "organisation": origin["organisation"],
                 "missing": [n.material_code for n in outcome.notice if n.problem == "missing"],
                 "defective": {n.material_code: n.problem for n in outcome.notice if n.problem != "missing"}})
         else:
@@ -102,9 +108,8 @@ class Intake:
                 "commitment": list(outcome.promised_materials),
                 "commitment_deadline": str(outcome.commitment_deadline or "")})
             uow.emit("ApplicationAccepted", number, {
-                "item_code": item_code, "kind": outcome.kind, "level": outcome.level.value,
-                "organisation": app.organisation, "channel": app.channel.value, "first_clerk": app.first_clerk,
-                "agent": app.agent, "project_code": app.project_code, "accepted_on": today,
+                "item_code": item_code, "kind": outcome.kind, "level": outcome.level.value, **origin,
+                "accepted_on": today,
                 "promised_deadline": outcome.promised_deadline,
                 "commitment_deadline": outcome.commitment_deadline,
                 "promised_materials": list(outcome.promised_materials)})
@@ -136,9 +141,9 @@ class Intake:
                               promised_materials=list(outcome.promised_materials))
             store.append(uow, case_number, "materials_supplied", actor, {"materials": codes})
             if outcome.accepted:
-                app = Application(item.code, None, Channel(row["channel"]), row["organisation"], row["first_clerk"],
-                                  agent=row["agent"], project_code=row["application"]["project_code"])
-                self._announce(uow, case_number, item.code, outcome, app, today, actor)
+                origin = _origin(row["organisation"], row["channel"], row["first_clerk"], row["agent"],
+                                 row["application"]["project_code"])
+                self._announce(uow, case_number, item.code, outcome, origin, today, actor)
             return receipt
         pending = row["pending_supplement"]
         if row["status"] == "waiting_supplement" and pending:
@@ -204,31 +209,29 @@ class Intake:
     def record(self, uow: UnitOfWork, envelope: Envelope) -> None:
         """Append an event of routing or approval to the case history, and move the status."""
         number, p = envelope.case_number, envelope.payload
-        row = store.load_case(uow, number, lock=True)
-        if row is None:
+        status = store.lock_status(uow, number)
+        if status is None:
             raise NotFound(f"{envelope.type} for unknown case {number}")  # retried, then dead-lettered
-        fields = _STATUS_CHANGES.get(envelope.type, lambda row, p: {})(row, p)
+        fields = _STATUS_CHANGES.get(envelope.type, lambda status, p: {})(status, p)
         if envelope.type == "CaseConcluded":
             fields["archived_at"] = uow.time.now()  # 建档: the record is complete from here on
-        if fields:
-            store.update_case(uow, number, **fields)
         actor = p.get("department") or envelope.source
-        store.append(uow, number, _KIND[envelope.type], actor, p, at=envelope.occurred_at)
+        store.append(uow, number, _KIND[envelope.type], actor, p, at=envelope.occurred_at, changes=fields)
 
 
-def _routed(row, p):
-    return {"status": "in_handling"} if row["status"] in OPEN else {}
+def _routed(status, p):
+    return {"status": "in_handling"} if status in OPEN else {}
 
 
-def _supplement(row, p):
-    if row["status"] not in OPEN:
+def _supplement(status, p):
+    if status not in OPEN:
         return {}
     return {"status": "waiting_supplement",
             "pending_supplement": {"task_id": p["task_id"], "department": p["department"],
                                    "materials": [m["code"] for m in p["materials"]]}}
 
 
-def _concluded(row, p):
+def _concluded(status, p):
     return {"status": "concluded", "result": p["result"], "pending_supplement": None}
 
 

@@ -46,8 +46,15 @@ def update_case(uow: UnitOfWork, case_number: str, **fields) -> None:
                 [_value(c, v) for c, v in fields.items()] + [case_number])
 
 
-def append(uow: UnitOfWork, case_number: str, kind: str, actor: str, detail: dict, at=None) -> Entry:
-    """Add an entry at the end of the case's history (locks the case row: one writer at a time).
+def lock_status(uow: UnitOfWork, case_number: str) -> str | None:
+    row = uow.execute("SELECT status FROM cases WHERE case_number = %s FOR UPDATE", [case_number]).fetchone()
+    return row[0] if row else None
+
+
+def append(uow: UnitOfWork, case_number: str, kind: str, actor: str, detail: dict, at=None,
+           changes: dict | None = None) -> Entry:
+    """Add an entry at the end of the case's history (locks the case row: one writer at a time),
+    with `changes` to the case row in the same update.
 
     `at` is when it happened (an event's time), by default now; the order of the chain is the
     order of recording.
@@ -57,8 +64,8 @@ def append(uow: UnitOfWork, case_number: str, kind: str, actor: str, detail: dic
     entry = new_entry(case_number, seq + 1, head, (at or uow.time.now()).isoformat(), kind, actor, detail)
     uow.execute("INSERT INTO history (case_number, seq, body, prev_hash, hash) VALUES (%s, %s, %s, %s, %s)",
                 [case_number, entry.seq, entry.body, entry.prev_hash, entry.hash])
-    uow.execute("UPDATE cases SET history_seq = %s, history_head = %s WHERE case_number = %s",
-                [entry.seq, entry.hash, case_number])
+    changes = {**(changes or {}), "history_seq": entry.seq, "history_head": entry.hash}
+    update_case(uow, case_number, **changes)
     return entry
 
 
