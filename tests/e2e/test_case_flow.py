@@ -258,3 +258,27 @@ def test_unknown_case_and_bad_task_requests(system):
         system.desk("water").Decide(dpb.DecideRequest(task_id="x"))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert {f for f, _ in field_violations(info.value)} == {"decision", "opinion", "legal_basis"}
+
+
+def test_a_rejection_concludes_the_case_rejected_with_every_departments_reasons(system):
+    departments = ["development_reform", "land_resources", "planning_office", "water", "commerce"]
+    number = system.intake.Submit(submission("TZ-002", "county-window-development-reform"), timeout=10).case_number
+    ids = {d: tasks_of(system.desk(d), number)[0].task_id for d in departments}
+    for d in ("land_resources", "water"):
+        reply = system.desk(d).Decide(dpb.DecideRequest(task_id=ids[d], decision=dpb.REJECT, opinion=f"{d} 不符合规划",
+                                                        legal_basis="《土地管理法》"))
+        assert not reply.case_concluded  # the stage waits for every department
+    replies = [approve(system.desk(d), ids[d]) for d in ("development_reform", "planning_office", "commerce")]
+    assert replies[-1].case_concluded and replies[-1].result == "rejected"
+    case = case_status(system, number, "concluded")
+    concluded = json.loads(case.history[-1].detail_json)["detail"]
+    assert case.result == "rejected" and len(concluded["reasons"]) == 2
+    assert {d["department"] for d in concluded["decisions"]} == set(departments)
+
+
+def test_a_reported_item_is_reviewed_at_the_county_and_reported_up(system):
+    receipt = system.intake.Submit(submission("HB-002", "county-desk"), timeout=10)
+    assert receipt.kind == ipb.REPORTED and receipt.status == ipb.ACCEPTED
+    (task,) = tasks_of(system.desk("environment"), receipt.case_number)
+    assert approve(system.desk("environment"), task.task_id).result == "reported_up"
+    assert case_status(system, receipt.case_number, "concluded").result == "reported_up"
