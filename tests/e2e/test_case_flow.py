@@ -3,6 +3,7 @@ driven through the gRPC APIs only (the database is read to check the books, and 
 tamper with a history entry)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import threading
@@ -282,3 +283,38 @@ def test_a_reported_item_is_reviewed_at_the_county_and_reported_up(system):
     (task,) = tasks_of(system.desk("environment"), receipt.case_number)
     assert approve(system.desk("environment"), task.task_id).result == "reported_up"
     assert case_status(system, receipt.case_number, "concluded").result == "reported_up"
+
+
+def test_suspension_over_grpc_and_paged_task_lists(system):
+    number = system.intake.Submit(submission("TZ-002", "county-window-development-reform"), timeout=10).case_number
+    water = system.desk("water")
+    (task,) = tasks_of(water, number)
+    today = task.assigned_on
+    too_late = f"{int(today[:4]) + 1}{today[4:]}"
+    with pytest.raises(grpc.RpcError) as info:
+        water.Suspend(dpb.SuspendRequest(task_id=task.task_id, reason="等待司法裁决", until=too_late))
+    assert field_violations(info.value)[0][0] == "until"
+    until = (dt.date.fromisoformat(today) + dt.timedelta(days=30)).isoformat()
+    suspended = water.Suspend(dpb.SuspendRequest(task_id=task.task_id, reason="等待司法裁决", until=until))
+    assert suspended.status == dpb.SUSPENDED and suspended.deadline == ""
+    assert _code(lambda: approve(water, task.task_id)) == grpc.StatusCode.FAILED_PRECONDITION
+    assert _code(lambda: water.Resume(dpb.ResumeRequest(task_id=task.task_id, extension_days=10))) \
+        == grpc.StatusCode.INVALID_ARGUMENT  # 30% of 30 days is 9
+    resumed = water.Resume(dpb.ResumeRequest(task_id=task.task_id, extension_days=9))
+    assert resumed.status == dpb.CLAIMED and resumed.extension_days == 9 and resumed.deadline
+
+    for _ in range(3):
+        more = system.intake.Submit(submission("TZ-002", "county-window-development-reform"), timeout=10).case_number
+        tasks_of(water, more)
+    pages, token = [], ""
+    while True:
+        reply = water.ListTasks(dpb.ListTasksRequest(page_size=2, page_token=token))
+        pages.append([t.task_id for t in reply.tasks])
+        token = reply.next_page_token
+        if not token:
+            break
+    everything = [t.task_id for t in water.ListTasks(dpb.ListTasksRequest(page_size=500)).tasks]
+    assert [i for page in pages for i in page] == everything and len(pages) > 1
+    assert all(len(page) <= 2 for page in pages)
+    claimed = water.ListTasks(dpb.ListTasksRequest(statuses=[dpb.CLAIMED])).tasks
+    assert task.task_id in [t.task_id for t in claimed] and all(t.status == dpb.CLAIMED for t in claimed)
