@@ -93,7 +93,7 @@ def on_event(source_service: str, event_type: str):
     return decorate
 
 
-def declare_queues(amqp_url: str, service_name: str, service_cls) -> list[str]:
+def declare_queues(amqp_url: str, service_name: str, service_cls, purge: bool = False) -> list[str]:
     """Declare the queue of every `on_event` handler of a service, exactly as nameko will.
 
     Run before any process starts (by `migrate`): an event published before its consumer's queue
@@ -112,6 +112,9 @@ def declare_queues(amqp_url: str, service_name: str, service_cls) -> list[str]:
             name = f"evt-{source}-{event_type}--{service_name}.{method_name}"
             queue = kombu.Queue(name, exchange=get_event_exchange(source, {}), routing_key=event_type,
                                 durable=True, auto_delete=False, exclusive=False)
-            queue(channel).declare()
+            bound = queue(channel)
+            bound.declare()
+            if purge:  # a scratch run: messages of an earlier database mean nothing now
+                bound.purge()
             names.append(name)
     return names

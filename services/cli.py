@@ -207,16 +207,18 @@ def bench_relay(count: int, per_commit: int) -> None:
                            "published_per_s": round(published / sent, 1), "cores": os.cpu_count()}))
 
 
-def _run_system(play, log_dir: Path | None) -> None:
-    """Start every process, play the script, stop everything, print the summary and the JSON line."""
+def _run_system(name: str, play, log_dir: Path | None) -> None:
+    """Start every process on a scratch database, play the script, stop everything, print the
+    summary and the JSON line. The processes use the configured broker: not beside `up`."""
     import tempfile
 
-    from .system import System
+    from .system import System, scratch_settings
 
-    settings = Settings()
-    logs = log_dir or Path(tempfile.mkdtemp(prefix="onewindow-logs-"))
-    click.echo(f"starting every process (logs in {logs})", err=True)
-    with System(settings, logs):
+    settings = scratch_settings(Settings(), name)
+    logs = log_dir or Path(tempfile.mkdtemp(prefix=f"onewindow-{name}-"))
+    click.echo(f"starting every process on database {settings.database_url.rsplit('/', 1)[-1]} "
+               f"(logs in {logs})", err=True)
+    with System(settings, logs, scratch=True):
         result, lines = play(settings)
     for line in lines:
         click.echo(line)
@@ -235,7 +237,7 @@ def demo(logs: Path | None) -> None:
         result = run_demo(settings, echo=lambda line: click.echo(line, err=True))
         return result, summary_lines(result)
 
-    _run_system(play, logs)
+    _run_system("demo", play, logs)
 
 
 @main.command()
@@ -263,7 +265,7 @@ def load(cases: int | None, duration: float | None, rate: float, concurrency: in
                           mix=weights, echo=lambda line: click.echo(line, err=True))
         return result, summary_lines(result)
 
-    _run_system(play, logs)
+    _run_system("load", play, logs)
 
 
 @main.command("verify-case")

@@ -18,20 +18,27 @@ import grpc
 
 from .catalogue import load_org
 from .config import ROOT, Settings
-from .db import ensure_database, migrate, service_migrations
+from .db import drop_database, ensure_database, migrate, service_migrations
 from .processes import SERVICES, commands
 
 
-def prepare(settings: Settings, echo=lambda line: None) -> None:
-    """Database, every service's migrations, every handler's queue, and department tokens."""
+def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False) -> None:
+    """Database, every service's migrations, every handler's queue, and department tokens.
+
+    `scratch`: a throwaway run (demo, load) on a database of its own, recreated empty, whose
+    queues start empty too.
+    """
     from .bus import declare_queues
     from .grpcutil import write_tokens
 
+    if scratch:
+        drop_database(settings.database_url)
     ensure_database(settings.database_url)
     for service in SERVICES:
         applied = migrate(settings.database_url, service.name, service_migrations(service.package))
         module, _, cls = service.bus.partition(":")
-        queues = declare_queues(settings.amqp_url, service.name, getattr(importlib.import_module(module), cls))
+        queues = declare_queues(settings.amqp_url, service.name, getattr(importlib.import_module(module), cls),
+                                purge=scratch)
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
     if not settings.desk_tokens.exists():
         write_tokens(settings.desk_tokens, [d.code for d in load_org(settings.org).departments])
@@ -48,14 +55,15 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
 class System:
     """Every process of every service, each an OS process, for the lifetime of a `with` block."""
 
-    def __init__(self, settings: Settings, log_dir: Path, metrics_base: int = 0):
+    def __init__(self, settings: Settings, log_dir: Path, metrics_base: int = 0, scratch: bool = False):
         self.settings = settings
+        self.scratch = scratch
         self.log_dir = log_dir
         self.metrics_base = metrics_base
         self.procs: dict[str, subprocess.Popen] = {}
 
     def __enter__(self) -> System:
-        prepare(self.settings)
+        prepare(self.settings, scratch=self.scratch)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for i, (name, argv) in enumerate(commands(sys.executable)):
             self.start(name, argv, i)
@@ -101,3 +109,12 @@ class System:
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
+
+
+def scratch_settings(settings: Settings, name: str) -> Settings:
+    """The same settings on a database of its own (`<database>_<name>`)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(settings.database_url)
+    database = parts.path.lstrip("/") or "onewindow"
+    return settings.model_copy(update={"database_url": urlunsplit(parts._replace(path=f"/{database}_{name}"))})
