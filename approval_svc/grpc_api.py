@@ -39,6 +39,7 @@ def task_view(task: Task, ref: Reference, today: dt.date) -> pb.Task:
     reading = task.read(ref.calendar, today)
     return pb.Task(
         task_id=task.id, case_number=task.case_number, item_code=task.item_code, department=task.department,
+        organisation=task.organisation,
         stage=task.stage, stage_name=task.stage_name, role=_ROLES[task.role], status=_STATUS[task.status.value],
         assigned_on=str(task.assigned_on), limit_days=task.limit_days, extension_days=task.extension_days,
         deadline=str(reading.deadline or ""), used_days=reading.used,

@@ -1,12 +1,14 @@
 """The `onewindow` command as an operator runs it."""
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 
 import pytest
 
 
+from services.config import Settings
 from services.processes import SERVICES, commands
 from tests.conftest import PYTHON, ROOT
 from tests.support import free_port, metric, stop, wait_until
@@ -75,8 +77,6 @@ def test_up_starts_every_process_and_stops_them_all_on_sigterm(process_env, tmp_
 
 
 def test_bench_relay_publishes_every_event_it_wrote_and_prints_figures(process_env):
-    import json
-
     result = run("bench-relay", "--events", "60", "--per-commit", "4", env=process_env)
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -109,3 +109,41 @@ def test_the_desk_serves_tls_with_a_configured_certificate(process_env, tmp_path
                 grpc.channel_ready_future(plain).result(timeout=2)
     finally:
         stop(proc)
+
+
+def _scratch_env(process_env, tmp_path) -> dict[str, str]:
+    return {**process_env, "ONEWINDOW_INTAKE_PORT": str(free_port()), "ONEWINDOW_DESK_PORT": str(free_port()),
+            "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml")}
+
+
+@pytest.fixture
+def scratch_env(process_env, tmp_path):
+    """The environment of a demo or load run, whose scratch database is dropped afterwards."""
+    from services.db import drop_database
+    from services.system import scratch_settings
+
+    env = _scratch_env(process_env, tmp_path)
+    yield env
+    base = Settings(database_url=process_env["ONEWINDOW_DATABASE_URL"])
+    for name in ("demo", "load"):
+        drop_database(scratch_settings(base, name).database_url)
+
+
+def test_demo_plays_the_day_and_ends_with_the_json_line(scratch_env):
+    result = run("demo", env=scratch_env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["cases"] == figures["concluded"] == 6 and figures["lost"] == figures["duplicated"] == 0
+    assert {"cases_per_s", "p50_ms", "p99_ms"} <= set(figures)
+    assert "139****" in result.stdout  # the applicant's view is masked
+    assert {row["result"] for row in figures["table"]} == {"issued"}
+
+
+def test_load_runs_cases_and_reports_throughput_and_latency(scratch_env):
+    result = run("load", "--cases", "40", "--rate", "20", "--mix", "TZ-002=3,MZ-001=1", env=scratch_env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["cases"] == figures["concluded"] == 40 and figures["lost"] == figures["duplicated"] == 0
+    assert figures["p99_ms"] >= figures["p50_ms"] > 0 and figures["cores"] >= 1 and not figures["errors"]
+    bad = run("load", "--mix", "TZ-002=x", env=scratch_env)
+    assert bad.returncode == 2 and "--mix" in bad.stderr
