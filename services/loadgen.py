@@ -7,6 +7,7 @@ every accepted case concluded exactly once, no task delivered as new work twice.
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import threading
@@ -56,7 +57,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 
