@@ -22,6 +22,9 @@ from .metrics import OUTBOX_LAG, OUTBOX_PUBLISHED, OUTBOX_UNPUBLISHED
 from .uow import notify_channel
 
 log = logging.getLogger(__name__)
+# After a wake, let the commits of the next few milliseconds join the batch: one transaction and
+# one round of confirms for many events instead of one each (fewer wakes under load).
+LINGER_SECONDS = 0.003
 
 DEAD_LETTER_EXCHANGE = "onewindow.dead-letter"
 DEAD_LETTER_QUEUE = "onewindow.dead-letters"
@@ -141,7 +144,7 @@ class OutboxRelay:
                         backoff = 0.1
                         # Wait for a NOTIFY of a commit; the timeout is the polling fallback.
                         for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
-                            pass
+                            self._stop.wait(LINGER_SECONDS)
             except Exception as exc:  # the relay must outlive every outage; unknown errors are logged loudly
                 self.publisher.close()
                 log.log(logging.WARNING if isinstance(exc, RECOVERABLE) else logging.ERROR,
