@@ -57,10 +57,11 @@ def schema(database_url) -> str:
 
 
 @pytest.fixture
-def process_env(database_url, amqp_url) -> dict[str, str]:
+def process_env(database_url, amqp_url, tmp_path) -> dict[str, str]:
     """Environment for a real onewindow process pointed at this test's broker and database."""
     return {**os.environ, "ONEWINDOW_DATABASE_URL": database_url, "ONEWINDOW_AMQP_URL": amqp_url,
-            "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+            "ONEWINDOW_DESK_TOKENS": str(tmp_path / "desk-tokens.yaml"), "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1"}
 
 
 PYTHON = sys.executable
