@@ -36,6 +36,10 @@ def _origin(organisation: str, channel: str, first_clerk: str, agent: str | None
             "project_code": project_code}
 
 
+def _contact(applicant: dict) -> dict:
+    return {"name": applicant["name"], "phone": applicant["phone"], "email": applicant.get("email", "")}
+
+
 def _request_hash(app: Application) -> str:
     return hashlib.sha256(canonical(dataclasses.asdict(app)).encode()).hexdigest()
 
@@ -79,7 +83,8 @@ class Intake:
         store.append(uow, number, "received", actor, {"channel": app.channel.value, "organisation": app.organisation,
                                                         "first_clerk": app.first_clerk, "agent": app.agent})
         self._announce(uow, number, item.code, outcome, _origin(app.organisation, app.channel.value, app.first_clerk,
-                                                               app.agent, app.project_code), today, actor)
+                                                               app.agent, app.project_code),
+                       today, actor, _contact(dataclasses.asdict(app.applicant)))
         return receipt
 
     def _same_request(self, row: dict, app: Application) -> dict:
@@ -88,20 +93,21 @@ class Intake:
         return row["receipt"]
 
     def _announce(self, uow: UnitOfWork, number: str, item_code: str, outcome: Outcome, origin: dict,
-                  today, actor: str) -> None:
+                  today, actor: str, contact: dict) -> None:
         """The history entry and the event of an outcome; `origin` says where the case came in."""
         status = outcome.status
         if status == CaseStatus.NOT_ACCEPTED:
             store.append(uow, number, "not_accepted", actor, {"reasons": list(outcome.reasons)})
             uow.emit("ApplicationRejected", number, {"item_code": item_code, "organisation": origin["organisation"],
-                                                     "reasons": list(outcome.reasons)})
+                                                     "reasons": list(outcome.reasons), "contact": contact})
         elif status == CaseStatus.SUPPLEMENT_REQUIRED:
             notice = [dataclasses.asdict(line) for line in outcome.notice]
             store.append(uow, number, "one_time_notice", actor, {"materials": notice})
             uow.emit("SupplementNoticeIssued", number, {
                 "item_code": item_code, "organisation": origin["organisation"],
                 "missing": [n.material_code for n in outcome.notice if n.problem == "missing"],
-                "defective": {n.material_code: n.problem for n in outcome.notice if n.problem != "missing"}})
+                "defective": {n.material_code: n.problem for n in outcome.notice if n.problem != "missing"},
+                "contact": contact})
         else:
             store.append(uow, number, "accepted", actor, {
                 "promised_deadline": str(outcome.promised_deadline),
@@ -112,7 +118,7 @@ class Intake:
                 "accepted_on": today,
                 "promised_deadline": outcome.promised_deadline,
                 "commitment_deadline": outcome.commitment_deadline,
-                "promised_materials": list(outcome.promised_materials)})
+                "promised_materials": list(outcome.promised_materials), "contact": contact})
 
     def supply_materials(self, uow: UnitOfWork, case_number: str, materials: list[ProvidedMaterial],
                          clerk: str) -> dict:
@@ -143,7 +149,7 @@ class Intake:
             if outcome.accepted:
                 origin = _origin(row["organisation"], row["channel"], row["first_clerk"], row["agent"],
                                  row["application"]["project_code"])
-                self._announce(uow, case_number, item.code, outcome, origin, today, actor)
+                self._announce(uow, case_number, item.code, outcome, origin, today, actor, _contact(row["applicant"]))
             return receipt
         pending = row["pending_supplement"]
         if row["status"] == "waiting_supplement" and pending:
@@ -238,9 +244,9 @@ def _concluded(status, p):
 _STATUS_CHANGES = {"CaseRouted": _routed, "SupplementRequested": _supplement, "CaseConcluded": _concluded}
 _KIND = {"CaseRouted": "routed", "StageOpened": "stage_opened", "SupplementRequested": "supplement_requested",
          "TaskPaused": "task_paused", "TaskResumed": "task_resumed", "CoHandlingRequested": "co_handling_requested",
-         "CaseConcluded": "concluded"}
+         "CaseConcluded": "concluded", "NoticeDelivered": "notice_delivered"}
 _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": "一次性告知：请补齐材料",
            "not_accepted": "不予受理", "materials_supplied": "已补交材料", "routed": "已转办",
            "stage_opened": "部门审批中", "supplement_requested": "部门要求补正材料", "task_paused": "特别程序或中止",
            "task_resumed": "恢复办理", "co_handling_requested": "协办中",
-           "concluded": "已办结", "withdrawn": "已撤回"}
+           "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知"}

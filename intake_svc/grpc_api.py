@@ -32,7 +32,7 @@ def application(request: pb.SubmitRequest) -> Application:
         raise InvalidRequest([("channel", "one of WINDOW, VILLAGE_ROOM, PROXY_AGENT, ONLINE")])
     a = request.applicant
     return Application(
-        item_code=request.item_code, applicant=Applicant(a.name, a.id_number, a.phone),
+        item_code=request.item_code, applicant=Applicant(a.name, a.id_number, a.phone, a.email),
         channel=_CHANNELS[request.channel], organisation=request.organisation, first_clerk=request.first_clerk,
         materials=tuple(_materials(request.materials)), form=dict(request.form), agent=request.agent or None,
         consent_ref=request.consent_ref or None, project_code=request.project_code or None,
@@ -52,7 +52,7 @@ def case_view(row: dict) -> pb.CaseView:
         case_number=row["case_number"], item_code=row["item_code"], item_name=row["item_name"],
         kind=_KINDS[row["kind"]], status=row["status"], level=row["level"], organisation=row["organisation"],
         channel={v.value: k for k, v in _CHANNELS.items()}[row["channel"]],
-        applicant=pb.Applicant(name=a["name"], id_number=a["id_number"], phone=a["phone"]),
+        applicant=pb.Applicant(name=a["name"], id_number=a["id_number"], phone=a["phone"], email=a.get("email", "")),
         received_at=row["received_at"].isoformat(), accepted_on=str(row["accepted_on"] or ""),
         promised_deadline=str(row["promised_deadline"] or ""), result=row["result"] or "",
         archived=row["archived_at"] is not None,

@@ -45,3 +45,7 @@ class IntakeService:
     @on_event("approval", "CaseConcluded")
     def record_concluded(self, uow, envelope):
         _intake().record(uow, envelope)
+
+    @on_event("notify", "NoticeDelivered")
+    def record_notice(self, uow, envelope):
+        _intake().record(uow, envelope)

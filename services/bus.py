@@ -36,6 +36,7 @@ class KernelAccess:
         self.unit_of_work = unit_of_work
         self.inbox = inbox
         self.time = time
+        self.stopping = False  # set on stop: loops in timers end after their current batch
 
 
 class Kernel(DependencyProvider):
@@ -66,6 +67,7 @@ class Kernel(DependencyProvider):
         self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.service}.outbox-relay")
 
     def stop(self) -> None:
+        self.access.stopping = True
         self.relay.stop()
 
     def kill(self) -> None:

@@ -103,6 +103,14 @@ def events_table(registry: dict[tuple[str, int], EventType] | None = None) -> st
 INTAKE, ROUTING, APPROVAL, NOTIFY, SUPERVISION = "intake", "routing", "approval", "notify", "supervision"
 
 
+class Contact(Payload):
+    """How to reach the applicant (notices only; masked wherever shown)."""
+
+    name: str
+    phone: str
+    email: str = ""
+
+
 @event("ApplicationAccepted", INTAKE, (ROUTING, SUPERVISION, NOTIFY), "a case was accepted (受理), with or without a commitment (容缺)")
 class ApplicationAccepted(Payload):
     item_code: str
@@ -117,6 +125,7 @@ class ApplicationAccepted(Payload):
     promised_deadline: dt.date
     commitment_deadline: dt.date | None = None
     promised_materials: list[str] = []  # secondary materials the applicant committed to bring
+    contact: Contact | None = None
 
 
 @event("SupplementNoticeIssued", INTAKE, (SUPERVISION, NOTIFY), "a one-time notice (一次性告知) listed every missing or defective material")
@@ -125,6 +134,7 @@ class SupplementNoticeIssued(Payload):
     organisation: str
     missing: list[str]
     defective: dict[str, str]
+    contact: Contact | None = None
 
 
 @event("ApplicationRejected", INTAKE, (SUPERVISION, NOTIFY), "not accepted, with reasons (不予受理 / 退回件)")
@@ -132,6 +142,7 @@ class ApplicationRejected(Payload):
     item_code: str
     organisation: str
     reasons: list[str]
+    contact: Contact | None = None
 
 
 @event("MaterialsSupplied", INTAKE, (APPROVAL, SUPERVISION), "the applicant brought materials a department asked for (补正) or had promised (容缺)")
@@ -276,8 +287,18 @@ class WarningRaised(Payload):
     deadline: dt.date
 
 
-@event("NoticeDelivered", NOTIFY, (SUPERVISION,), "a notice reached its channel (e-mail, SMS, webhook)")
+@event("NoticeDelivered", NOTIFY, (INTAKE, SUPERVISION), "a notice reached its channel (e-mail, SMS, webhook); the recipient masked")
 class NoticeDelivered(Payload):
     notice: str
     channel: str
     recipient: str
+    attempts: int = 1
+
+
+@event("NoticeFailed", NOTIFY, (SUPERVISION,), "a notice could not be delivered: a permanent failure or the attempts ran out")
+class NoticeFailed(Payload):
+    notice: str
+    channel: str
+    recipient: str
+    attempts: int
+    error: str

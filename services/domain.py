@@ -112,6 +112,7 @@ class Applicant:
     name: str
     id_number: str  # 身份证号 or 统一社会信用代码; masked wherever shown
     phone: str
+    email: str = ""
 
 
 @dataclass(frozen=True)

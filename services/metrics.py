@@ -22,6 +22,9 @@ GRPC_REQUESTS = Counter("onewindow_grpc_requests_total", "gRPC calls answered, b
 GRPC_SECONDS = Histogram("onewindow_grpc_seconds", "Time to answer a unary gRPC call", ["api", "method"],
                          buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
+NOTICES = Counter("onewindow_notices_total", "Notices tried, by outcome (sent, retried, dead)",
+                  ["notice", "channel", "outcome"])
+
 
 def serve_metrics(port: int, addr: str = "0.0.0.0") -> int:
     """Expose /metrics on `port` (0 picks a free port); returns the port."""

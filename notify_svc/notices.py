@@ -1,0 +1,99 @@
+"""Which notices an event calls for, to whom, and their text (回复). Pure: no sending here.
+
+One template per notice in `templates/<notice>.txt`: the first line is the subject, the rest the
+body, rendered with Jinja2. Names are masked; identity numbers and phone numbers never appear.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from services.catalogue import Catalogue
+from services.contracts import Envelope
+from services.privacy import mask_name
+
+TEMPLATES = Path(__file__).parent / "templates"
+APPLICANT, DEPARTMENT = "applicant", "department"
+_ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=False,
+                   autoescape=False)
+_RESULTS = {"issued": "准予许可", "rejected": "不予许可", "reported_up": "已转报上级机关审批", "concluded": "办结"}
+_PROCEDURES = {"expert_review": "专家评审", "hearing": "听证", "inspection": "现场勘查或检验检测",
+               "public_notice": "公示"}
+
+
+@dataclass(frozen=True)
+class Notice:
+    notice: str  # the template's name
+    audience: str  # applicant, or department
+    department: str | None  # for the department audience
+    subject: str
+    body: str
+
+
+def render(notice: str, **context) -> tuple[str, str]:
+    text = _ENV.get_template(f"{notice}.txt").render(**context).strip()
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body.strip()
+
+
+def _material_lines(item, codes_and_problems) -> list[str]:
+    lines = []
+    for code, problem in codes_and_problems:
+        material = item.material(code) if item else None
+        name = material.name if material else code
+        lines.append(name if problem == "missing" else f"{name}（{problem}）")
+    return lines
+
+
+def plan(envelope: Envelope, catalogue: Catalogue, contact: dict | None, item_code: str | None = None) -> list[Notice]:
+    """The notices an event calls for. `contact` is the applicant's, if known; `item_code` the
+    case's item when the event itself does not name it."""
+    p = envelope.payload
+    item = catalogue.item(p.get("item_code") or item_code or "")
+    base = {"case_number": envelope.case_number or "", "item_name": item.name if item else (item_code or ""),
+            "name": mask_name(contact["name"]) if contact else "申请人"}
+    out: list[Notice] = []
+
+    def to_applicant(notice: str, **context) -> None:
+        out.append(Notice(notice, APPLICANT, None, *render(notice, **base, **context)))
+
+    def to_department(department: str, notice: str, **context) -> None:
+        out.append(Notice(notice, DEPARTMENT, department, *render(notice, **base, **context)))
+
+    kind = envelope.type
+    if kind == "ApplicationAccepted":
+        promised = _material_lines(item, [(c, "missing") for c in p["promised_materials"]])
+        to_applicant("receipt", accepted_on=p["accepted_on"], promised_deadline=p["promised_deadline"],
+                     promised_materials=promised, commitment_deadline=p.get("commitment_deadline") or "")
+    elif kind == "SupplementNoticeIssued":
+        problems = [(c, "missing") for c in p["missing"]] + list(p["defective"].items())
+        to_applicant("one_time_notice", lines=_material_lines(item, problems))
+    elif kind == "ApplicationRejected":
+        to_applicant("not_accepted", reasons=p["reasons"])
+    elif kind == "SupplementRequested":
+        to_applicant("supplement_request", department=p["department"], note=p["note"],
+                     lines=_material_lines(item, [(m["code"], m["problem"]) for m in p["materials"]]))
+    elif kind == "TaskPaused" and p["reason"] == "special_procedure":
+        to_applicant("special_procedure", department=p["department"], note=p["note"],
+                     procedure=_PROCEDURES.get(p.get("procedure") or "", "特别程序"))
+    elif kind == "CaseConcluded":
+        to_applicant("decision", concluded_on=p["concluded_on"], result=_RESULTS.get(p["result"], p["result"]),
+                     reasons=p["reasons"])
+        if p["result"] == "issued":
+            to_applicant("pickup")
+        to_applicant("rating_invitation")
+    elif kind == "StageOpened":
+        for task in p["tasks"]:
+            to_department(task["department"], "new_task", stage=p["stage"], stage_name=p["stage_name"],
+                          limit_days=task["limit_days"], deadline=task["deadline"])
+    elif kind == "WarningRaised" and p.get("department"):
+        to_department(p["department"], "urge" if p["colour"] == "yellow" else "escalation", step=p["step"],
+                      deadline=p["deadline"])
+    return out
+
+
+def contact_of(envelope: Envelope) -> dict | None:
+    """The applicant's contact, carried by intake's first event of a case."""
+    return envelope.payload.get("contact")
