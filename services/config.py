@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     notify_attempts: int = Field(5, ge=1, le=50, description="delivery attempts before a notice is dead")
     notify_backoff_seconds: float = Field(2.0, gt=0, le=3600, description="first retry delay, doubled each time")
     notify_poll_seconds: float = Field(0.5, gt=0, le=60, description="how often due notices are sent")
+    warn_share: float = Field(0.8, gt=0, lt=1, description="share of a limit used that raises a yellow warning")
+    supervision_poll_seconds: float = Field(5.0, gt=0, le=3600, description="how often clocks are scanned")
+    suggestion_after_reds: int = Field(3, ge=1, le=100, description="red warnings of a department in a month "
+                                                                    "that make a supervision suggestion")
     transfer_limit_days: int = Field(1, ge=0, le=20, description="working days for each transfer hop (转办)")
     commitment_days: int = Field(5, ge=1, le=60, description="working days to bring promised materials (容缺)")
 
