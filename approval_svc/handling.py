@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from services.clock import local_day
 from services.contracts import Envelope
-from services.domain import Decision, TaskStatus
+from services.domain import Decision, ResultCode, TaskStatus
 from services.errors import Forbidden, NotAllowedNow, NotFound
 from services.reference import Reference
 from services.uow import UnitOfWork
@@ -89,6 +89,30 @@ class Handling:
         for task in open_tasks:
             store.save_task(uow, replace(task, status=TaskStatus.WITHDRAWN))
         store.feed(uow, [(t.department, t.id, "withdrawn") for t in open_tasks])
+
+    def lapse(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """The promised materials of a 容缺 case did not come in time: the case ends
+        (补正超时驳回), its open tasks are withdrawn, and the decisions so far are kept."""
+        number = envelope.case_number
+        if not store.insert_case(uow, number, {}, "concluded"):
+            case = store.load_case(uow, number, lock=True)
+            if case["status"] != "in_handling":
+                return  # concluded, withdrawn or lapsed already
+        store.update_case(uow, number, status="concluded", result=ResultCode.SUPPLEMENT_TIMEOUT.value,
+                          concluded_at=uow.time.now())
+        tasks = store.case_tasks(uow, number)
+        open_tasks = [t for t in tasks if t.status != TaskStatus.DECIDED]
+        for task in open_tasks:
+            store.save_task(uow, replace(task, status=TaskStatus.WITHDRAWN))
+        store.feed(uow, [(t.department, t.id, "withdrawn") for t in open_tasks])
+        uow.emit("CaseConcluded", number, {
+            "result": ResultCode.SUPPLEMENT_TIMEOUT, "concluded_on": self._today(uow),
+            "reasons": [f"承诺补齐的材料未在 {envelope.payload['deadline']} 前提交（补正超时驳回）"],
+            "decisions": _decisions(tasks)})
+
+    def suspensions_due(self, uow: UnitOfWork) -> list[tuple[str, str]]:
+        """(department, task id) of suspended tasks whose `until` day has come."""
+        return store.suspensions_due(uow, self._today(uow))
 
     # --- the desk (API side) -----------------------------------------------------------------
 

@@ -65,6 +65,11 @@ def load_case(uow: UnitOfWork, case_number: str, lock: bool = False) -> dict | N
         "SELECT * FROM cases WHERE case_number = %s" + (" FOR UPDATE" if lock else ""), [case_number]).fetchone()
 
 
+def suspensions_due(uow: UnitOfWork, today) -> list[tuple[str, str]]:
+    return uow.execute("SELECT department, id FROM tasks WHERE status = 'suspended' AND suspended_until <= %s "
+                       "ORDER BY suspended_until, id", [today]).fetchall()
+
+
 def update_case(uow: UnitOfWork, case_number: str, **fields) -> None:
     uow.execute(f"UPDATE cases SET {', '.join(f'{c} = %s' for c in fields)} WHERE case_number = %s",
                 [*fields.values(), case_number])

@@ -11,7 +11,7 @@ from services.clock import local_day
 from services.contracts import Envelope
 from services.domain import Application, CaseStatus, ProvidedMaterial
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
-from services.privacy import mask_id, mask_name, mask_phone
+from services.privacy import applicant_key, mask_id, mask_name, mask_phone
 from services.reference import Reference
 from services.uow import UnitOfWork
 
@@ -31,9 +31,10 @@ def _receipt(case_number: str | None, item_name: str, outcome: Outcome, accepted
             "one_time_notice": [dataclasses.asdict(line) for line in outcome.notice]}
 
 
-def _origin(organisation: str, channel: str, first_clerk: str, agent: str | None, project_code: str | None) -> dict:
+def _origin(organisation: str, channel: str, first_clerk: str, agent: str | None, project_code: str | None,
+            id_number: str, item_code: str) -> dict:
     return {"organisation": organisation, "channel": channel, "first_clerk": first_clerk, "agent": agent,
-            "project_code": project_code}
+            "project_code": project_code, "applicant_key": applicant_key(id_number, item_code)}
 
 
 def _contact(applicant: dict) -> dict:
@@ -83,7 +84,8 @@ class Intake:
         store.append(uow, number, "received", actor, {"channel": app.channel.value, "organisation": app.organisation,
                                                         "first_clerk": app.first_clerk, "agent": app.agent})
         self._announce(uow, number, item.code, outcome, _origin(app.organisation, app.channel.value, app.first_clerk,
-                                                               app.agent, app.project_code),
+                                                               app.agent, app.project_code, app.applicant.id_number,
+                                                               item.code),
                        today, actor, _contact(dataclasses.asdict(app.applicant)))
         return receipt
 
@@ -148,7 +150,7 @@ class Intake:
             store.append(uow, case_number, "materials_supplied", actor, {"materials": codes})
             if outcome.accepted:
                 origin = _origin(row["organisation"], row["channel"], row["first_clerk"], row["agent"],
-                                 row["application"]["project_code"])
+                                 row["application"]["project_code"], row["applicant"]["id_number"], item.code)
                 self._announce(uow, case_number, item.code, outcome, origin, today, actor, _contact(row["applicant"]))
             return receipt
         pending = row["pending_supplement"]

@@ -36,10 +36,11 @@ class Notify:
     def on_event(self, uow: UnitOfWork, envelope: Envelope) -> int:
         """Record the deliveries an event calls for; returns how many were planned."""
         contact = notices.contact_of(envelope)
-        if contact and envelope.case_number:
+        applicants = notices.is_applicants(envelope)
+        if contact and envelope.case_number and applicants:
             store.save_contact(uow, envelope.case_number, envelope.payload["item_code"], contact)
-        known = store.contact(uow, envelope.case_number)
-        contact = contact or known
+        known = store.contact(uow, envelope.case_number) if envelope.case_number else None
+        contact = contact or (known if applicants else None)
         item_code = envelope.payload.get("item_code") or (known or {}).get("item_code")
         planned = 0
         for notice in notices.plan(envelope, self.catalogue, contact, item_code):

@@ -19,6 +19,7 @@ APPLICANT, DEPARTMENT = "applicant", "department"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=False,
                    autoescape=False)
 _RESULTS = {"issued": "准予许可", "rejected": "不予许可", "reported_up": "已转报上级机关审批", "concluded": "办结"}
+_RESOLUTIONS = {"fixed": "已立行立改", "ledger": "已列入整改台账限期整改", "explained": "已向您解释说明"}
 _PROCEDURES = {"expert_review": "专家评审", "hearing": "听证", "inspection": "现场勘查或检验检测",
                "public_notice": "公示"}
 
@@ -88,6 +89,15 @@ def plan(envelope: Envelope, catalogue: Catalogue, contact: dict | None, item_co
         for task in p["tasks"]:
             to_department(task["department"], "new_task", stage=p["stage"], stage_name=p["stage_name"],
                           limit_days=task["limit_days"], deadline=task["deadline"])
+    elif kind == "ProgressNoticeRequired":
+        to_applicant("progress", accepted_on=p["accepted_on"], days_used=p["days_used"], limit_days=p["limit_days"],
+                     deadline=p.get("deadline") or "", paused=p["paused"])
+    elif kind == "RectificationCompleted":
+        to_applicant("rectification_result", resolution=_RESOLUTIONS.get(p["resolution"], p["resolution"]),
+                     note=p["note"])
+    elif kind == "ComplaintAnswered":
+        to_applicant("complaint_answer", complaint_id=p["complaint_id"], department=p["department"],
+                     answer=p["answer"])
     elif kind == "WarningRaised" and p.get("department"):
         to_department(p["department"], "urge" if p["colour"] == "yellow" else "escalation", step=p["step"],
                       deadline=p["deadline"])
@@ -95,5 +105,11 @@ def plan(envelope: Envelope, catalogue: Catalogue, contact: dict | None, item_co
 
 
 def contact_of(envelope: Envelope) -> dict | None:
-    """The applicant's contact, carried by intake's first event of a case."""
+    """The contact an event carries: the applicant's on intake's first events of a case, the
+    complainant's on an answered complaint."""
     return envelope.payload.get("contact")
+
+
+def is_applicants(envelope: Envelope) -> bool:
+    """Whether the event's notices go to the case's applicant (else only to the contact it carries)."""
+    return envelope.type != "ComplaintAnswered"

@@ -59,6 +59,18 @@ class NotifyService:
     def on_concluded(self, uow, envelope):
         _notify().on_event(uow, envelope)
 
+    @on_event("supervision", "ProgressNoticeRequired")
+    def on_progress_due(self, uow, envelope):
+        _notify().on_event(uow, envelope)
+
+    @on_event("supervision", "RectificationCompleted")
+    def on_rectified(self, uow, envelope):
+        _notify().on_event(uow, envelope)
+
+    @on_event("supervision", "ComplaintAnswered")
+    def on_complaint_answered(self, uow, envelope):
+        _notify().on_event(uow, envelope)
+
     @on_event("supervision", "WarningRaised")
     def on_warning(self, uow, envelope):
         _notify().on_event(uow, envelope)

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     api_db_pool_size: int = Field(20, ge=1, le=200, description="connections per gRPC process")
     intake_port: int = Field(50051, ge=0, le=65535, description="gRPC port of the intake API")
     desk_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the department desk")
+    supervision_port: int = Field(50053, ge=0, le=65535, description="gRPC port of the supervision API")
     desk_tokens: Path = Field(ROOT / ".secrets" / "desk-tokens.yaml",
                               description="YAML of department code -> token for the desk (a secret)")
     tls_cert: Path | None = Field(None, description="PEM certificate chain of the gRPC servers; unset: plaintext")
@@ -44,6 +45,10 @@ class Settings(BaseSettings):
     supervision_poll_seconds: float = Field(5.0, gt=0, le=3600, description="how often clocks are scanned")
     suggestion_after_reds: int = Field(3, ge=1, le=100, description="red warnings of a department in a month "
                                                                     "that make a supervision suggestion")
+    rectification_days: int = Field(15, ge=1, le=60, description="working days to rectify a bad rating (整改)")
+    complaint_limit_days: int = Field(15, ge=1, le=60, description="working days to answer a complaint (投诉)")
+    progress_notice_days: int = Field(5, ge=1, le=20, description="working days within which a beyond-township "
+                                                                  "applicant is told in writing how the case stands")
     transfer_limit_days: int = Field(1, ge=0, le=20, description="working days for each transfer hop (转办)")
     commitment_days: int = Field(5, ge=1, le=60, description="working days to bring promised materials (容缺)")
 

@@ -121,6 +121,7 @@ class ApplicationAccepted(Payload):
     first_clerk: str
     agent: str | None = None
     project_code: str | None = None
+    applicant_key: str | None = None  # digest of applicant and item: finds a case accepted twice
     accepted_on: dt.date
     promised_deadline: dt.date
     commitment_deadline: dt.date | None = None
@@ -285,6 +286,37 @@ class WarningRaised(Payload):
     step: str
     department: str | None = None
     deadline: dt.date
+
+
+@event("CommitmentLapsed", SUPERVISION, (APPROVAL,), "the promised materials of a 容缺 case did not arrive in time: the case ends (补正超时驳回)")
+class CommitmentLapsed(Payload):
+    deadline: dt.date
+    lapsed_on: dt.date
+
+
+@event("ProgressNoticeRequired", SUPERVISION, (NOTIFY,), "a beyond-township case is due its written progress notice to the applicant")
+class ProgressNoticeRequired(Payload):
+    item_code: str
+    accepted_on: dt.date
+    days_used: int
+    limit_days: int
+    deadline: dt.date | None = None
+    paused: bool
+
+
+@event("RectificationCompleted", SUPERVISION, (NOTIFY,), "a bad rating's rectification item was closed (fixed, put on the ledger or explained)")
+class RectificationCompleted(Payload):
+    rating_id: int
+    resolution: str
+    note: str
+
+
+@event("ComplaintAnswered", SUPERVISION, (NOTIFY,), "a complaint (投诉) was answered")
+class ComplaintAnswered(Payload):
+    complaint_id: int
+    department: str
+    answer: str
+    contact: Contact | None = None
 
 
 @event("NoticeDelivered", NOTIFY, (INTAKE, SUPERVISION), "a notice reached its channel (e-mail, SMS, webhook); the recipient masked")

@@ -128,6 +128,9 @@ def field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
     return out
 
 
+SUPERVISION_OFFICE = "supervision"  # the tokens file's name for the supervision office (电子监察)
+
+
 class DepartmentTokens:
     """Department tokens from a YAML secrets file `{department: token}`; looked up by hash."""
 

@@ -17,7 +17,7 @@ SERVICES = (
     Service("routing", "routing_svc", "routing_svc.service:RoutingService"),
     Service("approval", "approval_svc", "approval_svc.service:ApprovalService", "approval_svc.grpc_api"),
     Service("notify", "notify_svc", "notify_svc.service:NotifyService"),
-    Service("supervision", "supervision_svc", "supervision_svc.service:SupervisionService"),
+    Service("supervision", "supervision_svc", "supervision_svc.service:SupervisionService", "supervision_svc.grpc_api"),
 )
 
 

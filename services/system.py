@@ -29,7 +29,7 @@ def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False) -
     queues start empty too.
     """
     from .bus import declare_queues
-    from .grpcutil import write_tokens
+    from .grpcutil import SUPERVISION_OFFICE, write_tokens
 
     if scratch:
         drop_database(settings.database_url)
@@ -41,7 +41,7 @@ def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False) -
                                 purge=scratch)
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
     if not settings.desk_tokens.exists():
-        write_tokens(settings.desk_tokens, [d.code for d in load_org(settings.org).departments])
+        write_tokens(settings.desk_tokens, [d.code for d in load_org(settings.org).departments] + [SUPERVISION_OFFICE])
         echo(f"department tokens written to {settings.desk_tokens}")
 
 
@@ -83,7 +83,7 @@ class System:
         return proc
 
     def wait_ready(self, timeout: float = 60) -> None:
-        for port in (self.settings.intake_port, self.settings.desk_port):
+        for port in (self.settings.intake_port, self.settings.desk_port, self.settings.supervision_port):
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                 try:
                     grpc.channel_ready_future(channel).result(timeout=timeout)

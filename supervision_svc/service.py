@@ -17,7 +17,8 @@ POLL_SECONDS = Settings().supervision_poll_seconds
 @functools.cache
 def _supervision() -> Supervision:
     settings = Settings()
-    return Supervision(load_reference(settings), settings.warn_share, settings.suggestion_after_reds)
+    return Supervision(load_reference(settings), settings.warn_share, settings.suggestion_after_reds,
+                       settings.progress_notice_days)
 
 
 class SupervisionService:
@@ -26,6 +27,18 @@ class SupervisionService:
 
     @on_event("intake", "ApplicationAccepted")
     def on_accepted(self, uow, envelope):
+        _supervision().record(uow, envelope)
+
+    @on_event("intake", "ApplicationRejected")
+    def on_rejected(self, uow, envelope):
+        _supervision().record(uow, envelope)
+
+    @on_event("intake", "SupplementNoticeIssued")
+    def on_notice(self, uow, envelope):
+        _supervision().record(uow, envelope)
+
+    @on_event("routing", "CaseRouted")
+    def on_routed(self, uow, envelope):
         _supervision().record(uow, envelope)
 
     @on_event("intake", "MaterialsSupplied")

@@ -40,6 +40,11 @@ def clocks(uow: UnitOfWork, case_number: str, steps: tuple[str, ...], ref: str |
     return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY id FOR UPDATE", params).fetchall()
 
 
+def clocks_by_ref(uow: UnitOfWork, step: str, ref: str) -> list[dict]:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM clocks WHERE step = %s AND ref = %s ORDER BY id FOR UPDATE", [step, ref]).fetchall()
+
+
 def save(uow: UnitOfWork, row_id: int, clock: Clock, marks: Marks, paused_by: list[str]) -> None:
     uow.execute("UPDATE clocks SET extension_days = %s, pauses = %s, paused_by = %s, stopped_on = %s, "
                 "deadline = %s, yellow_on = %s, red_on = %s WHERE id = %s",
@@ -85,3 +90,172 @@ def suggest(uow: UnitOfWork, department: str, today: dt.date, reds: int) -> bool
     cur = uow.execute("INSERT INTO suggestions (department, month, reds, raised_on) VALUES (%s, %s, %s, %s) "
                       "ON CONFLICT DO NOTHING RETURNING 1", [department, f"{today:%Y-%m}", reds, today])
     return cur.fetchone() is not None
+
+
+# --- what supervision knows of each case ----------------------------------------------------
+
+
+def insert_case(uow: UnitOfWork, case_number: str, **fields) -> bool:
+    cur = uow.execute(f"INSERT INTO cases (case_number, {', '.join(fields)}) "
+                      f"VALUES (%s, {', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING 1",
+                      [case_number, *fields.values()])
+    return cur.fetchone() is not None
+
+
+def case(uow: UnitOfWork, case_number: str, lock: bool = False) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM cases WHERE case_number = %s" + (" FOR UPDATE" if lock else ""), [case_number]).fetchone()
+
+
+def update_case(uow: UnitOfWork, case_number: str, **fields) -> None:
+    uow.execute(f"UPDATE cases SET {', '.join(f'{c} = %s' for c in fields)} WHERE case_number = %s",
+                [*fields.values(), case_number])
+
+
+def open_cases_of_applicant(uow: UnitOfWork, applicant_key: str, other_than: str) -> list[str]:
+    rows = uow.execute("SELECT case_number FROM cases WHERE applicant_key = %s AND concluded_on IS NULL "
+                       "AND case_number <> %s ORDER BY accepted_on, case_number", [applicant_key, other_than])
+    return [r[0] for r in rows.fetchall()]
+
+
+def record_answer(uow: UnitOfWork, case_number: str, item_code: str, organisation: str, outcome: str,
+                  reasons: list[str], day: dt.date) -> None:
+    uow.execute("INSERT INTO answers (case_number, item_code, organisation, outcome, reasons, answered_on) "
+                "VALUES (%s, %s, %s, %s, %s, %s)", [case_number, item_code, organisation, outcome, Jsonb(reasons), day])
+
+
+def record_fault(uow: UnitOfWork, case_number: str, kind: str, ref: str, department: str | None, detail: str,
+                 day: dt.date) -> bool:
+    cur = uow.execute("INSERT INTO faults (case_number, kind, ref, department, detail, found_on) "
+                      "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                      [case_number, kind, ref, department, detail, day])
+    return cur.fetchone() is not None
+
+
+def progress_due(uow: UnitOfWork, today: dt.date, limit: int) -> list[dict]:
+    """Open beyond-township cases whose written progress notice is due; locked for one replica."""
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM cases WHERE progress_due_on <= %s AND progress_noticed_on IS NULL AND concluded_on IS NULL "
+        "ORDER BY progress_due_on, case_number LIMIT %s FOR UPDATE SKIP LOCKED", [today, limit]).fetchall()
+
+
+# --- ratings and rectification items ---------------------------------------------------------
+
+
+def task_clock(uow: UnitOfWork, case_number: str, task_id: str) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM clocks WHERE case_number = %s AND step = 'task' AND ref = %s", [case_number, task_id]).fetchone()
+
+
+def rating_by_request(uow: UnitOfWork, request_id: str) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM ratings WHERE request_id = %s", [request_id]).fetchone()
+
+
+def insert_rating(uow: UnitOfWork, r, department: str | None, organisation: str, today: dt.date) -> dict | None:
+    """The new rating, or None if this case (online) or this act (on site) was rated already."""
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "INSERT INTO ratings (request_id, case_number, channel, act, level, comment, named, department, organisation, "
+        "rated_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (case_number, channel, act) DO NOTHING "
+        "RETURNING *", [r.request_id, r.case_number, r.channel, r.act, r.level, r.comment, r.named, department,
+                        organisation, today]).fetchone()
+
+
+def void_rating(uow: UnitOfWork, rating_id: int, today: dt.date) -> None:
+    uow.execute("UPDATE ratings SET voided_on = %s WHERE id = %s", [today, rating_id])
+
+
+def open_rectification(uow: UnitOfWork, rating_id: int, department: str | None, organisation: str,
+                       today: dt.date) -> None:
+    uow.execute("INSERT INTO rectifications (rating_id, department, organisation, opened_on) VALUES (%s, %s, %s, %s)",
+                [rating_id, department, organisation, today])
+
+
+_RECTIFICATION = ("SELECT r.*, g.case_number, g.level, g.comment, g.named, c.deadline "
+                  "FROM rectifications r JOIN ratings g ON g.id = r.rating_id "
+                  "LEFT JOIN clocks c ON c.step = 'rectification' AND c.ref = r.rating_id::text")
+
+
+def rectification(uow: UnitOfWork, rating_id: int, lock: bool = False) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        f"{_RECTIFICATION} WHERE r.rating_id = %s" + (" FOR UPDATE OF r" if lock else ""), [rating_id]).fetchone()
+
+
+def rectifications(uow: UnitOfWork, department: str | None, open_only: bool, after: int, limit: int) -> list[dict]:
+    query, params = f"{_RECTIFICATION} WHERE r.rating_id > %s", [after]
+    if department:
+        query += " AND r.department = %s"
+        params.append(department)
+    if open_only:
+        query += " AND r.resolved_on IS NULL"
+    return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY r.rating_id LIMIT %s",
+                                                         [*params, limit]).fetchall()
+
+
+def update_rectification(uow: UnitOfWork, rating_id: int, **fields) -> None:
+    uow.execute(f"UPDATE rectifications SET {', '.join(f'{c} = %s' for c in fields)} WHERE rating_id = %s",
+                [*fields.values(), rating_id])
+
+
+# --- complaints -------------------------------------------------------------------------------
+
+_COMPLAINT = ("SELECT p.*, c.deadline FROM complaints p "
+              "LEFT JOIN clocks c ON c.step = 'complaint' AND c.ref = p.id::text")
+
+
+def complaint_by_request(uow: UnitOfWork, request_id: str) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(f"{_COMPLAINT} WHERE p.request_id = %s",
+                                                         [request_id]).fetchone()
+
+
+def insert_complaint(uow: UnitOfWork, c, department: str, today: dt.date) -> dict:
+    (complaint_id,) = uow.execute(
+        "INSERT INTO complaints (request_id, channel, case_number, department, text, contact, registered_on) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        [c.request_id, c.channel, c.case_number or None, department, c.text,
+         Jsonb(c.contact) if c.contact else None, today]).fetchone()
+    return {"id": complaint_id, "request_id": c.request_id, "channel": c.channel, "case_number": c.case_number or None,
+            "department": department, "text": c.text, "registered_on": today, "answer": None, "answered_on": None}
+
+
+def complaint(uow: UnitOfWork, complaint_id: int, lock: bool = False) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        f"{_COMPLAINT} WHERE p.id = %s" + (" FOR UPDATE OF p" if lock else ""), [complaint_id]).fetchone()
+
+
+def complaints(uow: UnitOfWork, department: str | None, open_only: bool, after: int, limit: int) -> list[dict]:
+    query, params = f"{_COMPLAINT} WHERE p.id > %s", [after]
+    if department:
+        query += " AND p.department = %s"
+        params.append(department)
+    if open_only:
+        query += " AND p.answered_on IS NULL"
+    return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY p.id LIMIT %s", [*params, limit]).fetchall()
+
+
+def answer_complaint(uow: UnitOfWork, complaint_id: int, answer: str, today: dt.date) -> None:
+    uow.execute("UPDATE complaints SET answer = %s, answered_on = %s WHERE id = %s", [answer, today, complaint_id])
+
+
+# --- warnings and faults, for the API -------------------------------------------------------
+
+
+def warnings_in(uow: UnitOfWork, since: dt.date, until: dt.date, department: str | None, colour: str | None,
+                after: int, limit: int) -> list[dict]:
+    query = "SELECT * FROM warnings WHERE raised_on BETWEEN %s AND %s AND id > %s"
+    params: list = [since, until, after]
+    if department:
+        query += " AND department = %s"
+        params.append(department)
+    if colour:
+        query += " AND colour = %s"
+        params.append(colour)
+    return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY id LIMIT %s", [*params, limit]).fetchall()
+
+
+def faults_in(uow: UnitOfWork, since: dt.date, until: dt.date, department: str | None) -> list[dict]:
+    query, params = "SELECT * FROM faults WHERE found_on BETWEEN %s AND %s", [since, until]
+    if department:
+        query += " AND department = %s"
+        params.append(department)
+    return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY id LIMIT 1000", params).fetchall()

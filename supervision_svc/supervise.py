@@ -1,6 +1,7 @@
 """Supervision's use cases: keep a clock per case and per step from the other services' events,
-and scan for the warnings that fall due (yellow: urge the department; red: escalate; repeated red
-in a month: a supervision suggestion)."""
+note what each case was (for the monthly figures) and the faults seen in events, and scan for
+what falls due: warnings (yellow: urge the department; red: escalate; repeated red in a month: a
+supervision suggestion), lapsed 容缺 commitments, and written progress notices."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,13 +9,16 @@ from dataclasses import dataclass
 
 from services.clock import Clock, PauseReason, local_day
 from services.contracts import Envelope
+from services.domain import Level, OrgKind
 from services.reference import Reference
 from services.uow import UnitOfWork
 
 from . import store
 from .timing import marks
 
-CASE, TASK, CO_HANDLING, COMMITMENT = "case", "task", "co_handling", "commitment"
+CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT = "case", "transfer", "task", "co_handling", "commitment"
+RECTIFICATION, COMPLAINT = "rectification", "complaint"
+STEPS = (CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT, RECTIFICATION, COMPLAINT)
 _PAUSES = {"supplement": PauseReason.SUPPLEMENT, "special_procedure": PauseReason.SPECIAL_PROCEDURE,
            "suspension": PauseReason.SUSPENSION}
 
@@ -24,10 +28,14 @@ class Supervision:
     ref: Reference
     warn_share: float
     suggestion_after_reds: int
+    progress_notice_days: int = 5
 
-    def _open(self, uow, case: str, step: str, ref: str, department: str | None, start: dt.date, limit: int):
+    def open_clock(self, uow, case: str | None, step: str, ref: str, department: str | None, start: dt.date, limit: int):
         clock = Clock(start, limit)
         store.open_clock(uow, case, step, ref, department, clock, marks(clock, self.ref.calendar, self.warn_share))
+
+    def reading(self, row: dict, day: dt.date):
+        return store.clock_of(row).read(self.ref.calendar, day)
 
     def _change(self, uow, row: dict, change, holder: str | None = None, release: str | None = None) -> None:
         """Apply `change` (Clock -> Clock) to a clock row and recompute when it warns."""
@@ -44,23 +52,59 @@ class Supervision:
     def _on_ApplicationAccepted(self, uow, case, p, day):
         accepted = dt.date.fromisoformat(p["accepted_on"])
         item = self.ref.catalogue.item(p["item_code"])
-        self._open(uow, case, CASE, "", None, accepted, item.promised_limit_days)
+        if not store.insert_case(uow, case, item_code=item.code, department=item.department, kind=p["kind"],
+                                 level=p["level"], channel=p["channel"], organisation=p["organisation"],
+                                 first_clerk=p["first_clerk"], agent=p.get("agent"),
+                                 applicant_key=p.get("applicant_key"), project_code=p.get("project_code"),
+                                 accepted_on=accepted, promised_limit_days=item.promised_limit_days,
+                                 legal_limit_days=item.legal_limit_days):
+            return
+        if p.get("applicant_key"):
+            others = store.open_cases_of_applicant(uow, p["applicant_key"], case)
+            if others:  # 两头受理: one applicant's one matter accepted while another case of it is open
+                store.record_fault(uow, case, "accepted_twice", "", item.department,
+                                   f"the same applicant and item are open as {', '.join(others)}", day)
+        self.open_clock(uow, case, CASE, "", None, accepted, item.promised_limit_days)
         if p.get("commitment_deadline"):
             days = self.ref.calendar.between(accepted, dt.date.fromisoformat(p["commitment_deadline"]))
-            self._open(uow, case, COMMITMENT, "", None, accepted, days)
+            self.open_clock(uow, case, COMMITMENT, "", None, accepted, days)
 
     def _on_MaterialsSupplied(self, uow, case, p, day):
         if p["answers"] == "commitment":
             for row in store.clocks(uow, case, (COMMITMENT,)):
                 self._finish(uow, row, day)
 
+    def _on_ApplicationRejected(self, uow, case, p, day):
+        store.record_answer(uow, case, p["item_code"], p["organisation"], "not_accepted", p["reasons"], day)
+
+    def _on_SupplementNoticeIssued(self, uow, case, p, day):
+        store.record_answer(uow, case, p["item_code"], p["organisation"], "notice",
+                            [*p["missing"], *p["defective"]], day)
+
+    def _on_CaseRouted(self, uow, case, p, day):
+        facts = store.case(uow, case, lock=True)
+        if facts is None:
+            return  # accepted elsewhere than intake's events say: nothing to measure against
+        beyond = p["reported_up"] or Level(p["deciding_level"]) == Level.COUNTY
+        deciders = [self.ref.org.organisation(t["organisation"]) for s in p["stages"] for t in s["tasks"]]
+        on_site = not p["reported_up"] and all(o is not None and o.kind == OrgKind.WINDOW for o in deciders)
+        due = self.ref.calendar.add(facts["accepted_on"], self.progress_notice_days) if beyond else None
+        store.update_case(uow, case, beyond_township=beyond, on_site=on_site, progress_due_on=due)
+        if p["transfers"]:
+            self.open_clock(uow, case, TRANSFER, "", None, facts["accepted_on"], sum(t["limit_days"] for t in p["transfers"]))
+
     def _on_StageOpened(self, uow, case, p, day):
+        for row in store.clocks(uow, case, (TRANSFER,)):
+            if row["stopped_on"] is None and row["deadline"] is not None and day > row["deadline"]:
+                store.record_fault(uow, case, "late_transfer", "", None,
+                                   f"transferred on {day}, due by {row['deadline']}", day)
+            self._finish(uow, row, day)
         for task in p["tasks"]:
-            self._open(uow, case, TASK, task["task_id"], task["department"], day, task["limit_days"])
+            self.open_clock(uow, case, TASK, task["task_id"], task["department"], day, task["limit_days"])
 
     def _on_CoHandlingRequested(self, uow, case, p, day):
         for ask in p["asks"]:
-            self._open(uow, case, CO_HANDLING, ask["task_id"], ask["department"], day, ask["limit_days"])
+            self.open_clock(uow, case, CO_HANDLING, ask["task_id"], ask["department"], day, ask["limit_days"])
         if p["lead_extension_days"]:
             for row in store.clocks(uow, case, (TASK,), p["lead_task_id"]):
                 self._change(uow, row, lambda c: c.extend(p["lead_extension_days"]))
@@ -96,16 +140,33 @@ class Supervision:
         self._resume(uow, case, p["task_id"], p["extension_days"], day)
 
     def _on_TaskDecided(self, uow, case, p, day):
+        if not p["legal_basis"].strip():
+            store.record_fault(uow, case, "no_legal_basis", p["task_id"], p["department"],
+                               "a decision was recorded without its legal basis", day)
         for row in store.clocks(uow, case, (TASK, CO_HANDLING), p["task_id"]):
             self._finish(uow, row, day)
 
     def _on_CaseConcluded(self, uow, case, p, day):
-        for row in store.clocks(uow, case, (CASE, TASK, CO_HANDLING, COMMITMENT)):
-            if row["stopped_on"] is None:
-                self._finish(uow, row, day)
+        self._close(uow, case, day, p["result"])
 
     def _on_ApplicationWithdrawn(self, uow, case, p, day):
-        self._on_CaseConcluded(uow, case, p, day)
+        self._close(uow, case, day, "withdrawn")
+
+    def _close(self, uow, case: str, day: dt.date, result: str) -> None:
+        for row in store.clocks(uow, case, (CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT)):
+            if row["stopped_on"] is not None:
+                continue
+            if row["step"] == CASE:
+                reading = self.reading(row, day)
+                store.update_case(uow, case, days_used=reading.used, limit_days=reading.limit,
+                                  on_time=not reading.overdue)
+            self._finish(uow, row, day)
+        store.update_case(uow, case, concluded_on=day, result=result)
+
+    def finish(self, uow, step: str, ref: str, day: dt.date) -> None:
+        """End a clock that belongs to no case (a rectification item, a complaint)."""
+        for row in store.clocks_by_ref(uow, step, ref):
+            self._finish(uow, row, day)
 
     def _finish(self, uow, row: dict, day: dt.date) -> None:
         if row["stopped_on"] is not None:
@@ -127,9 +188,19 @@ class Supervision:
             uow.emit("WarningRaised", row["case_number"], {"colour": colour, "step": row["step"],
                                                            "department": row["department"],
                                                            "deadline": row["deadline"]})
+            if colour == "red" and row["step"] == COMMITMENT:
+                uow.emit("CommitmentLapsed", row["case_number"], {"deadline": row["deadline"], "lapsed_on": today})
             if colour == "red" and row["department"]:
                 reds = store.reds_this_month(uow, row["department"], today)
                 if reds >= self.suggestion_after_reds:
                     store.suggest(uow, row["department"], today, reds)
+        for facts in store.progress_due(uow, today, limit):
+            raised += 1
+            (clock,) = store.clocks(uow, facts["case_number"], (CASE,))
+            reading = self.reading(clock, today)
+            store.update_case(uow, facts["case_number"], progress_noticed_on=today)
+            uow.emit("ProgressNoticeRequired", facts["case_number"], {
+                "item_code": facts["item_code"], "accepted_on": facts["accepted_on"], "days_used": reading.used,
+                "limit_days": reading.limit, "deadline": reading.deadline, "paused": reading.paused})
         return raised
 

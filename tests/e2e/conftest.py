@@ -11,6 +11,7 @@ import pytest
 import yaml
 from onewindow.desk.v1 import desk_pb2_grpc
 from onewindow.intake.v1 import intake_pb2_grpc
+from onewindow.supervision.v1 import supervision_pb2_grpc
 
 from services.config import Settings
 from services.db import drop_database
@@ -28,9 +29,15 @@ class Running:
         self.desk_channel = grpc.insecure_channel(f"127.0.0.1:{settings.desk_port}")
         self.intake = intake_pb2_grpc.IntakeStub(self.intake_channel)
         self._desk = desk_pb2_grpc.DepartmentDeskStub(self.desk_channel)
+        self.supervision_channel = grpc.insecure_channel(f"127.0.0.1:{settings.supervision_port}")
+        self._supervision = supervision_pb2_grpc.SupervisionStub(self.supervision_channel)
 
     def desk(self, department: str) -> Desk:
         return Desk(self._desk, self.tokens[department])
+
+    def supervision(self, department: str = "supervision") -> Desk:
+        """The supervision API as a department (or, by default, the supervision office) calls it."""
+        return Desk(self._supervision, self.tokens[department])
 
     def sql(self, schema: str, query: str, params=()) -> list[tuple]:
         with psycopg.connect(self.settings.database_url, autocommit=True,
@@ -44,6 +51,7 @@ class Running:
     def close(self) -> None:
         self.intake_channel.close()
         self.desk_channel.close()
+        self.supervision_channel.close()
 
 
 class Desk:
@@ -69,7 +77,8 @@ def system(tmp_path_factory):
     settings = base.model_copy(update={
         "database_url": urlunsplit(urlsplit(base.database_url)._replace(path=f"/onewindow_e2e_{name}")),
         "amqp_url": urlunsplit(urlsplit(base.amqp_url)._replace(path=f"/{vhost}")),
-        "intake_port": free_port(), "desk_port": free_port(), "desk_tokens": tmp / "desk-tokens.yaml",
+        "intake_port": free_port(), "desk_port": free_port(), "supervision_port": free_port(),
+        "desk_tokens": tmp / "desk-tokens.yaml",
         "relay_poll_seconds": 0.5})
     system = System(settings, tmp / "logs")
     try:

@@ -54,6 +54,7 @@ def test_migrate_applies_each_service_once(process_env):
 def test_up_starts_every_process_and_stops_them_all_on_sigterm(process_env, tmp_path):
     base = free_port()
     env = {**process_env, "ONEWINDOW_INTAKE_PORT": str(free_port()), "ONEWINDOW_DESK_PORT": str(free_port()),
+           "ONEWINDOW_SUPERVISION_PORT": str(free_port()),
            "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml")}
     proc = subprocess.Popen([ONEWINDOW, "up", "--metrics-port", str(base)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -113,6 +114,7 @@ def test_the_desk_serves_tls_with_a_configured_certificate(process_env, tmp_path
 
 def _scratch_env(process_env, tmp_path) -> dict[str, str]:
     return {**process_env, "ONEWINDOW_INTAKE_PORT": str(free_port()), "ONEWINDOW_DESK_PORT": str(free_port()),
+            "ONEWINDOW_SUPERVISION_PORT": str(free_port()),
             "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml")}
 
 

@@ -20,7 +20,8 @@ def event(kind: str, payload: dict) -> Envelope:
 def test_every_notice_has_a_template_with_a_subject_line():
     names = {p.stem for p in TEMPLATES.glob("*.txt")}
     assert names == {"receipt", "one_time_notice", "not_accepted", "supplement_request", "special_procedure",
-                     "decision", "pickup", "rating_invitation", "new_task", "urge", "escalation"}
+                     "decision", "pickup", "rating_invitation", "new_task", "urge", "escalation", "progress",
+                     "rectification_result", "complaint_answer"}
 
 
 def test_the_one_time_notice_names_every_material_and_masks_the_applicant():
@@ -70,3 +71,24 @@ def test_templates_render_and_webhook_signatures_are_stable():
     assert subject == "领证通知：C1" and "领取" in body
     assert signature("s", "1700000000", b"{}") == signature("s", "1700000000", b"{}")
     assert signature("s", "1700000000", b"{}") != signature("t", "1700000000", b"{}")
+
+
+def test_the_written_progress_notice_tells_days_used_and_the_expected_date():
+    (notice,) = plan(event("ProgressNoticeRequired", {"item_code": "MZ-001", "accepted_on": "2026-03-02",
+                                                      "days_used": 5, "limit_days": 15, "deadline": "2026-03-23",
+                                                      "paused": False}), CATALOGUE, CONTACT)
+    assert notice.notice == "progress" and notice.audience == APPLICANT
+    assert "已用5个工作日" in notice.body and "2026-03-23前办结" in notice.body and "王*明" in notice.body
+    (paused,) = plan(event("ProgressNoticeRequired", {"item_code": "MZ-001", "accepted_on": "2026-03-02",
+                                                      "days_used": 5, "limit_days": 15, "deadline": None,
+                                                      "paused": True}), CATALOGUE, CONTACT)
+    assert "不计入办理时限" in paused.body and "前办结" not in paused.body
+
+
+def test_a_rectification_and_a_complaint_answer_go_to_the_person_concerned():
+    (done,) = plan(event("RectificationCompleted", {"rating_id": 7, "resolution": "ledger", "note": "窗口已增设引导员"}),
+                   CATALOGUE, CONTACT, item_code="MZ-001")
+    assert done.notice == "rectification_result" and "限期整改" in done.body and "窗口已增设引导员" in done.body
+    (answer,) = plan(event("ComplaintAnswered", {"complaint_id": 3, "department": "civil_affairs",
+                                                 "answer": "已核实并致歉", "contact": CONTACT}), CATALOGUE, CONTACT)
+    assert answer.subject == "投诉答复：3" and "已核实并致歉" in answer.body

@@ -1,0 +1,222 @@
+"""Ratings (好差评) and complaints (投诉): the use cases behind the supervision API.
+
+A bad rating (1 or 2) opens a rectification item for whoever handled what was rated (谁办理谁负责)
+with a clock of its own, so an item left open warns like a late case. The department closes it
+(fixed at once, put on the ledger, or explained), records the follow-up call (回访), or appeals the
+rating (申诉复核), which the supervision office upholds (the rating is voided) or dismisses.
+A complaint is registered from any channel against a case or a department, and answered within
+its limit; its clock warns too.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from services.clock import local_day
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
+from services.grpcutil import SUPERVISION_OFFICE
+from services.uow import UnitOfWork
+
+from . import store
+from .supervise import COMPLAINT, RECTIFICATION, Supervision
+
+LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+BAD = 2  # ratings at or below are bad reviews (差评)
+RATING_CHANNELS = ("on_site", "online")
+COMPLAINT_CHANNELS = ("phone", "letter", "mailbox", "online")
+RESOLUTIONS = ("fixed", "ledger", "explained")
+
+
+@dataclass(frozen=True)
+class Rating:
+    request_id: str
+    case_number: str
+    channel: str
+    act: str  # '' for the whole case (online); on site: 'acceptance' or a task id
+    level: int
+    rater: str  # who rates: 'applicant', or the code of a clerk or agent rating on someone's behalf
+    comment: str = ""
+    named: bool = False
+
+
+@dataclass(frozen=True)
+class Complaint:
+    request_id: str
+    channel: str
+    text: str
+    case_number: str = ""
+    department: str = ""
+    contact: dict | None = None
+
+
+@dataclass
+class Feedback:
+    supervision: Supervision
+    rectification_days: int
+    complaint_limit_days: int
+
+    @property
+    def ref(self):
+        return self.supervision.ref
+
+    def _today(self, uow: UnitOfWork) -> dt.date:
+        return local_day(uow.time.now())
+
+    # --- ratings ---------------------------------------------------------------------------------
+
+    def rate(self, uow: UnitOfWork, r: Rating) -> dict:
+        v = Violations()
+        v.require(r.request_id, "request_id")
+        v.require(r.case_number, "case_number")
+        v.require(r.rater, "rater")
+        if r.level not in LEVELS:
+            v.add("level", "1 (非常不满意) to 5 (非常满意)")
+        if r.channel not in RATING_CHANNELS:
+            v.add("channel", "ON_SITE or ONLINE")
+        elif r.channel == "online" and r.act:
+            v.add("act", "an online rating is for the whole case: leave act empty")
+        elif r.channel == "on_site" and not r.act:
+            v.add("act", "an on-site rating is for one service act: 'acceptance' or a task id")
+        if len(r.comment) > 2000:
+            v.add("comment", "at most 2000 characters")
+        if len(r.act) > 200:
+            v.add("act", "at most 200 characters")
+        v.check()
+        if (earlier := store.rating_by_request(uow, r.request_id)) is not None:
+            if (earlier["case_number"], earlier["channel"], earlier["act"], earlier["level"]) != \
+                    (r.case_number, r.channel, r.act, r.level):
+                raise InvalidRequest([("request_id", "already used for a different rating")])
+            return earlier
+        facts = store.case(uow, r.case_number)
+        if facts is None:
+            raise NotFound(f"no accepted case {r.case_number!r}")
+        if r.rater in (facts["first_clerk"], facts["agent"]):
+            raise Forbidden("the clerk or agent of a case may not rate it")
+        department, organisation = self._responsible(uow, facts, r.act)
+        today = self._today(uow)
+        rating = store.insert_rating(uow, r, department, organisation, today)
+        if rating is None:
+            raise NotAllowedNow("this case (or this service act) has been rated already" if r.channel == "online"
+                                else f"the act {r.act!r} of this case has been rated already")
+        if r.level <= BAD:
+            store.open_rectification(uow, rating["id"], department, organisation, today)
+            self.supervision.open_clock(uow, None, RECTIFICATION, str(rating["id"]), department, today,
+                                   self.rectification_days)
+        return rating
+
+    def _responsible(self, uow: UnitOfWork, facts: dict, act: str) -> tuple[str | None, str]:
+        """Who answers for what was rated: the accepting office, the department of a task, or the
+        item's department for the whole case."""
+        if act == "acceptance":
+            office = self.ref.org.organisation(facts["organisation"])
+            return office.department, office.code
+        if act:
+            task = store.task_clock(uow, facts["case_number"], act)
+            if task is None:
+                raise InvalidRequest([("act", f"no task {act!r} in case {facts['case_number']}")])
+            return task["department"], task["department"]
+        return facts["department"], facts["department"]
+
+    def _item(self, uow: UnitOfWork, rating_id: int, caller: str, lock: bool = True) -> dict:
+        item = store.rectification(uow, rating_id, lock=lock)
+        if item is None:
+            raise NotFound(f"no rectification item for rating {rating_id}")
+        if caller not in (SUPERVISION_OFFICE, item["department"]):
+            raise Forbidden(f"rating {rating_id} is {item['department'] or item['organisation']}'s to answer")
+        return item
+
+    def rectify(self, uow: UnitOfWork, caller: str, rating_id: int, resolution: str, note: str) -> dict:
+        v = Violations()
+        if resolution not in RESOLUTIONS:
+            v.add("resolution", "FIXED, LEDGER or EXPLAINED")
+        v.require(note, "note", max_len=2000)
+        v.check()
+        item = self._item(uow, rating_id, caller)
+        if item["resolved_on"] is not None:
+            raise NotAllowedNow(f"rating {rating_id} was closed on {item['resolved_on']} ({item['resolution']})")
+        today = self._today(uow)
+        store.update_rectification(uow, rating_id, resolution=resolution, note=note, resolved_on=today)
+        self.supervision.finish(uow, RECTIFICATION, str(rating_id), today)
+        uow.emit("RectificationCompleted", item["case_number"], {"rating_id": rating_id, "resolution": resolution,
+                                                                  "note": note})
+        return store.rectification(uow, rating_id)
+
+    def follow_up(self, uow: UnitOfWork, caller: str, rating_id: int, outcome: str) -> dict:
+        if not outcome.strip():
+            raise InvalidRequest([("outcome", "required: what the applicant said")])
+        self._item(uow, rating_id, caller)
+        store.update_rectification(uow, rating_id, follow_up=outcome, followed_up_on=self._today(uow))
+        return store.rectification(uow, rating_id)
+
+    def appeal(self, uow: UnitOfWork, caller: str, rating_id: int, reason: str) -> dict:
+        if not reason.strip():
+            raise InvalidRequest([("reason", "required")])
+        item = self._item(uow, rating_id, caller)
+        if item["appealed_on"] is not None:
+            raise NotAllowedNow(f"rating {rating_id} was appealed on {item['appealed_on']}")
+        if item["resolved_on"] is not None:
+            raise NotAllowedNow(f"rating {rating_id} is closed")
+        store.update_rectification(uow, rating_id, appeal=reason, appealed_on=self._today(uow))
+        return store.rectification(uow, rating_id)
+
+    def review_appeal(self, uow: UnitOfWork, caller: str, rating_id: int, upheld: bool, note: str) -> dict:
+        if caller != SUPERVISION_OFFICE:
+            raise Forbidden("appeals are reviewed by the supervision office")
+        if not note.strip():
+            raise InvalidRequest([("note", "required: the review's reasons")])
+        item = self._item(uow, rating_id, caller)
+        if item["appealed_on"] is None or item["reviewed_on"] is not None:
+            raise NotAllowedNow(f"rating {rating_id} has no appeal waiting for review")
+        today = self._today(uow)
+        store.update_rectification(uow, rating_id, appeal_upheld=upheld, reviewed_on=today)
+        if upheld:  # wrongly given: the rating no longer counts and nothing is left to rectify
+            store.void_rating(uow, rating_id, today)
+            store.update_rectification(uow, rating_id, resolution="voided", note=note, resolved_on=today)
+            self.supervision.finish(uow, RECTIFICATION, str(rating_id), today)
+        return store.rectification(uow, rating_id)
+
+    # --- complaints ------------------------------------------------------------------------------
+
+    def complain(self, uow: UnitOfWork, c: Complaint) -> dict:
+        v = Violations()
+        v.require(c.request_id, "request_id")
+        v.require(c.text, "text", max_len=5000)
+        if c.channel not in COMPLAINT_CHANNELS:
+            v.add("channel", "PHONE, LETTER, MAILBOX or ONLINE")
+        if not (c.case_number or c.department):
+            v.add("case_number", "a complaint is about a case or a department: give one")
+        if c.department and self.ref.org.department(c.department) is None:
+            v.add("department", f"no department {c.department!r}")
+        v.check()
+        if (earlier := store.complaint_by_request(uow, c.request_id)) is not None:
+            if (earlier["text"], earlier["case_number"] or "") != (c.text, c.case_number):
+                raise InvalidRequest([("request_id", "already used for a different complaint")])
+            return earlier
+        department = c.department
+        if c.case_number:
+            facts = store.case(uow, c.case_number)
+            if facts is None:
+                raise NotFound(f"no accepted case {c.case_number!r}")
+            department = department or facts["department"]
+        today = self._today(uow)
+        complaint = store.insert_complaint(uow, c, department, today)
+        self.supervision.open_clock(uow, None, COMPLAINT, str(complaint["id"]), department, today, self.complaint_limit_days)
+        return complaint
+
+    def answer_complaint(self, uow: UnitOfWork, caller: str, complaint_id: int, answer: str) -> dict:
+        if not answer.strip():
+            raise InvalidRequest([("answer", "required")])
+        complaint = store.complaint(uow, complaint_id, lock=True)
+        if complaint is None:
+            raise NotFound(f"no complaint {complaint_id}")
+        if caller not in (SUPERVISION_OFFICE, complaint["department"]):
+            raise Forbidden(f"complaint {complaint_id} is {complaint['department']}'s to answer")
+        if complaint["answered_on"] is not None:
+            raise NotAllowedNow(f"complaint {complaint_id} was answered on {complaint['answered_on']}")
+        today = self._today(uow)
+        store.answer_complaint(uow, complaint_id, answer, today)
+        self.supervision.finish(uow, COMPLAINT, str(complaint_id), today)
+        uow.emit("ComplaintAnswered", complaint["case_number"], {
+            "complaint_id": complaint_id, "department": complaint["department"], "answer": answer,
+            "contact": complaint["contact"]})
+        return store.complaint(uow, complaint_id)

@@ -1,0 +1,192 @@
+"""The efficiency figures (效能统计) supervision publishes for any period, overall or by department,
+item, level or channel. Counts come from supervision's tables; each ratio is one division here,
+None where it has nothing to divide by.
+
+- 项目录入率 entry_rate: investment-project applications answered whose 项目代码 was entered and
+  valid (they were accepted), of all such applications answered (accepted or not accepted).
+- 窗口授权率 window_authorisation_rate: catalogue items whose department decides them at its window
+  in the county centre (not in a back office), of all items accepted at all (by department or item).
+- 现场办结率 on_site_rate: cases concluded by windows stationed in a centre, of cases concluded.
+- 按时办结率 on_time_rate: cases concluded within their limit (pauses and extensions counted).
+- 测评满意率 satisfaction_rate (3 to 5) and 不满意率 dissatisfaction_rate (1 and 2), of the ratings
+  given in the period that stand (an upheld appeal voids one).
+- 投诉率 complaint_rate: complaints registered, per case accepted in the period.
+- 即办件占比 immediate_share: 即办件 of the cases accepted.
+- 法定时限压缩比 compression_ratio: 1 − promised / legal working days, over the cases accepted.
+- days_used_ratio: working days used of the limit, over the cases concluded (also the average).
+- 回访率 follow_up_rate: named bad ratings with a follow-up call, of named bad ratings.
+- Per agent: cases carried in the period against the agent's quota (a weekly quota counts the
+  whole weeks of the period, a monthly one the months it touches).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+
+from services.domain import Level, OrgKind
+from services.reference import Reference
+from services.uow import UnitOfWork
+
+GROUPS = {"": None, "department": "department", "item": "item_code", "level": "level", "channel": "channel"}
+
+
+@dataclass
+class Counts:
+    key: str = ""
+    accepted: int = 0
+    immediate: int = 0
+    promised_days: int = 0
+    legal_days: int = 0
+    concluded: int = 0
+    concluded_on_site: int = 0
+    concluded_on_time: int = 0
+    days_used: int = 0
+    limit_days: int = 0
+    project_answered: int = 0
+    project_entered: int = 0
+    ratings: int = 0
+    satisfied: int = 0
+    dissatisfied: int = 0
+    bad_named: int = 0
+    followed_up: int = 0
+    complaints: int = 0
+    items: int = 0
+    window_items: int = 0
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Figures:
+    counts: Counts
+
+    @property
+    def ratios(self) -> dict[str, float | None]:
+        c = self.counts
+        return {
+            "entry_rate": _share(c.project_entered, c.project_answered),
+            "window_authorisation_rate": _share(c.window_items, c.items),
+            "on_site_rate": _share(c.concluded_on_site, c.concluded),
+            "on_time_rate": _share(c.concluded_on_time, c.concluded),
+            "satisfaction_rate": _share(c.satisfied, c.ratings),
+            "dissatisfaction_rate": _share(c.dissatisfied, c.ratings),
+            "complaint_rate": _share(c.complaints, c.accepted),
+            "immediate_share": _share(c.immediate, c.accepted),
+            "compression_ratio": 1 - c.promised_days / c.legal_days if c.legal_days else None,
+            "days_used_ratio": _share(c.days_used, c.limit_days),
+            "average_days_used": _share(c.days_used, c.concluded),
+            "follow_up_rate": _share(c.followed_up, c.bad_named),
+        }
+
+
+@dataclass(frozen=True)
+class AgentFigures:
+    agent: str
+    name: str
+    organisation: str
+    cases: int
+    quota: int
+
+    @property
+    def met(self) -> bool:
+        return self.cases >= self.quota
+
+
+def quota_for(cases: int, per: str, since: dt.date, until: dt.date) -> int:
+    days = (until - since).days + 1
+    if per == "week":
+        return cases * (days // 7)
+    months = (until.year - since.year) * 12 + until.month - since.month + 1
+    return cases * months
+
+
+def _rows(uow: UnitOfWork, query: str, params: dict) -> list[tuple]:
+    return uow.execute(query, params).fetchall()
+
+
+def figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date, group_by: str = "") -> list[Figures]:
+    """The figures of the period `since`..`until` (both included), one per group, sorted by key."""
+    column = GROUPS[group_by]
+    key = f"coalesce(c.{column}, '')" if column else "''"
+    p = {"since": since, "until": until}
+    groups: dict[str, Counts] = {}
+
+    def add(k: str, **values) -> None:
+        counts = groups.setdefault(k, Counts(key=k))
+        for name, value in values.items():
+            setattr(counts, name, getattr(counts, name) + (value or 0))
+
+    for k, n, imm, promised, legal in _rows(uow, (
+            f"SELECT {key}, count(*), count(*) FILTER (WHERE kind = 'immediate'), sum(promised_limit_days), "
+            f"sum(legal_limit_days) FROM cases c WHERE accepted_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
+        add(k, accepted=n, immediate=imm, promised_days=promised, legal_days=legal)
+    for k, n, site, on_time, used, limit in _rows(uow, (
+            f"SELECT {key}, count(*), count(*) FILTER (WHERE on_site), count(*) FILTER (WHERE on_time), "
+            f"sum(days_used), sum(limit_days) FROM cases c WHERE concluded_on BETWEEN %(since)s AND %(until)s "
+            f"AND result <> 'withdrawn' GROUP BY 1"), p):
+        add(k, concluded=n, concluded_on_site=site, concluded_on_time=on_time, days_used=used, limit_days=limit)
+    for k, n, sat, dis, named, called in _rows(uow, (
+            f"SELECT {key}, count(*), count(*) FILTER (WHERE g.level >= 3), count(*) FILTER (WHERE g.level <= 2), "
+            f"count(*) FILTER (WHERE g.level <= 2 AND g.named), "
+            f"count(*) FILTER (WHERE g.level <= 2 AND g.named AND r.followed_up_on IS NOT NULL) "
+            f"FROM ratings g JOIN cases c USING (case_number) LEFT JOIN rectifications r ON r.rating_id = g.id "
+            f"WHERE g.rated_on BETWEEN %(since)s AND %(until)s AND g.voided_on IS NULL GROUP BY 1"), p):
+        add(k, ratings=n, satisfied=sat, dissatisfied=dis, bad_named=named, followed_up=called)
+    complaint_key = "p.department" if column == "department" else key
+    for (k, n) in _rows(uow, (
+            f"SELECT {complaint_key}, count(*) FROM complaints p LEFT JOIN cases c USING (case_number) "
+            f"WHERE p.registered_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
+        add(k, complaints=n)
+    _project_entries(uow, ref, p, group_by, add)
+    if group_by in ("", "department", "item"):
+        _window_items(ref, group_by, add)
+    return [Figures(groups[k]) for k in sorted(groups)]
+
+
+def _group_key(ref: Reference, group_by: str, item_code: str, organisation: str, channel: str | None) -> str | None:
+    if group_by == "":
+        return ""
+    if group_by == "department":
+        return ref.catalogue.item(item_code).department
+    if group_by == "item":
+        return item_code
+    if group_by == "level":
+        return ref.org.organisation(organisation).level.value
+    return channel  # not accepted answers carry no channel: they are not grouped by it
+
+
+def _project_entries(uow: UnitOfWork, ref: Reference, p: dict, group_by: str, add) -> None:
+    projects = [i.code for i in ref.catalogue.items if i.requires_project_code]
+    p = {**p, "items": projects}
+    for item, org, channel, entered in _rows(uow, (
+            "SELECT item_code, organisation, channel, project_code IS NOT NULL FROM cases "
+            "WHERE accepted_on BETWEEN %(since)s AND %(until)s AND item_code = ANY(%(items)s) "
+            "UNION ALL SELECT item_code, organisation, NULL, false FROM answers "
+            "WHERE outcome = 'not_accepted' AND answered_on BETWEEN %(since)s AND %(until)s "
+            "AND item_code = ANY(%(items)s)"), p):
+        k = _group_key(ref, group_by, item, org, channel)
+        if k is not None:
+            add(k, project_answered=1, project_entered=int(entered))
+
+
+def _window_items(ref: Reference, group_by: str, add) -> None:
+    county = next(o for o in ref.org.organisations if o.kind == OrgKind.CENTRE and o.level == Level.COUNTY)
+    for item in ref.catalogue.items:
+        if item.consult_only:
+            continue
+        office = ref.org.office_for(item.department, county.code)
+        k = "" if group_by == "" else item.department if group_by == "department" else item.code
+        add(k, items=1, window_items=int(office.kind == OrgKind.WINDOW))
+
+
+def agent_figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date) -> list[AgentFigures]:
+    carried = dict(_rows(uow, "SELECT agent, count(*) FROM cases WHERE agent IS NOT NULL "
+                              "AND accepted_on BETWEEN %(since)s AND %(until)s GROUP BY agent",
+                         {"since": since, "until": until}))
+    return [AgentFigures(a.code, a.name, a.organisation, carried.get(a.code, 0),
+                         quota_for(a.quota.cases, a.quota.per, since, until)) for a in ref.org.agents]
+
+
+COUNT_FIELDS = [f.name for f in fields(Counts) if f.name != "key"]

@@ -1,0 +1,102 @@
+"""The business figures on `/metrics` of the supervision API process, read from the store at each
+scrape. Labels are bounded sets (level, state, colour, step, kind): never cases, people or items.
+Ratios with nothing to divide by are left out rather than reported as 0.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import kombu
+from prometheus_client.core import GaugeMetricFamily
+
+from services.clock import local_day
+from services.reference import Reference
+from services.relay import DEAD_LETTER_QUEUE, RECOVERABLE
+
+from .figures import figures
+
+log = logging.getLogger(__name__)
+
+
+def _gauge(name: str, doc: str, labels: list[str], rows) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, doc, labels=labels)
+    for *values, count in rows:
+        family.add_metric([str(v) for v in values], count)
+    return family
+
+
+class BusinessCollector:
+    def __init__(self, unit_of_work, ref: Reference, amqp_url: str):
+        self.unit_of_work = unit_of_work
+        self.ref = ref
+        self.amqp_url = amqp_url
+
+    def describe(self):
+        return []  # collected at scrape time only: registration must not query the store
+
+    def collect(self):
+        try:
+            yield from self._from_store()
+        except RECOVERABLE as exc:
+            log.warning("business figures unavailable: %r", exc)
+        depth = self._dead_letters()
+        if depth is not None:
+            yield GaugeMetricFamily("onewindow_dead_letters", "Messages waiting in the dead-letter queue", value=depth)
+
+    def _from_store(self):
+        with self.unit_of_work() as uow:
+            today = local_day(uow.time.now())
+            q = lambda sql: uow.execute(sql, {"today": today}).fetchall()  # noqa: E731
+            yield _gauge("onewindow_cases_open", "Cases accepted and not concluded, by accepting level and clock state",
+                         ["level", "state"], q(
+                             "SELECT c.level, CASE WHEN k.paused_by = '[]' THEN 'running' ELSE 'paused' END, count(*) "
+                             "FROM cases c JOIN clocks k ON k.case_number = c.case_number AND k.step = 'case' "
+                             "WHERE c.concluded_on IS NULL GROUP BY 1, 2"))
+            yield _gauge("onewindow_cases_overdue", "Open cases past their deadline today", ["level"], q(
+                "SELECT c.level, count(*) FROM cases c JOIN clocks k ON k.case_number = c.case_number "
+                "AND k.step = 'case' WHERE c.concluded_on IS NULL AND k.deadline < %(today)s GROUP BY 1"))
+            yield _gauge("onewindow_warnings_open", "Warnings standing on steps still running, by colour and step",
+                         ["colour", "step"], q(
+                             "SELECT w.colour, w.step, count(*) FROM warnings w JOIN clocks k ON k.id = w.clock_id "
+                             "WHERE k.stopped_on IS NULL AND w.withdrawn_on IS NULL GROUP BY 1, 2"))
+            yield _gauge("onewindow_faults_month", "Non-time faults found this month, by kind", ["kind"], q(
+                "SELECT kind, count(*) FROM faults WHERE date_trunc('month', found_on) = "
+                "date_trunc('month', %(today)s::date) GROUP BY 1"))
+            yield _gauge("onewindow_rectifications_open", "Bad ratings' rectification items not closed", ["state"], q(
+                "SELECT CASE WHEN k.deadline < %(today)s THEN 'overdue' ELSE 'in_time' END, count(*) "
+                "FROM rectifications r JOIN clocks k ON k.step = 'rectification' AND k.ref = r.rating_id::text "
+                "WHERE r.resolved_on IS NULL GROUP BY 1"))
+            (overdue,) = q("SELECT count(*) FROM complaints p JOIN clocks k ON k.step = 'complaint' "
+                           "AND k.ref = p.id::text WHERE p.answered_on IS NULL AND k.deadline < %(today)s")
+            yield GaugeMetricFamily("onewindow_complaints_overdue", "Complaints not answered within their limit",
+                                    value=overdue[0])
+            yield from self._month(uow, today)
+
+    def _month(self, uow, today: dt.date):
+        groups = figures(uow, self.ref, today.replace(day=1), today)
+        if not groups:
+            return
+        month = groups[0]
+        ratios = month.ratios
+        for name, ratio, doc in (
+                ("onewindow_on_time_ratio", "on_time_rate", "This month: cases concluded on time, of those concluded"),
+                ("onewindow_on_site_ratio", "on_site_rate", "This month: cases concluded on site, of those concluded"),
+                ("onewindow_satisfaction_ratio", "satisfaction_rate", "This month: ratings of 3 to 5, of all ratings"),
+                ("onewindow_days_used_ratio", "days_used_ratio",
+                 "This month: working days used of the limit, over the cases concluded")):
+            if ratios[ratio] is not None:
+                yield GaugeMetricFamily(name, doc, value=ratios[ratio])
+        yield GaugeMetricFamily("onewindow_cases_concluded_month", "Cases concluded this month",
+                                value=month.counts.concluded)
+        yield GaugeMetricFamily("onewindow_cases_accepted_month", "Cases accepted this month",
+                                value=month.counts.accepted)
+
+    def _dead_letters(self) -> int | None:
+        try:
+            with kombu.Connection(self.amqp_url, connect_timeout=2) as conn:
+                _, count, _ = conn.default_channel.queue_declare(DEAD_LETTER_QUEUE, passive=True)
+                return count
+        except Exception as exc:  # noqa: BLE001 - no figure rather than a failed scrape
+            log.warning("dead-letter queue depth unavailable: %r", exc)
+            return None

@@ -1,0 +1,233 @@
+"""The supervision gRPC API (onewindow.supervision.v1): parse, authenticate, run the use case, answer.
+Its process also serves the business figures on /metrics (gauges.py)."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from onewindow.supervision.v1 import supervision_pb2 as pb
+from onewindow.supervision.v1 import supervision_pb2_grpc
+from prometheus_client import REGISTRY
+
+from services.config import Settings
+from services.db import open_pool
+from services.errors import Forbidden, InvalidRequest
+from services.grpcutil import SUPERVISION_OFFICE, DepartmentTokens, rpc
+from services.reference import load_reference
+from services.uow import unit_of_work_factory
+
+from . import store
+from .feedback import Complaint, Feedback, Rating
+from .figures import agent_figures, figures
+from .gauges import BusinessCollector
+from .supervise import Supervision
+
+PORT_SETTING = "supervision_port"
+SOURCE = "supervision"
+_COLOURS = {pb.YELLOW: "yellow", pb.RED: "red"}
+_RATING_CHANNELS = {pb.ON_SITE: "on_site", pb.ONLINE: "online"}
+_COMPLAINT_CHANNELS = {pb.PHONE: "phone", pb.LETTER: "letter", pb.MAILBOX: "mailbox", pb.ONLINE_FORM: "online"}
+_RESOLUTIONS = {pb.FIXED: "fixed", pb.LEDGER: "ledger", pb.EXPLAINED: "explained"}
+_GROUPS = {pb.OVERALL: "", pb.DEPARTMENT: "department", pb.ITEM: "item", pb.LEVEL: "level", pb.CHANNEL: "channel"}
+
+
+def _day(value) -> str:
+    return str(value) if value else ""
+
+
+def period(p: pb.Period, field: str = "period") -> tuple[dt.date, dt.date]:
+    try:
+        if p.month:
+            first = dt.date.fromisoformat(f"{p.month}-01")
+            return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        since, until = dt.date.fromisoformat(getattr(p, "from")), dt.date.fromisoformat(p.to)
+    except ValueError:
+        raise InvalidRequest([(field, "a month (YYYY-MM) or from and to (YYYY-MM-DD)")]) from None
+    if until < since:
+        raise InvalidRequest([(f"{field}.to", "on or after from")])
+    if (until - since).days > 366 * 5:
+        raise InvalidRequest([(field, "at most five years")])
+    return since, until
+
+
+def _page(size: int, token: str, default: int = 100) -> tuple[int, int]:
+    size = size or default
+    if not 1 <= size <= 500:
+        raise InvalidRequest([("page_size", "between 1 and 500")])
+    try:
+        return size, int(token or 0)
+    except ValueError:
+        raise InvalidRequest([("page_token", "a token from a previous reply")]) from None
+
+
+def _next(rows: list[dict], size: int, key: str) -> str:
+    return str(rows[size - 1][key]) if len(rows) > size else ""
+
+
+def rectification_view(r: dict) -> pb.Rectification:
+    resolution = {"fixed": pb.FIXED, "ledger": pb.LEDGER, "explained": pb.EXPLAINED, "voided": pb.VOIDED}
+    return pb.Rectification(
+        rating_id=r["rating_id"], case_number=r["case_number"], level=r["level"], comment=r["comment"],
+        named=r["named"], department=r["department"] or "", organisation=r["organisation"],
+        opened_on=_day(r["opened_on"]), deadline=_day(r["deadline"]),
+        resolution=resolution.get(r["resolution"], 0), note=r["note"], resolved_on=_day(r["resolved_on"]),
+        follow_up=r["follow_up"] or "", followed_up_on=_day(r["followed_up_on"]), appeal=r["appeal"] or "",
+        appealed_on=_day(r["appealed_on"]), appeal_reviewed=r["reviewed_on"] is not None,
+        appeal_upheld=bool(r["appeal_upheld"]))
+
+
+def complaint_view(c: dict) -> pb.Complaint:
+    channel = {v: k for k, v in _COMPLAINT_CHANNELS.items()}[c["channel"]]
+    return pb.Complaint(id=c["id"], channel=channel, case_number=c["case_number"] or "", department=c["department"],
+                        text=c["text"], registered_on=_day(c["registered_on"]), deadline=_day(c.get("deadline")),
+                        answer=c["answer"] or "", answered_on=_day(c["answered_on"]))
+
+
+class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
+    API = "supervision"
+
+    def __init__(self, feedback: Feedback, unit_of_work, tokens: DepartmentTokens):
+        self.feedback = feedback
+        self.unit_of_work = unit_of_work
+        self.tokens = tokens
+
+    def _scope(self, context, asked: str) -> str | None:
+        """The department whose items a caller may list: the office any (or all), a department its own."""
+        caller = self.tokens.department(context)
+        if caller == SUPERVISION_OFFICE:
+            return asked or None
+        if asked and asked != caller:
+            raise Forbidden(f"{caller} may list its own items only")
+        return caller
+
+    @rpc
+    def ListWarnings(self, request, context):
+        department = self._scope(context, request.department)
+        since, until = period(request.period)
+        size, after = _page(request.page_size, request.page_token)
+        with self.unit_of_work() as uow:
+            rows = store.warnings_in(uow, since, until, department, _COLOURS.get(request.colour), after, size + 1)
+        return pb.ListWarningsReply(next_page_token=_next(rows, size, "id"), warnings=[
+            pb.Warning(id=w["id"], case_number=w["case_number"] or "", step=w["step"], department=w["department"] or "",
+                       colour=pb.RED if w["colour"] == "red" else pb.YELLOW, deadline=_day(w["deadline"]),
+                       raised_on=_day(w["raised_on"]), withdrawn_on=_day(w["withdrawn_on"])) for w in rows[:size]])
+
+    @rpc
+    def ListFaults(self, request, context):
+        department = self._scope(context, request.department)
+        since, until = period(request.period)
+        with self.unit_of_work() as uow:
+            rows = store.faults_in(uow, since, until, department)
+        return pb.ListFaultsReply(faults=[
+            pb.Fault(case_number=f["case_number"], kind=f["kind"], department=f["department"] or "",
+                     detail=f["detail"], found_on=_day(f["found_on"])) for f in rows])
+
+    @rpc
+    def Rate(self, request, context):
+        rating = Rating(request_id=request.request_id, case_number=request.case_number,
+                        channel=_RATING_CHANNELS.get(request.channel, ""), act=request.act, level=request.level,
+                        rater=request.rater, comment=request.comment, named=request.named)
+        with self.unit_of_work() as uow:
+            r = self.feedback.rate(uow, rating)
+            opened = store.rectification(uow, r["id"]) is not None
+        return pb.Rating(id=r["id"], case_number=r["case_number"], channel=request.channel, act=r["act"],
+                         level=r["level"], department=r["department"] or "", rated_on=_day(r["rated_on"]),
+                         rectification_opened=opened)
+
+    @rpc
+    def ListRectifications(self, request, context):
+        department = self._scope(context, request.department)
+        size, after = _page(request.page_size, request.page_token)
+        with self.unit_of_work() as uow:
+            rows = store.rectifications(uow, department, request.open_only, after, size + 1)
+        return pb.ListRectificationsReply(items=[rectification_view(r) for r in rows[:size]],
+                                          next_page_token=_next(rows, size, "rating_id"))
+
+    def _rectification(self, context, action: str, rating_id: int, **args) -> pb.Rectification:
+        caller = self.tokens.department(context)
+        with self.unit_of_work() as uow:
+            return rectification_view(getattr(self.feedback, action)(uow, caller, rating_id, **args))
+
+    @rpc
+    def Rectify(self, request, context):
+        return self._rectification(context, "rectify", request.rating_id,
+                                   resolution=_RESOLUTIONS.get(request.resolution, ""), note=request.note)
+
+    @rpc
+    def FollowUp(self, request, context):
+        return self._rectification(context, "follow_up", request.rating_id, outcome=request.outcome)
+
+    @rpc
+    def Appeal(self, request, context):
+        return self._rectification(context, "appeal", request.rating_id, reason=request.reason)
+
+    @rpc
+    def ReviewAppeal(self, request, context):
+        return self._rectification(context, "review_appeal", request.rating_id, upheld=request.upheld,
+                                   note=request.note)
+
+    @rpc
+    def Complain(self, request, context):
+        contact = ({"name": request.contact_name, "phone": request.contact_phone, "email": request.contact_email}
+                   if request.contact_phone or request.contact_email else None)
+        complaint = Complaint(request_id=request.request_id, channel=_COMPLAINT_CHANNELS.get(request.channel, ""),
+                              text=request.text, case_number=request.case_number, department=request.department,
+                              contact=contact)
+        with self.unit_of_work() as uow:
+            c = self.feedback.complain(uow, complaint)
+            return complaint_view(store.complaint(uow, c["id"]))
+
+    @rpc
+    def AnswerComplaint(self, request, context):
+        caller = self.tokens.department(context)
+        with self.unit_of_work() as uow:
+            return complaint_view(self.feedback.answer_complaint(uow, caller, request.complaint_id, request.answer))
+
+    @rpc
+    def ListComplaints(self, request, context):
+        department = self._scope(context, request.department)
+        size, after = _page(request.page_size, request.page_token)
+        with self.unit_of_work() as uow:
+            rows = store.complaints(uow, department, request.open_only, after, size + 1)
+        return pb.ListComplaintsReply(complaints=[complaint_view(c) for c in rows[:size]],
+                                      next_page_token=_next(rows, size, "id"))
+
+    @rpc
+    def GetFigures(self, request, context):
+        self.tokens.department(context)
+        since, until = period(request.period)
+        if request.group_by not in _GROUPS:
+            raise InvalidRequest([("group_by", "OVERALL, DEPARTMENT, ITEM, LEVEL or CHANNEL")])
+        group_by = _GROUPS[request.group_by]
+        ref = self.feedback.ref
+        with self.unit_of_work() as uow:
+            groups = figures(uow, ref, since, until, group_by)
+            agents = agent_figures(uow, ref, since, until)
+        return pb.FiguresReply(
+            **{"from": str(since)}, to=str(until),
+            figures=[pb.Figures(key=f.counts.key, counts={k: v for k, v in vars(f.counts).items() if k != "key"},
+                                **{k: v for k, v in f.ratios.items() if v is not None}) for f in groups],
+            agents=[pb.AgentFigures(agent=a.agent, name=a.name, organisation=a.organisation, cases=a.cases,
+                                    quota=a.quota, met=a.met) for a in agents])
+
+
+class _Closing:
+    def __init__(self, pool, collector):
+        self.pool, self.collector = pool, collector
+
+    def close(self) -> None:
+        REGISTRY.unregister(self.collector)
+        self.pool.close()
+
+
+def build(settings: Settings, server) -> _Closing:
+    pool = open_pool(settings.database_url, SOURCE, settings.api_db_pool_size, name="supervision-api")
+    ref = load_reference(settings)
+    unit_of_work = unit_of_work_factory(pool, SOURCE, SOURCE)
+    supervision = Supervision(ref, settings.warn_share, settings.suggestion_after_reds, settings.progress_notice_days)
+    feedback = Feedback(supervision, settings.rectification_days, settings.complaint_limit_days)
+    supervision_pb2_grpc.add_SupervisionServicer_to_server(
+        SupervisionApi(feedback, unit_of_work, DepartmentTokens.from_file(settings.desk_tokens)), server)
+    collector = BusinessCollector(unit_of_work, ref, settings.amqp_url)
+    REGISTRY.register(collector)
+    return _Closing(pool, collector)
