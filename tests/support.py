@@ -29,6 +29,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_port_block(n: int, attempts: int = 50) -> int:
+    """The first of `n` consecutive ports that are all free now."""
+    for _ in range(attempts):
+        base = free_port()
+        socks = []
+        try:
+            for port in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no block of {n} free ports found")
+
+
 def metric(port: int, name: str, **labels: str) -> float | None:
     """The value of one sample on a process's /metrics, or None if absent or unreachable."""
     try:

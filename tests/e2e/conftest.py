@@ -15,9 +15,10 @@ from onewindow.supervision.v1 import supervision_pb2_grpc
 
 from services.config import Settings
 from services.db import drop_database
+from services.processes import commands
 from services.system import System, environment
 from tests.conftest import _rabbitmqctl
-from tests.support import free_port
+from tests.support import free_port, free_port_block
 
 
 class Running:
@@ -80,7 +81,8 @@ def system(tmp_path_factory):
         "intake_port": free_port(), "desk_port": free_port(), "supervision_port": free_port(),
         "desk_tokens": tmp / "desk-tokens.yaml",
         "relay_poll_seconds": 0.5})
-    system = System(settings, tmp / "logs")
+    # every process serves /metrics, on consecutive ports in the order of `commands()`
+    system = System(settings, tmp / "logs", metrics_base=free_port_block(len(commands("python"))))
     try:
         with system:
             running = Running(settings, system)

@@ -1,0 +1,151 @@
+"""Supervision end to end: cases flow through every process, then are rated, complained about and
+counted through the Supervision gRPC API; a real Prometheus scrapes every process's /metrics."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.parse
+import urllib.request
+import uuid
+
+import grpc
+import pytest
+from onewindow.supervision.v1 import supervision_pb2 as spb
+
+from services.clock import SystemTime, local_day
+from services.grpcutil import field_violations
+from services.processes import commands
+from tests.e2e.flow import approve, case_status, submission, tasks_of
+from tests.support import free_port, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def _error(call) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value
+
+
+def _concluded_case(system, item: str = "MZ-001", department: str = "civil_affairs") -> str:
+    receipt = system.intake.Submit(submission(item, "county-desk"), timeout=10)
+    desk = system.desk(department)
+    (task,) = tasks_of(desk, receipt.case_number)
+    approve(desk, task.task_id)
+    case_status(system, receipt.case_number, "concluded")
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM cases WHERE case_number = %s AND "
+                                                 "concluded_on IS NOT NULL", [receipt.case_number]),
+               what="supervision to see the conclusion")
+    return receipt.case_number
+
+
+def test_rating_rectification_and_complaint_through_the_api(system):
+    number = _concluded_case(system)
+    office, dept, water = system.supervision(), system.supervision("civil_affairs"), system.supervision("water")
+    anonymous = system._supervision
+
+    own = _error(lambda: anonymous.Rate(spb.RateRequest(request_id="r0", case_number=number, channel=spb.ONLINE,
+                                                        level=5, rater="clerk-01"), timeout=10))
+    assert own.code() == grpc.StatusCode.PERMISSION_DENIED  # the case's own clerk
+    bad = _error(lambda: anonymous.Rate(spb.RateRequest(request_id="r1", case_number=number, channel=spb.ON_SITE,
+                                                        level=9, rater="applicant"), timeout=10))
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and {f for f, _ in field_violations(bad)} == {"level", "act"}
+
+    rating = anonymous.Rate(spb.RateRequest(request_id=uuid.uuid4().hex, case_number=number, channel=spb.ONLINE,
+                                            level=1, rater="applicant", comment="等了很久", named=True), timeout=10)
+    assert rating.rectification_opened and rating.department == "civil_affairs"
+    (item,) = dept.ListRectifications(spb.ListRectificationsRequest(open_only=True)).items
+    assert item.rating_id == rating.id and item.deadline > item.opened_on
+    assert not water.ListRectifications(spb.ListRectificationsRequest()).items  # not water's
+    assert _error(lambda: water.ListRectifications(spb.ListRectificationsRequest(department="civil_affairs"))).code() \
+        == grpc.StatusCode.PERMISSION_DENIED
+    dept.FollowUp(spb.FollowUpRequest(rating_id=rating.id, outcome="已致歉，申请人表示理解"))
+    closed = dept.Rectify(spb.RectifyRequest(rating_id=rating.id, resolution=spb.FIXED, note="当场补办并致歉"))
+    assert closed.resolution == spb.FIXED and closed.followed_up_on
+    assert _error(lambda: dept.Rectify(spb.RectifyRequest(rating_id=rating.id, resolution=spb.FIXED, note="x"))) \
+        .code() == grpc.StatusCode.FAILED_PRECONDITION
+    # the applicant is told the result (notify's deliveries; no channel configured here, so planned only)
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM outbox WHERE event_type = 'RectificationCompleted'"),
+               what="RectificationCompleted")
+
+    complaint = anonymous.Complain(spb.ComplainRequest(request_id=uuid.uuid4().hex, channel=spb.PHONE,
+                                                       case_number=number, text="窗口解释不清"), timeout=10)
+    assert complaint.department == "civil_affairs" and complaint.deadline > complaint.registered_on
+    assert _error(lambda: water.AnswerComplaint(spb.AnswerComplaintRequest(complaint_id=complaint.id, answer="x"))) \
+        .code() == grpc.StatusCode.PERMISSION_DENIED
+    answered = dept.AnswerComplaint(spb.AnswerComplaintRequest(complaint_id=complaint.id, answer="已重新解释"))
+    assert answered.answered_on and not office.ListComplaints(spb.ListComplaintsRequest(open_only=True)).complaints
+    assert _error(lambda: anonymous.ListWarnings(spb.ListWarningsRequest(period=spb.Period(month="2026-03")),
+                                                 timeout=10)).code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_figures_for_this_month_count_what_happened(system):
+    number = _concluded_case(system)
+    today = local_day(SystemTime().now())
+    reply = system.supervision("civil_affairs").GetFigures(spb.GetFiguresRequest(
+        period=spb.Period(month=f"{today:%Y-%m}"), group_by=spb.DEPARTMENT))
+    civil = next(f for f in reply.figures if f.key == "civil_affairs")
+    in_db = system.sql("supervision", "SELECT count(*) FILTER (WHERE accepted_on >= %s), "
+                                      "count(*) FILTER (WHERE concluded_on >= %s AND result <> 'withdrawn') "
+                                      "FROM cases WHERE department = 'civil_affairs'",
+                       [today.replace(day=1), today.replace(day=1)])
+    assert (civil.counts["accepted"], civil.counts["concluded"]) == in_db[0] and civil.counts["concluded"] >= 1
+    assert civil.HasField("on_time_rate") and 0 <= civil.on_time_rate <= 1
+    assert reply.agents and all(a.quota >= 0 for a in reply.agents)
+    assert system.sql("supervision", "SELECT department FROM cases WHERE case_number = %s", [number]) == [
+        ("civil_affairs",)]
+    bad = _error(lambda: system.supervision().GetFigures(spb.GetFiguresRequest(
+        period=spb.Period(**{"from": "2026-03-31", "to": "2026-03-01"}))))
+    assert field_violations(bad) == [("period.to", "on or after from")]
+
+
+def _prometheus(path: str, port: int, **query) -> dict:
+    url = f"http://127.0.0.1:{port}{path}?{urllib.parse.urlencode(query)}"
+    return json.loads(urllib.request.urlopen(url, timeout=5).read())["data"]
+
+
+def test_a_real_prometheus_scrapes_every_process_and_finds_the_business_series(system, tmp_path):
+    assert shutil.which("prometheus"), "Debian's prometheus package is needed (apt-get install prometheus)"
+    _concluded_case(system)
+    names = [name for name, _ in commands("python")]
+    base = system.system.metrics_base
+    targets = "\n".join(f"      - targets: ['127.0.0.1:{base + i}']\n        labels: {{process: {name}}}"
+                        for i, name in enumerate(names))
+    config = tmp_path / "prometheus.yml"
+    config.write_text(f"global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n"
+                      f"scrape_configs:\n  - job_name: onewindow\n    static_configs:\n{targets}\n")
+    port = free_port()
+    log = open(tmp_path / "prometheus.log", "wb")
+    prom = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+                             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def all_up():
+            try:
+                up = _prometheus("/api/v1/query", port, query='up{job="onewindow"} == 1')["result"]
+            except OSError:
+                return None
+            return up if {r["metric"]["process"] for r in up} == set(names) else None
+
+        wait_until(all_up, timeout=60, what=f"every process up in Prometheus (see {tmp_path / 'prometheus.log'})")
+
+        def series(query: str):
+            return wait_until(lambda: _prometheus("/api/v1/query", port, query=query)["result"], timeout=30,
+                              what=query)
+
+        handled = series("sum by (process) (onewindow_messages_handled_total)")
+        assert {r["metric"]["process"] for r in handled} == {n for n in names if n.endswith("-bus")}
+        grpc_calls = series("sum by (process) (onewindow_grpc_requests_total)")
+        assert {r["metric"]["process"] for r in grpc_calls} >= {"intake-api", "approval-api"}
+        assert float(series("onewindow_cases_accepted_month")[0]["value"][1]) >= 1
+        assert float(series("onewindow_cases_concluded_month")[0]["value"][1]) >= 1
+        assert 0 <= float(series("onewindow_on_time_ratio")[0]["value"][1]) <= 1
+        assert series("onewindow_dead_letters")[0]["metric"]["process"] == "supervision-api"
+        assert series("onewindow_complaints_overdue")
+        # bounded labels: no case numbers anywhere
+        labels = _prometheus("/api/v1/labels", port)
+        assert not {"case_number", "case", "applicant"} & set(labels)
+    finally:
+        prom.terminate()
+        prom.wait(10)
+        log.close()
