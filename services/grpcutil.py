@@ -159,12 +159,17 @@ class DepartmentTokens:
         return dept
 
 
-def write_tokens(path: Path, departments: list[str]) -> dict[str, str]:
-    """Create a secrets file with a fresh random token per department (for a local install)."""
+def write_tokens(path: Path, departments: list[str]) -> list[str]:
+    """Give every department without a token in the secrets file a fresh random one (a new file
+    for a local install; a department added to the org chart later gets its own). Returns them."""
     import secrets
 
-    tokens = {d: secrets.token_urlsafe(24) for d in departments}
+    tokens = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+    added = [d for d in departments if d not in tokens]
+    if not added:
+        return []
+    tokens.update({d: secrets.token_urlsafe(24) for d in added})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(yaml.safe_dump(tokens, sort_keys=True), encoding="utf-8")
-    return tokens
+    return added

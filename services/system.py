@@ -40,9 +40,9 @@ def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False) -
         queues = declare_queues(settings.amqp_url, service.name, getattr(importlib.import_module(module), cls),
                                 purge=scratch)
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
-    if not settings.desk_tokens.exists():
-        write_tokens(settings.desk_tokens, [d.code for d in load_org(settings.org).departments] + [SUPERVISION_OFFICE])
-        echo(f"department tokens written to {settings.desk_tokens}")
+    added = write_tokens(settings.desk_tokens, [d.code for d in load_org(settings.org).departments] + [SUPERVISION_OFFICE])
+    if added:
+        echo(f"tokens for {len(added)} department(s) written to {settings.desk_tokens}")
 
 
 def environment(settings: Settings, **extra: str) -> dict[str, str]:
