@@ -85,7 +85,11 @@ class Handling:
         if case["status"] != "in_handling":
             return
         store.update_case(uow, number, status="withdrawn", concluded_at=uow.time.now())
-        open_tasks = [t for t in store.case_tasks(uow, number) if t.status != TaskStatus.DECIDED]
+        self._withdraw_open(uow, store.case_tasks(uow, number))
+
+    def _withdraw_open(self, uow: UnitOfWork, tasks: list[Task]) -> None:
+        """A case ended without them: its undecided tasks are withdrawn and their departments told."""
+        open_tasks = [t for t in tasks if t.status != TaskStatus.DECIDED]
         for task in open_tasks:
             store.save_task(uow, replace(task, status=TaskStatus.WITHDRAWN))
         store.feed(uow, [(t.department, t.id, "withdrawn") for t in open_tasks])
@@ -101,10 +105,7 @@ class Handling:
         store.update_case(uow, number, status="concluded", result=ResultCode.SUPPLEMENT_TIMEOUT.value,
                           concluded_at=uow.time.now())
         tasks = store.case_tasks(uow, number)
-        open_tasks = [t for t in tasks if t.status != TaskStatus.DECIDED]
-        for task in open_tasks:
-            store.save_task(uow, replace(task, status=TaskStatus.WITHDRAWN))
-        store.feed(uow, [(t.department, t.id, "withdrawn") for t in open_tasks])
+        self._withdraw_open(uow, tasks)
         uow.emit("CaseConcluded", number, {
             "result": ResultCode.SUPPLEMENT_TIMEOUT, "concluded_on": self._today(uow),
             "reasons": [f"承诺补齐的材料未在 {envelope.payload['deadline']} 前提交（补正超时驳回）"],
