@@ -2,7 +2,9 @@
 
 A plain grpcio server (no eventlet). The module names its port setting (`PORT_SETTING`) and
 provides `build(settings, server)`, which adds its servicers and returns what to close at the end.
-SIGTERM stops it: new calls are refused, calls in flight get a few seconds to finish.
+It serves the standard gRPC health service, and /livez, /readyz and /metrics over HTTP
+(`services.health`). SIGTERM stops it: health turns NOT_SERVING at once, new calls are refused,
+calls in flight get STOP_GRACE_SECONDS to finish.
 """
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
-from services.config import Settings
-from services.metrics import serve_metrics
+from services.config import ConfigError, load_settings
+from services.db import service_migrations
+from services.health import GrpcHealth, Health, database_check, migrations_check
+from services.processes import SERVICES
 
 STOP_GRACE_SECONDS = 8
 
@@ -25,14 +29,24 @@ STOP_GRACE_SECONDS = 8
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=os.environ.get("ONEWINDOW_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("apirun")
     (module_name,) = argv
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
     module = importlib.import_module(module_name)
-    settings = Settings()
     limit = settings.grpc_max_message_bytes
     server = grpc.server(ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="grpc"),
                          options=[("grpc.max_receive_message_length", limit),
                                   ("grpc.max_send_message_length", limit)])
     api = module.build(settings, server)
+    service = next(s for s in SERVICES if s.api == module_name)
+    health = Health({"database": database_check(settings.database_url),
+                     f"migrations:{service.name}": migrations_check(settings.database_url, service.name,
+                                                                    service_migrations(service.package))})
+    grpc_health = GrpcHealth(health, server)
     address = f"0.0.0.0:{getattr(settings, module.PORT_SETTING)}"
     if settings.tls_cert and settings.tls_key:
         credentials = grpc.ssl_server_credentials([(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())])
@@ -40,17 +54,21 @@ def main(argv: list[str]) -> int:
     else:
         port = server.add_insecure_port(address)
     server.start()
-    log = logging.getLogger("apirun")
+    health.started = True
+    grpc_health.start()
     log.info("%s listening on port %d", module_name, port)
     if settings.metrics_port:
-        log.info("/metrics on port %d", serve_metrics(settings.metrics_port))
+        log.info("/metrics, /livez, /readyz on port %d", health.serve(settings.metrics_port))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     stopping.wait()
     log.info("stopping")
+    health.stopping = True
+    grpc_health.stop()
     api.close()  # ends watch streams so that they do not hold the grace period
     server.stop(grace=STOP_GRACE_SECONDS).wait()
+    log.info("stopped")
     return 0
 
 

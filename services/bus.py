@@ -22,7 +22,6 @@ from .clock import SystemTime
 from .config import Settings
 from .db import open_pool
 from .inbox import Inbox
-from .metrics import serve_metrics
 from .relay import OutboxRelay, Publisher
 from .uow import unit_of_work_factory
 
@@ -61,9 +60,6 @@ class Kernel(DependencyProvider):
         if self.warm:
             self.warm()
         self.inbox.dead_letters.declare()  # the dead-letter queue exists before anything dies
-        if self.settings.metrics_port:
-            port = serve_metrics(self.settings.metrics_port)
-            log.info("%s: /metrics on port %d", self.service, port)
         self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.service}.outbox-relay")
 
     def stop(self) -> None:

@@ -18,10 +18,10 @@ import click
 # Known and accepted (docs/architecture.md): nameko 2 needs eventlet, which warns it is in bugfix mode.
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-from .config import ROOT, Settings
+from .config import ROOT, ConfigError, Settings, load_settings
 from .processes import commands
 
-NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case"}
+NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case", "submit"}
 
 
 def _answers(url: str, default_port: int) -> tuple[str, int, bool]:
@@ -67,12 +67,20 @@ def ensure_services(settings: Settings, wait_seconds: float = 60) -> None:
             time.sleep(0.5)
 
 
+def current_settings() -> Settings:
+    """The settings from the environment; a bad one ends the command with every problem named."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @click.group()
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """onewindow: county one-stop service halls (便民服务中心)."""
     if ctx.invoked_subcommand in NEEDS_SERVICES and not os.environ.get("ONEWINDOW_SKIP_SERVICE_CHECK"):
-        ensure_services(Settings())
+        ensure_services(current_settings())
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -90,31 +98,73 @@ def test(pytest_args: tuple[str, ...]) -> None:
 
 
 @main.command()
-def migrate() -> None:
+@click.option("--no-tokens", is_flag=True,
+              help="Do not write missing department tokens (the tokens file is a read-only secret).")
+def migrate(no_tokens: bool) -> None:
     """Create the database if needed, apply every service's migrations, declare every queue."""
     from .system import prepare
 
-    prepare(Settings(), echo=click.echo)
+    prepare(current_settings(), echo=click.echo, tokens=not no_tokens)
 
 
 @main.command()
 @click.option("--no-migrate", is_flag=True, help="Do not apply migrations first.")
 @click.option("--metrics-port", default=9101, show_default=True,
-              help="/metrics of the first process; the others count up from it.")
-def up(no_migrate: bool, metrics_port: int) -> None:
+              help="/metrics, /livez and /readyz of the first process; the others count up from it.")
+@click.option("--replicas", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Copies of every process (the API copies share their gRPC port).")
+def up(no_migrate: bool, metrics_port: int, replicas: int) -> None:
     """Start every process of every service in the foreground; Ctrl-C or SIGTERM stops them all."""
     import honcho.manager
+
+    from .system import instances
 
     if not no_migrate:
         click.get_current_context().invoke(migrate)
     honcho.manager.KILL_WAIT = 10
     manager = honcho.manager.Manager()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for i, (name, argv) in enumerate(commands(sys.executable)):
+    for i, (name, argv) in enumerate(instances(commands(sys.executable), replicas)):
         manager.add_process(name, shlex.join(argv), env={**env, "ONEWINDOW_METRICS_PORT": str(metrics_port + i)},
                             cwd=str(ROOT))
     manager.loop()
     sys.exit(manager.returncode)
+
+
+@main.command()
+@click.argument("process", type=click.Choice([name for name, _ in commands("python")]))
+def run(process: str) -> None:
+    """Run one process in the foreground (what a container runs): e.g. `onewindow run intake-api`."""
+    current_settings()  # a bad configuration is named here, before anything starts
+    argv = dict(commands(sys.executable))[process]
+    os.chdir(ROOT)
+    os.execv(argv[0], argv)
+
+
+@main.command("config")
+def show_config() -> None:
+    """Print the effective configuration (secrets hidden) and check the reference files it names."""
+    from tabulate import tabulate
+
+    from .config import describe
+    from .reference import load_reference
+    from .yamlfile import ConfigFileError
+
+    settings = current_settings()
+    rows = describe(settings, dict(os.environ))
+    click.echo(tabulate(rows, headers=["variable", "value", "from", "meaning"], tablefmt="plain"))
+    try:
+        ref = load_reference(settings)
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"\nreference data: {len(ref.org.departments)} departments, {len(ref.catalogue.items)} items, "
+               f"calendar years {', '.join(map(str, ref.calendar.local_years)) or 'none beyond chinese-calendar'}")
+    if settings.desk_tokens.is_file():
+        import yaml
+
+        click.echo(f"tokens: {len(yaml.safe_load(settings.desk_tokens.read_text()) or {})} in {settings.desk_tokens}")
+    else:
+        click.echo(f"tokens: {settings.desk_tokens} does not exist yet (`onewindow migrate` writes it)")
 
 
 @main.command("check-config")
@@ -149,7 +199,7 @@ def check_config(files: tuple[Path, ...]) -> None:
             keys = set(doc.data) if isinstance(doc.data, dict) else set()
             kinds["catalogue" if "items" in keys else "calendar" if "years" in keys else "org"].append(path)
     org = None
-    for path in kinds["org"] or ([Settings().org] if kinds["catalogue"] else []):
+    for path in kinds["org"] or ([current_settings().org] if kinds["catalogue"] else []):
         org = check(path, load_org, (lambda o: f"{len(o.departments)} departments, {len(o.organisations)} "
                                                f"organisations, {len(o.agents)} agents") if path in files else None)
     for path in kinds["catalogue"]:
@@ -180,7 +230,7 @@ def bench_relay(count: int, per_commit: int) -> None:
     from .relay import OutboxRelay, Publisher
     from .uow import unit_of_work_factory
 
-    settings = Settings()
+    settings = current_settings()
     schema, source = f"bench_{uuid.uuid4().hex[:8]}", "supervision"
     ensure_database(settings.database_url)
     apply(settings.database_url, schema, [KERNEL_MIGRATIONS])
@@ -218,7 +268,7 @@ def _run_system(name: str, play, log_dir: Path | None) -> None:
 
     from .system import System, scratch_settings
 
-    settings = scratch_settings(Settings(), name)
+    settings = scratch_settings(current_settings(), name)
     logs = log_dir or Path(tempfile.mkdtemp(prefix=f"onewindow-{name}-"))
     click.echo(f"starting every process on database {settings.database_url.rsplit('/', 1)[-1]} "
                f"(logs in {logs})", err=True)
@@ -272,6 +322,35 @@ def load(cases: int | None, duration: float | None, rate: float, concurrency: in
     _run_system("load", play, logs)
 
 
+@main.command()
+@click.argument("item", default="TZ-002")
+@click.option("--target", help="host:port of the intake API [127.0.0.1:ONEWINDOW_INTAKE_PORT].")
+def submit(item: str, target: str | None) -> None:
+    """Submit a sample application for ITEM (a catalogue code) to the running system; print the receipt."""
+    import random
+
+    import grpc
+    from google.protobuf.json_format import MessageToDict
+    from onewindow.intake.v1 import intake_pb2_grpc
+
+    from .grpcutil import client_channel
+    from .loadgen import accepting_organisation, application
+    from .reference import load_reference
+
+    settings = current_settings()
+    ref = load_reference(settings)
+    found = ref.catalogue.item(item)
+    if found is None:
+        raise click.BadParameter(f"{item} is not in the catalogue {settings.catalogue}", param_hint="ITEM")
+    request = application(found, accepting_organisation(found, ref.org), random.Random())
+    with client_channel(target or f"127.0.0.1:{settings.intake_port}") as channel:
+        try:
+            receipt = intake_pb2_grpc.IntakeStub(channel).Submit(request, timeout=10)
+        except grpc.RpcError as exc:
+            raise click.ClickException(f"the intake API answered {exc.code().name}: {exc.details()}") from None
+    click.echo(json.dumps(MessageToDict(receipt), ensure_ascii=False, indent=2))
+
+
 @main.command("verify-case")
 @click.argument("case_numbers", nargs=-1, required=True)
 def verify_case(case_numbers: tuple[str, ...]) -> None:
@@ -282,7 +361,7 @@ def verify_case(case_numbers: tuple[str, ...]) -> None:
     from .reference import load_reference
     from .uow import unit_of_work_factory
 
-    settings = Settings()
+    settings = current_settings()
     pool = open_pool(settings.database_url, SOURCE, 2, name="verify-case")
     intake = Intake(load_reference(settings), settings.commitment_days)
     broken = False

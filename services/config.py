@@ -2,41 +2,47 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "ONEWINDOW_"
+SECRET = {"secret": True}  # marks a setting whose value `describe` never shows
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ONEWINDOW_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
 
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    database_url: str = "postgresql://postgres@127.0.0.1:5432/onewindow"
-    org: Path = ROOT / "deploy" / "org.yaml"
-    catalogue: Path = ROOT / "deploy" / "catalogue.yaml"
-    calendar: Path | None = ROOT / "deploy" / "calendar.yaml"
-    metrics_port: int = Field(0, ge=0, le=65535, description="0: no /metrics endpoint")
+    amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", description="RabbitMQ (its password is a secret)")
+    database_url: str = Field("postgresql://postgres@127.0.0.1:5432/onewindow",
+                              description="PostgreSQL; the database is created by `migrate`")
+    org: Path = Field(ROOT / "deploy" / "org.yaml", description="org chart (departments, organisations, agents)")
+    catalogue: Path = Field(ROOT / "deploy" / "catalogue.yaml", description="catalogue of items (事项目录)")
+    calendar: Path | None = Field(ROOT / "deploy" / "calendar.yaml",
+                                  description="county calendar file; unset: chinese-calendar alone")
+    metrics_port: int = Field(0, ge=0, le=65535, description="HTTP port of /metrics, /livez, /readyz; 0: none")
     dead_letter_after: int = Field(5, ge=1, le=100, description="failed attempts before a message is dead-lettered")
-    relay_batch: int = Field(200, ge=1, le=10_000)
-    relay_poll_seconds: float = Field(1.0, gt=0, le=60)
+    relay_batch: int = Field(200, ge=1, le=10_000, description="outbox rows published per batch")
+    relay_poll_seconds: float = Field(1.0, gt=0, le=60, description="outbox polling fallback to LISTEN/NOTIFY")
     db_pool_size: int = Field(10, ge=1, le=200, description="connections per bus process")
     api_db_pool_size: int = Field(20, ge=1, le=200, description="connections per gRPC process")
     intake_port: int = Field(50051, ge=0, le=65535, description="gRPC port of the intake API")
     desk_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the department desk")
     supervision_port: int = Field(50053, ge=0, le=65535, description="gRPC port of the supervision API")
     desk_tokens: Path = Field(ROOT / ".secrets" / "desk-tokens.yaml",
-                              description="YAML of department code -> token for the desk (a secret)")
+                              description="YAML secrets file: department code (and `supervision`) -> token")
     tls_cert: Path | None = Field(None, description="PEM certificate chain of the gRPC servers; unset: plaintext")
     tls_key: Path | None = Field(None, description="PEM private key matching tls_cert")
     grpc_workers: int = Field(64, ge=4, le=1000, description="threads per gRPC process (each watch holds one)")
-    grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest gRPC request or reply")
     smtp_host: str | None = Field(None, description="SMTP server for e-mail notices; unset: no e-mail")
-    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_port: int = Field(25, ge=1, le=65535, description="port of the SMTP server")
     smtp_from: str = Field("noreply@onewindow.local", description="sender of e-mail notices")
     sms_gateway_url: str | None = Field(None, description="HTTP SMS gateway (POST JSON {to, text}); unset: no SMS")
-    sms_gateway_token: str | None = Field(None, description="bearer token for the SMS gateway (a secret)")
+    sms_gateway_token: str | None = Field(None, description="bearer token for the SMS gateway",
+                                          json_schema_extra=SECRET)
     notify_webhooks: Path | None = Field(None, description="YAML of department -> {url, secret} for webhooks")
     notify_attempts: int = Field(5, ge=1, le=50, description="delivery attempts before a notice is dead")
     notify_backoff_seconds: float = Field(2.0, gt=0, le=3600, description="first retry delay, doubled each time")
@@ -52,6 +58,74 @@ class Settings(BaseSettings):
     transfer_limit_days: int = Field(1, ge=0, le=20, description="working days for each transfer hop (转办)")
     commitment_days: int = Field(5, ge=1, le=60, description="working days to bring promised materials (容缺)")
 
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp(cls, url: str) -> str:
+        return _url(url, ("amqp", "amqps"))
 
-def settings() -> Settings:
-    return Settings()
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, url: str) -> str:
+        return _url(url, ("postgresql", "postgres"))
+
+    @field_validator("org", "catalogue", "calendar", "tls_cert", "tls_key", "notify_webhooks")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        return path
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError(f"{PREFIX}TLS_CERT and {PREFIX}TLS_KEY go together: set both or neither")
+        ports = {"intake_port": self.intake_port, "desk_port": self.desk_port,
+                 "supervision_port": self.supervision_port}
+        used = [p for p in ports.values() if p]
+        if len(used) != len(set(used)):
+            raise ValueError(f"the gRPC ports must differ: {ports}")
+        return self
+
+
+def _url(url: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"expected {schemes[0]}://[user[:password]@]host[:port]/..., got {hide_password(url)!r}")
+    return url
+
+
+class ConfigError(Exception):
+    """The environment does not give a valid configuration; the message names every problem."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or ConfigError naming each bad variable and why."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = f"{PREFIX}{str(error['loc'][0]).upper()}" if error["loc"] else "configuration"
+            lines.append(f"  {where}: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+def hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def describe(settings: Settings, environ: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """(variable, effective value with secrets hidden, where it comes from, meaning) of every setting."""
+    rows = []
+    for name, field in type(settings).model_fields.items():
+        variable = f"{PREFIX}{name.upper()}"
+        value = getattr(settings, name)
+        secret = (field.json_schema_extra or {}).get("secret")
+        shown = ("***" if value else "") if secret else hide_password(value) if name.endswith("_url") and value \
+            else "" if value is None else str(value)
+        rows.append((variable, shown, "environment" if variable in environ else "default", field.description or ""))
+    return rows

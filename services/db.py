@@ -79,3 +79,17 @@ def migrate(url: str, schema: str, sources: list[Path]) -> list[str]:
         return [m.id for m in pending]
     finally:
         backend.connection.close()
+
+
+def pending_migrations(url: str, schema: str, sources: list[Path], connect_timeout: int = 2) -> list[str]:
+    """The ids of the migrations of `sources` not yet applied to `schema` (read-only)."""
+    from yoyo import read_migrations
+
+    wanted = [m.id for m in read_migrations(*[str(s) for s in sources])]
+    with psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout) as conn:
+        table = conn.execute("SELECT to_regclass(%s)", [f'"{schema}"._yoyo_migration']).fetchone()[0]
+        if table is None:
+            return wanted
+        applied = {row[0] for row in conn.execute(
+            sql.SQL("SELECT migration_id FROM {}._yoyo_migration").format(sql.Identifier(schema)))}
+    return [m for m in wanted if m not in applied]

@@ -11,7 +11,6 @@ import random
 import time
 from dataclasses import dataclass, field
 
-import grpc
 import yaml
 from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.desk.v1 import desk_pb2_grpc
@@ -20,6 +19,7 @@ from onewindow.intake.v1 import intake_pb2_grpc
 from tqdm import tqdm
 
 from .config import Settings
+from .grpcutil import client_channel
 from .loadgen import application, percentile
 from .reference import load_reference
 
@@ -46,8 +46,8 @@ class Day:
         self.echo = echo
         self.rng = random.Random(7)
         self.tokens = yaml.safe_load(settings.desk_tokens.read_text(encoding="utf-8"))
-        self.channels = [grpc.insecure_channel(f"127.0.0.1:{settings.intake_port}"),
-                         grpc.insecure_channel(f"127.0.0.1:{settings.desk_port}")]
+        self.channels = [client_channel(f"127.0.0.1:{settings.intake_port}"),
+                         client_channel(f"127.0.0.1:{settings.desk_port}")]
         self.intake = intake_pb2_grpc.IntakeStub(self.channels[0])
         self.desk = desk_pb2_grpc.DepartmentDeskStub(self.channels[1])
         self.cases: list[Played] = []

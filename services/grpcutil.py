@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -23,6 +24,19 @@ from .errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
 from .metrics import GRPC_REQUESTS, GRPC_SECONDS
 
 log = logging.getLogger(__name__)
+
+# What a client of the APIs should do, as the load generator and the demo do: retry, with backoff,
+# a call the server refused with UNAVAILABLE (a process stopping or restarting, the database away).
+# A refused call did nothing, so retrying it is safe; gRPC allows at most 5 attempts.
+RETRY_UNAVAILABLE = json.dumps({"methodConfig": [{"name": [{}], "retryPolicy": {
+    "maxAttempts": 5, "initialBackoff": "0.2s", "maxBackoff": "3s", "backoffMultiplier": 2,
+    "retryableStatusCodes": ["UNAVAILABLE"]}}]})
+
+
+def client_channel(target: str) -> grpc.Channel:
+    return grpc.insecure_channel(target, options=[("grpc.enable_retries", 1),
+                                                  ("grpc.service_config", RETRY_UNAVAILABLE)])
+
 
 _CODES = {NotFound: grpc.StatusCode.NOT_FOUND, Forbidden: grpc.StatusCode.PERMISSION_DENIED,
           NotAllowedNow: grpc.StatusCode.FAILED_PRECONDITION}

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from intake_svc.acceptance import with_check_digit
 from services.catalogue import Item, OrgChart
 from services.config import Settings
+from services.grpcutil import client_channel
 from services.reference import load_reference
 
 CALL_TIMEOUT = 10.0
@@ -160,7 +161,7 @@ class Department:
         try:
             reply = self.stub.Decide(dpb.DecideRequest(task_id=task.task_id, decision=dpb.APPROVE, opinion="同意",
                                                        legal_basis="《中华人民共和国行政许可法》第三十八条"),
-                                     metadata=self.metadata, timeout=CALL_TIMEOUT)
+                                     metadata=self.metadata, timeout=CALL_TIMEOUT, wait_for_ready=True)
         except grpc.RpcError as exc:
             self.books.error(exc)
             return
@@ -191,8 +192,8 @@ def run_load(settings: Settings, *, cases: int | None = None, duration: float | 
     tokens = yaml.safe_load(settings.desk_tokens.read_text(encoding="utf-8"))
     rng = random.Random(20261125)
     books, stop = Books(), threading.Event()
-    intake_channel = grpc.insecure_channel(f"127.0.0.1:{settings.intake_port}")
-    desk_channel = grpc.insecure_channel(f"127.0.0.1:{settings.desk_port}")
+    intake_channel = client_channel(f"127.0.0.1:{settings.intake_port}")
+    desk_channel = client_channel(f"127.0.0.1:{settings.desk_port}")
     intake = intake_pb2_grpc.IntakeStub(intake_channel)
     desk = desk_pb2_grpc.DepartmentDeskStub(desk_channel)
     deciders = ThreadPoolExecutor(64, thread_name_prefix="decide")
@@ -208,7 +209,7 @@ def run_load(settings: Settings, *, cases: int | None = None, duration: float | 
     def submit(request: ipb.SubmitRequest, item: Item) -> None:
         started = time.perf_counter()
         try:
-            receipt = intake.Submit(request, timeout=CALL_TIMEOUT)
+            receipt = intake.Submit(request, timeout=CALL_TIMEOUT, wait_for_ready=True)
         except grpc.RpcError as exc:
             books.error(exc)
             return

@@ -12,9 +12,11 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
+import yaml
 
 from .catalogue import load_org
 from .config import ROOT, Settings
@@ -22,11 +24,12 @@ from .db import drop_database, ensure_database, migrate, service_migrations
 from .processes import SERVICES, commands
 
 
-def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False) -> None:
+def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False, tokens: bool = True) -> None:
     """Database, every service's migrations, every handler's queue, and department tokens.
 
     `scratch`: a throwaway run (demo, load) on a database of its own, recreated empty, whose
-    queues start empty too.
+    queues start empty too. `tokens=False`: the tokens file is managed elsewhere (a Kubernetes
+    Secret); departments without a token are only named.
     """
     from .bus import declare_queues
     from .grpcutil import SUPERVISION_OFFICE, write_tokens
@@ -40,9 +43,21 @@ def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False) -
         queues = declare_queues(settings.amqp_url, service.name, getattr(importlib.import_module(module), cls),
                                 purge=scratch)
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
-    added = write_tokens(settings.desk_tokens, [d.code for d in load_org(settings.org).departments] + [SUPERVISION_OFFICE])
+    holders = [d.code for d in load_org(settings.org).departments] + [SUPERVISION_OFFICE]
+    if not tokens:
+        have = yaml.safe_load(settings.desk_tokens.read_text()) or {} if settings.desk_tokens.is_file() else {}
+        missing = [h for h in holders if h not in have]
+        if missing:
+            echo(f"warning: no token in {settings.desk_tokens} for: {', '.join(missing)}")
+        return
+    added = write_tokens(settings.desk_tokens, holders)
     if added:
         echo(f"tokens for {len(added)} department(s) written to {settings.desk_tokens}")
+
+
+def instances(procs: list[tuple[str, list[str]]], replicas: int) -> list[tuple[str, list[str]]]:
+    """Every process `replicas` times: `intake-bus`, then `intake-bus.2`, … (the names of their logs)."""
+    return [(name if k == 1 else f"{name}.{k}", argv) for name, argv in procs for k in range(1, replicas + 1)]
 
 
 def environment(settings: Settings, **extra: str) -> dict[str, str]:
@@ -55,43 +70,72 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
 class System:
     """Every process of every service, each an OS process, for the lifetime of a `with` block."""
 
-    def __init__(self, settings: Settings, log_dir: Path, metrics_base: int = 0, scratch: bool = False):
+    def __init__(self, settings: Settings, log_dir: Path, metrics_base: int = 0, scratch: bool = False,
+                 replicas: int = 1):
         self.settings = settings
         self.scratch = scratch
         self.log_dir = log_dir
         self.metrics_base = metrics_base
+        self.replicas = replicas
+        self.argv = dict(instances(commands(sys.executable), replicas))
+        self.metrics_ports = {name: metrics_base + i if metrics_base else 0 for i, name in enumerate(self.argv)}
         self.procs: dict[str, subprocess.Popen] = {}
 
     def __enter__(self) -> System:
         prepare(self.settings, scratch=self.scratch)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for i, (name, argv) in enumerate(commands(sys.executable)):
-            self.start(name, argv, i)
+        for name in self.argv:
+            self.start(name)
         self.wait_ready()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self, name: str, argv: list[str], index: int = 0) -> subprocess.Popen:
-        metrics = str(self.metrics_base + index) if self.metrics_base else "0"
+    def start(self, name: str) -> subprocess.Popen:
+        """Start (or restart) the process `name`, its output appended to its log."""
         log = open(self.log_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, env=environment(self.settings, ONEWINDOW_METRICS_PORT=metrics),
+        proc = subprocess.Popen(self.argv[name],
+                                env=environment(self.settings, ONEWINDOW_METRICS_PORT=str(self.metrics_ports[name])),
                                 stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         log.close()
         self.procs[name] = proc
         return proc
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 60, names: list[str] | None = None) -> None:
+        """Until every process (or those named) is ready: its /readyz answers 200 where it serves
+        one; the gRPC APIs' health is SERVING."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        deadline = time.monotonic() + timeout
+        names = names or list(self.procs)
         for port in (self.settings.intake_port, self.settings.desk_port, self.settings.supervision_port):
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                try:
-                    grpc.channel_ready_future(channel).result(timeout=timeout)
-                except grpc.FutureTimeoutError:
-                    raise RuntimeError(f"no gRPC server on port {port} after {timeout}s; see {self.log_dir}") from None
-        dead = [n for n, p in self.procs.items() if p.poll() is not None]
+                stub = health_pb2_grpc.HealthStub(channel)
+                self._until(deadline, f"gRPC health of port {port}", lambda: stub.Check(
+                    health_pb2.HealthCheckRequest(), timeout=2, wait_for_ready=True).status
+                    == health_pb2.HealthCheckResponse.SERVING)
+        for name in names:
+            if self.metrics_ports[name]:
+                self._until(deadline, f"/readyz of {name}", lambda: urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.metrics_ports[name]}/readyz", timeout=2).status == 200)
+        dead = [n for n in names if self.procs[n].poll() is not None]
         if dead:
             raise RuntimeError(f"processes exited at start: {', '.join(dead)}; see {self.log_dir}")
+
+    def _until(self, deadline: float, what: str, ready) -> None:
+        while True:
+            try:
+                if ready():
+                    return
+            except (grpc.RpcError, OSError):  # not up yet, or 503 (urllib's HTTPError is an OSError)
+                pass
+            dead = [n for n, p in self.procs.items() if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"processes exited at start: {', '.join(dead)}; see {self.log_dir}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what}: not ready in time; see {self.log_dir}")
+            time.sleep(0.2)
 
     def stop(self, timeout: float = 15) -> dict[str, int]:
         for proc in self.procs.values():

@@ -3,6 +3,7 @@ RabbitMQ virtual host of the test module's own, with free ports and fresh depart
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import grpc
@@ -67,14 +68,14 @@ class Desk:
         return lambda request, **kw: call(request, metadata=self.metadata, timeout=kw.pop("timeout", 10), **kw)
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory):
+@contextmanager
+def isolated_system(tmp, replicas: int = 1):
+    """Every process (`replicas` copies of each) on a database and a virtual host of their own."""
     base = Settings()
     name = uuid.uuid4().hex[:10]
     vhost = f"ow-e2e-{name}"
     _rabbitmqctl("add_vhost", vhost)
     _rabbitmqctl("set_permissions", "-p", vhost, urlsplit(base.amqp_url).username or "guest", ".*", ".*", ".*")
-    tmp = tmp_path_factory.mktemp("system")
     settings = base.model_copy(update={
         "database_url": urlunsplit(urlsplit(base.database_url)._replace(path=f"/onewindow_e2e_{name}")),
         "amqp_url": urlunsplit(urlsplit(base.amqp_url)._replace(path=f"/{vhost}")),
@@ -82,7 +83,8 @@ def system(tmp_path_factory):
         "desk_tokens": tmp / "desk-tokens.yaml",
         "relay_poll_seconds": 0.5})
     # every process serves /metrics, on consecutive ports in the order of `commands()`
-    system = System(settings, tmp / "logs", metrics_base=free_port_block(len(commands("python"))))
+    system = System(settings, tmp / "logs", metrics_base=free_port_block(len(commands("python")) * replicas),
+                    replicas=replicas)
     try:
         with system:
             running = Running(settings, system)
@@ -92,3 +94,8 @@ def system(tmp_path_factory):
         drop_database(settings.database_url)
         _rabbitmqctl("delete_vhost", vhost)
 
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    with isolated_system(tmp_path_factory.mktemp("system")) as running:
+        yield running

@@ -1,0 +1,101 @@
+"""Two copies of every process under load, as a cluster runs them: they share the work and every
+case concludes exactly once; a rolling SIGTERM of every process while cases flow loses nothing."""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import urllib.request
+
+import kombu
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.loadgen import run_load
+from services.processes import SERVICES
+from services.relay import DEAD_LETTER_QUEUE
+from tests.e2e.conftest import isolated_system
+from tests.support import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def replicated(tmp_path_factory):
+    with isolated_system(tmp_path_factory.mktemp("replicated"), replicas=2) as running:
+        yield running
+
+
+def load(running, cases: int, rate: float) -> dict:
+    return run_load(running.settings, cases=cases, rate=rate, concurrency=16, progress=False, echo=lambda _: None)
+
+
+def handled(port: int) -> float:
+    """Messages a process handled to the end (outcome done), from its /metrics."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               if family.name == "onewindow_messages_handled"
+               for sample in family.samples
+               if sample.name.endswith("_total") and sample.labels.get("outcome") == "done")
+
+
+def assert_books_balance(running) -> None:
+    """What the store says, whatever the load generator saw: every case concluded once, one task per
+    department, stage and round, at most one decision per task, everything published, nothing dead."""
+    statuses = dict(running.sql("intake", "SELECT status, count(*) FROM cases GROUP BY status"))
+    assert set(statuses) <= {"concluded", "notice_delivered"}, statuses
+    total = sum(statuses.values())
+    assert running.sql("approval", "SELECT status, count(*) FROM cases GROUP BY status") == [("concluded", total)]
+    concluded = running.sql("approval", "SELECT envelope->>'case_number', count(*) FROM outbox "
+                                        "WHERE event_type = 'CaseConcluded' GROUP BY 1")
+    assert len(concluded) == total and {n for _, n in concluded} == {1}
+    assert running.sql("approval", "SELECT case_number, stage, department, role, round FROM tasks "
+                                   "GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1") == []
+    assert running.sql("approval", "SELECT envelope->'payload'->>'task_id' FROM outbox "
+                                   "WHERE event_type = 'TaskDecided' GROUP BY 1 HAVING count(*) > 1") == []
+    for service in SERVICES:
+        wait_until(lambda: running.sql(service.name, "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                   == [(0,)], what=f"{service.name}'s outbox published")
+        assert running.sql(service.name, "SELECT count(*) FROM inbox WHERE outcome <> 'done'") == [(0,)]
+    with kombu.Connection(running.settings.amqp_url) as conn:
+        _, waiting, _ = conn.default_channel.queue_declare(DEAD_LETTER_QUEUE, passive=True)
+    assert waiting == 0
+
+
+def test_two_copies_of_every_process_share_the_work_and_conclude_every_case_once(replicated):
+    result = load(replicated, cases=300, rate=30)
+    assert (result["cases"], result["concluded"], result["lost"], result["duplicated"]) == (300, 300, 0, 0), result
+    assert_books_balance(replicated)
+    system = replicated.system
+    for service in SERVICES:  # competing consumers: both copies of each bus process did work
+        name = f"{service.name}-bus"
+        shares = [handled(system.metrics_ports[n]) for n in (name, f"{name}.2")]
+        assert all(share > 0 for share in shares), (name, shares)
+
+
+def test_a_rolling_sigterm_of_every_process_under_load_loses_nothing(replicated):
+    system = replicated.system
+    result: dict = {}
+    flowing = threading.Thread(target=lambda: result.update(load(replicated, cases=600, rate=15)))
+    flowing.start()
+    stopped: dict[str, tuple[int, float]] = {}
+
+    def sigterm(names: list[str]) -> None:
+        started = time.monotonic()
+        for name in names:
+            system.procs[name].send_signal(signal.SIGTERM)
+        for name in names:
+            stopped[name] = (system.procs[name].wait(timeout=30), round(time.monotonic() - started, 1))
+        for name in names:
+            system.start(name)
+        system.wait_ready(names=names)
+
+    try:
+        for name in [n for n in system.argv if "." not in n]:  # the first copy of each, one after another
+            sigterm([name])
+        sigterm(["approval-bus", "approval-bus.2"])  # no approval consumer at all for a while
+    finally:
+        flowing.join()
+    assert all(code == 0 and seconds < 10 for code, seconds in stopped.values()), stopped
+    assert (result["cases"], result["concluded"], result["lost"], result["duplicated"]) == (600, 600, 0, 0), result
+    assert_books_balance(replicated)
