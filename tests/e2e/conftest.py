@@ -69,7 +69,7 @@ class Desk:
 
 
 @contextmanager
-def isolated_system(tmp, replicas: int = 1):
+def isolated_system(tmp, replicas: int = 1, **overrides):
     """Every process (`replicas` copies of each) on a database and a virtual host of their own."""
     base = Settings()
     name = uuid.uuid4().hex[:10]
@@ -81,7 +81,7 @@ def isolated_system(tmp, replicas: int = 1):
         "amqp_url": urlunsplit(urlsplit(base.amqp_url)._replace(path=f"/{vhost}")),
         "intake_port": free_port(), "desk_port": free_port(), "supervision_port": free_port(),
         "desk_tokens": tmp / "desk-tokens.yaml",
-        "relay_poll_seconds": 0.5})
+        "relay_poll_seconds": 0.5, **overrides})
     # every process serves /metrics, on consecutive ports in the order of `commands()`
     system = System(settings, tmp / "logs", metrics_base=free_port_block(len(commands("python")) * replicas),
                     replicas=replicas)
