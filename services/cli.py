@@ -125,7 +125,8 @@ def up(no_migrate: bool, metrics_port: int, replicas: int) -> None:
     manager = honcho.manager.Manager()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for i, (name, argv) in enumerate(instances(commands(sys.executable), replicas)):
-        manager.add_process(name, shlex.join(argv), env={**env, "ONEWINDOW_METRICS_PORT": str(metrics_port + i)},
+        # exec: the process itself, not a shell around it, gets the signal and reports its exit code
+        manager.add_process(name, "exec " + shlex.join(argv), env={**env, "ONEWINDOW_METRICS_PORT": str(metrics_port + i)},
                             cwd=str(ROOT))
     manager.loop()
     sys.exit(manager.returncode)
