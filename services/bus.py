@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
+import psycopg
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 
 from .clock import SystemTime
 from .config import Settings
 from .db import open_pool
+from .housekeeping import prune
 from .inbox import Inbox
 from .relay import OutboxRelay, Publisher
 from .uow import unit_of_work_factory
 
 log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 3600
 
 
 class KernelAccess:
@@ -61,6 +66,18 @@ class Kernel(DependencyProvider):
             self.warm()
         self.inbox.dead_letters.declare()  # the dead-letter queue exists before anything dies
         self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.service}.outbox-relay")
+        self.container.spawn_managed_thread(self._housekeeping, identifier=f"{self.service}.housekeeping")
+
+    def _housekeeping(self) -> None:
+        """Prune the outbox and inbox now and every hour; nameko ends this thread at stop."""
+        while True:
+            try:
+                deleted = prune(self.pool, self.settings.retention_days)
+                if any(deleted.values()):
+                    log.info("%s: housekeeping deleted %s", self.service, deleted)
+            except psycopg.Error as exc:  # the database away: the next round tries again
+                log.warning("%s: housekeeping failed: %s", self.service, exc)
+            time.sleep(HOUSEKEEPING_SECONDS)
 
     def stop(self) -> None:
         self.access.stopping = True

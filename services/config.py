@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     metrics_port: int = Field(0, ge=0, le=65535, description="HTTP port of /metrics, /livez, /readyz; 0: none")
     dead_letter_after: int = Field(5, ge=1, le=100, description="failed attempts before a message is dead-lettered")
     relay_batch: int = Field(200, ge=1, le=10_000, description="outbox rows published per batch")
+    retention_days: int = Field(30, ge=1, le=3650, description="days published outbox rows and inbox marks "
+                                                              "are kept before housekeeping deletes them")
     relay_poll_seconds: float = Field(1.0, gt=0, le=60, description="outbox polling fallback to LISTEN/NOTIFY")
     db_pool_size: int = Field(10, ge=1, le=200, description="connections per bus process")
     api_db_pool_size: int = Field(20, ge=1, le=200, description="connections per gRPC process")
