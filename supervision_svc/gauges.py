@@ -1,5 +1,6 @@
 """The business figures on `/metrics` of the supervision API process, read from the store at each
-scrape. Labels are bounded sets (level, state, colour, step, kind): never cases, people or items.
+scrape. Labels are bounded sets (level, state, colour, step, kind, department, figure): never cases,
+people or items.
 Ratios with nothing to divide by are left out rather than reported as 0.
 """
 from __future__ import annotations
@@ -74,7 +75,8 @@ class BusinessCollector:
             yield from self._month(uow, today)
 
     def _month(self, uow, today: dt.date):
-        groups = figures(uow, self.ref, today.replace(day=1), today)
+        since = today.replace(day=1)
+        groups = figures(uow, self.ref, since, today)
         if not groups:
             return
         month = groups[0]
@@ -91,6 +93,17 @@ class BusinessCollector:
                                 value=month.counts.concluded)
         yield GaugeMetricFamily("onewindow_cases_accepted_month", "Cases accepted this month",
                                 value=month.counts.accepted)
+        by_department = GaugeMetricFamily("onewindow_department_month", "This month's figures by deciding department",
+                                          labels=["figure", "department"])
+        by_level = GaugeMetricFamily("onewindow_level_month", "This month's figures by accepting level",
+                                     labels=["figure", "level"])
+        for family, group_by in ((by_department, "department"), (by_level, "level")):
+            for group in figures(uow, self.ref, since, today, group_by):
+                if not group.counts.key:  # nothing to name the group by
+                    continue
+                for figure, value in _figures_of(group):
+                    family.add_metric([figure, group.counts.key], value)
+            yield family
 
     def _dead_letters(self) -> int | None:
         try:
@@ -100,3 +113,12 @@ class BusinessCollector:
         except Exception as exc:  # noqa: BLE001 - no figure rather than a failed scrape
             log.warning("dead-letter queue depth unavailable: %r", exc)
             return None
+
+
+def _figures_of(group) -> list[tuple[str, float]]:
+    """The `figure` label values of the grouped families: the month's ratios and counts."""
+    ratios = group.ratios
+    named = [("on_time_ratio", ratios["on_time_rate"]), ("on_site_ratio", ratios["on_site_rate"]),
+             ("satisfaction_ratio", ratios["satisfaction_rate"]), ("days_used_ratio", ratios["days_used_ratio"]),
+             ("accepted", group.counts.accepted), ("concluded", group.counts.concluded)]
+    return [(figure, value) for figure, value in named if value is not None]

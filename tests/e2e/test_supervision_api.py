@@ -140,6 +140,12 @@ def test_a_real_prometheus_scrapes_every_process_and_finds_the_business_series(s
         assert float(series("onewindow_cases_accepted_month")[0]["value"][1]) >= 1
         assert float(series("onewindow_cases_concluded_month")[0]["value"][1]) >= 1
         assert 0 <= float(series("onewindow_on_time_ratio")[0]["value"][1]) <= 1
+        by_department = series('onewindow_department_month{figure="accepted"}')
+        assert {r["metric"]["department"] for r in by_department} <= set(system.tokens)  # departments' codes
+        assert sum(float(r["value"][1]) for r in by_department) == \
+            float(series("onewindow_cases_accepted_month")[0]["value"][1])
+        assert {r["metric"]["level"] for r in series('onewindow_level_month{figure="concluded"}')} \
+            <= {"village", "township", "county"}
         assert series("onewindow_dead_letters")[0]["metric"]["process"] == "supervision-api"
         assert series("onewindow_complaints_overdue")
         # bounded labels: no case numbers anywhere
