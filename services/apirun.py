@@ -19,8 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 
 from services.config import ConfigError, load_settings
-from services.db import service_migrations
-from services.health import GrpcHealth, Health, database_check, migrations_check
+from services.health import GrpcHealth, process_health
 from services.processes import SERVICES
 
 STOP_GRACE_SECONDS = 8
@@ -42,10 +41,7 @@ def main(argv: list[str]) -> int:
                          options=[("grpc.max_receive_message_length", limit),
                                   ("grpc.max_send_message_length", limit)])
     api = module.build(settings, server)
-    service = next(s for s in SERVICES if s.api == module_name)
-    health = Health({"database": database_check(settings.database_url),
-                     f"migrations:{service.name}": migrations_check(settings.database_url, service.name,
-                                                                    service_migrations(service.package))})
+    health = process_health(settings, [s for s in SERVICES if s.api == module_name], broker=False)
     grpc_health = GrpcHealth(health, server)
     address = f"0.0.0.0:{getattr(settings, module.PORT_SETTING)}"
     if settings.tls_cert and settings.tls_key:

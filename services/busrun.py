@@ -3,9 +3,10 @@
 Sets up what must precede every other import: psycopg's wait function and eventlet's monkey
 patching. psycopg's C implementation is kept (it parses results in C, several times cheaper than
 the pure-Python one), but its C wait function would block the eventlet hub: `wait_select` waits
-through the patched, green `select`. Stops within seconds of SIGTERM: consumers stop taking messages, handlers in flight finish (what they had not acked goes
-back to the queue), the outbox relay ends after its current batch; whatever is still running after
-STOP_GRACE_SECONDS is killed, and its unacked messages return to the queue as well.
+through the patched, green `select`. Stops within seconds of SIGTERM: consumers stop taking
+messages, handlers in flight finish (what they had not acked goes back to the queue), the outbox
+relay ends after its current batch; whatever is still running after STOP_GRACE_SECONDS is killed,
+and its unacked messages return to the queue as well.
 """
 import os
 import warnings
@@ -27,8 +28,7 @@ import sys  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from services.config import ConfigError, load_settings  # noqa: E402
-from services.db import service_migrations  # noqa: E402
-from services.health import Health, broker_check, database_check, migrations_check  # noqa: E402
+from services.health import process_health  # noqa: E402
 from services.processes import SERVICES  # noqa: E402
 
 STOP_GRACE_SECONDS = 8
@@ -50,14 +50,9 @@ def main(argv: list[str]) -> int:
         return 2
     runner = ServiceRunner({"AMQP_URI": settings.amqp_url, "max_workers": 20,
                             "PARENT_CALLS_TRACKED": 10, "SERIALIZER": "json"})
-    checks = {"broker": broker_check(settings.amqp_url), "database": database_check(settings.database_url)}
     for spec in argv:
         runner.add_service(load(spec))
-        for service in SERVICES:
-            if service.bus == spec:
-                checks[f"migrations:{service.name}"] = migrations_check(
-                    settings.database_url, service.name, service_migrations(service.package))
-    health = Health(checks)
+    health = process_health(settings, [s for s in SERVICES if s.bus in argv], broker=True)
     if settings.metrics_port:
         log.info("/metrics, /livez, /readyz on port %d", health.serve(settings.metrics_port))
 

@@ -126,8 +126,8 @@ def up(no_migrate: bool, metrics_port: int, replicas: int) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for i, (name, argv) in enumerate(instances(commands(sys.executable), replicas)):
         # exec: the process itself, not a shell around it, gets the signal and reports its exit code
-        manager.add_process(name, "exec " + shlex.join(argv), env={**env, "ONEWINDOW_METRICS_PORT": str(metrics_port + i)},
-                            cwd=str(ROOT))
+        manager.add_process(name, "exec " + shlex.join(argv), cwd=str(ROOT),
+                            env={**env, "ONEWINDOW_METRICS_PORT": str(metrics_port + i)})
     manager.loop()
     sys.exit(manager.returncode)
 
@@ -148,6 +148,7 @@ def show_config() -> None:
     from tabulate import tabulate
 
     from .config import describe
+    from .grpcutil import read_tokens
     from .reference import load_reference
     from .yamlfile import ConfigFileError
 
@@ -161,9 +162,7 @@ def show_config() -> None:
     click.echo(f"\nreference data: {len(ref.org.departments)} departments, {len(ref.catalogue.items)} items, "
                f"calendar years {', '.join(map(str, ref.calendar.local_years)) or 'none beyond chinese-calendar'}")
     if settings.desk_tokens.is_file():
-        import yaml
-
-        click.echo(f"tokens: {len(yaml.safe_load(settings.desk_tokens.read_text()) or {})} in {settings.desk_tokens}")
+        click.echo(f"tokens: {len(read_tokens(settings.desk_tokens))} in {settings.desk_tokens}")
     else:
         click.echo(f"tokens: {settings.desk_tokens} does not exist yet (`onewindow migrate` writes it)")
 

@@ -173,12 +173,17 @@ class DepartmentTokens:
         return dept
 
 
+def read_tokens(path: Path) -> dict[str, str]:
+    """The secrets file's department -> token mapping; empty while the file does not exist."""
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+
+
 def write_tokens(path: Path, departments: list[str]) -> list[str]:
     """Give every department without a token in the secrets file a fresh random one (a new file
     for a local install; a department added to the org chart later gets its own). Returns them."""
     import secrets
 
-    tokens = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+    tokens = read_tokens(path)
     added = [d for d in departments if d not in tokens]
     if not added:
         return []

@@ -63,6 +63,18 @@ def broker_check(url: str) -> Check:
     return check
 
 
+def process_health(settings, services, broker: bool) -> Health:
+    """The checks of a process running `services`: broker (bus processes), database, migrations."""
+    from .db import service_migrations
+
+    checks = {"broker": broker_check(settings.amqp_url)} if broker else {}
+    checks["database"] = database_check(settings.database_url)
+    for service in services:
+        checks[f"migrations:{service.name}"] = migrations_check(settings.database_url, service.name,
+                                                                service_migrations(service.package))
+    return Health(checks)
+
+
 class Health:
     """The named readiness checks of a process, and whether it has started and not begun stopping."""
 

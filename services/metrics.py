@@ -1,10 +1,10 @@
-"""Prometheus metrics of the kernel, and the `/metrics` endpoint every process can expose.
+"""Prometheus metrics of the kernel (every process serves them: `services.health`).
 
 Labels are bounded sets (service, handler, event type): never case numbers or people.
 """
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 OUTBOX_PUBLISHED = Counter("onewindow_outbox_published_total", "Outbox rows published and confirmed", ["service"])
 OUTBOX_UNPUBLISHED = Gauge("onewindow_outbox_unpublished", "Outbox rows committed but not yet published", ["service"])
@@ -25,8 +25,3 @@ GRPC_SECONDS = Histogram("onewindow_grpc_seconds", "Time to answer a unary gRPC 
 NOTICES = Counter("onewindow_notices_total", "Notices tried, by outcome (sent, retried, dead)",
                   ["notice", "channel", "outcome"])
 
-
-def serve_metrics(port: int, addr: str = "0.0.0.0") -> int:
-    """Expose /metrics on `port` (0 picks a free port); returns the port."""
-    server, _thread = start_http_server(port, addr)
-    return server.server_port

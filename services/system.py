@@ -16,7 +16,6 @@ import urllib.request
 from pathlib import Path
 
 import grpc
-import yaml
 
 from .catalogue import load_org
 from .config import ROOT, Settings
@@ -32,7 +31,7 @@ def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False, t
     Secret); departments without a token are only named.
     """
     from .bus import declare_queues
-    from .grpcutil import SUPERVISION_OFFICE, write_tokens
+    from .grpcutil import SUPERVISION_OFFICE, read_tokens, write_tokens
 
     if scratch:
         drop_database(settings.database_url)
@@ -45,8 +44,7 @@ def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False, t
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
     holders = [d.code for d in load_org(settings.org).departments] + [SUPERVISION_OFFICE]
     if not tokens:
-        have = yaml.safe_load(settings.desk_tokens.read_text()) or {} if settings.desk_tokens.is_file() else {}
-        missing = [h for h in holders if h not in have]
+        missing = [h for h in holders if h not in read_tokens(settings.desk_tokens)]
         if missing:
             echo(f"warning: no token in {settings.desk_tokens} for: {', '.join(missing)}")
         return
