@@ -16,7 +16,8 @@ from services.config import Settings
 from services.db import open_pool
 from services.domain import Decision
 from services.errors import InvalidRequest
-from services.grpcutil import DepartmentTokens, rpc
+from services.access import Credentials, Role, read_tokens
+from services.grpcutil import rpc
 from services.reference import Reference, load_reference
 from services.uow import unit_of_work_factory
 
@@ -103,18 +104,18 @@ class FeedSignal:
 class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
     API = "desk"
 
-    def __init__(self, handling: Handling, unit_of_work, tokens: DepartmentTokens, signal: FeedSignal):
+    def __init__(self, handling: Handling, unit_of_work, credentials: Credentials, signal: FeedSignal):
         self.handling = handling
         self.unit_of_work = unit_of_work
-        self.tokens = tokens
+        self.credentials = credentials
         self.signal = signal
 
     def _view(self, task: Task, uow) -> pb.Task:
         return task_view(task, self.handling.ref, local_day(uow.time.now()))
 
     @rpc
-    def ListTasks(self, request, context):
-        department = self.tokens.department(context)
+    def ListTasks(self, request, context, caller):
+        department = caller.code
         size = request.page_size or 50
         if not 1 <= size <= 500:
             raise InvalidRequest([("page_size", "between 1 and 500")])
@@ -134,8 +135,8 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
         return pb.ListTasksReply(tasks=tasks, next_page_token=token)
 
     @rpc
-    def WatchTasks(self, request, context):
-        department = self.tokens.department(context)
+    def WatchTasks(self, request, context, caller):
+        department = caller.code
         cursor = request.after_cursor
         if cursor < 0:
             raise InvalidRequest([("after_cursor", "0 or a cursor from an earlier item")])
@@ -151,8 +152,8 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
                 self.signal.wait(department, seen, timeout=5.0)
 
     @rpc
-    def GetProgress(self, request, context):
-        department = self.tokens.department(context)
+    def GetProgress(self, request, context, caller):
+        department = None if caller.role == Role.SUPERVISOR else caller.code
         with self.unit_of_work() as uow:
             case, tasks = self.handling.progress(uow, department, request.case_number)
             views = [self._view(t, uow) for t in tasks]
@@ -160,52 +161,52 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
                                current_stage=case["current_stage"], stages=case["stages"],
                                result=case["result"] or "", tasks=views)
 
-    def _act(self, context, task_id: str, action: str, **args) -> pb.Task:
-        department = self.tokens.department(context)
+    def _act(self, caller, task_id: str, action: str, **args) -> pb.Task:
+        department = caller.code
         with self.unit_of_work() as uow:
             return self._view(self.handling.act(uow, department, task_id, action, **args), uow)
 
     @rpc
-    def Claim(self, request, context):
-        return self._act(context, request.task_id, "claim")
+    def Claim(self, request, context, caller):
+        return self._act(caller, request.task_id, "claim")
 
     @rpc
-    def RequestSupplement(self, request, context):
+    def RequestSupplement(self, request, context, caller):
         materials = [(m.material_code, m.problem) for m in request.materials]
         bad = [(f"materials[{i}]", "material_code and problem are required")
                for i, (c, p) in enumerate(materials) if not c or not p]
         if bad:
             raise InvalidRequest(bad)
-        return self._act(context, request.task_id, "request_supplement", materials=materials, note=request.note)
+        return self._act(caller, request.task_id, "request_supplement", materials=materials, note=request.note)
 
     @rpc
-    def StartSpecialProcedure(self, request, context):
+    def StartSpecialProcedure(self, request, context, caller):
         if request.procedure not in _PROCEDURES:
             raise InvalidRequest([("procedure", "EXPERT_REVIEW, HEARING, INSPECTION or PUBLIC_NOTICE")])
-        return self._act(context, request.task_id, "start_special_procedure",
+        return self._act(caller, request.task_id, "start_special_procedure",
                          procedure=_PROCEDURES[request.procedure], note=request.note)
 
     @rpc
-    def EndSpecialProcedure(self, request, context):
-        return self._act(context, request.task_id, "end_special_procedure")
+    def EndSpecialProcedure(self, request, context, caller):
+        return self._act(caller, request.task_id, "end_special_procedure")
 
     @rpc
-    def Suspend(self, request, context):
+    def Suspend(self, request, context, caller):
         try:
             until = dt.date.fromisoformat(request.until)
         except ValueError:
             raise InvalidRequest([("until", "a date, YYYY-MM-DD")]) from None
         if not request.reason.strip():
             raise InvalidRequest([("reason", "required")])
-        return self._act(context, request.task_id, "suspend", until=until, reason=request.reason)
+        return self._act(caller, request.task_id, "suspend", until=until, reason=request.reason)
 
     @rpc
-    def Resume(self, request, context):
-        return self._act(context, request.task_id, "resume", extension_days=request.extension_days)
+    def Resume(self, request, context, caller):
+        return self._act(caller, request.task_id, "resume", extension_days=request.extension_days)
 
     @rpc
-    def RequestCoHandling(self, request, context):
-        department = self.tokens.department(context)
+    def RequestCoHandling(self, request, context, caller):
+        department = caller.code
         asks = [(a.department, a.ask, a.limit_days) for a in request.asks]
         with self.unit_of_work() as uow:
             lead = self.handling.request_co_handling(uow, department, request.task_id, asks,
@@ -213,8 +214,8 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
             return self._view(lead, uow)
 
     @rpc
-    def Decide(self, request, context):
-        department = self.tokens.department(context)
+    def Decide(self, request, context, caller):
+        department = caller.code
         with self.unit_of_work() as uow:
             out = self.handling.decide(uow, department, request.task_id, _DECISIONS.get(request.decision),
                                        request.opinion, request.legal_basis, list(request.documents))
@@ -234,7 +235,8 @@ class _Closing:
 def build(settings: Settings, server) -> _Closing:
     pool = open_pool(settings.database_url, SOURCE, settings.api_db_pool_size, name="approval-api")
     signal = FeedSignal(settings.database_url, SOURCE)
-    api = DeskApi(Handling(load_reference(settings)), unit_of_work_factory(pool, SOURCE, SOURCE),
-                  DepartmentTokens.from_file(settings.desk_tokens), signal)
+    ref = load_reference(settings)
+    api = DeskApi(Handling(ref), unit_of_work_factory(pool, SOURCE, SOURCE),
+                  Credentials(read_tokens(settings.desk_tokens), ref.org), signal)
     desk_pb2_grpc.add_DepartmentDeskServicer_to_server(api, server)
     return _Closing(pool, signal)

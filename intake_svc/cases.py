@@ -4,13 +4,15 @@ call these; the rules themselves are in `acceptance`."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from services.access import Caller, may_see_case, may_submit
 from services.clock import local_day
 from services.contracts import Envelope
 from services.domain import Application, CaseStatus, ProvidedMaterial
-from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts
 from services.privacy import applicant_key, mask_id, mask_name, mask_phone
 from services.reference import Reference
 from services.uow import UnitOfWork
@@ -45,15 +47,26 @@ def _request_hash(app: Application) -> str:
     return hashlib.sha256(canonical(dataclasses.asdict(app)).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class TrackLimits:
+    """Failed guesses of the public Track allowed in a window, per case number (against guessing
+    one applicant's 4 phone digits) and per client address (against trying many numbers)."""
+    per_case: int = 5
+    per_peer: int = 30
+    window: dt.timedelta = dt.timedelta(hours=1)
+
+
 @dataclass
 class Intake:
     ref: Reference
     commitment_days: int
+    track_limits: TrackLimits = field(default_factory=TrackLimits)
 
     # --- commands (API side) ---------------------------------------------------------------
 
-    def submit(self, uow: UnitOfWork, app: Application) -> dict:
+    def submit(self, uow: UnitOfWork, caller: Caller, app: Application) -> dict:
         """Examine an application and answer with a receipt; one case per request id."""
+        may_submit(caller, app.organisation, app.agent)
         item = validate(app, self.ref.catalogue, self.ref.org)
         existing = store.case_by_request(uow, app.request_id)
         if existing:
@@ -122,10 +135,10 @@ class Intake:
                 "commitment_deadline": outcome.commitment_deadline,
                 "promised_materials": list(outcome.promised_materials), "contact": contact})
 
-    def supply_materials(self, uow: UnitOfWork, case_number: str, materials: list[ProvidedMaterial],
+    def supply_materials(self, uow: UnitOfWork, caller: Caller, case_number: str, materials: list[ProvidedMaterial],
                          clerk: str) -> dict:
         """Materials the applicant brings: for a one-time notice, a department's request or a commitment."""
-        row = self._case(uow, case_number, lock=True)
+        row = self._case(uow, case_number, caller, lock=True)
         item = self.ref.catalogue.item(row["item_code"])
         problems = [(f"materials[{i}].code", f"item {item.code} has no material {m.code!r}")
                     for i, m in enumerate(materials) if item.material(m.code) is None]
@@ -172,8 +185,8 @@ class Intake:
             return row["receipt"]
         raise NotAllowedNow(f"case {case_number} is {row['status']}: no material is awaited")
 
-    def withdraw(self, uow: UnitOfWork, case_number: str, reason: str, phone_last4: str) -> dict:
-        row = self._case(uow, case_number, lock=True)
+    def withdraw(self, uow: UnitOfWork, caller: Caller, case_number: str, reason: str, phone_last4: str) -> dict:
+        row = self._case(uow, case_number, caller, lock=True)
         if not phone_last4 or not row["applicant"]["phone"].endswith(phone_last4) or len(phone_last4) != 4:
             raise Forbidden("only the applicant may withdraw: the phone digits do not match")
         if row["status"] not in OPEN | {CaseStatus.SUPPLEMENT_REQUIRED.value}:
@@ -183,25 +196,37 @@ class Intake:
         store.update_case(uow, case_number, status="withdrawn")
         store.append(uow, case_number, "withdrawn", "applicant", {"reason": reason})
         uow.emit("ApplicationWithdrawn", case_number, {"reason": reason})
-        return self.read(uow, case_number)
+        return self.read(uow, caller, case_number)
 
     # --- queries ---------------------------------------------------------------------------
 
-    def _case(self, uow: UnitOfWork, case_number: str, lock: bool = False) -> dict:
+    def _case(self, uow: UnitOfWork, case_number: str, caller: Caller | None = None, lock: bool = False) -> dict:
+        """The case, for a caller allowed to see it (None: the system itself)."""
         row = store.load_case(uow, case_number, lock) if case_number else None
         if row is None:
             raise NotFound(f"no case {case_number!r}")
+        if caller is not None:
+            may_see_case(caller, row["organisation"], row["agent"])
         return row
 
-    def read(self, uow: UnitOfWork, case_number: str) -> dict:
-        row = self._case(uow, case_number)
+    def read(self, uow: UnitOfWork, caller: Caller, case_number: str) -> dict:
+        row = self._case(uow, case_number, caller)
         return {**row, "history": store.history(uow, case_number)}
 
-    def track(self, uow: UnitOfWork, case_number: str, phone_last4: str) -> dict:
-        """The applicant's view: found only with the right phone digits, personal data masked."""
+    def track(self, uow: UnitOfWork, case_number: str, phone_last4: str, peer: str) -> dict | None:
+        """The applicant's view: found only with the right phone digits, personal data masked.
+
+        None for a wrong number or digits, recorded as a failed guess of `peer` (the caller commits
+        it and answers NOT_FOUND); past the limits every answer is TooManyAttempts for a while.
+        """
+        limits = self.track_limits
+        by_case, by_peer = store.failed_guesses(uow, case_number, peer, uow.time.now() - limits.window)
+        if by_case >= limits.per_case or by_peer >= limits.per_peer:
+            raise TooManyAttempts("too many failed attempts: try again later, or ask at any service window")
         row = store.load_case(uow, case_number) if case_number else None
         if row is None or len(phone_last4) != 4 or not row["applicant"]["phone"].endswith(phone_last4):
-            raise NotFound("no case with this number and phone")
+            store.record_failed_guess(uow, case_number, peer, uow.time.now() - limits.window)
+            return None
         applicant = row["applicant"]
         steps = sorted((e.data["at"], _PUBLIC.get(e.data["kind"], e.data["kind"]))
                        for e in store.history(uow, case_number))

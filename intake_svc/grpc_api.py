@@ -1,18 +1,21 @@
 """The intake gRPC API (onewindow.intake.v1): parse the request, run the use case, answer."""
 from __future__ import annotations
 
+import datetime as dt
+
 from onewindow.intake.v1 import intake_pb2 as pb
 from onewindow.intake.v1 import intake_pb2_grpc
 
+from services.access import Credentials, read_tokens
 from services.config import Settings
 from services.db import open_pool
 from services.domain import Applicant, Application, Channel, ProvidedMaterial
-from services.errors import InvalidRequest
-from services.grpcutil import rpc
+from services.errors import InvalidRequest, NotFound
+from services.grpcutil import peer_address, rpc
 from services.reference import load_reference
 from services.uow import unit_of_work_factory
 
-from .cases import SOURCE, Intake
+from .cases import SOURCE, Intake, TrackLimits
 
 PORT_SETTING = "intake_port"
 _CHANNELS = {pb.WINDOW: Channel.WINDOW, pb.VILLAGE_ROOM: Channel.VILLAGE_ROOM,
@@ -63,36 +66,40 @@ def case_view(row: dict) -> pb.CaseView:
 class IntakeApi(intake_pb2_grpc.IntakeServicer):
     API = "intake"
 
-    def __init__(self, intake: Intake, unit_of_work):
+    def __init__(self, intake: Intake, unit_of_work, credentials: Credentials):
         self.intake = intake
         self.unit_of_work = unit_of_work
+        self.credentials = credentials
 
     @rpc
-    def Submit(self, request, context):
+    def Submit(self, request, context, caller):
         app = application(request)
         with self.unit_of_work() as uow:
-            return receipt(self.intake.submit(uow, app))
+            return receipt(self.intake.submit(uow, caller, app))
 
     @rpc
-    def SupplyMaterials(self, request, context):
+    def SupplyMaterials(self, request, context, caller):
         with self.unit_of_work() as uow:
-            return receipt(self.intake.supply_materials(uow, request.case_number, _materials(request.materials),
-                                                        request.clerk))
+            return receipt(self.intake.supply_materials(uow, caller, request.case_number,
+                                                        _materials(request.materials), request.clerk))
 
     @rpc
-    def Withdraw(self, request, context):
+    def Withdraw(self, request, context, caller):
         with self.unit_of_work() as uow:
-            return case_view(self.intake.withdraw(uow, request.case_number, request.reason, request.phone_last4))
+            return case_view(self.intake.withdraw(uow, caller, request.case_number, request.reason,
+                                                  request.phone_last4))
 
     @rpc
-    def GetCase(self, request, context):
+    def GetCase(self, request, context, caller):
         with self.unit_of_work() as uow:
-            return case_view(self.intake.read(uow, request.case_number))
+            return case_view(self.intake.read(uow, caller, request.case_number))
 
     @rpc
-    def Track(self, request, context):
+    def Track(self, request, context, caller):
         with self.unit_of_work() as uow:
-            row = self.intake.track(uow, request.case_number, request.phone_last4)
+            row = self.intake.track(uow, request.case_number, request.phone_last4, peer_address(context))
+        if row is None:  # the failed guess is committed before the answer
+            raise NotFound("no case with this number and phone")
         return pb.PublicCaseView(
             case_number=row["case_number"], item_name=row["item_name"], status=row["status"],
             applicant_name=row["applicant_name"], id_number=row["id_number"], phone=row["phone"],
@@ -110,6 +117,11 @@ class _Closing:
 
 def build(settings: Settings, server) -> _Closing:
     pool = open_pool(settings.database_url, SOURCE, settings.api_db_pool_size, name="intake-api")
-    intake = Intake(load_reference(settings), settings.commitment_days)
-    intake_pb2_grpc.add_IntakeServicer_to_server(IntakeApi(intake, unit_of_work_factory(pool, SOURCE, SOURCE)), server)
+    ref = load_reference(settings)
+    limits = TrackLimits(settings.track_failures_per_case, settings.track_failures_per_address,
+                         dt.timedelta(minutes=settings.track_window_minutes))
+    intake = Intake(ref, settings.commitment_days, limits)
+    api = IntakeApi(intake, unit_of_work_factory(pool, SOURCE, SOURCE),
+                    Credentials(read_tokens(settings.desk_tokens), ref.org))
+    intake_pb2_grpc.add_IntakeServicer_to_server(api, server)
     return _Closing(pool)

@@ -73,3 +73,15 @@ def history(uow: UnitOfWork, case_number: str) -> list[Entry]:
     rows = uow.execute("SELECT seq, body, prev_hash, hash FROM history WHERE case_number = %s ORDER BY seq",
                        [case_number]).fetchall()
     return [Entry(*row) for row in rows]
+
+
+def failed_guesses(uow: UnitOfWork, case_number: str, peer: str, since) -> tuple[int, int]:
+    """Failed Track attempts since `since`: on this case number, and from this client address."""
+    return uow.execute("SELECT count(*) FILTER (WHERE case_number = %s), count(*) FILTER (WHERE peer = %s) "
+                       "FROM track_failures WHERE at >= %s", [case_number, peer, since]).fetchone()
+
+
+def record_failed_guess(uow: UnitOfWork, case_number: str, peer: str, expired) -> None:
+    uow.execute("DELETE FROM track_failures WHERE at < %s", [expired])
+    uow.execute("INSERT INTO track_failures (case_number, peer, at) VALUES (%s, %s, %s)",
+                [case_number[:64], peer, uow.time.now()])

@@ -148,7 +148,7 @@ def show_config() -> None:
     from tabulate import tabulate
 
     from .config import describe
-    from .grpcutil import read_tokens
+    from .access import read_tokens
     from .reference import load_reference
     from .yamlfile import ConfigFileError
 
@@ -326,13 +326,15 @@ def load(cases: int | None, duration: float | None, rate: float, concurrency: in
 @click.argument("item", default="TZ-002")
 @click.option("--target", help="host:port of the intake API [127.0.0.1:ONEWINDOW_INTAKE_PORT].")
 def submit(item: str, target: str | None) -> None:
-    """Submit a sample application for ITEM (a catalogue code) to the running system; print the receipt."""
+    """Submit a sample application for ITEM (a catalogue code) to the running system, as the clerks
+    of the organisation that accepts it; print the receipt."""
     import random
 
     import grpc
     from google.protobuf.json_format import MessageToDict
     from onewindow.intake.v1 import intake_pb2_grpc
 
+    from .access import read_tokens
     from .grpcutil import client_channel
     from .loadgen import accepting_organisation, application
     from .reference import load_reference
@@ -342,10 +344,16 @@ def submit(item: str, target: str | None) -> None:
     found = ref.catalogue.item(item)
     if found is None:
         raise click.BadParameter(f"{item} is not in the catalogue {settings.catalogue}", param_hint="ITEM")
-    request = application(found, accepting_organisation(found, ref.org), random.Random())
-    with client_channel(target or f"127.0.0.1:{settings.intake_port}") as channel:
+    organisation = accepting_organisation(found, ref.org)
+    token = read_tokens(settings.desk_tokens).get(organisation)
+    if token is None:
+        raise click.ClickException(f"no token for {organisation} in {settings.desk_tokens} (`onewindow migrate`)")
+    request = application(found, organisation, random.Random())
+    target = target or f"127.0.0.1:{settings.intake_port}"
+    with client_channel(target, settings.tls_ca or settings.tls_cert) as channel:
         try:
-            receipt = intake_pb2_grpc.IntakeStub(channel).Submit(request, timeout=10)
+            receipt = intake_pb2_grpc.IntakeStub(channel).Submit(
+                request, metadata=(("authorization", f"Bearer {token}"),), timeout=10)
         except grpc.RpcError as exc:
             raise click.ClickException(f"the intake API answered {exc.code().name}: {exc.details()}") from None
     click.echo(json.dumps(MessageToDict(receipt), ensure_ascii=False, indent=2))

@@ -34,9 +34,17 @@ class Settings(BaseSettings):
     desk_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the department desk")
     supervision_port: int = Field(50053, ge=0, le=65535, description="gRPC port of the supervision API")
     desk_tokens: Path = Field(ROOT / ".secrets" / "desk-tokens.yaml",
-                              description="YAML secrets file: department code (and `supervision`) -> token")
+                              description="YAML secrets file of the API tokens: holder code (department, "
+                                          "organisation, agent, `supervision`) -> token")
     tls_cert: Path | None = Field(None, description="PEM certificate chain of the gRPC servers; unset: plaintext")
     tls_key: Path | None = Field(None, description="PEM private key matching tls_cert")
+    tls_ca: Path | None = Field(None, description="PEM certificates the project's clients (CLI, load generator, "
+                                                  "health checks) trust; unset: tls_cert itself")
+    track_failures_per_case: int = Field(5, ge=1, le=1000, description="failed public Track attempts on one case "
+                                                                       "number in the window before it is refused")
+    track_failures_per_address: int = Field(30, ge=1, le=100_000, description="failed public Track attempts from "
+                                                                              "one client address in the window")
+    track_window_minutes: int = Field(60, ge=1, le=10_080, description="window of the Track attempt limits")
     grpc_workers: int = Field(64, ge=4, le=1000, description="threads per gRPC process (each watch holds one)")
     grpc_max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest gRPC request or reply")
     smtp_host: str | None = Field(None, description="SMTP server for e-mail notices; unset: no e-mail")
@@ -70,7 +78,7 @@ class Settings(BaseSettings):
     def _database(cls, url: str) -> str:
         return _url(url, ("postgresql", "postgres"))
 
-    @field_validator("org", "catalogue", "calendar", "tls_cert", "tls_key", "notify_webhooks")
+    @field_validator("org", "catalogue", "calendar", "tls_cert", "tls_key", "tls_ca", "notify_webhooks")
     @classmethod
     def _readable(cls, path: Path | None) -> Path | None:
         if path is not None and not path.is_file():

@@ -11,7 +11,6 @@ import random
 import time
 from dataclasses import dataclass, field
 
-import yaml
 from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.desk.v1 import desk_pb2_grpc
 from onewindow.intake.v1 import intake_pb2 as ipb
@@ -19,7 +18,8 @@ from onewindow.intake.v1 import intake_pb2_grpc
 from tqdm import tqdm
 
 from .config import Settings
-from .grpcutil import client_channel
+from .access import read_tokens
+from .grpcutil import api_channel
 from .loadgen import application, percentile
 from .reference import load_reference
 
@@ -45,9 +45,8 @@ class Day:
         self.ref = load_reference(settings)
         self.echo = echo
         self.rng = random.Random(7)
-        self.tokens = yaml.safe_load(settings.desk_tokens.read_text(encoding="utf-8"))
-        self.channels = [client_channel(f"127.0.0.1:{settings.intake_port}"),
-                         client_channel(f"127.0.0.1:{settings.desk_port}")]
+        self.tokens = read_tokens(settings.desk_tokens)
+        self.channels = [api_channel(settings, settings.intake_port), api_channel(settings, settings.desk_port)]
         self.intake = intake_pb2_grpc.IntakeStub(self.channels[0])
         self.desk = desk_pb2_grpc.DepartmentDeskStub(self.channels[1])
         self.cases: list[Played] = []
@@ -57,8 +56,9 @@ class Day:
         for channel in self.channels:
             channel.close()
 
-    def _auth(self, department: str):
-        return (("authorization", f"Bearer {self.tokens[department]}"),)
+    def _auth(self, holder: str):
+        """The credentials of a department, an organisation's clerks, an agent or `supervision`."""
+        return (("authorization", f"Bearer {self.tokens[holder]}"),)
 
     def submit(self, label: str, item_code: str, organisation: str, missing: tuple[str, ...] = (),
                **fields) -> tuple[Played, ipb.Receipt]:
@@ -69,7 +69,8 @@ class Day:
         for name, value in fields.items():
             setattr(request, name, value)
         played = Played(label, "", request.applicant.phone, time.perf_counter())
-        receipt = self.intake.Submit(request, timeout=10)
+        holder = request.agent if request.channel == ipb.PROXY_AGENT else organisation
+        receipt = self.intake.Submit(request, metadata=self._auth(holder), timeout=10)
         played.number = receipt.case_number
         self.cases.append(played)
         self.echo(f"  {label}: {receipt.case_number} {ipb.ReceiptStatus.Name(receipt.status)}, "
@@ -124,7 +125,7 @@ def _supplement(day: Day) -> None:
     day.echo(f"    one-time notice: {notice}")
     again = day.intake.SupplyMaterials(ipb.SupplyMaterialsRequest(
         case_number=played.number, materials=[ipb.ProvidedMaterial(code="hardship_proof")], clerk="desk-clerk"),
-        timeout=10)
+        metadata=day._auth("county-desk"), timeout=10)
     day.echo(f"    after the supplement: {ipb.ReceiptStatus.Name(again.status)}")
     day.decide("civil_affairs", day.task("civil_affairs", played.number), played)
 
@@ -183,7 +184,8 @@ def _read_back(day: Day) -> dict[str, ipb.CaseView]:
     for played in day.cases:
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
-            view = day.intake.GetCase(ipb.GetCaseRequest(case_number=played.number), timeout=10)
+            view = day.intake.GetCase(ipb.GetCaseRequest(case_number=played.number),
+                                      metadata=day._auth("supervision"), timeout=10)
             if view.archived or time.monotonic() > deadline:
                 break
             time.sleep(0.05)

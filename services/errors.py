@@ -1,5 +1,6 @@
 """Errors as values at the boundary: rule modules raise these, the gRPC layer maps them to status
-codes (INVALID_ARGUMENT with field details, NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION)."""
+codes (INVALID_ARGUMENT with field details, NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED,
+FAILED_PRECONDITION)."""
 from __future__ import annotations
 
 
@@ -21,6 +22,14 @@ class NotFound(DomainError):
 
 class Forbidden(DomainError):
     pass
+
+
+class Unauthenticated(DomainError):
+    """No credentials where they are needed, or a token nobody holds."""
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed guesses (the public Track): wait before trying again."""
 
 
 class NotAllowedNow(DomainError):

@@ -1,13 +1,15 @@
-"""gRPC glue for the API processes: domain errors as status codes, department tokens, the server.
+"""gRPC glue for the API processes: callers, domain errors as status codes, client channels.
 
-A servicer method is wrapped with `@rpc`: `InvalidRequest` becomes INVALID_ARGUMENT with a
-`google.rpc.BadRequest` detail naming each field, `NotFound` NOT_FOUND, `Forbidden`
-PERMISSION_DENIED, `NotAllowedNow` FAILED_PRECONDITION, a database outage UNAVAILABLE (retry).
+A servicer method is wrapped with `@rpc`: the caller is identified from its token and checked
+against the access table (services.access) before the method runs, then given to it.
+`InvalidRequest` becomes INVALID_ARGUMENT with a `google.rpc.BadRequest` detail naming each
+field, `NotFound` NOT_FOUND, `Unauthenticated` UNAUTHENTICATED, `Forbidden` PERMISSION_DENIED,
+`NotAllowedNow` FAILED_PRECONDITION, `TooManyAttempts` RESOURCE_EXHAUSTED, a database outage
+UNAVAILABLE (retry).
 """
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import time
@@ -15,12 +17,12 @@ from pathlib import Path
 
 import grpc
 import psycopg
-import yaml
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from .errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
+from .access import authorize
+from .errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, Unauthenticated
 from .metrics import GRPC_REQUESTS, GRPC_SECONDS
 
 log = logging.getLogger(__name__)
@@ -33,13 +35,23 @@ RETRY_UNAVAILABLE = json.dumps({"methodConfig": [{"name": [{}], "retryPolicy": {
     "retryableStatusCodes": ["UNAVAILABLE"]}}]})
 
 
-def client_channel(target: str) -> grpc.Channel:
-    return grpc.insecure_channel(target, options=[("grpc.enable_retries", 1),
-                                                  ("grpc.service_config", RETRY_UNAVAILABLE)])
+def client_channel(target: str, root_certificates: Path | None = None) -> grpc.Channel:
+    """A channel that retries UNAVAILABLE; over TLS when given the certificates to trust."""
+    options = [("grpc.enable_retries", 1), ("grpc.service_config", RETRY_UNAVAILABLE)]
+    if root_certificates is None:
+        return grpc.insecure_channel(target, options=options)
+    credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates.read_bytes())
+    return grpc.secure_channel(target, credentials, options=options)
+
+
+def api_channel(settings, port: int, host: str = "127.0.0.1") -> grpc.Channel:
+    """A channel to one of the configured APIs, over TLS when the servers serve it."""
+    return client_channel(f"{host}:{port}", settings.tls_ca or settings.tls_cert)
 
 
 _CODES = {NotFound: grpc.StatusCode.NOT_FOUND, Forbidden: grpc.StatusCode.PERMISSION_DENIED,
-          NotAllowedNow: grpc.StatusCode.FAILED_PRECONDITION}
+          Unauthenticated: grpc.StatusCode.UNAUTHENTICATED, NotAllowedNow: grpc.StatusCode.FAILED_PRECONDITION,
+          TooManyAttempts: grpc.StatusCode.RESOURCE_EXHAUSTED}
 
 
 def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str,
@@ -86,16 +98,24 @@ def _check_text(request) -> None:
         raise InvalidRequest([(f, "contains a NUL character") for f in bad])
 
 
+def _caller(servicer, context, name: str):
+    caller = servicer.credentials.caller(context.invocation_metadata())
+    authorize(caller, f"{servicer.API}.{name}")
+    return caller
+
+
 def rpc(method):
-    """Map domain errors of a unary or server-streaming servicer method to gRPC statuses, and
-    count the answers (the servicer names its API in `API`)."""
+    """Authorize the caller of a unary or server-streaming servicer method and pass it on, map
+    domain errors to gRPC statuses, and count the answers. The servicer names its API in `API` and
+    holds the `credentials` (services.access.Credentials)."""
     name = method.__name__
     if _is_generator(method):
         @functools.wraps(method)
         def streaming(self, request, context):
             try:
+                caller = _caller(self, context, name)
                 _check_text(request)
-                yield from method(self, request, context)
+                yield from method(self, request, context, caller)
             except grpc.RpcError:
                 raise
             except Exception as exc:  # noqa: BLE001 - mapped or re-raised
@@ -108,8 +128,9 @@ def rpc(method):
     def unary(self, request, context):
         started = time.perf_counter()
         try:
+            caller = _caller(self, context, name)
             _check_text(request)
-            return method(self, request, context)
+            return method(self, request, context, caller)
         except grpc.RpcError:
             raise
         except Exception as exc:  # noqa: BLE001 - mapped or re-raised
@@ -118,6 +139,11 @@ def rpc(method):
             GRPC_REQUESTS.labels(self.API, name, _code(context)).inc()
             GRPC_SECONDS.labels(self.API, name).observe(time.perf_counter() - started)
     return unary
+
+
+def peer_address(context: grpc.ServicerContext) -> str:
+    """The client's address without its port ("ipv4:10.0.0.7:53211" → "ipv4:10.0.0.7")."""
+    return context.peer().rpartition(":")[0] or context.peer()
 
 
 def _code(context) -> str:
@@ -140,55 +166,3 @@ def field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
         if detail.Unpack(bad):
             out += [(v.field, v.description) for v in bad.field_violations]
     return out
-
-
-SUPERVISION_OFFICE = "supervision"  # the tokens file's name for the supervision office (电子监察)
-
-
-class DepartmentTokens:
-    """Department tokens from a YAML secrets file `{department: token}`; looked up by hash."""
-
-    def __init__(self, tokens: dict[str, str]):
-        self._by_hash = {self._hash(t): dept for dept, t in tokens.items()}
-
-    @staticmethod
-    def _hash(token: str) -> bytes:
-        return hashlib.sha256(token.encode()).digest()
-
-    @classmethod
-    def from_file(cls, path: Path) -> DepartmentTokens:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) and len(v) >= 16
-                                                 for k, v in data.items()):
-            raise ValueError(f"{path}: expected a mapping of department code to a token of 16+ characters")
-        return cls(data)
-
-    def department(self, context: grpc.ServicerContext) -> str:
-        """The calling department, from the `authorization: Bearer <token>` metadata."""
-        header = dict(context.invocation_metadata()).get("authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else ""
-        dept = self._by_hash.get(self._hash(token)) if token else None
-        if dept is None:
-            abort(context, grpc.StatusCode.UNAUTHENTICATED, "a department token is required (authorization: Bearer ...)")
-        return dept
-
-
-def read_tokens(path: Path) -> dict[str, str]:
-    """The secrets file's department -> token mapping; empty while the file does not exist."""
-    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
-
-
-def write_tokens(path: Path, departments: list[str]) -> list[str]:
-    """Give every department without a token in the secrets file a fresh random one (a new file
-    for a local install; a department added to the org chart later gets its own). Returns them."""
-    import secrets
-
-    tokens = read_tokens(path)
-    added = [d for d in departments if d not in tokens]
-    if not added:
-        return []
-    tokens.update({d: secrets.token_urlsafe(24) for d in added})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(yaml.safe_dump(tokens, sort_keys=True), encoding="utf-8")
-    return added

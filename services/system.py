@@ -19,6 +19,7 @@ import grpc
 
 from .catalogue import load_org
 from .config import ROOT, Settings
+from .grpcutil import api_channel
 from .db import drop_database, ensure_database, migrate, service_migrations
 from .processes import SERVICES, commands
 
@@ -31,7 +32,7 @@ def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False, t
     Secret); departments without a token are only named.
     """
     from .bus import declare_queues
-    from .grpcutil import SUPERVISION_OFFICE, read_tokens, write_tokens
+    from .access import holders, read_tokens, write_tokens
 
     if scratch:
         drop_database(settings.database_url)
@@ -42,15 +43,15 @@ def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False, t
         queues = declare_queues(settings.amqp_url, service.name, getattr(importlib.import_module(module), cls),
                                 purge=scratch)
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
-    holders = [d.code for d in load_org(settings.org).departments] + [SUPERVISION_OFFICE]
+    everyone = holders(load_org(settings.org))
     if not tokens:
-        missing = [h for h in holders if h not in read_tokens(settings.desk_tokens)]
+        missing = [h for h in everyone if h not in read_tokens(settings.desk_tokens)]
         if missing:
             echo(f"warning: no token in {settings.desk_tokens} for: {', '.join(missing)}")
         return
-    added = write_tokens(settings.desk_tokens, holders)
+    added = write_tokens(settings.desk_tokens, everyone)
     if added:
-        echo(f"tokens for {len(added)} department(s) written to {settings.desk_tokens}")
+        echo(f"tokens for {len(added)} holder(s) written to {settings.desk_tokens}")
 
 
 def instances(procs: list[tuple[str, list[str]]], replicas: int) -> list[tuple[str, list[str]]]:
@@ -108,7 +109,7 @@ class System:
         deadline = time.monotonic() + timeout
         names = names or list(self.procs)
         for port in (self.settings.intake_port, self.settings.desk_port, self.settings.supervision_port):
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with api_channel(self.settings, port) as channel:
                 stub = health_pb2_grpc.HealthStub(channel)
                 self._until(deadline, f"gRPC health of port {port}", lambda: stub.Check(
                     health_pb2.HealthCheckRequest(), timeout=2, wait_for_ready=True).status

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from services.clock import local_day
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
-from services.grpcutil import SUPERVISION_OFFICE
+from services.access import SUPERVISION_OFFICE
 from services.uow import UnitOfWork
 
 from . import store

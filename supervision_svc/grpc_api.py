@@ -12,7 +12,8 @@ from prometheus_client import REGISTRY
 from services.config import Settings
 from services.db import open_pool
 from services.errors import Forbidden, InvalidRequest
-from services.grpcutil import SUPERVISION_OFFICE, DepartmentTokens, rpc
+from services.access import Caller, Credentials, Role, read_tokens
+from services.grpcutil import rpc
 from services.reference import load_reference
 from services.uow import unit_of_work_factory
 
@@ -86,23 +87,23 @@ def complaint_view(c: dict) -> pb.Complaint:
 class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     API = "supervision"
 
-    def __init__(self, feedback: Feedback, unit_of_work, tokens: DepartmentTokens):
+    def __init__(self, feedback: Feedback, unit_of_work, credentials: Credentials):
         self.feedback = feedback
         self.unit_of_work = unit_of_work
-        self.tokens = tokens
+        self.credentials = credentials
 
-    def _scope(self, context, asked: str) -> str | None:
+    @staticmethod
+    def _scope(caller: Caller, asked: str) -> str | None:
         """The department whose items a caller may list: the office any (or all), a department its own."""
-        caller = self.tokens.department(context)
-        if caller == SUPERVISION_OFFICE:
+        if caller.role == Role.SUPERVISOR:
             return asked or None
-        if asked and asked != caller:
-            raise Forbidden(f"{caller} may list its own items only")
-        return caller
+        if asked and asked != caller.code:
+            raise Forbidden(f"{caller.code} may list its own items only")
+        return caller.code
 
     @rpc
-    def ListWarnings(self, request, context):
-        department = self._scope(context, request.department)
+    def ListWarnings(self, request, context, caller):
+        department = self._scope(caller, request.department)
         since, until = period(request.period)
         size, after = _page(request.page_size, request.page_token)
         with self.unit_of_work() as uow:
@@ -113,8 +114,8 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
                        raised_on=_day(w["raised_on"]), withdrawn_on=_day(w["withdrawn_on"])) for w in rows[:size]])
 
     @rpc
-    def ListFaults(self, request, context):
-        department = self._scope(context, request.department)
+    def ListFaults(self, request, context, caller):
+        department = self._scope(caller, request.department)
         since, until = period(request.period)
         with self.unit_of_work() as uow:
             rows = store.faults_in(uow, since, until, department)
@@ -123,7 +124,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
                      detail=f["detail"], found_on=_day(f["found_on"])) for f in rows])
 
     @rpc
-    def Rate(self, request, context):
+    def Rate(self, request, context, caller):
         rating = Rating(request_id=request.request_id, case_number=request.case_number,
                         channel=_RATING_CHANNELS.get(request.channel, ""), act=request.act, level=request.level,
                         rater=request.rater, comment=request.comment, named=request.named)
@@ -135,39 +136,38 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
                          rectification_opened=opened)
 
     @rpc
-    def ListRectifications(self, request, context):
-        department = self._scope(context, request.department)
+    def ListRectifications(self, request, context, caller):
+        department = self._scope(caller, request.department)
         size, after = _page(request.page_size, request.page_token)
         with self.unit_of_work() as uow:
             rows = store.rectifications(uow, department, request.open_only, after, size + 1)
         return pb.ListRectificationsReply(items=[rectification_view(r) for r in rows[:size]],
                                           next_page_token=_next(rows, size, "rating_id"))
 
-    def _rectification(self, context, action: str, rating_id: int, **args) -> pb.Rectification:
-        caller = self.tokens.department(context)
+    def _rectification(self, caller: Caller, action: str, rating_id: int, **args) -> pb.Rectification:
         with self.unit_of_work() as uow:
-            return rectification_view(getattr(self.feedback, action)(uow, caller, rating_id, **args))
+            return rectification_view(getattr(self.feedback, action)(uow, caller.code, rating_id, **args))
 
     @rpc
-    def Rectify(self, request, context):
-        return self._rectification(context, "rectify", request.rating_id,
+    def Rectify(self, request, context, caller):
+        return self._rectification(caller, "rectify", request.rating_id,
                                    resolution=_RESOLUTIONS.get(request.resolution, ""), note=request.note)
 
     @rpc
-    def FollowUp(self, request, context):
-        return self._rectification(context, "follow_up", request.rating_id, outcome=request.outcome)
+    def FollowUp(self, request, context, caller):
+        return self._rectification(caller, "follow_up", request.rating_id, outcome=request.outcome)
 
     @rpc
-    def Appeal(self, request, context):
-        return self._rectification(context, "appeal", request.rating_id, reason=request.reason)
+    def Appeal(self, request, context, caller):
+        return self._rectification(caller, "appeal", request.rating_id, reason=request.reason)
 
     @rpc
-    def ReviewAppeal(self, request, context):
-        return self._rectification(context, "review_appeal", request.rating_id, upheld=request.upheld,
+    def ReviewAppeal(self, request, context, caller):
+        return self._rectification(caller, "review_appeal", request.rating_id, upheld=request.upheld,
                                    note=request.note)
 
     @rpc
-    def Complain(self, request, context):
+    def Complain(self, request, context, caller):
         contact = ({"name": request.contact_name, "phone": request.contact_phone, "email": request.contact_email}
                    if request.contact_phone or request.contact_email else None)
         complaint = Complaint(request_id=request.request_id, channel=_COMPLAINT_CHANNELS.get(request.channel, ""),
@@ -178,14 +178,14 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
             return complaint_view(store.complaint(uow, c["id"]))
 
     @rpc
-    def AnswerComplaint(self, request, context):
-        caller = self.tokens.department(context)
+    def AnswerComplaint(self, request, context, caller):
         with self.unit_of_work() as uow:
-            return complaint_view(self.feedback.answer_complaint(uow, caller, request.complaint_id, request.answer))
+            return complaint_view(self.feedback.answer_complaint(uow, caller.code, request.complaint_id,
+                                                                 request.answer))
 
     @rpc
-    def ListComplaints(self, request, context):
-        department = self._scope(context, request.department)
+    def ListComplaints(self, request, context, caller):
+        department = self._scope(caller, request.department)
         size, after = _page(request.page_size, request.page_token)
         with self.unit_of_work() as uow:
             rows = store.complaints(uow, department, request.open_only, after, size + 1)
@@ -193,8 +193,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
                                       next_page_token=_next(rows, size, "id"))
 
     @rpc
-    def GetFigures(self, request, context):
-        self.tokens.department(context)
+    def GetFigures(self, request, context, caller):
         since, until = period(request.period)
         if request.group_by not in _GROUPS:
             raise InvalidRequest([("group_by", "OVERALL, DEPARTMENT, ITEM, LEVEL or CHANNEL")])
@@ -227,7 +226,7 @@ def build(settings: Settings, server) -> _Closing:
     supervision = Supervision(ref, settings.warn_share, settings.suggestion_after_reds, settings.progress_notice_days)
     feedback = Feedback(supervision, settings.rectification_days, settings.complaint_limit_days)
     supervision_pb2_grpc.add_SupervisionServicer_to_server(
-        SupervisionApi(feedback, unit_of_work, DepartmentTokens.from_file(settings.desk_tokens)), server)
+        SupervisionApi(feedback, unit_of_work, Credentials(read_tokens(settings.desk_tokens), ref.org)), server)
     collector = BusinessCollector(unit_of_work, ref, settings.amqp_url)
     REGISTRY.register(collector)
     return _Closing(pool, collector)

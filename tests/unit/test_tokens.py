@@ -3,7 +3,7 @@ import stat
 
 import yaml
 
-from services.grpcutil import write_tokens
+from services.access import write_tokens
 
 
 def test_missing_tokens_are_added_and_existing_ones_kept(tmp_path):
