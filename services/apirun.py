@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import signal
 import sys
 import threading
@@ -18,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
+from services import logs
 from services.config import ConfigError, load_settings
 from services.health import GrpcHealth, process_health
 from services.processes import SERVICES
@@ -26,8 +26,7 @@ STOP_GRACE_SECONDS = 8
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=os.environ.get("ONEWINDOW_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     log = logging.getLogger("apirun")
     (module_name,) = argv
     try:
@@ -35,6 +34,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
+    logs.configure(logs.settings_secrets(settings))
     module = importlib.import_module(module_name)
     limit = settings.grpc_max_message_bytes
     server = grpc.server(ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="grpc"),

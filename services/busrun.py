@@ -27,6 +27,7 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
+from services import logs  # noqa: E402
 from services.config import ConfigError, load_settings  # noqa: E402
 from services.health import process_health  # noqa: E402
 from services.processes import SERVICES  # noqa: E402
@@ -40,14 +41,14 @@ def load(spec: str):
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=os.environ.get("ONEWINDOW_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     log = logging.getLogger("busrun")
     try:
         settings = load_settings()
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
+    logs.configure(logs.settings_secrets(settings))
     runner = ServiceRunner({"AMQP_URI": settings.amqp_url, "max_workers": 20,
                             "PARENT_CALLS_TRACKED": 10, "SERIALIZER": "json"})
     for spec in argv:
