@@ -15,7 +15,9 @@ task, its organisation's case) is checked by the use case, with the caller in ha
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -168,6 +170,13 @@ def write_tokens(path: Path, holders: list[str]) -> list[str]:
         return []
     tokens.update({h: secrets.token_urlsafe(24) for h in added})
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(yaml.safe_dump(tokens, sort_keys=True), encoding="utf-8")
+    # a new file beside it, then renamed: a crash leaves the old tokens or the new ones, never half
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(yaml.safe_dump(tokens, sort_keys=True))
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
     return added

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import grpc
 
-from .catalogue import load_org
 from .config import ROOT, Settings
 from .grpcutil import api_channel
 from .db import drop_database, ensure_database, migrate, service_migrations
@@ -25,15 +24,19 @@ from .processes import SERVICES, commands
 
 
 def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False, tokens: bool = True) -> None:
-    """Database, every service's migrations, every handler's queue, and department tokens.
+    """Database, every service's migrations, every handler's queue, and API tokens, once the
+    reference files (org chart, catalogue, calendar) have been read whole: a bad one stops it
+    before anything is written.
 
     `scratch`: a throwaway run (demo, load) on a database of its own, recreated empty, whose
     queues start empty too. `tokens=False`: the tokens file is managed elsewhere (a Kubernetes
-    Secret); departments without a token are only named.
+    Secret); holders without a token are only named.
     """
-    from .bus import declare_queues
     from .access import holders, read_tokens, write_tokens
+    from .bus import declare_queues
+    from .reference import load_reference
 
+    reference = load_reference(settings)
     if scratch:
         drop_database(settings.database_url)
     ensure_database(settings.database_url)
@@ -43,7 +46,7 @@ def prepare(settings: Settings, echo=lambda line: None, scratch: bool = False, t
         queues = declare_queues(settings.amqp_url, service.name, getattr(importlib.import_module(module), cls),
                                 purge=scratch)
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
-    everyone = holders(load_org(settings.org))
+    everyone = holders(reference.org)
     if not tokens:
         missing = [h for h in everyone if h not in read_tokens(settings.desk_tokens)]
         if missing:
