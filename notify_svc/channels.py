@@ -1,7 +1,11 @@
-"""Delivery channels behind one interface: `send(recipient, subject, body)`.
+"""Delivery channels behind one interface: `send(recipient, subject, body, key)`.
 
 A channel raises `TransientFailure` for what a later attempt may fix (connection refused, a
 timeout, a 5xx or 429) and `PermanentFailure` for what it will not (an address refused, a 4xx).
+
+`key` names the delivery, the same on every attempt: a sender killed after the gateway took a
+notice but before recording it sends it again once its lease runs out, and the key (HTTP
+`Idempotency-Key`, the e-mail's Message-ID) lets the receiving end drop the copy.
 """
 from __future__ import annotations
 
@@ -35,9 +39,11 @@ class Email:
     def __init__(self, host: str, port: int, sender: str):
         self.host, self.port, self.sender = host, port, sender
 
-    def send(self, recipient: str, subject: str, body: str) -> None:
+    def send(self, recipient: str, subject: str, body: str, key: str | None = None) -> None:
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, recipient, subject
+        if key:
+            message["Message-ID"] = f"<{key}@onewindow>"
         message.set_content(body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_SECONDS) as smtp:
@@ -51,9 +57,9 @@ class Email:
             raise TransientFailure(f"{type(exc).__name__}: {exc}") from None
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers},
-                                     method="POST")
+def _post(url: str, body: bytes, headers: dict[str, str], key: str | None) -> None:
+    headers = {"Content-Type": "application/json", **headers, **({"Idempotency-Key": key} if key else {})}
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             response.read()
@@ -72,10 +78,10 @@ class Sms:
     def __init__(self, url: str, token: str | None = None):
         self.url, self.token = url, token
 
-    def send(self, recipient: str, subject: str, body: str) -> None:
+    def send(self, recipient: str, subject: str, body: str, key: str | None = None) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         payload = json.dumps({"to": recipient, "text": f"【{subject}】{body}"}, ensure_ascii=False).encode()
-        _post(self.url, payload, headers)
+        _post(self.url, payload, headers, key)
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -102,7 +108,7 @@ class Webhook:
     def knows(self, department: str) -> bool:
         return department in self.endpoints
 
-    def send(self, recipient: str, subject: str, body: str) -> None:
+    def send(self, recipient: str, subject: str, body: str, key: str | None = None) -> None:
         endpoint = self.endpoints.get(recipient)
         if endpoint is None:
             raise PermanentFailure(f"no webhook for department {recipient}")
@@ -110,4 +116,5 @@ class Webhook:
                              ensure_ascii=False).encode()
         timestamp = str(int(time.time()))
         _post(endpoint["url"], payload, {"X-Onewindow-Timestamp": timestamp,
-                                          "X-Onewindow-Signature": signature(endpoint["secret"], timestamp, payload)})
+                                          "X-Onewindow-Signature": signature(endpoint["secret"], timestamp, payload)},
+              key)

@@ -3,10 +3,12 @@ send what is due, retrying transient failures with backoff and recording permane
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from services.catalogue import Catalogue
 from services.contracts import Envelope
+from services.inbox import Early
 from services.metrics import NOTICES
 from services.privacy import mask_phone
 from services.uow import UnitOfWork
@@ -15,6 +17,12 @@ from . import notices, store
 from .channels import PermanentFailure, TransientFailure
 
 log = logging.getLogger(__name__)
+
+
+def delivery_key(row: dict) -> str:
+    """The same on every attempt of one delivery, and names no person (for the receiving end)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"onewindow:{row['event_id']}:{row['notice']}:{row['channel']}:"
+                                              f"{row['recipient']}"))
 
 
 def masked(channel: str, recipient: str) -> str:
@@ -43,7 +51,12 @@ class Notify:
         contact = contact or (known if applicants else None)
         item_code = envelope.payload.get("item_code") or (known or {}).get("item_code")
         planned = 0
-        for notice in notices.plan(envelope, self.catalogue, contact, item_code):
+        planned_notices = notices.plan(envelope, self.catalogue, contact, item_code)
+        if applicants and not contact and any(n.audience == notices.APPLICANT for n in planned_notices):
+            # Every case's first event carries the contact; through queues of their own, events
+            # overtake one another: this one comes again once the first has been recorded.
+            raise Early(f"{envelope.type} of case {envelope.case_number} before the applicant's contact")
+        for notice in planned_notices:
             for channel, recipient in self._routes(notice, contact):
                 store.plan(uow, envelope.id, envelope.case_number, notice.notice, channel, recipient,
                            notice.subject, notice.body)
@@ -77,7 +90,7 @@ class Notify:
         try:
             if channel is None:
                 raise PermanentFailure(f"channel {row['channel']} is not configured")
-            channel.send(row["recipient"], row["subject"], row["body"])
+            channel.send(row["recipient"], row["subject"], row["body"], delivery_key(row))
         except TransientFailure as exc:
             if row["attempts"] < self.attempts:
                 delay = self.backoff_seconds * 2 ** (row["attempts"] - 1)

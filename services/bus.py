@@ -16,6 +16,7 @@ import functools
 import logging
 import time
 
+import amqp.exceptions
 import psycopg
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
@@ -24,8 +25,8 @@ from .clock import SystemTime
 from .config import Settings
 from .db import open_pool
 from .housekeeping import prune
-from .inbox import Inbox
-from .relay import OutboxRelay, Publisher
+from .inbox import Early, Inbox
+from .relay import RECOVERABLE, OutboxRelay, Publisher
 from .uow import unit_of_work_factory
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,30 @@ class Kernel(DependencyProvider):
         return self.access
 
 
+class _EventHandler(EventHandler):
+    """nameko's event handler, except that acknowledging a message on a connection the broker has
+    dropped does not kill the service.
+
+    nameko ignores amqp's ConnectionError there but not the socket's own errors (reset, broken
+    pipe): a handler finishing while the broker restarts killed the whole container, and the
+    process stopped consuming. The message, unacknowledged, is delivered again on the new
+    connection, and the inbox skips it if the handler's effect was committed.
+    """
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        try:
+            super().handle_message_processed(message, result, exc_info)
+        except (OSError, amqp.exceptions.AMQPError) as exc:
+            log.warning("%s: message not acknowledged, the connection is gone (%r): it will come again",
+                        self.method_name, exc)
+
+
 def on_event(source_service: str, event_type: str):
     """An event handler that runs exactly once per message, dead-lettering what keeps failing.
 
-    The decorated method takes `(self, uow, envelope)`. Infrastructure outages requeue the
-    message (nameko's requeue_on_error); handler errors are retried, then dead-lettered.
+    The decorated method takes `(self, uow, envelope)`. Infrastructure outages and messages that
+    came early requeue the message (nameko's requeue_on_error; logged as expected, without alarm);
+    handler errors are retried, then dead-lettered.
     """
 
     def decorate(method):
@@ -103,7 +123,8 @@ def on_event(source_service: str, event_type: str):
             return self.kernel.inbox.handle(method.__name__, raw, functools.partial(method, self))
 
         entry.subscription = (source_service, event_type)
-        return EventHandler.decorator(source_service, event_type, requeue_on_error=True)(entry)
+        return _EventHandler.decorator(source_service, event_type, requeue_on_error=True,
+                                       expected_exceptions=(*RECOVERABLE, Early))(entry)
 
     return decorate
 

@@ -40,6 +40,9 @@ class Publisher:
         self._url = amqp_url
         self._conn: kombu.Connection | None = None
         self._producer: kombu.Producer | None = None
+        # One connection, many callers (every handler of a process dead-letters through one
+        # publisher): a publish waits for its confirm, and two waits on one socket are refused.
+        self._lock = threading.Lock()
 
     @classmethod
     def for_events(cls, amqp_url: str, service: str) -> Publisher:
@@ -53,7 +56,8 @@ class Publisher:
 
     def declare(self) -> None:
         """Declare the exchange (and queue) now, so that they exist before the first publish."""
-        self._ready()
+        with self._lock:
+            self._ready()
 
     def _ready(self) -> kombu.Producer:
         if self._producer is None:
@@ -69,14 +73,19 @@ class Publisher:
     def publish(self, body: dict, routing_key: str, message_id: str | None = None,
                 headers: dict | None = None) -> None:
         """Returns once the broker has confirmed the message; raises (and resets) otherwise."""
-        try:
-            self._ready().publish(body, routing_key=routing_key, serializer="json", delivery_mode=2,
-                                  message_id=message_id, headers=headers or {}, retry=False)
-        except Exception:
-            self.close()
-            raise
+        with self._lock:
+            try:
+                self._ready().publish(body, routing_key=routing_key, serializer="json", delivery_mode=2,
+                                      message_id=message_id, headers=headers or {}, retry=False)
+            except Exception:
+                self._close()
+                raise
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         conn, self._conn, self._producer = self._conn, None, None
         if conn is not None:
             try:

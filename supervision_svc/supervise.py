@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from services.clock import Clock, PauseReason, local_day
 from services.contracts import Envelope
 from services.domain import Level, OrgKind
+from services.inbox import Early
 from services.reference import Reference
 from services.uow import UnitOfWork
 
@@ -44,10 +45,25 @@ class Supervision:
         store.save(uow, row["id"], clock, marks(clock, self.ref.calendar, self.warn_share), holders)
 
     # --- events --------------------------------------------------------------------------------
+    # Each event comes through a queue of its own, so they may come in any order: an event that
+    # needs the case's acceptance recorded is `Early` until it is (and handled again later); a
+    # clock is not opened on a case already closed, nor one whose end has been recorded already.
 
     def record(self, uow: UnitOfWork, envelope: Envelope) -> None:
         getattr(self, f"_on_{envelope.type}")(uow, envelope.case_number, envelope.payload,
                                               local_day(envelope.occurred_at))
+
+    def _facts(self, uow, case: str, event: str) -> dict:
+        """The case's facts, locked: the handlers of one case take turns."""
+        facts = store.case(uow, case, lock=True)
+        if facts is None:
+            raise Early(f"{event} of case {case} before its ApplicationAccepted")
+        return facts
+
+    def _closed(self, uow, case: str) -> bool:
+        """Whether the case is known to have ended (its row locked, if it has one)."""
+        facts = store.case(uow, case, lock=True)
+        return facts is not None and facts["concluded_on"] is not None
 
     def _on_ApplicationAccepted(self, uow, case, p, day):
         accepted = dt.date.fromisoformat(p["accepted_on"])
@@ -71,6 +87,7 @@ class Supervision:
 
     def _on_MaterialsSupplied(self, uow, case, p, day):
         if p["answers"] == "commitment":
+            self._facts(uow, case, "MaterialsSupplied")  # else the commitment clock, opened later, would lapse
             for row in store.clocks(uow, case, (COMMITMENT,)):
                 self._finish(uow, row, day)
 
@@ -82,27 +99,36 @@ class Supervision:
                             [*p["missing"], *p["defective"]], day)
 
     def _on_CaseRouted(self, uow, case, p, day):
-        facts = store.case(uow, case, lock=True)
-        if facts is None:
-            return  # accepted elsewhere than intake's events say: nothing to measure against
+        facts = self._facts(uow, case, "CaseRouted")
         beyond = p["reported_up"] or Level(p["deciding_level"]) == Level.COUNTY
         deciders = [self.ref.org.organisation(t["organisation"]) for s in p["stages"] for t in s["tasks"]]
         on_site = not p["reported_up"] and all(o is not None and o.kind == OrgKind.WINDOW for o in deciders)
         due = self.ref.calendar.add(facts["accepted_on"], self.progress_notice_days) if beyond else None
         store.update_case(uow, case, beyond_township=beyond, on_site=on_site, progress_due_on=due)
-        if p["transfers"]:
-            self.open_clock(uow, case, TRANSFER, "", None, facts["accepted_on"], sum(t["limit_days"] for t in p["transfers"]))
+        if p["transfers"] and facts["concluded_on"] is None:
+            self.open_clock(uow, case, TRANSFER, "", None, facts["accepted_on"],
+                            sum(t["limit_days"] for t in p["transfers"]))
+            opened = [row["started_on"] for row in store.clocks(uow, case, (TASK,))]
+            if opened:  # the first stage opened before this event came: the transfer ended then
+                self._transferred(uow, case, min(opened))
 
-    def _on_StageOpened(self, uow, case, p, day):
+    def _transferred(self, uow, case: str, day: dt.date) -> None:
         for row in store.clocks(uow, case, (TRANSFER,)):
             if row["stopped_on"] is None and row["deadline"] is not None and day > row["deadline"]:
                 store.record_fault(uow, case, "late_transfer", "", None,
                                    f"transferred on {day}, due by {row['deadline']}", day)
             self._finish(uow, row, day)
+
+    def _on_StageOpened(self, uow, case, p, day):
+        if self._closed(uow, case):
+            return  # its clocks were stopped: none opens now
+        self._transferred(uow, case, day)
         for task in p["tasks"]:
             self.open_clock(uow, case, TASK, task["task_id"], task["department"], day, task["limit_days"])
 
     def _on_CoHandlingRequested(self, uow, case, p, day):
+        if self._closed(uow, case):
+            return
         for ask in p["asks"]:
             self.open_clock(uow, case, CO_HANDLING, ask["task_id"], ask["department"], day, ask["limit_days"])
         if p["lead_extension_days"]:
@@ -130,23 +156,35 @@ class Supervision:
             self._change(uow, row, change, release=task_id)
 
     def _on_SupplementRequested(self, uow, case, p, day):
+        self._facts(uow, case, "SupplementRequested")
         if not p["late"]:  # a late request's wait is the department's: its clock runs on
             self._pause(uow, case, p["task_id"], PauseReason.SUPPLEMENT, day)
 
     def _on_TaskPaused(self, uow, case, p, day):
+        self._facts(uow, case, "TaskPaused")
         self._pause(uow, case, p["task_id"], _PAUSES[p["reason"]], day)
 
     def _on_TaskResumed(self, uow, case, p, day):
+        self._facts(uow, case, "TaskResumed")
         self._resume(uow, case, p["task_id"], p["extension_days"], day)
 
     def _on_TaskDecided(self, uow, case, p, day):
+        closed = self._closed(uow, case)
         if not p["legal_basis"].strip():
             store.record_fault(uow, case, "no_legal_basis", p["task_id"], p["department"],
                                "a decision was recorded without its legal basis", day)
-        for row in store.clocks(uow, case, (TASK, CO_HANDLING), p["task_id"]):
+        rows = store.clocks(uow, case, (TASK, CO_HANDLING), p["task_id"])
+        if not rows and not closed:
+            # decided before its stage's opening was recorded: the clock that opening will try to
+            # open exists already, and is stopped
+            step = CO_HANDLING if p["role"] == "co_handling" else TASK
+            self.open_clock(uow, case, step, p["task_id"], p["department"], day, 0)
+            rows = store.clocks(uow, case, (step,), p["task_id"])
+        for row in rows:
             self._finish(uow, row, day)
 
     def _on_CaseConcluded(self, uow, case, p, day):
+        self._facts(uow, case, "CaseConcluded")
         self._close(uow, case, day, p["result"])
 
     def _on_ApplicationWithdrawn(self, uow, case, p, day):
