@@ -4,9 +4,16 @@ simulated departments decide over the gRPC desk, each as soon as its task arrive
 Measured per case: submit → all first-stage tasks received by the departments; the concluding
 decision sent → its reply saying the case concluded; submit → concluded. Checked at the end:
 every accepted case concluded exactly once, no task delivered as new work twice.
+
+The clients behave as correct clients do when the system is disturbed (`onewindow chaos`): a
+Submit that fails for want of an answer (UNAVAILABLE, DEADLINE_EXCEEDED) is sent again with the
+same request id, which the intake API answers with the first one's receipt; a Decide likewise,
+and when the retry finds the task already decided (FAILED_PRECONDITION) the department asks for
+the case's progress to learn whether its decision concluded the case.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import random
@@ -34,6 +41,10 @@ from services.reference import load_reference
 
 CALL_TIMEOUT = 10.0
 DRAIN_SECONDS = 60.0
+# A call that got no answer may or may not have taken effect; both calls retried are idempotent
+# (Submit on its request id, Decide on its task), so the client sends it again until this deadline.
+RETRY_SECONDS = 180.0
+RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -110,12 +121,31 @@ class Books:
         self.cases: dict[str, CaseTimes] = {}
         self.seen_tasks: set[str] = set()
         self.duplicate_tasks = 0
+        # conclusions of cases whose receipt had not come back yet (a Submit answered on a retry)
+        self.concluded_before_receipt: dict[str, tuple[float, float]] = {}
         self.errors: Counter[str] = Counter()
         self.all_concluded = threading.Condition(self.lock)
 
-    def error(self, exc: grpc.RpcError) -> None:
+    def error(self, exc: grpc.RpcError | str) -> None:
         with self.lock:
-            self.errors[exc.code().name] += 1
+            self.errors[exc if isinstance(exc, str) else exc.code().name] += 1
+
+    def call(self, method, request, what: str, **kw):
+        """`method(request)`, sent again after an answer that says nothing of its effect, until
+        RETRY_SECONDS; an error that does say (or the deadline) is raised."""
+        deadline = time.monotonic() + RETRY_SECONDS
+        pause = 0.2
+        while True:
+            try:
+                return method(request, timeout=CALL_TIMEOUT, wait_for_ready=True, **kw)
+            except grpc.RpcError as exc:
+                self.error(exc)
+                if exc.code() not in RETRYABLE or time.monotonic() + pause > deadline:
+                    if exc.code() in RETRYABLE:
+                        self.error(f"{what}_abandoned")
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
     def open_cases(self) -> int:
         return sum(1 for c in self.cases.values() if c.concluded is None)
@@ -124,10 +154,11 @@ class Books:
 class Department:
     """A department's system: one watch stream, decisions on a shared pool, reconnects with its cursor."""
 
-    def __init__(self, code: str, token: str, stub, books: Books, pool: ThreadPoolExecutor, stop: threading.Event):
+    def __init__(self, code: str, token: str, stub, books: Books, pool: ThreadPoolExecutor, stop: threading.Event,
+                 cursor: int = 0):
         self.code, self.books, self.pool, self.stop, self.stub = code, books, pool, stop, stub
         self.metadata = (("authorization", f"Bearer {token}"),)
-        self.cursor = 0
+        self.cursor = cursor
         self.thread = threading.Thread(target=self._watch, name=f"dept-{code}", daemon=True)
         self.stream = None
 
@@ -158,21 +189,38 @@ class Department:
 
     def _decide(self, task: dpb.Task) -> None:
         sent = time.perf_counter()
+        request = dpb.DecideRequest(task_id=task.task_id, decision=dpb.APPROVE, opinion="同意",
+                                    legal_basis="《中华人民共和国行政许可法》第三十八条")
         try:
-            reply = self.stub.Decide(dpb.DecideRequest(task_id=task.task_id, decision=dpb.APPROVE, opinion="同意",
-                                                       legal_basis="《中华人民共和国行政许可法》第三十八条"),
-                                     metadata=self.metadata, timeout=CALL_TIMEOUT, wait_for_ready=True)
+            concluded = self.books.call(self.stub.Decide, request, "decide", metadata=self.metadata).case_concluded
         except grpc.RpcError as exc:
-            self.books.error(exc)
-            return
-        if reply.case_concluded:
+            if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                return
+            try:  # decided already: by this very request, whose answer was lost?
+                concluded = self._concluded_by(task)
+            except grpc.RpcError:
+                return
+        if concluded:
             done = time.perf_counter()
             with self.books.lock:
                 case = self.books.cases.get(task.case_number)
-                if case is not None:
-                    case.conclusions += 1
-                    case.decision_sent, case.concluded = sent, done
-                    self.books.all_concluded.notify_all()
+                if case is None:
+                    self.books.concluded_before_receipt[task.case_number] = (sent, done)
+                    return
+                case.conclusions += 1
+                case.decision_sent, case.concluded = sent, done
+                self.books.all_concluded.notify_all()
+
+    def _concluded_by(self, task: dpb.Task) -> bool:
+        """Whether the case concluded with `task`'s decision: the case is concluded, and of its
+        decided stage tasks `task` was decided last (decisions on a case are taken under its lock)."""
+        progress = self.books.call(self.stub.GetProgress, dpb.GetProgressRequest(case_number=task.case_number),
+                                   "progress", metadata=self.metadata)
+        if progress.status != "concluded":
+            return False
+        decided = [t for t in progress.tasks if t.decided_at and t.role != dpb.CO_HANDLING]
+        last = max(decided, key=lambda t: dt.datetime.fromisoformat(t.decided_at), default=None)
+        return last is not None and last.task_id == task.task_id
 
     def close(self) -> None:
         if self.stream is not None:
@@ -180,8 +228,15 @@ class Department:
 
 
 def run_load(settings: Settings, *, cases: int | None = None, duration: float | None = None, rate: float = 40.0,
-             concurrency: int = 32, mix: dict[str, float] | None = None, echo=print, progress: bool = True) -> dict:
-    """Submit at `rate` per second for `cases` cases or `duration` seconds; return the figures."""
+             concurrency: int = 32, mix: dict[str, float] | None = None, echo=print, progress: bool = True,
+             drain: float = DRAIN_SECONDS, books: Books | None = None, cursors: dict[str, int] | None = None) -> dict:
+    """Submit at `rate` per second for `cases` cases or `duration` seconds; return the figures.
+
+    `drain`: seconds to wait after the last arrival for the open cases to conclude. `books`: where
+    the clients record what they saw, for a caller that compares it with the store afterwards.
+    `cursors`: where each department's watch resumes, updated at the end, for a caller that runs
+    several batches on one system (a department system keeps its cursor across sessions).
+    """
     ref = load_reference(settings)
     mix = mix or {"TZ-002": 1.0}
     items = {code: ref.catalogue.item(code) for code in mix}
@@ -191,13 +246,14 @@ def run_load(settings: Settings, *, cases: int | None = None, duration: float | 
     total = cases if cases is not None else int(rate * (duration or 60.0))
     tokens = yaml.safe_load(settings.desk_tokens.read_text(encoding="utf-8"))
     rng = random.Random(20261125)
-    books, stop = Books(), threading.Event()
+    books, stop = books or Books(), threading.Event()
     intake_channel = client_channel(f"127.0.0.1:{settings.intake_port}")
     desk_channel = client_channel(f"127.0.0.1:{settings.desk_port}")
     intake = intake_pb2_grpc.IntakeStub(intake_channel)
     desk = desk_pb2_grpc.DepartmentDeskStub(desk_channel)
     deciders = ThreadPoolExecutor(64, thread_name_prefix="decide")
-    departments = [Department(code, tokens[code], desk, books, deciders, stop)
+    cursors = {} if cursors is None else cursors
+    departments = [Department(code, tokens[code], desk, books, deciders, stop, cursors.get(code, 0))
                    for code in sorted(set().union(*(departments_of(i) for i in items.values())))]
     for d in departments:
         d.thread.start()
@@ -208,16 +264,20 @@ def run_load(settings: Settings, *, cases: int | None = None, duration: float | 
 
     def submit(request: ipb.SubmitRequest, item: Item) -> None:
         started = time.perf_counter()
+        token = tokens.get(request.organisation)  # the accepting organisation's clerks submit
         try:
-            receipt = intake.Submit(request, timeout=CALL_TIMEOUT, wait_for_ready=True)
-        except grpc.RpcError as exc:
-            books.error(exc)
+            receipt = books.call(intake.Submit, request, "submit",
+                                 metadata=(("authorization", f"Bearer {token}"),) if token else None)
+        except grpc.RpcError:
             return
         finally:
             slots.release()
         if receipt.status in (ipb.ACCEPTED, ipb.ACCEPTED_WITH_COMMITMENT):
             with books.lock:
-                books.cases.setdefault(receipt.case_number, CaseTimes(started, first_stage_size(item)))
+                case = books.cases.setdefault(receipt.case_number, CaseTimes(started, first_stage_size(item)))
+                if receipt.case_number in books.concluded_before_receipt:
+                    case.conclusions += 1
+                    case.decision_sent, case.concluded = books.concluded_before_receipt.pop(receipt.case_number)
         else:
             with books.lock:
                 books.errors[f"receipt_{ipb.ReceiptStatus.Name(receipt.status)}"] += 1
@@ -237,13 +297,14 @@ def run_load(settings: Settings, *, cases: int | None = None, duration: float | 
         submitters.shutdown(wait=True)
         arrivals_end = time.perf_counter()
         with books.lock:
-            books.all_concluded.wait_for(lambda: books.open_cases() == 0, timeout=DRAIN_SECONDS)
+            books.all_concluded.wait_for(lambda: books.open_cases() == 0, timeout=drain)
         _progress(bar, books)
     finally:
         stop.set()
         for d in departments:
             d.close()
         deciders.shutdown(wait=True)
+        cursors.update({d.code: d.cursor for d in departments})
         bar.close()
         intake_channel.close()
         desk_channel.close()

@@ -1,0 +1,288 @@
+"""A PostgreSQL server and a RabbitMQ node of a run's own, in a temporary directory.
+
+`onewindow chaos` restarts its database server and its broker on purpose; doing that to the
+machine's shared ones would disturb everything else using them. So the run starts its own: a
+PostgreSQL cluster made with initdb (run as the `postgres` user when we are root, since initdb
+and pg_ctl refuse root) and a RabbitMQ node with its own name, ports, data, logs and no plugins,
+controlled with `rabbitmqctl -n <node>`. Both listen on 127.0.0.1 only, on free ports, and are
+stopped and deleted at the end. `Gateway` stands in for the SMS gateway the notices go to.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+# Ports for the private servers: below the ephemeral range (so that no client connection takes
+# one meanwhile) and away from RabbitMQ's CLI range (35672-35682) and the shared node's 25672.
+PORT_RANGE = (21000, 29000)
+
+
+def free_port(taken: set[int] = frozenset()) -> int:
+    for _ in range(200):
+        port = random.randrange(*PORT_RANGE)
+        if port in taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {PORT_RANGE}")
+
+
+def free_port_block(n: int) -> int:
+    """The first of `n` consecutive free ports."""
+    for _ in range(100):
+        base = free_port()
+        if all(_free(p) for p in range(base, base + n)):
+            return base
+    raise RuntimeError(f"no block of {n} free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _until(ready, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not ready in {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of its own: `start`, `stop(mode)`, `url(database)`."""
+
+    def __init__(self, root: Path):
+        self.bin = self._bindir()
+        self.dir = root / "postgres"
+        self.port = free_port()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    @staticmethod
+    def _bindir() -> Path:
+        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+        if versions:
+            return versions[-1].parent
+        found = shutil.which("initdb")
+        if not found:
+            raise RuntimeError("PostgreSQL's initdb is not installed (apt-get install postgresql)")
+        return Path(found).parent
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.as_postgres, str(self.bin / tool), *args], check=True, capture_output=True,
+                       timeout=120, cwd="/")
+
+    def start(self) -> None:
+        if not self.dir.exists():
+            self.dir.mkdir(parents=True)
+            if self.as_postgres:
+                shutil.chown(self.dir, "postgres", "postgres")
+            self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                      "--locale=C.UTF-8", "--no-sync")
+        # room for every process's pools (docs/operations.md) and the checks
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300"
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "server.log"), "-o", options,
+                  "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` rolls back the sessions and shuts down cleanly; `immediate` is a crash: no
+        checkpoint, recovery from the WAL at the next start."""
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", mode, "-w", "-t", "60", "stop")
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+
+class PrivateRabbit:
+    """A RabbitMQ node of its own: `start`, `stop_app`/`start_app` (the broker inside the running
+    node), `stop`, `url`."""
+
+    def __init__(self, root: Path):
+        self.dir = root / "rabbitmq"
+        self.port = free_port()
+        self.dist_port = free_port({self.port})
+        self.node = f"ow-chaos-{uuid.uuid4().hex[:8]}@localhost"
+        self.server, self.ctl = self._scripts()
+        self.proc: subprocess.Popen | None = None
+
+    @staticmethod
+    def _scripts() -> tuple[str, str]:
+        # Debian's /usr/sbin wrappers switch to the rabbitmq user and its home (and cookie); the
+        # scripts behind them run as whoever starts them, with the home we give.
+        inner = Path("/usr/lib/rabbitmq/bin")
+        if (inner / "rabbitmq-server").exists():
+            return str(inner / "rabbitmq-server"), str(inner / "rabbitmqctl")
+        server, ctl = shutil.which("rabbitmq-server"), shutil.which("rabbitmqctl")
+        if not server or not ctl:
+            raise RuntimeError("RabbitMQ is not installed (apt-get install rabbitmq-server)")
+        return server, ctl
+
+    def _env(self) -> dict[str, str]:
+        d = self.dir
+        return {**os.environ, "HOME": str(d), "RABBITMQ_NODENAME": self.node, "RABBITMQ_NODE_PORT": str(self.port),
+                "RABBITMQ_DIST_PORT": str(self.dist_port), "RABBITMQ_MNESIA_BASE": str(d / "mnesia"),
+                "RABBITMQ_LOG_BASE": str(d / "log"), "RABBITMQ_PID_FILE": str(d / "rabbit.pid"),
+                "RABBITMQ_ENABLED_PLUGINS_FILE": str(d / "enabled_plugins"),
+                "RABBITMQ_CONFIG_FILE": str(d / "rabbitmq.conf"),
+                "RABBITMQ_CONF_ENV_FILE": str(d / "rabbitmq-env.conf"),
+                "RABBITMQ_ADVANCED_CONFIG_FILE": str(d / "advanced.config"), "ERL_EPMD_ADDRESS": "127.0.0.1"}
+
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "enabled_plugins").write_text("[].\n")
+        (self.dir / "rabbitmq-env.conf").write_text("")  # not the machine's /etc/rabbitmq/rabbitmq-env.conf
+        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        with open(self.dir / "server.log", "ab") as log:
+            self.proc = subprocess.Popen([self.server], env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.dir)
+        try:
+            self.ctl_run("await_startup", "--timeout", "90", timeout=120, attempts=30)
+        except Exception:
+            self.stop()
+            raise
+
+    def ctl_run(self, *args: str, timeout: float = 60, attempts: int = 1) -> str:
+        """rabbitmqctl against this node, its output; `attempts` for what may fail while the node
+        comes up."""
+        for attempt in range(attempts):
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"the RabbitMQ node exited; see {self.dir / 'server.log'}")
+            done = subprocess.run([self.ctl, "-s", "-n", self.node, *args], env=self._env(), capture_output=True,
+                                  timeout=timeout, text=True)
+            if done.returncode == 0:
+                return done.stdout
+            if attempt == attempts - 1:
+                raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
+            time.sleep(1)
+        return ""
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages in each queue, those delivered and not yet acknowledged included."""
+        depths = {}
+        for line in self.ctl_run("list_queues", "name", "messages").splitlines():
+            name, _, count = line.rpartition("\t")
+            if name and count.strip().isdigit():
+                depths[name] = int(count)
+        return depths
+
+    def stop_app(self) -> None:
+        self.ctl_run("stop_app")
+        _until(lambda: not _answers(self.port), 30, "the AMQP listener to close")
+
+    def start_app(self) -> None:
+        # the listening socket of the stopped broker may linger a moment: start_app fails until it is gone
+        self.ctl_run("start_app", attempts=30)
+        _until(lambda: _answers(self.port), 30, "the AMQP listener")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(Exception):
+            self.ctl_run("stop", timeout=60)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+
+class Gateway(ThreadingHTTPServer):
+    """Stands in for the SMS gateway: accepts every message and counts each (phone, text) it
+    passes on. Like a gateway with idempotent requests, it passes a message on once per
+    `Idempotency-Key`; a request repeating a key (a sender killed before it recorded the send,
+    sending again) is answered 200 and counted in `repeated`."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _GatewayHandler)
+        self.received: Counter[tuple[str, str]] = Counter()
+        self.keys: set[str] = set()
+        self.repeated = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve_forever, name="sms-gateway", daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}/sms"
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def snapshot(self) -> Counter:
+        with self.lock:
+            return Counter(self.received)
+
+
+class _GatewayHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        key = self.headers.get("Idempotency-Key")
+        with self.server.lock:
+            if key and key in self.server.keys:
+                self.server.repeated += 1
+            else:
+                self.server.received[(body["to"], body["text"])] += 1
+                self.server.keys.add(key)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def sandbox(logs: Path | None = None):
+    """A private PostgreSQL and RabbitMQ, started; stopped and deleted afterwards, their logs
+    copied to `logs` first if given."""
+    root = Path(tempfile.mkdtemp(prefix="onewindow-sandbox-"))
+    os.chmod(root, 0o755)  # the postgres user must reach its data directory
+    postgres, rabbit = PrivatePostgres(root), PrivateRabbit(root)
+    try:
+        postgres.start()
+        rabbit.start()
+        yield postgres, rabbit
+    finally:
+        rabbit.stop()
+        with contextlib.suppress(Exception):
+            postgres.stop("fast")
+        if logs is not None:
+            logs.mkdir(parents=True, exist_ok=True)
+            for log in [root / "postgres" / "server.log", root / "rabbitmq" / "server.log",
+                        *(root / "rabbitmq" / "log").glob("*.log")]:
+                with contextlib.suppress(OSError):
+                    shutil.copy(log, logs / f"{log.parent.name}-{log.name}")
+        shutil.rmtree(root, ignore_errors=True)
