@@ -91,19 +91,26 @@ class Kernel(DependencyProvider):
         return self.access
 
 
+PUT_BACK = "put_back"  # what an entry returns for its message to go back to the queue
+
+
 class _EventHandler(EventHandler):
     """nameko's event handler, except that acknowledging a message on a connection the broker has
-    dropped does not kill the service.
+    dropped does not kill the service, and that an entry returning PUT_BACK requeues its message
+    (an early message: no error, so nameko does not log it as one).
 
-    nameko ignores amqp's ConnectionError there but not the socket's own errors (reset, broken
-    pipe): a handler finishing while the broker restarts killed the whole container, and the
-    process stopped consuming. The message, unacknowledged, is delivered again on the new
+    nameko ignores amqp's ConnectionError at the ack but not the socket's own errors (reset,
+    broken pipe): a handler finishing while the broker restarts killed the whole container, and
+    the process stopped consuming. The message, unacknowledged, is delivered again on the new
     connection, and the inbox skips it if the handler's effect was committed.
     """
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         try:
-            super().handle_message_processed(message, result, exc_info)
+            if exc_info is None and result == PUT_BACK:
+                self.queue_consumer.requeue_message(message)
+            else:
+                super().handle_message_processed(message, result, exc_info)
         except (OSError, amqp.exceptions.AMQPError) as exc:
             log.warning("%s: message not acknowledged, the connection is gone (%r): it will come again",
                         self.method_name, exc)
@@ -112,19 +119,22 @@ class _EventHandler(EventHandler):
 def on_event(source_service: str, event_type: str):
     """An event handler that runs exactly once per message, dead-lettering what keeps failing.
 
-    The decorated method takes `(self, uow, envelope)`. Infrastructure outages and messages that
-    came early requeue the message (nameko's requeue_on_error; logged as expected, without alarm);
+    The decorated method takes `(self, uow, envelope)`. Infrastructure outages requeue the message
+    (nameko's requeue_on_error; logged as expected), and so does a message that came early;
     handler errors are retried, then dead-lettered.
     """
 
     def decorate(method):
         @functools.wraps(method)
         def entry(self, raw):
-            return self.kernel.inbox.handle(method.__name__, raw, functools.partial(method, self))
+            try:
+                return self.kernel.inbox.handle(method.__name__, raw, functools.partial(method, self))
+            except Early:
+                return PUT_BACK
 
         entry.subscription = (source_service, event_type)
         return _EventHandler.decorator(source_service, event_type, requeue_on_error=True,
-                                       expected_exceptions=(*RECOVERABLE, Early))(entry)
+                                       expected_exceptions=RECOVERABLE)(entry)
 
     return decorate
 

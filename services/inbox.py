@@ -92,6 +92,7 @@ class Inbox:
                             envelope.id, self.early_seconds, exc)
                 self._dead_letter(handler, raw, exc, 1, envelope)
                 return "dead_lettered"
+            log.info("%s.%s: %s %s put back: %s", self.service, handler, envelope.type, envelope.id, exc)
             raise
         except Exception as exc:
             log.warning("%s.%s gave up on %s %s after %d attempts: %r", self.service, handler,

@@ -72,14 +72,22 @@ class Publisher:
 
     def publish(self, body: dict, routing_key: str, message_id: str | None = None,
                 headers: dict | None = None) -> None:
-        """Returns once the broker has confirmed the message; raises (and resets) otherwise."""
+        """Returns once the broker has confirmed the message; raises (and resets) otherwise.
+
+        A connection that has been idle may have died with a broker restart unnoticed: a publish
+        failing on a connection opened earlier is tried once more on a new one.
+        """
         with self._lock:
-            try:
-                self._ready().publish(body, routing_key=routing_key, serializer="json", delivery_mode=2,
-                                      message_id=message_id, headers=headers or {}, retry=False)
-            except Exception:
-                self._close()
-                raise
+            for _ in range(2):
+                fresh = self._producer is None
+                try:
+                    self._ready().publish(body, routing_key=routing_key, serializer="json", delivery_mode=2,
+                                          message_id=message_id, headers=headers or {}, retry=False)
+                    return
+                except Exception:
+                    self._close()
+                    if fresh:
+                        raise
 
     def close(self) -> None:
         with self._lock:
