@@ -15,6 +15,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
+RECONNECT_SECONDS = 60.0
 
 
 def service_migrations(service_package: str) -> list[Path]:
@@ -35,7 +36,10 @@ def open_pool(url: str, schema: str, max_size: int = 10, name: str | None = None
         kwargs={"options": f"-c search_path={schema},public", "application_name": name or schema},
         name=name or schema,
         open=False,
-        reconnect_timeout=0,  # keep trying: the database coming back is the normal case
+        # psycopg_pool gives up a reconnection after this long (0 gave up at the first failure, and
+        # then clients already waiting got nothing until their getconn timed out, 30 s after the
+        # database came back); retries back off 1, 2, 4 … s, so a minute keeps the wait short.
+        reconnect_timeout=RECONNECT_SECONDS,
     )
     pool.open(wait=False)
     return pool

@@ -144,6 +144,14 @@ class OutboxRelay:
         except Exception:  # no database: the relay is in its backoff wait, which the event ends
             pass
 
+    def _drop_broken_connections(self) -> None:
+        """After a database restart every idle connection of the pool is dead: without this the
+        relay would meet them one by one, each failure lengthening its backoff."""
+        try:
+            self.pool.check()
+        except Exception:  # the database still away: the pool reconnects by itself
+            pass
+
     def run(self) -> None:
         """Publish until stopped, surviving database and broker outages."""
         backoff = 0.1
@@ -164,6 +172,8 @@ class OutboxRelay:
                             self._stop.wait(LINGER_SECONDS)
             except Exception as exc:  # the relay must outlive every outage; unknown errors are logged loudly
                 self.publisher.close()
+                if isinstance(exc, psycopg.OperationalError):
+                    self._drop_broken_connections()
                 log.log(logging.WARNING if isinstance(exc, RECOVERABLE) else logging.ERROR,
                         "outbox relay of %s: %r; retrying in %.1fs", self.service, exc, backoff,
                         exc_info=not isinstance(exc, RECOVERABLE))
