@@ -15,9 +15,9 @@ from services.clock import local_day
 from services.config import Settings
 from services.db import open_pool
 from services.domain import Decision
-from services.errors import InvalidRequest
+from services.errors import InvalidRequest, Violations
 from services.access import Credentials, Role, read_tokens
-from services.grpcutil import rpc
+from services.grpcutil import add_servicer, rpc
 from services.reference import Reference, load_reference
 from services.uow import unit_of_work_factory
 
@@ -173,16 +173,25 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
     @rpc
     def RequestSupplement(self, request, context, caller):
         materials = [(m.material_code, m.problem) for m in request.materials]
-        bad = [(f"materials[{i}]", "material_code and problem are required")
-               for i, (c, p) in enumerate(materials) if not c or not p]
-        if bad:
-            raise InvalidRequest(bad)
+        v = Violations()
+        for i, (code, problem) in enumerate(materials):
+            if not code or not problem:
+                v.add(f"materials[{i}]", "material_code and problem are required")
+            elif len(problem) > 500:
+                v.add(f"materials[{i}].problem", "at most 500 characters")
+        if len(request.note) > 2000:
+            v.add("note", "at most 2000 characters")
+        v.check()
         return self._act(caller, request.task_id, "request_supplement", materials=materials, note=request.note)
 
     @rpc
     def StartSpecialProcedure(self, request, context, caller):
+        v = Violations()
         if request.procedure not in _PROCEDURES:
-            raise InvalidRequest([("procedure", "EXPERT_REVIEW, HEARING, INSPECTION or PUBLIC_NOTICE")])
+            v.add("procedure", "EXPERT_REVIEW, HEARING, INSPECTION or PUBLIC_NOTICE")
+        if len(request.note) > 2000:
+            v.add("note", "at most 2000 characters")
+        v.check()
         return self._act(caller, request.task_id, "start_special_procedure",
                          procedure=_PROCEDURES[request.procedure], note=request.note)
 
@@ -196,8 +205,9 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
             until = dt.date.fromisoformat(request.until)
         except ValueError:
             raise InvalidRequest([("until", "a date, YYYY-MM-DD")]) from None
-        if not request.reason.strip():
-            raise InvalidRequest([("reason", "required")])
+        v = Violations()
+        v.require(request.reason, "reason", 2000)
+        v.check()
         return self._act(caller, request.task_id, "suspend", until=until, reason=request.reason)
 
     @rpc
@@ -207,6 +217,8 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
     @rpc
     def RequestCoHandling(self, request, context, caller):
         department = caller.code
+        if request.cause and request.cause not in _CAUSES:  # unspecified: a first request
+            raise InvalidRequest([("cause", "CO_HANDLER_MISSED or LEAD_UNCLEAR, or unspecified for a first request")])
         asks = [(a.department, a.ask, a.limit_days) for a in request.asks]
         with self.unit_of_work() as uow:
             lead = self.handling.request_co_handling(uow, department, request.task_id, asks,
@@ -238,5 +250,5 @@ def build(settings: Settings, server) -> _Closing:
     ref = load_reference(settings)
     api = DeskApi(Handling(ref), unit_of_work_factory(pool, SOURCE, SOURCE),
                   Credentials(read_tokens(settings.desk_tokens), ref.org), signal)
-    desk_pb2_grpc.add_DepartmentDeskServicer_to_server(api, server)
+    add_servicer(server, api, pb.DESCRIPTOR.services_by_name["DepartmentDesk"])
     return _Closing(pool, signal)

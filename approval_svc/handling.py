@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from services.clock import local_day
 from services.contracts import Envelope
 from services.domain import Decision, ResultCode, TaskStatus
-from services.errors import Forbidden, NotAllowedNow, NotFound
+from services.errors import Forbidden, NotAllowedNow, NotFound, Violations
 from services.reference import Reference
 from services.uow import UnitOfWork
 
@@ -138,6 +138,8 @@ class Handling:
         if action == "claim":
             changed = desk.claim(task)
         elif action == "request_supplement":
+            # intake takes only the item's materials: a request for another could never be met
+            self._item_materials(task, args["materials"])
             changed = desk.request_supplement(task, cal, today, args["materials"])
             uow.emit("SupplementRequested", task.case_number, {
                 "task_id": task.id, "department": department, "note": args["note"], "late": changed.supplement_late,
@@ -166,6 +168,17 @@ class Handling:
         if changed != task:
             store.save_task(uow, changed)
         return changed
+
+    def _item_materials(self, task: Task, materials: list[tuple[str, str]]) -> None:
+        item = self.ref.catalogue.item(task.item_code)
+        v, seen = Violations(), set()
+        for i, (code, _) in enumerate(materials):
+            if item.material(code) is None:
+                v.add(f"materials[{i}].material_code", f"item {item.code} has no material {code!r}")
+            elif code in seen:
+                v.add(f"materials[{i}].material_code", f"material {code!r} listed twice")
+            seen.add(code)
+        v.check()
 
     def request_co_handling(self, uow: UnitOfWork, department: str, task_id: str,
                             asks: list[tuple[str, str, int]], cause: str | None) -> Task:

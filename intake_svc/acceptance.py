@@ -19,8 +19,9 @@ from services.errors import Violations
 
 RETURNED = "returned"  # 退回件: the kind of a case that was not accepted
 
-_PROJECT_CODE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$")
-_PHONE = re.compile(r"^\+?\d[\d-]{6,19}$")
+# ASCII: Python's \d also matches other scripts' digits (١٢٣, １２３), which no registry or SMS gateway takes.
+_PROJECT_CODE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$", re.ASCII)
+_PHONE = re.compile(r"^\+?\d[\d-]{6,19}$", re.ASCII)
 _ACCEPTING = {OrgKind.ACCEPTANCE_DESK, OrgKind.WINDOW, OrgKind.VILLAGE_ROOM, OrgKind.CENTRE}
 
 
@@ -108,6 +109,10 @@ def validate(app: Application, catalogue: Catalogue, org: OrgChart) -> Item:
         v.add("applicant.id_number", problem)
     if not _PHONE.match(app.applicant.phone or ""):
         v.add("applicant.phone", "a phone number of 7 to 20 digits")
+    if len(app.applicant.email or "") > 254:
+        v.add("applicant.email", "at most 254 characters")
+    if len(app.project_code or "") > 64:  # a refusal's reasons quote it
+        v.add("project_code", "at most 64 characters")
     if app.channel == Channel.PROXY_AGENT:
         agent = org.agent(app.agent) if app.agent else None
         if agent is None:

@@ -12,7 +12,7 @@ from services.access import Caller, may_see_case, may_submit
 from services.clock import local_day
 from services.contracts import Envelope
 from services.domain import Application, CaseStatus, ProvidedMaterial
-from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, Violations
 from services.privacy import applicant_key, mask_id, mask_name, mask_phone
 from services.reference import Reference
 from services.uow import UnitOfWork
@@ -140,10 +140,19 @@ class Intake:
         """Materials the applicant brings: for a one-time notice, a department's request or a commitment."""
         row = self._case(uow, case_number, caller, lock=True)
         item = self.ref.catalogue.item(row["item_code"])
-        problems = [(f"materials[{i}].code", f"item {item.code} has no material {m.code!r}")
-                    for i, m in enumerate(materials) if item.material(m.code) is None]
+        problems, seen = [], set()
+        for i, m in enumerate(materials):
+            if item.material(m.code) is None:
+                problems.append((f"materials[{i}].code", f"item {item.code} has no material {m.code!r}"))
+            elif m.code in seen:
+                problems.append((f"materials[{i}].code", f"material {m.code!r} listed twice"))
+            seen.add(m.code)
+            if len(m.defect or "") > 500:
+                problems.append((f"materials[{i}].defect", "at most 500 characters"))
         if not materials:
             problems.append(("materials", "at least one material"))
+        if len(clerk) > 64:
+            problems.append(("clerk", "at most 64 characters"))
         if problems:
             raise InvalidRequest(problems)
         provided = {**row["provided"], **{m.code: m.defect or None for m in materials}}
@@ -191,8 +200,9 @@ class Intake:
             raise Forbidden("only the applicant may withdraw: the phone digits do not match")
         if row["status"] not in OPEN | {CaseStatus.SUPPLEMENT_REQUIRED.value}:
             raise NotAllowedNow(f"case {case_number} is {row['status']}: it can no longer be withdrawn")
-        if not reason.strip():
-            raise InvalidRequest([("reason", "required")])
+        v = Violations()
+        v.require(reason, "reason", 2000)
+        v.check()
         store.update_case(uow, case_number, status="withdrawn")
         store.append(uow, case_number, "withdrawn", "applicant", {"reason": reason})
         uow.emit("ApplicationWithdrawn", case_number, {"reason": reason})

@@ -11,7 +11,7 @@ from services.config import Settings
 from services.db import open_pool
 from services.domain import Applicant, Application, Channel, ProvidedMaterial
 from services.errors import InvalidRequest, NotFound
-from services.grpcutil import peer_address, rpc
+from services.grpcutil import add_servicer, peer_address, rpc
 from services.reference import load_reference
 from services.uow import unit_of_work_factory
 
@@ -123,5 +123,5 @@ def build(settings: Settings, server) -> _Closing:
     intake = Intake(ref, settings.commitment_days, limits)
     api = IntakeApi(intake, unit_of_work_factory(pool, SOURCE, SOURCE),
                     Credentials(read_tokens(settings.desk_tokens), ref.org))
-    intake_pb2_grpc.add_IntakeServicer_to_server(api, server)
+    add_servicer(server, api, pb.DESCRIPTOR.services_by_name["Intake"])
     return _Closing(pool)

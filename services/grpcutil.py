@@ -5,7 +5,9 @@ against the access table (services.access) before the method runs, then given to
 `InvalidRequest` becomes INVALID_ARGUMENT with a `google.rpc.BadRequest` detail naming each
 field, `NotFound` NOT_FOUND, `Unauthenticated` UNAUTHENTICATED, `Forbidden` PERMISSION_DENIED,
 `NotAllowedNow` FAILED_PRECONDITION, `TooManyAttempts` RESOURCE_EXHAUSTED, a database outage
-UNAVAILABLE (retry).
+UNAVAILABLE (retry). Before the method runs, every text of the request is checked (no NUL, no text
+or list longer than any request needs), and a request body that is not a message of its type is
+refused with INVALID_ARGUMENT (`add_servicer`), where grpcio would answer INTERNAL.
 """
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from pathlib import Path
 
 import grpc
 import psycopg
-from google.protobuf import any_pb2
+from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import DecodeError
+from google.protobuf.message_factory import GetMessageClass
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -54,14 +58,33 @@ _CODES = {NotFound: grpc.StatusCode.NOT_FOUND, Forbidden: grpc.StatusCode.PERMIS
           TooManyAttempts: grpc.StatusCode.RESOURCE_EXHAUSTED}
 
 
+# An error answer travels in trailers, and a client accepts about 8 KiB of them: what an answer
+# quotes of the request (a case number of megabytes, thousands of violations) is cut to fit.
+_MESSAGE_BYTES = 512  # percent-encoded on the wire: up to three times this
+_DETAIL_BYTES = 3000  # the field violations, base64 on the wire: 4/3 of this
+_FIELD_BYTES, _REASON_BYTES = 128, 256
+
+
+def _cut(text: str, limit: int) -> str:
+    """The text within `limit` bytes of UTF-8, marked where it was cut."""
+    data = text.encode()
+    return text if len(data) <= limit else data[:limit - 3].decode(errors="ignore") + "…"
+
+
 def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str,
           violations: list[tuple[str, str]] = ()) -> None:
-    status = status_pb2.Status(code=code.value[0], message=message)
+    status = status_pb2.Status(code=code.value[0])
     if violations:
-        detail = any_pb2.Any()
-        detail.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations]))
-        status.details.append(detail)
+        bad = error_details_pb2.BadRequest()
+        for f, d in violations:
+            bad.field_violations.add(field=_cut(f, _FIELD_BYTES), description=_cut(d, _REASON_BYTES))
+            if bad.ByteSize() > _DETAIL_BYTES:
+                del bad.field_violations[-1]
+                shown = "; ".join(f"{v.field}: {v.description}" for v in bad.field_violations)
+                message = f"{len(violations)} problems, the first {len(bad.field_violations)}: {shown}"
+                break
+        status.details.add().Pack(bad)
+    status.message = _cut(message, _MESSAGE_BYTES)
     context.abort_with_status(rpc_status.to_status(status))
 
 
@@ -93,9 +116,72 @@ def nul_fields(message, prefix: str = "") -> list[str]:
     return found
 
 
-def _check_text(request) -> None:
+# No text or list of any request is longer (the longest is a complaint's text); the use cases set
+# tighter limits per field. Checked before the use case runs, so that a megabyte of text is refused
+# whatever the field, and never stored.
+LONGEST_TEXT = 10_000
+MOST_ENTRIES = 1_000
+
+
+def oversized_fields(message, prefix: str = "") -> list[tuple[str, str]]:
+    """(path, reason) of every text longer than LONGEST_TEXT and list or map longer than MOST_ENTRIES."""
+    found = []
+    for field, value in message.ListFields():
+        path = f"{prefix}{field.name}"
+        if field.is_repeated and len(value) > MOST_ENTRIES:
+            found.append((path, f"at most {MOST_ENTRIES} entries"))
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            found += [(f"{path}[{k[:20]!r}]", f"at most {LONGEST_TEXT} characters") for k, v in value.items()
+                      if len(k) > LONGEST_TEXT or (isinstance(v, str) and len(v) > LONGEST_TEXT)]
+        elif field.message_type is not None:
+            items = enumerate(value) if field.is_repeated else [(None, value)]
+            for i, item in items:
+                found += oversized_fields(item, f"{path}[{i}]." if i is not None else f"{path}.")
+        elif field.type == field.TYPE_STRING:
+            items = enumerate(value) if field.is_repeated else [(None, value)]
+            found += [(f"{path}[{i}]" if i is not None else path, f"at most {LONGEST_TEXT} characters")
+                      for i, v in items if len(v) > LONGEST_TEXT]
+    return found
+
+
+class Undecodable:
+    """A request body that is not a message of its type (see `add_servicer`)."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+
+def _check_request(request) -> None:
+    if isinstance(request, Undecodable):
+        raise InvalidRequest([("request", f"not a valid {request.type_name} (protobuf)")])
+    if bad := oversized_fields(request):
+        raise InvalidRequest(bad)
     if bad := nul_fields(request):
         raise InvalidRequest([(f, "contains a NUL character") for f in bad])
+
+
+def _decoder(cls):
+    def decode(data: bytes):
+        try:
+            return cls.FromString(data)
+        except DecodeError:
+            return Undecodable(cls.DESCRIPTOR.full_name)
+    return decode
+
+
+def add_servicer(server: grpc.Server, servicer, service: ServiceDescriptor) -> None:
+    """Serve the methods of `service` with `servicer`, as the generated add_*_to_server does, except
+    that a body that does not decode reaches the method as `Undecodable`, which `rpc` refuses with
+    INVALID_ARGUMENT: grpcio itself would answer INTERNAL and log a traceback."""
+    handlers = {}
+    for method in service.methods:
+        make = grpc.unary_stream_rpc_method_handler if method.server_streaming \
+            else grpc.unary_unary_rpc_method_handler
+        handlers[method.name] = make(getattr(servicer, method.name),
+                                     request_deserializer=_decoder(GetMessageClass(method.input_type)),
+                                     response_serializer=GetMessageClass(method.output_type).SerializeToString)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    server.add_registered_method_handlers(service.full_name, handlers)
 
 
 def _caller(servicer, context, name: str):
@@ -114,7 +200,7 @@ def rpc(method):
         def streaming(self, request, context):
             try:
                 caller = _caller(self, context, name)
-                _check_text(request)
+                _check_request(request)
                 yield from method(self, request, context, caller)
             except grpc.RpcError:
                 raise
@@ -129,7 +215,7 @@ def rpc(method):
         started = time.perf_counter()
         try:
             caller = _caller(self, context, name)
-            _check_text(request)
+            _check_request(request)
             return method(self, request, context, caller)
         except grpc.RpcError:
             raise

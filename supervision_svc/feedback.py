@@ -144,6 +144,7 @@ class Feedback:
     def follow_up(self, uow: UnitOfWork, caller: str, rating_id: int, outcome: str) -> dict:
         if not outcome.strip():
             raise InvalidRequest([("outcome", "required: what the applicant said")])
+        _at_most(outcome, "outcome", 2000)
         self._item(uow, rating_id, caller)
         store.update_rectification(uow, rating_id, follow_up=outcome, followed_up_on=self._today(uow))
         return store.rectification(uow, rating_id)
@@ -151,6 +152,7 @@ class Feedback:
     def appeal(self, uow: UnitOfWork, caller: str, rating_id: int, reason: str) -> dict:
         if not reason.strip():
             raise InvalidRequest([("reason", "required")])
+        _at_most(reason, "reason", 2000)
         item = self._item(uow, rating_id, caller)
         if item["appealed_on"] is not None:
             raise NotAllowedNow(f"rating {rating_id} was appealed on {item['appealed_on']}")
@@ -164,6 +166,7 @@ class Feedback:
             raise Forbidden("appeals are reviewed by the supervision office")
         if not note.strip():
             raise InvalidRequest([("note", "required: the review's reasons")])
+        _at_most(note, "note", 2000)
         item = self._item(uow, rating_id, caller)
         if item["appealed_on"] is None or item["reviewed_on"] is not None:
             raise NotAllowedNow(f"rating {rating_id} has no appeal waiting for review")
@@ -187,6 +190,10 @@ class Feedback:
             v.add("case_number", "a complaint is about a case or a department: give one")
         if c.department and self.ref.org.department(c.department) is None:
             v.add("department", f"no department {c.department!r}")
+        limits = {"name": 100, "phone": 20, "email": 254}
+        for key, value in (c.contact or {}).items():
+            if len(value) > limits[key]:
+                v.add(f"contact_{key}", f"at most {limits[key]} characters")
         v.check()
         if (earlier := store.complaint_by_request(uow, c.request_id)) is not None:
             if (earlier["text"], earlier["case_number"] or "") != (c.text, c.case_number):
@@ -206,6 +213,7 @@ class Feedback:
     def answer_complaint(self, uow: UnitOfWork, caller: str, complaint_id: int, answer: str) -> dict:
         if not answer.strip():
             raise InvalidRequest([("answer", "required")])
+        _at_most(answer, "answer", 5000)
         complaint = store.complaint(uow, complaint_id, lock=True)
         if complaint is None:
             raise NotFound(f"no complaint {complaint_id}")
@@ -220,3 +228,9 @@ class Feedback:
             "complaint_id": complaint_id, "department": complaint["department"], "answer": answer,
             "contact": complaint["contact"]})
         return store.complaint(uow, complaint_id)
+
+
+def _at_most(text: str, field: str, limit: int) -> None:
+    """Free text is stored and sent on in events and notices: bounded like its siblings."""
+    if len(text) > limit:
+        raise InvalidRequest([(field, f"at most {limit} characters")])

@@ -13,7 +13,7 @@ from services.config import Settings
 from services.db import open_pool
 from services.errors import Forbidden, InvalidRequest
 from services.access import Caller, Credentials, Role, read_tokens
-from services.grpcutil import rpc
+from services.grpcutil import add_servicer, rpc
 from services.reference import load_reference
 from services.uow import unit_of_work_factory
 
@@ -106,6 +106,8 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
         department = self._scope(caller, request.department)
         since, until = period(request.period)
         size, after = _page(request.page_size, request.page_token)
+        if request.colour and request.colour not in _COLOURS:  # unspecified: both
+            raise InvalidRequest([("colour", "YELLOW, RED, or unspecified for both")])
         with self.unit_of_work() as uow:
             rows = store.warnings_in(uow, since, until, department, _COLOURS.get(request.colour), after, size + 1)
         return pb.ListWarningsReply(next_page_token=_next(rows, size, "id"), warnings=[
@@ -225,8 +227,8 @@ def build(settings: Settings, server) -> _Closing:
     unit_of_work = unit_of_work_factory(pool, SOURCE, SOURCE)
     supervision = Supervision(ref, settings.warn_share, settings.suggestion_after_reds, settings.progress_notice_days)
     feedback = Feedback(supervision, settings.rectification_days, settings.complaint_limit_days)
-    supervision_pb2_grpc.add_SupervisionServicer_to_server(
-        SupervisionApi(feedback, unit_of_work, Credentials(read_tokens(settings.desk_tokens), ref.org)), server)
+    api = SupervisionApi(feedback, unit_of_work, Credentials(read_tokens(settings.desk_tokens), ref.org))
+    add_servicer(server, api, pb.DESCRIPTOR.services_by_name["Supervision"])
     collector = BusinessCollector(unit_of_work, ref, settings.amqp_url)
     REGISTRY.register(collector)
     return _Closing(pool, collector)

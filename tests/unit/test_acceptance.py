@@ -93,6 +93,14 @@ def test_bad_requests_name_every_field():
                       "agent", "consent_ref", "materials[0].code", "materials[1].code"}
 
 
+def test_a_phone_number_is_ascii_digits():
+    """Fullwidth or Arabic-Indic digits passed as a phone number: Python's \\d takes them."""
+    for phone in ("１３９１２３４５６７８", "١٣٩١٢٣٤٥٦٧٨"):
+        with pytest.raises(InvalidRequest) as info:
+            answer(app("MZ-001", "county-desk", applicant=Applicant("王小明", ID, phone)))
+        assert [f for f, _ in info.value.violations] == ["applicant.phone"]
+
+
 @pytest.mark.parametrize("code, ok", [
     (with_check_digit("2026-340521-65-03-00015"), True),
     (with_check_digit("2019-110105-47-01-12345"), True),
@@ -102,6 +110,8 @@ def test_bad_requests_name_every_field():
     (with_check_digit("2027-340521-65-03-00015"), False),  # a future year
     ("2026/340521/65/03/000154", False),
     (None, False),
+    # other scripts' digits: a regex's \d took them, and stdnum's check digit too
+    (with_check_digit("2026-340521-65-03-00015").translate(str.maketrans("0123456789", "０１２３４５６７８９")), False),
 ])
 def test_project_codes_have_the_national_structure(code, ok):
     assert (project_code_problem(code, TODAY) is None) == ok
