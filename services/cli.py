@@ -323,6 +323,34 @@ def load(cases: int | None, duration: float | None, rate: float, concurrency: in
 
 
 @main.command()
+@click.option("--cases-per-fault", default=100, show_default=True, type=click.IntRange(1),
+              help="Cases submitted during each fault.")
+@click.option("--rate", default=15.0, show_default=True, type=click.FloatRange(0.1), help="Arrivals per second.")
+@click.option("--fault", "faults", multiple=True, metavar="NAME",
+              help="Only this fault (repeatable): kill-<process>, rabbitmq, postgres, poison, duplicates.")
+@click.option("--outage", default=5.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds RabbitMQ and PostgreSQL stay down.")
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the servers' and processes' logs.")
+def chaos(cases_per_fault: int, rate: float, faults: tuple[str, ...], outage: float, logs: Path | None) -> None:
+    """Fault suite: kill -9 of every process, RabbitMQ and PostgreSQL restarts, poison and duplicate
+    events, each under load on servers of the run's own; the books are audited after each. Prints a
+    table, then a JSON line; exits 1 if anything was lost, duplicated or failed a check."""
+    from .chaos import check_faults, report_lines, run_chaos
+
+    try:
+        names = check_faults(list(faults)) if faults else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    result = run_chaos(current_settings(), cases_per_fault=cases_per_fault, rate=rate, faults=names, log_dir=logs,
+                       outage=outage, echo=lambda line: click.echo(line, err=True))
+    for line in report_lines(result):
+        click.echo(line)
+    click.echo(json.dumps(result, ensure_ascii=False))
+    if not result["ok"]:
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("item", default="TZ-002")
 @click.option("--target", help="host:port of the intake API [127.0.0.1:ONEWINDOW_INTAKE_PORT].")
 def submit(item: str, target: str | None) -> None:
