@@ -330,7 +330,7 @@ def report_lines(result: dict) -> list[str]:
     rows.append(["total", t["cases"], t["in_flight"], t["lost"], t["duplicated"], t["broken"], "",
                  f"max {t['recovery_max_s']}"])
     lines = tabulate(rows, headers=["fault", "cases", "in flight", "lost", "duplicated", "failed checks",
-                                    "ready s", "recovery s"], tablefmt="simple").splitlines()
+                                    "ready s", "recovery s"], tablefmt="simple", floatfmt=".1f").splitlines()
     f = result["final"]
     lines.append(f"after the last fault, drained: lost {f['lost']}, duplicated {f['duplicated']}, "
                  f"failed checks {f['broken']}; {result['cores']} cores, {result['duration_s']} s")

@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import grpc
-import yaml
 from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.desk.v1 import desk_pb2_grpc
 from onewindow.intake.v1 import intake_pb2 as ipb
@@ -36,7 +35,8 @@ from tqdm import tqdm
 from intake_svc.acceptance import with_check_digit
 from services.catalogue import Item, OrgChart
 from services.config import Settings
-from services.grpcutil import client_channel
+from services.access import read_tokens
+from services.grpcutil import api_channel
 from services.reference import load_reference
 
 CALL_TIMEOUT = 10.0
@@ -244,11 +244,11 @@ def run_load(settings: Settings, *, cases: int | None = None, duration: float | 
     if unknown:
         raise ValueError(f"not in the catalogue: {', '.join(unknown)}")
     total = cases if cases is not None else int(rate * (duration or 60.0))
-    tokens = yaml.safe_load(settings.desk_tokens.read_text(encoding="utf-8"))
+    tokens = read_tokens(settings.desk_tokens)
     rng = random.Random(20261125)
     books, stop = books or Books(), threading.Event()
-    intake_channel = client_channel(f"127.0.0.1:{settings.intake_port}")
-    desk_channel = client_channel(f"127.0.0.1:{settings.desk_port}")
+    intake_channel = api_channel(settings, settings.intake_port)
+    desk_channel = api_channel(settings, settings.desk_port)
     intake = intake_pb2_grpc.IntakeStub(intake_channel)
     desk = desk_pb2_grpc.DepartmentDeskStub(desk_channel)
     deciders = ThreadPoolExecutor(64, thread_name_prefix="decide")
