@@ -15,7 +15,7 @@ from services.clock import local_day
 from services.config import Settings
 from services.db import open_pool
 from services.domain import Decision
-from services.errors import InvalidRequest, Violations
+from services.errors import InvalidRequest
 from services.access import Credentials, Role, read_tokens
 from services.grpcutil import add_servicer, rpc
 from services.reference import Reference, load_reference
@@ -173,25 +173,12 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
     @rpc
     def RequestSupplement(self, request, context, caller):
         materials = [(m.material_code, m.problem) for m in request.materials]
-        v = Violations()
-        for i, (code, problem) in enumerate(materials):
-            if not code or not problem:
-                v.add(f"materials[{i}]", "material_code and problem are required")
-            elif len(problem) > 500:
-                v.add(f"materials[{i}].problem", "at most 500 characters")
-        if len(request.note) > 2000:
-            v.add("note", "at most 2000 characters")
-        v.check()
         return self._act(caller, request.task_id, "request_supplement", materials=materials, note=request.note)
 
     @rpc
     def StartSpecialProcedure(self, request, context, caller):
-        v = Violations()
         if request.procedure not in _PROCEDURES:
-            v.add("procedure", "EXPERT_REVIEW, HEARING, INSPECTION or PUBLIC_NOTICE")
-        if len(request.note) > 2000:
-            v.add("note", "at most 2000 characters")
-        v.check()
+            raise InvalidRequest([("procedure", "EXPERT_REVIEW, HEARING, INSPECTION or PUBLIC_NOTICE")])
         return self._act(caller, request.task_id, "start_special_procedure",
                          procedure=_PROCEDURES[request.procedure], note=request.note)
 
@@ -205,9 +192,6 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
             until = dt.date.fromisoformat(request.until)
         except ValueError:
             raise InvalidRequest([("until", "a date, YYYY-MM-DD")]) from None
-        v = Violations()
-        v.require(request.reason, "reason", 2000)
-        v.check()
         return self._act(caller, request.task_id, "suspend", until=until, reason=request.reason)
 
     @rpc

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from services.clock import local_day
 from services.contracts import Envelope
 from services.domain import Decision, ResultCode, TaskStatus
-from services.errors import Forbidden, NotAllowedNow, NotFound, Violations
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
 from services.reference import Reference
 from services.uow import UnitOfWork
 
@@ -19,6 +19,7 @@ from . import desk, store
 from .desk import CO_HANDLING, LEAD, PARALLEL, Task
 
 SOURCE = "approval"
+NOTE_CHARS, PROBLEM_CHARS = 2000, 500  # free text stored and sent on in events and notices
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,14 @@ class Handling:
         if action == "claim":
             changed = desk.claim(task)
         elif action == "request_supplement":
-            # intake takes only the item's materials: a request for another could never be met
-            self._item_materials(task, args["materials"])
+            self._check_supplement(task, args["materials"], args["note"])
             changed = desk.request_supplement(task, cal, today, args["materials"])
             uow.emit("SupplementRequested", task.case_number, {
                 "task_id": task.id, "department": department, "note": args["note"], "late": changed.supplement_late,
                 "materials": [{"code": c, "problem": p} for c, p in args["materials"]]})
         elif action == "start_special_procedure":
+            if len(args["note"]) > NOTE_CHARS:
+                raise InvalidRequest([("note", f"at most {NOTE_CHARS} characters")])
             changed = desk.start_special_procedure(task, today, args["procedure"])
             uow.emit("TaskPaused", task.case_number, {"task_id": task.id, "department": department,
                                                       "reason": "special_procedure", "procedure": args["procedure"],
@@ -154,6 +156,9 @@ class Handling:
             uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": department,
                                                        "reason": "special_procedure", "extension_days": 0})
         elif action == "suspend":
+            v = Violations()
+            v.require(args["reason"], "reason", NOTE_CHARS)
+            v.check()
             changed = desk.suspend(task, today, args["until"])
             uow.emit("TaskPaused", task.case_number, {"task_id": task.id, "department": department,
                                                       "reason": "suspension", "note": args["reason"],
@@ -169,15 +174,23 @@ class Handling:
             store.save_task(uow, changed)
         return changed
 
-    def _item_materials(self, task: Task, materials: list[tuple[str, str]]) -> None:
+    def _check_supplement(self, task: Task, materials: list[tuple[str, str]], note: str) -> None:
+        """Each material once, of the item (intake takes only the item's materials: a request for
+        another could never be met), with its problem; the texts bounded."""
         item = self.ref.catalogue.item(task.item_code)
         v, seen = Violations(), set()
-        for i, (code, _) in enumerate(materials):
-            if item.material(code) is None:
+        for i, (code, problem) in enumerate(materials):
+            if not code or not problem:
+                v.add(f"materials[{i}]", "material_code and problem are required")
+            elif item.material(code) is None:
                 v.add(f"materials[{i}].material_code", f"item {item.code} has no material {code!r}")
             elif code in seen:
                 v.add(f"materials[{i}].material_code", f"material {code!r} listed twice")
+            elif len(problem) > PROBLEM_CHARS:
+                v.add(f"materials[{i}].problem", f"at most {PROBLEM_CHARS} characters")
             seen.add(code)
+        if len(note) > NOTE_CHARS:
+            v.add("note", f"at most {NOTE_CHARS} characters")
         v.check()
 
     def request_co_handling(self, uow: UnitOfWork, department: str, task_id: str,
