@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.iso7064 import mod_11_10
 
 from services.calendar import WorkingCalendar
@@ -54,7 +55,13 @@ def with_check_digit(code_without_check: str) -> str:
 
 def id_number_problem(number: str) -> str | None:
     if len(number) == 18 and number[:17].isdigit():
-        return None if ric.is_valid(number) else "not a valid resident identity number (check digit)"
+        try:
+            ric.validate(number)
+        except InvalidChecksum:
+            return "not a valid resident identity number (check digit)"
+        except ValidationError:
+            return "not a valid resident identity number (birth date, or a region code not in use that year)"
+        return None
     if len(number) == 18:
         return None if uscc.is_valid(number) else "not a valid unified social credit code"
     return "an 18-character resident identity number or unified social credit code"

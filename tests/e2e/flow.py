@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 
 from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.intake.v1 import intake_pb2 as ipb
@@ -17,7 +18,11 @@ CATALOGUE = load_reference(Settings()).catalogue
 
 
 def id_number(serial: int) -> str:
-    first = f"34052119900101{serial % 1000:03d}"
+    """A valid identity number; the serial picks the birth date (1983-2002, the region code 340521
+    exists from 1983) and the sequence, so that the cases of one test module do not share an applicant
+    by chance."""
+    born = date(1983, 1, 1) + timedelta(days=serial // 1000 % 7300)
+    first = f"340521{born:%Y%m%d}{serial % 1000:03d}"
     return first + ric.calc_check_digit(first + "0")
 
 

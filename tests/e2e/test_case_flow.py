@@ -247,7 +247,8 @@ def test_watch_resumes_from_a_cursor_without_missing_work(system):
     resumed = desk.WatchTasks(dpb.WatchTasksRequest(after_cursor=cursor), timeout=30)
     items = [next(resumed) for _ in range(3)]
     resumed.cancel()
-    assert [i.task.case_number for i in items] == numbers
+    # the bus may route the three in any order; the feed gives each once, in cursor order
+    assert sorted(i.task.case_number for i in items) == sorted(numbers)
     assert [i.cursor for i in items] == [cursor + 1, cursor + 2, cursor + 3]
     assert all(i.reason == "assigned" for i in items)
 

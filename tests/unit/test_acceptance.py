@@ -130,3 +130,12 @@ def test_the_history_chain_finds_edits_removals_and_a_cut_tail():
     assert verify("C1", entries[:1] + entries[2:], 4, head) == ["entry 2 is missing (found 3)"]
     assert verify("C1", entries[:3], 4, head)  # the last entry removed: the case row disagrees
     assert verify("C2", entries, 4, head)  # moved to another case
+
+
+def test_an_identity_number_is_refused_with_what_is_wrong_with_it():
+    from intake_svc.acceptance import id_number_problem
+    before_county = "34052119800101123"  # 当涂县 (340521) exists from 1983
+    assert "region code" in id_number_problem(before_county + ric.calc_check_digit(before_county + "0"))
+    wrong_digit = "0" if ID[-1] != "0" else "1"
+    assert "check digit" in id_number_problem(ID[:-1] + wrong_digit)
+    assert id_number_problem(ID) is None
