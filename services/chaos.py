@@ -143,7 +143,7 @@ class Run:
             except Exception as exc:  # reported as a finding: the clients themselves broke
                 outcome["error"] = f"{type(exc).__name__}: {exc}"
 
-        flow = threading.Thread(target=load, name=f"load-{fault}")
+        flow = threading.Thread(target=load, name=f"load-{fault}", daemon=True)  # not waited for at a SIGTERM
         flow.start()
         self.until(lambda: not flow.is_alive() or len(self.query("SELECT case_number FROM intake.cases") or [])
                    - len(before) >= max(2, cases // 4), RECOVERY_SECONDS)

@@ -5,6 +5,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -270,6 +271,7 @@ def _run_system(name: str, play, log_dir: Path | None) -> None:
 
     settings = scratch_settings(current_settings(), name)
     logs = log_dir or Path(tempfile.mkdtemp(prefix=f"onewindow-{name}-"))
+    _exit_on_sigterm()
     click.echo(f"starting every process on database {settings.database_url.rsplit('/', 1)[-1]} "
                f"(logs in {logs})", err=True)
     with System(settings, logs, scratch=True):
@@ -279,6 +281,12 @@ def _run_system(name: str, play, log_dir: Path | None) -> None:
     click.echo(json.dumps(result, ensure_ascii=False))
     if result.get("lost") or result.get("duplicated"):
         sys.exit(1)
+
+
+def _exit_on_sigterm() -> None:
+    """A command that starts processes and servers of its own stops them when it is terminated,
+    as when interrupted: SIGTERM unwinds like Ctrl-C instead of leaving them running."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 @main.command()
@@ -341,6 +349,7 @@ def chaos(cases_per_fault: int, rate: float, faults: tuple[str, ...], outage: fl
         names = check_faults(list(faults)) if faults else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault") from None
+    _exit_on_sigterm()
     result = run_chaos(current_settings(), cases_per_fault=cases_per_fault, rate=rate, faults=names, log_dir=logs,
                        outage=outage, echo=lambda line: click.echo(line, err=True))
     for line in report_lines(result):

@@ -86,9 +86,13 @@ class System:
     def __enter__(self) -> System:
         prepare(self.settings, scratch=self.scratch)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for name in self.argv:
-            self.start(name)
-        self.wait_ready()
+        try:
+            for name in self.argv:
+                self.start(name)
+            self.wait_ready()
+        except BaseException:  # not ready in time, or interrupted: nothing is left running
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,10 +1,15 @@
 """The `onewindow` command as an operator runs it."""
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import signal
+import socket
 import subprocess
+from pathlib import Path
 
+import psycopg
 import pytest
 
 
@@ -149,3 +154,64 @@ def test_load_runs_cases_and_reports_throughput_and_latency(scratch_env):
     assert figures["p99_ms"] >= figures["p50_ms"] > 0 and figures["cores"] >= 1 and not figures["errors"]
     bad = run("load", "--mix", "TZ-002=x", env=scratch_env)
     assert bad.returncode == 2 and "--mix" in bad.stderr
+
+
+def _children() -> dict[int, list[int]]:
+    """Parent pid → child pids, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    return children
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Every process under `pid`, with its command line."""
+    children, found, todo = _children(), {}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            with contextlib.suppress(OSError):
+                found[child] = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_terminated_chaos_run_stops_its_servers_and_processes(process_env):
+    proc = subprocess.Popen([ONEWINDOW, "chaos", "--fault", "poison", "--cases-per-fault", "2000", "--rate", "2"],
+                            cwd=ROOT, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        while "private PostgreSQL" not in line:
+            line = proc.stderr.readline()
+            assert line, "chaos ended before starting its servers"
+        postgres_port, rabbit_port = (int(p) for p in re.findall(r"on port (\d+)", line))
+
+        def every_process_started():
+            found = _descendants(proc.pid)
+            started = [c for c in found.values() if "services.busrun" in c or "services.apirun" in c]
+            return found if len(started) == len(commands(PYTHON)) else None
+        processes = wait_until(every_process_started, timeout=120, what="every process of the run started")
+
+        def cases_flowing():
+            with contextlib.suppress(psycopg.Error), psycopg.connect(
+                    f"postgresql://postgres@127.0.0.1:{postgres_port}/onewindow", connect_timeout=5) as conn:
+                return conn.execute("SELECT count(*) FROM intake.cases").fetchone()[0] > 0
+        wait_until(cases_flowing, timeout=120, what="cases flowing")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert [c for pid, c in processes.items() if _running(pid)] == []
+    for port in (postgres_port, rabbit_port):
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
