@@ -20,6 +20,7 @@ _ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined
                    autoescape=False)
 _RESULTS = {"issued": "准予许可", "rejected": "不予许可", "reported_up": "已转报上级机关审批", "concluded": "办结"}
 _RESOLUTIONS = {"fixed": "已立行立改", "ledger": "已列入整改台账限期整改", "explained": "已向您解释说明"}
+_COLOURS = {"yellow": "黄牌", "red": "红牌"}
 _PROCEDURES = {"expert_review": "专家评审", "hearing": "听证", "inspection": "现场勘查或检验检测",
                "public_notice": "公示"}
 
@@ -98,6 +99,9 @@ def plan(envelope: Envelope, catalogue: Catalogue, contact: dict | None, item_co
     elif kind == "ComplaintAnswered":
         to_applicant("complaint_answer", complaint_id=p["complaint_id"], department=p["department"],
                      answer=p["answer"])
+    elif kind == "WarningInstructed":
+        to_department(p["department"], "instruction", step=p["step"], colour=_COLOURS[p["colour"]],
+                      instruction=p["instruction"], reply_by=p.get("reply_by") or "")
     elif kind == "WarningRaised" and p.get("department"):
         to_department(p["department"], "urge" if p["colour"] == "yellow" else "escalation", step=p["step"],
                       deadline=p["deadline"])

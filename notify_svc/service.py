@@ -75,6 +75,10 @@ class NotifyService:
     def on_warning(self, uow, envelope):
         _notify().on_event(uow, envelope)
 
+    @on_event("supervision", "WarningInstructed")
+    def on_instruction(self, uow, envelope):
+        _notify().on_event(uow, envelope)
+
     @timer(interval=POLL_SECONDS)
     def send_due(self):
         notify = _notify()

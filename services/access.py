@@ -6,7 +6,7 @@ token, and the org chart says what the code is:
 - an organisation (a window, acceptance desk, village room or centre; the online hall submits as
   the organisation it files into): its acceptance clerks (受理员), the cases accepted there;
 - an agent (代办员): the cases the agent carries, at the agent's own organisation;
-- `supervision`, the supervision office (电子监察): reads everything, acts on warnings,
+- `supervision`, the supervision office (电子监察): reads everything, instructs on warnings (督办),
   rectifications, appeals and complaints.
 `Track` is public: the case number and the applicant's phone digits are the credential, and
 failed guesses are limited (intake_svc.tracking). Which row of a role a caller may touch (its own
@@ -70,6 +70,8 @@ POLICY: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "desk.RequestCoHandling": {D},
     "desk.Decide": {D},
     "supervision.ListWarnings": {D, S},
+    "supervision.Instruct": {S},  # 督办: the office acts on a warning
+    "supervision.ReplyToInstruction": {D},
     "supervision.ListFaults": {D, S},
     "supervision.Rate": {C, S},  # the rating device at the window, the online hall, a follow-up call
     "supervision.ListRectifications": {D, S},

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
                                                                     "that make a supervision suggestion")
     rectification_days: int = Field(15, ge=1, le=60, description="working days to rectify a bad rating (整改)")
     complaint_limit_days: int = Field(15, ge=1, le=60, description="working days to answer a complaint (投诉)")
+    instruction_reply_days: int = Field(5, ge=1, le=30, description="working days for a department to reply to "
+                                                                    "the supervision office's instruction (督办)")
     progress_notice_days: int = Field(5, ge=1, le=20, description="working days within which a beyond-township "
                                                                   "applicant is told in writing how the case stands")
     transfer_limit_days: int = Field(1, ge=0, le=20, description="working days for each transfer hop (转办)")

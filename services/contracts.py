@@ -288,6 +288,16 @@ class WarningRaised(Payload):
     deadline: dt.date
 
 
+@event("WarningInstructed", SUPERVISION, (NOTIFY,), "the supervision office instructed the warned department (督办) and set a day for its reply")
+class WarningInstructed(Payload):
+    warning_id: int
+    colour: str
+    step: str
+    department: str
+    instruction: str
+    reply_by: dt.date | None = None
+
+
 @event("CommitmentLapsed", SUPERVISION, (APPROVAL,), "the promised materials of a 容缺 case did not arrive in time: the case ends (补正超时驳回)")
 class CommitmentLapsed(Payload):
     deadline: dt.date

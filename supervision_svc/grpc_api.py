@@ -21,6 +21,7 @@ from . import store
 from .feedback import Complaint, Feedback, Rating
 from .figures import agent_figures, figures
 from .gauges import BusinessCollector
+from .instructions import Instructions
 from .supervise import Supervision
 
 PORT_SETTING = "supervision_port"
@@ -77,6 +78,14 @@ def rectification_view(r: dict) -> pb.Rectification:
         appeal_upheld=bool(r["appeal_upheld"]))
 
 
+def warning_view(w: dict) -> pb.Warning:
+    return pb.Warning(id=w["id"], case_number=w["case_number"] or "", step=w["step"], department=w["department"] or "",
+                      colour=pb.RED if w["colour"] == "red" else pb.YELLOW, deadline=_day(w["deadline"]),
+                      raised_on=_day(w["raised_on"]), withdrawn_on=_day(w["withdrawn_on"]),
+                      instruction=w["instruction"] or "", instructed_on=_day(w["instructed_on"]),
+                      reply_by=_day(w["reply_by"]), reply=w["reply"] or "", replied_on=_day(w["replied_on"]))
+
+
 def complaint_view(c: dict) -> pb.Complaint:
     channel = {v: k for k, v in _COMPLAINT_CHANNELS.items()}[c["channel"]]
     return pb.Complaint(id=c["id"], channel=channel, case_number=c["case_number"] or "", department=c["department"],
@@ -87,8 +96,9 @@ def complaint_view(c: dict) -> pb.Complaint:
 class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     API = "supervision"
 
-    def __init__(self, feedback: Feedback, unit_of_work, credentials: Credentials):
+    def __init__(self, feedback: Feedback, instructions: Instructions, unit_of_work, credentials: Credentials):
         self.feedback = feedback
+        self.instructions = instructions
         self.unit_of_work = unit_of_work
         self.credentials = credentials
 
@@ -110,10 +120,19 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
             raise InvalidRequest([("colour", "YELLOW, RED, or unspecified for both")])
         with self.unit_of_work() as uow:
             rows = store.warnings_in(uow, since, until, department, _COLOURS.get(request.colour), after, size + 1)
-        return pb.ListWarningsReply(next_page_token=_next(rows, size, "id"), warnings=[
-            pb.Warning(id=w["id"], case_number=w["case_number"] or "", step=w["step"], department=w["department"] or "",
-                       colour=pb.RED if w["colour"] == "red" else pb.YELLOW, deadline=_day(w["deadline"]),
-                       raised_on=_day(w["raised_on"]), withdrawn_on=_day(w["withdrawn_on"])) for w in rows[:size]])
+        return pb.ListWarningsReply(next_page_token=_next(rows, size, "id"),
+                                    warnings=[warning_view(w) for w in rows[:size]])
+
+    @rpc
+    def Instruct(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return warning_view(self.instructions.instruct(uow, caller.code, request.warning_id, request.instruction,
+                                                           request.reply_days))
+
+    @rpc
+    def ReplyToInstruction(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return warning_view(self.instructions.reply(uow, caller.code, request.warning_id, request.reply))
 
     @rpc
     def ListFaults(self, request, context, caller):
@@ -227,7 +246,8 @@ def build(settings: Settings, server) -> _Closing:
     unit_of_work = unit_of_work_factory(pool, SOURCE, SOURCE)
     supervision = Supervision(ref, settings.warn_share, settings.suggestion_after_reds, settings.progress_notice_days)
     feedback = Feedback(supervision, settings.rectification_days, settings.complaint_limit_days)
-    api = SupervisionApi(feedback, unit_of_work, Credentials(read_tokens(settings.desk_tokens), ref.org))
+    instructions = Instructions(supervision, settings.instruction_reply_days)
+    api = SupervisionApi(feedback, instructions, unit_of_work, Credentials(read_tokens(settings.desk_tokens), ref.org))
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["Supervision"])
     collector = BusinessCollector(unit_of_work, ref, settings.amqp_url)
     REGISTRY.register(collector)

@@ -79,6 +79,16 @@ def withdraw_yellow(uow: UnitOfWork, clock_id: int, today: dt.date) -> None:
                 "AND withdrawn_on IS NULL", [today, clock_id])
 
 
+def warning(uow: UnitOfWork, warning_id: int, lock: bool = False) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM warnings WHERE id = %s" + (" FOR UPDATE" if lock else ""), [warning_id]).fetchone()
+
+
+def update_warning(uow: UnitOfWork, warning_id: int, **fields) -> None:
+    uow.execute(f"UPDATE warnings SET {', '.join(f'{c} = %s' for c in fields)} WHERE id = %s",
+                [*fields.values(), warning_id])
+
+
 def reds_this_month(uow: UnitOfWork, department: str, today: dt.date) -> int:
     (n,) = uow.execute("SELECT count(*) FROM warnings WHERE department = %s AND colour = 'red' "
                        "AND date_trunc('month', raised_on) = date_trunc('month', %s::date)",

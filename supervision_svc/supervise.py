@@ -18,8 +18,8 @@ from . import store
 from .timing import marks
 
 CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT = "case", "transfer", "task", "co_handling", "commitment"
-RECTIFICATION, COMPLAINT = "rectification", "complaint"
-STEPS = (CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT, RECTIFICATION, COMPLAINT)
+RECTIFICATION, COMPLAINT, INSTRUCTION = "rectification", "complaint", "instruction"
+STEPS = (CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT, RECTIFICATION, COMPLAINT, INSTRUCTION)
 _PAUSES = {"supplement": PauseReason.SUPPLEMENT, "special_procedure": PauseReason.SPECIAL_PROCEDURE,
            "suspension": PauseReason.SUSPENSION}
 
@@ -31,9 +31,13 @@ class Supervision:
     suggestion_after_reds: int
     progress_notice_days: int = 5
 
-    def open_clock(self, uow, case: str | None, step: str, ref: str, department: str | None, start: dt.date, limit: int):
+    def open_clock(self, uow, case: str | None, step: str, ref: str, department: str | None, start: dt.date,
+                   limit: int) -> dt.date | None:
+        """Open a clock; returns its deadline (None when the calendar does not reach that far)."""
         clock = Clock(start, limit)
-        store.open_clock(uow, case, step, ref, department, clock, marks(clock, self.ref.calendar, self.warn_share))
+        due = marks(clock, self.ref.calendar, self.warn_share)
+        store.open_clock(uow, case, step, ref, department, clock, due)
+        return due.deadline
 
     def reading(self, row: dict, day: dt.date):
         return store.clock_of(row).read(self.ref.calendar, day)
@@ -202,7 +206,7 @@ class Supervision:
         store.update_case(uow, case, concluded_on=day, result=result)
 
     def finish(self, uow, step: str, ref: str, day: dt.date) -> None:
-        """End a clock that belongs to no case (a rectification item, a complaint)."""
+        """End a clock that belongs to no case (a rectification item, a complaint, an instruction)."""
         for row in store.clocks_by_ref(uow, step, ref):
             self._finish(uow, row, day)
 

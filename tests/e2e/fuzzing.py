@@ -273,7 +273,8 @@ def _seed(running) -> tuple[dict[str, dict], dict]:
         "project_code": [with_check_digit("2026-340521-65-03-00015")], "first_clerk": ["clerk-01"],
         "clerk": ["clerk-01"], "consent_ref": ["WT-2026-0001"], "opinion": words, "legal_basis": ["《行政许可法》"],
         "documents": ["批复-001"], "reason": words, "note": words, "text": words, "answer": words,
-        "outcome": words, "comment": words, "ask": words, "problem": words, "defect": ["", "复印件不清"],
+        "outcome": words, "comment": words, "instruction": words, "reply": words, "reply_days": [0, 1, 5, 31],
+        "warning_id": [1, 2], "ask": words, "problem": words, "defect": ["", "复印件不清"],
         "contact_name": ["王小明"], "contact_phone": ["13912345678"], "contact_email": ["wang@example.cn"],
         "limit_days": [1, 5, 60, 61], "extension_days": [0, 1, 3], "level": [1, 2, 3, 5], "planned_days": [5],
     }

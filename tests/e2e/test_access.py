@@ -31,7 +31,8 @@ EXPECTED = {
     "desk.ListTasks": "d", "desk.WatchTasks": "d", "desk.GetProgress": "ds", "desk.Claim": "d",
     "desk.RequestSupplement": "d", "desk.StartSpecialProcedure": "d", "desk.EndSpecialProcedure": "d",
     "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
-    "supervision.ListWarnings": "ds", "supervision.ListFaults": "ds", "supervision.Rate": "cs",
+    "supervision.ListWarnings": "ds", "supervision.Instruct": "s", "supervision.ReplyToInstruction": "d",
+    "supervision.ListFaults": "ds", "supervision.Rate": "cs",
     "supervision.ListRectifications": "ds", "supervision.Rectify": "d", "supervision.FollowUp": "ds",
     "supervision.Appeal": "d", "supervision.ReviewAppeal": "s", "supervision.Complain": "cs",
     "supervision.AnswerComplaint": "ds", "supervision.ListComplaints": "ds", "supervision.GetFigures": "ds",
@@ -88,6 +89,8 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "desk.RequestCoHandling": dpb.RequestCoHandlingRequest(task_id=task.task_id),
         "desk.Decide": dpb.DecideRequest(task_id=task.task_id),
         "supervision.ListWarnings": spb.ListWarningsRequest(period=period),
+        "supervision.Instruct": spb.InstructRequest(warning_id=987654, instruction="请限期办结"),
+        "supervision.ReplyToInstruction": spb.ReplyToInstructionRequest(warning_id=987654, reply="已办结"),
         "supervision.ListFaults": spb.ListFaultsRequest(period=period),
         "supervision.Rate": spb.RateRequest(request_id="access-rate", case_number=number, level=9),
         "supervision.ListRectifications": spb.ListRectificationsRequest(),
@@ -140,6 +143,8 @@ def test_every_method_with_every_role(system):
     assert outcomes["desk.Suspend", "department"] == grpc.StatusCode.INVALID_ARGUMENT
     assert outcomes["intake.GetCase", "clerk"] == outcomes["intake.Track", "public"] == grpc.StatusCode.OK
     assert outcomes["supervision.ReviewAppeal", "supervisor"] == grpc.StatusCode.NOT_FOUND
+    assert outcomes["supervision.Instruct", "supervisor"] == grpc.StatusCode.NOT_FOUND
+    assert outcomes["supervision.ReplyToInstruction", "department"] == grpc.StatusCode.NOT_FOUND
 
 
 def test_within_a_role_each_caller_reaches_its_own_only(system):

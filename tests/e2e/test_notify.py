@@ -94,7 +94,7 @@ def notify(database_url, amqp_url, process_env, tmp_path):
                  f"http://127.0.0.1:{gateway.server_port}/sms", "ONEWINDOW_NOTIFY_WEBHOOKS": str(hooks),
              "ONEWINDOW_NOTIFY_ATTEMPTS": "3", "ONEWINDOW_NOTIFY_BACKOFF_SECONDS": "0.05",
              "ONEWINDOW_NOTIFY_POLL_SECONDS": "0.1"})
-    publishers = {s: Publisher.for_events(amqp_url, s) for s in ("intake", "approval")}
+    publishers = {s: Publisher.for_events(amqp_url, s) for s in ("intake", "approval", "supervision")}
 
     class Notify:
         def publish(self, source: str, event: str, case: str, payload: dict, envelope=None):
@@ -178,3 +178,16 @@ def test_departments_get_signed_webhooks_for_new_tasks(notify):
     body, headers = next((b, h) for p, b, h in notify.gateway.requests if p == "/hooks/water" and case in b["subject"])
     assert headers["X-Onewindow-Signature"] == signature(SECRET, headers["X-Onewindow-Timestamp"], headers["raw"])
     assert "20个工作日" in body["body"]
+
+
+def test_the_warned_department_gets_the_supervision_offices_instruction(notify):
+    case = f"C{uuid.uuid4().hex[:8]}"
+    notify.publish("intake", "ApplicationAccepted", case, accepted(case, "13900000005"))
+    notify.publish("supervision", "WarningInstructed", case, {
+        "warning_id": 12, "colour": "red", "step": "task", "department": "water",
+        "instruction": "请分管领导牵头，限期办结", "reply_by": "2026-03-18"})
+    wait_until(lambda: [r for r in notify.rows(case) if r[1] == "webhook"] == [("instruction", "webhook", "sent", 1)],
+               what="the instruction's webhook")
+    body = next(b for p, b, _ in notify.gateway.requests if p == "/hooks/water" and case in b["subject"])
+    assert body["subject"] == f"督办意见：{case}"
+    assert "已亮红牌" in body["body"] and "请分管领导牵头，限期办结" in body["body"] and "2026-03-18" in body["body"]

@@ -81,6 +81,45 @@ def test_rating_rectification_and_complaint_through_the_api(system):
                                                  timeout=10)).code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+def test_the_office_instructs_on_a_red_warning_and_the_department_replies(system):
+    number = system.intake.Submit(submission("MZ-001", "county-desk"), timeout=10).case_number
+    (task,) = tasks_of(system.desk("civil_affairs"), number)
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM clocks WHERE step = 'task' AND ref = %s",
+                                  [task.task_id]), what="the task's clock")
+    # the task's days have run out: its clock comes due today, as on its red day
+    today = str(local_day(SystemTime().now()))
+    system.sql("supervision", "UPDATE clocks SET yellow_on = NULL, red_on = %s WHERE step = 'task' AND ref = %s",
+               [today, task.task_id])
+    office, dept, water = system.supervision(), system.supervision("civil_affairs"), system.supervision("water")
+    listed = spb.ListWarningsRequest(period=spb.Period(**{"from": today, "to": today}), colour=spb.RED)
+    warning = wait_until(lambda: next((w for w in office.ListWarnings(listed).warnings if w.case_number == number),
+                                      None), what="the red warning")
+    assert (warning.step, warning.department, warning.instruction) == ("task", "civil_affairs", "")
+
+    bad = _error(lambda: office.Instruct(spb.InstructRequest(warning_id=warning.id, instruction=" ", reply_days=99)))
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert {f for f, _ in field_violations(bad)} == {"instruction", "reply_days"}
+    assert _error(lambda: dept.Instruct(spb.InstructRequest(warning_id=warning.id, instruction="x"))).code() \
+        == grpc.StatusCode.PERMISSION_DENIED
+    instructed = office.Instruct(spb.InstructRequest(warning_id=warning.id, instruction="请分管领导牵头，限期办结",
+                                                     reply_days=3))
+    assert (instructed.instruction, instructed.instructed_on) == ("请分管领导牵头，限期办结", today)
+    assert instructed.reply_by > today and not instructed.replied_on
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM outbox WHERE event_type = 'WarningInstructed' "
+                                                 "AND envelope->>'case_number' = %s AND published_at IS NOT NULL",
+                                  [number]), what="WarningInstructed published")
+
+    assert _error(lambda: water.ReplyToInstruction(spb.ReplyToInstructionRequest(warning_id=warning.id, reply="x"))) \
+        .code() == grpc.StatusCode.PERMISSION_DENIED
+    replied = dept.ReplyToInstruction(spb.ReplyToInstructionRequest(warning_id=warning.id, reply="已办结并约谈经办人"))
+    assert (replied.reply, replied.replied_on) == ("已办结并约谈经办人", today)
+    (seen,) = [w for w in dept.ListWarnings(listed).warnings if w.id == warning.id]
+    assert (seen.instruction, seen.reply) == ("请分管领导牵头，限期办结", "已办结并约谈经办人")
+    assert _error(lambda: dept.ReplyToInstruction(spb.ReplyToInstructionRequest(warning_id=warning.id,
+                                                                               reply="另一个答复"))).code() \
+        == grpc.StatusCode.FAILED_PRECONDITION
+
+
 def test_figures_for_this_month_count_what_happened(system):
     number = _concluded_case(system)
     today = local_day(SystemTime().now())

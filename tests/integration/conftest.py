@@ -14,6 +14,7 @@ from services.db import migrate, open_pool, service_migrations
 from services.reference import load_reference
 from services.uow import unit_of_work_factory
 from supervision_svc.feedback import Feedback
+from supervision_svc.instructions import Instructions
 from supervision_svc.supervise import Supervision
 
 D = dt.date
@@ -35,6 +36,7 @@ def supervision(database_url):
             self.time = time
             self.uows = [unit_of_work_factory(p, "supervision", schema, time) for p in pools]
             self.feedback = feedback
+            self.instructions = Instructions(sup, reply_days=5)
 
         def on(self, day: D):
             """A unit of work on `day` (for the feedback use cases)."""

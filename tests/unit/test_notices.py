@@ -21,7 +21,7 @@ def test_every_notice_has_a_template_with_a_subject_line():
     names = {p.stem for p in TEMPLATES.glob("*.txt")}
     assert names == {"receipt", "one_time_notice", "not_accepted", "supplement_request", "special_procedure",
                      "decision", "pickup", "rating_invitation", "new_task", "urge", "escalation", "progress",
-                     "rectification_result", "complaint_answer"}
+                     "rectification_result", "complaint_answer", "instruction"}
 
 
 def test_the_one_time_notice_names_every_material_and_masks_the_applicant():
@@ -92,3 +92,13 @@ def test_a_rectification_and_a_complaint_answer_go_to_the_person_concerned():
     (answer,) = plan(event("ComplaintAnswered", {"complaint_id": 3, "department": "civil_affairs",
                                                  "answer": "已核实并致歉", "contact": CONTACT}), CATALOGUE, CONTACT)
     assert answer.subject == "投诉答复：3" and "已核实并致歉" in answer.body
+
+
+def test_an_instruction_on_a_warning_goes_to_the_department_with_its_reply_day():
+    (notice,) = plan(event("WarningInstructed", {
+        "warning_id": 7, "colour": "red", "step": "task", "department": "civil_affairs",
+        "instruction": "请分管领导牵头，三日内办结", "reply_by": "2026-02-13"}), CATALOGUE, None, item_code="MZ-001")
+    assert notice.audience == DEPARTMENT and notice.department == "civil_affairs"
+    assert notice.subject == "督办意见：202602100000001"
+    assert "已亮红牌" in notice.body and "请分管领导牵头，三日内办结" in notice.body and "2026-02-13" in notice.body
+    assert CATALOGUE.item("MZ-001").name in notice.body
