@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 import socket
 import time
@@ -19,8 +20,11 @@ import urllib.error
 import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Annotated
 
-import yaml
+from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, field_validator
+
+from services.yamlfile import Document
 
 TIMEOUT_SECONDS = 10
 
@@ -89,6 +93,23 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+class _Endpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    secret: Annotated[str, StringConstraints(min_length=1)]
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not re.fullmatch(r"https?://\S+", url):
+            raise ValueError("an http:// or https:// URL")
+        return url
+
+
+class _WebhooksFile(RootModel[dict[str, _Endpoint]]):
+    """department code -> its endpoint"""
+
+
 class Webhook:
     """Department systems: a signed POST to each department's URL (from a YAML secrets file)."""
 
@@ -99,11 +120,12 @@ class Webhook:
 
     @classmethod
     def from_file(cls, path: Path) -> Webhook:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        bad = [d for d, e in data.items() if not isinstance(e, dict) or not e.get("url") or not e.get("secret")]
-        if bad:
-            raise ValueError(f"{path}: every department needs a url and a secret ({', '.join(map(str, bad))})")
-        return cls(data)
+        """department -> {url, secret}; a bad file raises ConfigFileError naming the line."""
+        document = Document(path)
+        if document.data is None:
+            return cls({})
+        hooks = document.validate(_WebhooksFile, secret=True).root
+        return cls({department: e.model_dump() for department, e in hooks.items()})
 
     def knows(self, department: str) -> bool:
         return department in self.endpoints

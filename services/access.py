@@ -21,11 +21,14 @@ import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import RootModel, StringConstraints
 
 from .catalogue import OrgChart
 from .errors import Forbidden, Unauthenticated
+from .yamlfile import Document
 
 SUPERVISION_OFFICE = "supervision"  # the tokens file's name for the supervision office
 
@@ -154,13 +157,17 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+class _TokensFile(RootModel[dict[str, Annotated[str, StringConstraints(min_length=16)]]]):
+    """holder code -> token of 16 characters or more"""
+
+
 def read_tokens(path: Path) -> dict[str, str]:
-    """The secrets file's holder -> token mapping; empty while the file does not exist."""
-    data = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) and len(v) >= 16
-                                             for k, v in data.items()):
-        raise ValueError(f"{path}: expected a mapping of holder code to a token of 16+ characters")
-    return data
+    """The secrets file's holder -> token mapping; empty while the file does not exist or is empty.
+    A bad file raises ConfigFileError naming its line (never the token)."""
+    if not path.exists():
+        return {}
+    document = Document(path)
+    return {} if document.data is None else document.validate(_TokensFile, secret=True).root
 
 
 def write_tokens(path: Path, holders: list[str]) -> list[str]:

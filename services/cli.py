@@ -148,8 +148,10 @@ def show_config() -> None:
     """Print the effective configuration (secrets hidden) and check the reference files it names."""
     from tabulate import tabulate
 
-    from .config import describe
+    from notify_svc.channels import Webhook
+
     from .access import read_tokens
+    from .config import describe
     from .reference import load_reference
     from .yamlfile import ConfigFileError
 
@@ -158,14 +160,18 @@ def show_config() -> None:
     click.echo(tabulate(rows, headers=["variable", "value", "from", "meaning"], tablefmt="plain"))
     try:
         ref = load_reference(settings)
+        tokens = read_tokens(settings.desk_tokens)
+        hooks = Webhook.from_file(settings.notify_webhooks).endpoints if settings.notify_webhooks else None
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"\nreference data: {len(ref.org.departments)} departments, {len(ref.catalogue.items)} items, "
                f"calendar years {', '.join(map(str, ref.calendar.local_years)) or 'none beyond chinese-calendar'}")
     if settings.desk_tokens.is_file():
-        click.echo(f"tokens: {len(read_tokens(settings.desk_tokens))} in {settings.desk_tokens}")
+        click.echo(f"tokens: {len(tokens)} in {settings.desk_tokens}")
     else:
         click.echo(f"tokens: {settings.desk_tokens} does not exist yet (`onewindow migrate` writes it)")
+    if hooks is not None:
+        click.echo(f"webhooks: {len(hooks)} department(s) in {settings.notify_webhooks}")
 
 
 @main.command("check-config")

@@ -26,7 +26,7 @@ MAX_BYTES = 8 * 2**20
 MERGE = "tag:yaml.org,2002:merge"
 
 
-class ConfigFileError(Exception):
+class ConfigFileError(ValueError):
     """Every problem found in one file, each as `file:line: path: reason`."""
 
     def __init__(self, path: Path | str, problems: list[tuple[int | None, str, str]]):
@@ -270,18 +270,19 @@ class Document:
     def problem(self, loc: Loc, reason: str) -> tuple[int | None, str, str]:
         return (self.line(loc), format_loc(loc), reason)
 
-    def validate(self, model: type[M]) -> M:
+    def validate(self, model: type[M], secret: bool = False) -> M:
+        """The data as `model`; a `secret` file's errors never quote its values."""
         if not isinstance(self.data, dict):
             raise ConfigFileError(self.path, [(1, "", "expected a mapping at the top of the file")])
         try:
             return model.model_validate(self.data)
         except ValidationError as exc:
-            raise ConfigFileError(self.path, [self._from_pydantic(e) for e in exc.errors()]) from None
+            raise ConfigFileError(self.path, [self._from_pydantic(e, secret) for e in exc.errors()]) from None
 
-    def _from_pydantic(self, error: dict) -> tuple[int | None, str, str]:
+    def _from_pydantic(self, error: dict, secret: bool = False) -> tuple[int | None, str, str]:
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         reason = error["msg"].removeprefix("Value error, ")
-        if error["type"] not in ("missing", "extra_forbidden") and "input" in error:
+        if error["type"] not in ("missing", "extra_forbidden") and "input" in error and not secret:
             shown = repr(error["input"])
             reason += f" (got {shown[:60]})" if not isinstance(error["input"], dict | list) else ""
         return self.problem(loc, reason)

@@ -1,9 +1,15 @@
-"""The tokens file: every department gets a token, and existing tokens are never replaced."""
+"""The secrets files: every holder gets a token and existing tokens are never replaced; a bad
+tokens or webhooks file is refused with its line, without quoting a secret."""
 import stat
 
+import pytest
 import yaml
+from click.testing import CliRunner
 
-from services.access import write_tokens
+from notify_svc.channels import Webhook
+from services.access import read_tokens, write_tokens
+from services.cli import main as cli
+from services.yamlfile import ConfigFileError
 
 
 def test_missing_tokens_are_added_and_existing_ones_kept(tmp_path):
@@ -15,3 +21,39 @@ def test_missing_tokens_are_added_and_existing_ones_kept(tmp_path):
     assert write_tokens(path, ["water", "transport"]) == ["transport"]
     now = yaml.safe_load(path.read_text())
     assert now["water"] == first["water"] and now["supervision"] == first["supervision"] and now["transport"]
+
+
+def test_a_bad_tokens_file_is_refused_with_its_line_and_never_the_token(tmp_path):
+    path = tmp_path / "tokens.yaml"
+    path.write_text("water: Zq3-long-enough-token-0001\nroads: tooShortSecret\nsupervision: [1]\n")
+    with pytest.raises(ConfigFileError) as info:
+        read_tokens(path)
+    assert info.value.lines() == [f"{path}:2: roads: String should have at least 16 characters",
+                                  f"{path}:3: supervision: Input should be a valid string"]
+    assert "tooShortSecret" not in str(info.value)
+    path.write_text("")
+    assert read_tokens(path) == {} and read_tokens(tmp_path / "none.yaml") == {}
+
+
+def test_a_bad_webhooks_file_is_refused_with_its_lines_and_never_the_secret(tmp_path):
+    path = tmp_path / "webhooks.yaml"
+    path.write_text("water: {url: 'https://water.example.cn/hook', secret: 'w-secret'}\n"
+                    "roads:\n  url: ftp://roads.example.cn\n  secrt: 'r-secret'\n")
+    with pytest.raises(ConfigFileError) as info:
+        Webhook.from_file(path)
+    assert info.value.lines() == [f"{path}:3: roads.url: an http:// or https:// URL",
+                                  f"{path}:2: roads.secret: Field required",
+                                  f"{path}:4: roads.secrt: Extra inputs are not permitted"]
+    assert "r-secret" not in str(info.value)
+    path.write_text("water: {url: 'https://water.example.cn/hook', secret: 'w-secret'}\n")
+    assert Webhook.from_file(path).endpoints == {"water": {"url": "https://water.example.cn/hook",
+                                                           "secret": "w-secret"}}
+
+
+def test_onewindow_config_names_the_line_of_a_bad_secrets_file(tmp_path, monkeypatch):
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text("water: short\n")
+    monkeypatch.setenv("ONEWINDOW_DESK_TOKENS", str(tokens))
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 1
+    assert f"{tokens}:1: water: String should have at least 16 characters" in result.output
