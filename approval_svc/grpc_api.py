@@ -16,7 +16,7 @@ from services.config import Settings
 from services.db import open_pool
 from services.domain import Decision
 from services.errors import InvalidRequest
-from services.access import Credentials, Role, read_tokens
+from services.access import Credentials, Role
 from services.grpcutil import add_servicer, rpc
 from services.reference import Reference, load_reference
 from services.uow import unit_of_work_factory
@@ -233,6 +233,6 @@ def build(settings: Settings, server) -> _Closing:
     signal = FeedSignal(settings.database_url, SOURCE)
     ref = load_reference(settings)
     api = DeskApi(Handling(ref), unit_of_work_factory(pool, SOURCE, SOURCE),
-                  Credentials(read_tokens(settings.desk_tokens), ref.org), signal)
+                  Credentials(settings.desk_tokens, ref.org), signal)
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["DepartmentDesk"])
     return _Closing(pool, signal)

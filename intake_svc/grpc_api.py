@@ -6,7 +6,7 @@ import datetime as dt
 from onewindow.intake.v1 import intake_pb2 as pb
 from onewindow.intake.v1 import intake_pb2_grpc
 
-from services.access import Credentials, read_tokens
+from services.access import Credentials
 from services.config import Settings
 from services.db import open_pool
 from services.domain import Applicant, Application, Channel, ProvidedMaterial
@@ -122,6 +122,6 @@ def build(settings: Settings, server) -> _Closing:
                          dt.timedelta(minutes=settings.track_window_minutes))
     intake = Intake(ref, settings.commitment_days, limits)
     api = IntakeApi(intake, unit_of_work_factory(pool, SOURCE, SOURCE),
-                    Credentials(read_tokens(settings.desk_tokens), ref.org))
+                    Credentials(settings.desk_tokens, ref.org))
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["Intake"])
     return _Closing(pool)

@@ -15,9 +15,12 @@ task, its organisation's case) is checked by the use case, with the caller in ha
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +34,8 @@ from .errors import Forbidden, Unauthenticated
 from .yamlfile import Document
 
 SUPERVISION_OFFICE = "supervision"  # the tokens file's name for the supervision office
+RECHECK_SECONDS = 5.0  # how often an API looks whether the tokens file has changed
+log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
@@ -90,14 +95,55 @@ POLICY: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
 
 
 class Credentials:
-    """The holders of the tokens file, as callers; tokens are kept and compared as digests."""
+    """The holders of the tokens file, as callers; tokens are kept and compared as digests.
 
-    def __init__(self, tokens: dict[str, str], org: OrgChart):
-        self._by_digest: dict[bytes, Caller] = {}
+    The file is read at start (a bad file stops the process there) and again whenever it has
+    changed, looked at no more often than every `recheck_seconds`: a token is rotated or revoked by
+    rewriting the file (or updating its Kubernetes Secret), without a restart. A file gone missing
+    or changed into a bad one is logged, and the tokens in force stay in force."""
+
+    def __init__(self, path: Path, org: OrgChart, recheck_seconds: float = RECHECK_SECONDS):
+        self.path, self.org, self.recheck_seconds = path, org, recheck_seconds
+        self._lock = threading.Lock()
+        self._stamp = _stamp(path)
+        self._by_digest = self._index(read_tokens(path))
+        self._next_check = time.monotonic() + recheck_seconds
+
+    def _index(self, tokens: dict[str, str]) -> dict[bytes, Caller]:
+        by_digest = {}
         for holder, token in tokens.items():
-            caller = holder_role(holder, org)
+            caller = holder_role(holder, self.org)
             if caller is not None:  # a holder gone from the org chart has no rights left
-                self._by_digest[_digest(token)] = caller
+                by_digest[_digest(token)] = caller
+        return by_digest
+
+    def _current(self) -> dict[bytes, Caller]:
+        if time.monotonic() >= self._next_check and self._lock.acquire(blocking=False):
+            try:
+                self._next_check = time.monotonic() + self.recheck_seconds
+                self._recheck()
+            finally:
+                self._lock.release()
+        return self._by_digest
+
+    def _recheck(self) -> None:
+        try:
+            stamp = _stamp(self.path)
+        except OSError as exc:
+            log.error("tokens file %s cannot be read (%s); the tokens in force stay in force", self.path, exc)
+            return
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp  # a bad file is reported once, and read again when it changes
+        if stamp is None:
+            log.error("tokens file %s is gone; the tokens in force stay in force", self.path)
+            return
+        try:
+            self._by_digest = self._index(read_tokens(self.path))
+        except (OSError, ValueError) as exc:
+            log.error("tokens file not re-read, the tokens in force stay in force: %s", exc)
+        else:
+            log.info("tokens file %s re-read: %d holder(s)", self.path, len(self._by_digest))
 
     def caller(self, metadata) -> Caller:
         """The caller of a call with this metadata; PUBLIC without an authorization header."""
@@ -105,10 +151,19 @@ class Credentials:
         if header is None:
             return PUBLIC
         token = header[7:] if header.startswith("Bearer ") else ""
-        found = self._by_digest.get(_digest(token)) if token else None
+        found = self._current().get(_digest(token)) if token else None
         if found is None:
             raise Unauthenticated("the token is not known (authorization: Bearer <token>)")
         return found
+
+
+def _stamp(path: Path) -> bytes | None:
+    """The file's digest (it is small), None while it is missing: it changes with any rewrite,
+    however soon after the last one and whatever the file system's timestamps."""
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except FileNotFoundError:
+        return None
 
 
 def holder_role(holder: str, org: OrgChart) -> Caller | None:

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from services.config import Settings
 from services.db import open_pool
 from services.errors import Forbidden, InvalidRequest
-from services.access import Caller, Credentials, Role, read_tokens
+from services.access import Caller, Credentials, Role
 from services.grpcutil import add_servicer, rpc
 from services.reference import load_reference
 from services.uow import unit_of_work_factory
@@ -247,7 +247,7 @@ def build(settings: Settings, server) -> _Closing:
     supervision = Supervision(ref, settings.warn_share, settings.suggestion_after_reds, settings.progress_notice_days)
     feedback = Feedback(supervision, settings.rectification_days, settings.complaint_limit_days)
     instructions = Instructions(supervision, settings.instruction_reply_days)
-    api = SupervisionApi(feedback, instructions, unit_of_work, Credentials(read_tokens(settings.desk_tokens), ref.org))
+    api = SupervisionApi(feedback, instructions, unit_of_work, Credentials(settings.desk_tokens, ref.org))
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["Supervision"])
     collector = BusinessCollector(unit_of_work, ref, settings.amqp_url)
     REGISTRY.register(collector)

@@ -3,8 +3,11 @@ scopes within a role (a department's own tasks, an organisation's own cases, an 
 the public Track's limit on guessing the phone digits."""
 from __future__ import annotations
 
+import secrets
+
 import grpc
 import pytest
+import yaml
 from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.desk.v1 import desk_pb2_grpc
 from onewindow.intake.v1 import intake_pb2 as ipb
@@ -12,8 +15,10 @@ from onewindow.intake.v1 import intake_pb2_grpc
 from onewindow.supervision.v1 import supervision_pb2 as spb
 from onewindow.supervision.v1 import supervision_pb2_grpc
 
+from services.access import read_tokens
 from tests.e2e.conftest import Desk
 from tests.e2e.flow import submission, tasks_of
+from tests.support import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -202,3 +207,20 @@ def test_the_public_track_refuses_after_five_wrong_guesses_even_the_right_digits
     assert track(ipb.TrackRequest(case_number=other.case_number,
                                   phone_last4=other_request.applicant.phone[-4:])).case_number == other.case_number
     assert system.sql("intake", "SELECT count(*) FROM track_failures WHERE case_number = %s", [number]) == [(5,)]
+
+
+def test_a_rotated_token_is_taken_by_every_running_api_without_a_restart(system):
+    path = system.settings.desk_tokens
+    tokens = read_tokens(path)
+    old, new = tokens["public_security"], secrets.token_urlsafe(24)
+    rotated = path.with_name(path.name + ".new")
+    rotated.write_text(yaml.safe_dump({**tokens, "public_security": new}))
+    rotated.replace(path)  # as an operator or a Secret update replaces it: whole, at once
+    desk = lambda token: Desk(desk_pb2_grpc.DepartmentDeskStub(system.desk_channel), token)  # noqa: E731
+    watch = lambda token: Desk(supervision_pb2_grpc.SupervisionStub(system.supervision_channel), token)  # noqa: E731
+    wait_until(lambda: _code(lambda: desk(new).ListTasks(dpb.ListTasksRequest())) == grpc.StatusCode.OK,
+               what="the desk to take the new token")
+    wait_until(lambda: _code(lambda: watch(new).ListComplaints(spb.ListComplaintsRequest())) == grpc.StatusCode.OK,
+               what="supervision to take the new token")
+    assert _code(lambda: desk(old).ListTasks(dpb.ListTasksRequest())) == grpc.StatusCode.UNAUTHENTICATED
+    assert _code(lambda: watch(old).ListComplaints(spb.ListComplaintsRequest())) == grpc.StatusCode.UNAUTHENTICATED

@@ -1,5 +1,6 @@
 """The secrets files: every holder gets a token and existing tokens are never replaced; a bad
 tokens or webhooks file is refused with its line, without quoting a secret."""
+import logging
 import stat
 
 import pytest
@@ -7,8 +8,11 @@ import yaml
 from click.testing import CliRunner
 
 from notify_svc.channels import Webhook
-from services.access import read_tokens, write_tokens
+from services.access import Credentials, read_tokens, write_tokens
 from services.cli import main as cli
+from services.config import Settings
+from services.errors import Unauthenticated
+from services.reference import load_reference
 from services.yamlfile import ConfigFileError
 
 
@@ -57,3 +61,28 @@ def test_onewindow_config_names_the_line_of_a_bad_secrets_file(tmp_path, monkeyp
     result = CliRunner().invoke(cli, ["config"])
     assert result.exit_code == 1
     assert f"{tokens}:1: water: String should have at least 16 characters" in result.output
+
+
+def test_a_rotated_token_takes_effect_without_a_restart_and_a_bad_file_changes_nothing(tmp_path, caplog):
+    org = load_reference(Settings()).org
+    path = tmp_path / "tokens.yaml"
+    old, new = "water-token-0000-old", "water-token-1111-new"
+    path.write_text(f"water: {old}\nsupervision: office-token-2222-x\n")
+    credentials = Credentials(path, org, recheck_seconds=0)
+    bearer = lambda token: (("authorization", f"Bearer {token}"),)  # noqa: E731
+    assert credentials.caller(bearer(old)).code == "water"
+
+    path.write_text(f"water: {new}\nsupervision: office-token-2222-x\n")  # rotated
+    assert credentials.caller(bearer(new)).code == "water"
+    with pytest.raises(Unauthenticated):
+        credentials.caller(bearer(old))
+
+    path.write_text("water: short\n")  # a bad edit: the tokens in force stay in force, and it is logged
+    with caplog.at_level(logging.ERROR, logger="services.access"):
+        assert credentials.caller(bearer(new)).code == "water"
+    assert "tokens.yaml:1: water: String should have at least 16 characters" in caplog.text
+    path.unlink()
+    assert credentials.caller(bearer(new)).code == "water"
+    path.write_text("supervision: office-token-2222-x\n")  # water revoked
+    with pytest.raises(Unauthenticated):
+        credentials.caller(bearer(new))
