@@ -293,10 +293,7 @@ def run_chaos(settings: Settings, *, cases_per_fault: int = 100, rate: float = 1
     work = log_dir or Path(tempfile.mkdtemp(prefix="onewindow-chaos-"))
     started = time.monotonic()
     with sandbox(work / "servers") as (postgres, rabbit), Gateway() as gateway:
-        ports = set()
-        for _ in range(3):
-            ports.add(free_port(ports))
-        intake_port, desk_port, supervision_port = sorted(ports)
+        intake_port, desk_port, supervision_port = free_port(), free_port(), free_port()
         run_settings = settings.model_copy(update={
             "database_url": postgres.url("onewindow"), "amqp_url": rabbit.url(), "intake_port": intake_port,
             "desk_port": desk_port, "supervision_port": supervision_port, "desk_tokens": work / "tokens.yaml",

@@ -29,27 +29,28 @@ from pathlib import Path
 PORT_RANGE = (21000, 29000)
 
 
-def free_port(taken: set[int] = frozenset()) -> int:
+_HANDED_OUT: set[int] = set()  # a port handed out once is not handed out again: it may not be bound yet
+
+
+def free_port() -> int:
+    """A port free now, below the ephemeral range, never one this process handed out before."""
     for _ in range(200):
         port = random.randrange(*PORT_RANGE)
-        if port in taken:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
+        if port not in _HANDED_OUT and _free(port):
+            _HANDED_OUT.add(port)
+            return port
     raise RuntimeError(f"no free port in {PORT_RANGE}")
 
 
 def free_port_block(n: int) -> int:
-    """The first of `n` consecutive free ports."""
-    for _ in range(100):
-        base = free_port()
-        if all(_free(p) for p in range(base, base + n)):
+    """The first of `n` consecutive ports free now (handed out together)."""
+    for _ in range(200):
+        base = random.randrange(PORT_RANGE[0], PORT_RANGE[1] - n)
+        block = range(base, base + n)
+        if not _HANDED_OUT.intersection(block) and all(_free(p) for p in block):
+            _HANDED_OUT.update(block)
             return base
-    raise RuntimeError(f"no block of {n} free ports")
+    raise RuntimeError(f"no block of {n} free ports in {PORT_RANGE}")
 
 
 def _free(port: int) -> bool:
@@ -128,7 +129,7 @@ class PrivateRabbit:
     def __init__(self, root: Path):
         self.dir = root / "rabbitmq"
         self.port = free_port()
-        self.dist_port = free_port({self.port})
+        self.dist_port = free_port()
         self.node = f"ow-chaos-{uuid.uuid4().hex[:8]}@localhost"
         self.server, self.ctl = self._scripts()
         self.proc: subprocess.Popen | None = None

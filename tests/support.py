@@ -1,12 +1,13 @@
 """Helpers for tests that drive real processes: waiting on conditions, reading /metrics."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
 from typing import TypeVar
+
+from services.sandbox import free_port, free_port_block  # noqa: F401  (below the ephemeral range)
 
 T = TypeVar("T")
 
@@ -21,31 +22,6 @@ def wait_until(check: Callable[[], T], timeout: float = 30, what: str = "conditi
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_port_block(n: int, attempts: int = 50) -> int:
-    """The first of `n` consecutive ports that are all free now."""
-    for _ in range(attempts):
-        base = free_port()
-        socks = []
-        try:
-            for port in range(base, base + n):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError(f"no block of {n} free ports found")
 
 
 def metric(port: int, name: str, **labels: str) -> float | None:

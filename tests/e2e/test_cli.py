@@ -16,7 +16,7 @@ import pytest
 from services.config import Settings
 from services.processes import SERVICES, commands
 from tests.conftest import PYTHON, ROOT
-from tests.support import free_port, metric, stop, wait_until
+from tests.support import free_port, free_port_block, metric, stop, wait_until
 
 ONEWINDOW = str(ROOT / ".venv" / "bin" / "onewindow")
 
@@ -57,7 +57,7 @@ def test_migrate_applies_each_service_once(process_env):
 
 
 def test_up_starts_every_process_and_stops_them_all_on_sigterm(process_env, tmp_path):
-    base = free_port()
+    base = free_port_block(len(commands(PYTHON)))
     env = {**process_env, "ONEWINDOW_INTAKE_PORT": str(free_port()), "ONEWINDOW_DESK_PORT": str(free_port()),
            "ONEWINDOW_SUPERVISION_PORT": str(free_port()),
            "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml")}
