@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import smtplib
 import socket
 import time
@@ -20,11 +19,8 @@ import urllib.error
 import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, field_validator
-
-from services.yamlfile import Document
+from services.config import read_webhooks
 
 TIMEOUT_SECONDS = 10
 
@@ -93,23 +89,6 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-class _Endpoint(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str
-    secret: Annotated[str, StringConstraints(min_length=1)]
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, url: str) -> str:
-        if not re.fullmatch(r"https?://\S+", url):
-            raise ValueError("an http:// or https:// URL")
-        return url
-
-
-class _WebhooksFile(RootModel[dict[str, _Endpoint]]):
-    """department code -> its endpoint"""
-
-
 class Webhook:
     """Department systems: a signed POST to each department's URL (from a YAML secrets file)."""
 
@@ -120,12 +99,8 @@ class Webhook:
 
     @classmethod
     def from_file(cls, path: Path) -> Webhook:
-        """department -> {url, secret}; a bad file raises ConfigFileError naming the line."""
-        document = Document(path)
-        if document.data is None:
-            return cls({})
-        hooks = document.validate(_WebhooksFile, secret=True).root
-        return cls({department: e.model_dump() for department, e in hooks.items()})
+        """From the webhooks file; a bad file raises ConfigFileError naming the line."""
+        return cls({department: hook.model_dump() for department, hook in read_webhooks(path).items()})
 
     def knows(self, department: str) -> bool:
         return department in self.endpoints

@@ -1,11 +1,16 @@
 """Configuration from environment variables (prefix ONEWINDOW_), with documented defaults."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, RootModel, StringConstraints, ValidationError, field_validator,
+                      model_validator)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .yamlfile import Document
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "ONEWINDOW_"
@@ -120,6 +125,31 @@ def load_settings() -> Settings:
             where = f"{PREFIX}{str(error['loc'][0]).upper()}" if error["loc"] else "configuration"
             lines.append(f"  {where}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+class WebhookEndpoint(BaseModel):
+    """Where a department's system takes its notices, and the secret that signs them."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str
+    secret: Annotated[str, StringConstraints(min_length=1)]
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not re.fullmatch(r"https?://\S+", url):
+            raise ValueError("an http:// or https:// URL")
+        return url
+
+
+class _WebhooksFile(RootModel[dict[str, WebhookEndpoint]]):
+    """department code -> its webhook"""
+
+
+def read_webhooks(path: Path) -> dict[str, WebhookEndpoint]:
+    """The webhooks file (`ONEWINDOW_NOTIFY_WEBHOOKS`): department code -> webhook; empty for an
+    empty file. A bad file raises ConfigFileError naming its line, never quoting a secret."""
+    document = Document(path)
+    return {} if document.data is None else document.validate(_WebhooksFile, secret=True).root
 
 
 def hide_password(url: str) -> str:

@@ -61,11 +61,10 @@ def settings_secrets(settings) -> tuple[str, ...]:
     except (OSError, ValueError):
         pass  # a bad tokens file is reported where it is used
     if settings.notify_webhooks is not None:
-        import yaml
+        from .config import read_webhooks
 
         try:
-            hooks = yaml.safe_load(settings.notify_webhooks.read_text(encoding="utf-8")) or {}
-            found += [h.get("secret", "") for h in hooks.values() if isinstance(h, dict)]
-        except (OSError, yaml.YAMLError, AttributeError):
-            pass
+            found += [hook.secret for hook in read_webhooks(settings.notify_webhooks).values()]
+        except (OSError, ValueError):
+            pass  # a bad webhooks file is reported where it is used
     return tuple(s for s in found if isinstance(s, str))

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from services.logs import RedactingFormatter, redact
+from services.config import Settings
+from services.logs import RedactingFormatter, redact, settings_secrets
 
 
 def test_redaction_masks_numbers_tokens_and_passwords():
@@ -24,3 +25,13 @@ def test_the_formatter_masks_the_traceback_too():
     line = RedactingFormatter(secrets=("unused-secret",)).format(record)
     assert "13912345678" not in line and "34052119900101123X" not in line
     assert "139****5678" in line and "3405**********123X" in line and "Traceback" in line
+
+
+def test_the_webhooks_and_tokens_secrets_are_known_to_the_masking(tmp_path):
+    hooks, tokens = tmp_path / "webhooks.yaml", tmp_path / "tokens.yaml"
+    hooks.write_text("water: {url: 'https://water.example.cn/hook', secret: 'water-signing-secret'}\n")
+    tokens.write_text("water: water-api-token-0123456\n")
+    settings = Settings(notify_webhooks=hooks, desk_tokens=tokens)
+    assert {"water-signing-secret", "water-api-token-0123456"} <= set(settings_secrets(settings))
+    hooks.write_text("water: {url: ftp://x}\n")  # a bad file: nothing from it, and no failure here
+    assert "water-signing-secret" not in settings_secrets(settings)
