@@ -9,9 +9,9 @@ import calendar as months
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from services.calendar import WorkingCalendar
-from services.clock import Clock, Pause, PauseReason, Reading
-from services.domain import Decision, ResultCode, TaskStatus
+from hall.calendar import WorkingCalendar
+from hall.clock import Clock, Pause, PauseReason, Reading
+from hall.domain import Decision, ResultCode, TaskStatus
 from services.errors import InvalidRequest, NotAllowedNow, Violations
 
 LEAD, PARALLEL, CO_HANDLING = "lead", "parallel", "co_handling"

@@ -11,22 +11,23 @@ import psycopg
 from onewindow.desk.v1 import desk_pb2 as pb
 from onewindow.desk.v1 import desk_pb2_grpc
 
-from services.clock import local_day
-from services.config import Settings
-from services.db import open_pool
-from services.domain import Decision
-from services.errors import InvalidRequest
+from hall.domain import Decision
+from hall.reference import Reference
+from hall.wiring import ApiWiring
 from services.access import Credentials, Role
+from services.errors import InvalidRequest
 from services.grpcutil import add_servicer, rpc
-from services.reference import Reference, load_reference
-from services.uow import unit_of_work_factory
+from services.timesource import TimeSource, local_day
 
 from . import store
+from .access import ROLES
+from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
 from .desk import Task
-from .handling import SOURCE, Handling
+from .settings import ApprovalSettings
+from .use_cases import SOURCE, Handling
 
 log = logging.getLogger(__name__)
-PORT_SETTING = "desk_port"
+SETTINGS, PORT_SETTING = ApprovalSettings, "desk_port"
 _ROLES = {"lead": pb.LEAD, "parallel": pb.PARALLEL, "co_handling": pb.CO_HANDLING}
 _STATUS = {name: pb.TaskStatus.Value(name.upper()) for name in
            ("assigned", "claimed", "waiting_supplement", "special_procedure", "suspended", "decided", "withdrawn")}
@@ -103,6 +104,7 @@ class FeedSignal:
 
 class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
     API = "desk"
+    ROLES = ROLES
 
     def __init__(self, handling: Handling, unit_of_work, credentials: Credentials, signal: FeedSignal):
         self.handling = handling
@@ -161,30 +163,28 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
                                current_stage=case["current_stage"], stages=case["stages"],
                                result=case["result"] or "", tasks=views)
 
-    def _act(self, caller, task_id: str, action: str, **args) -> pb.Task:
-        department = caller.code
+    def _act(self, caller, command: TaskCommand) -> pb.Task:
         with self.unit_of_work() as uow:
-            return self._view(self.handling.act(uow, department, task_id, action, **args), uow)
+            return self._view(self.handling.act(uow, caller.code, command), uow)
 
     @rpc
     def Claim(self, request, context, caller):
-        return self._act(caller, request.task_id, "claim")
+        return self._act(caller, Claim(request.task_id))
 
     @rpc
     def RequestSupplement(self, request, context, caller):
         materials = [(m.material_code, m.problem) for m in request.materials]
-        return self._act(caller, request.task_id, "request_supplement", materials=materials, note=request.note)
+        return self._act(caller, RequestSupplement(request.task_id, materials, request.note))
 
     @rpc
     def StartSpecialProcedure(self, request, context, caller):
         if request.procedure not in _PROCEDURES:
             raise InvalidRequest([("procedure", "EXPERT_REVIEW, HEARING, INSPECTION or PUBLIC_NOTICE")])
-        return self._act(caller, request.task_id, "start_special_procedure",
-                         procedure=_PROCEDURES[request.procedure], note=request.note)
+        return self._act(caller, StartSpecialProcedure(request.task_id, _PROCEDURES[request.procedure], request.note))
 
     @rpc
     def EndSpecialProcedure(self, request, context, caller):
-        return self._act(caller, request.task_id, "end_special_procedure")
+        return self._act(caller, EndSpecialProcedure(request.task_id))
 
     @rpc
     def Suspend(self, request, context, caller):
@@ -192,11 +192,11 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
             until = dt.date.fromisoformat(request.until)
         except ValueError:
             raise InvalidRequest([("until", "a date, YYYY-MM-DD")]) from None
-        return self._act(caller, request.task_id, "suspend", until=until, reason=request.reason)
+        return self._act(caller, Suspend(request.task_id, until, request.reason))
 
     @rpc
     def Resume(self, request, context, caller):
-        return self._act(caller, request.task_id, "resume", extension_days=request.extension_days)
+        return self._act(caller, Resume(request.task_id, request.extension_days))
 
     @rpc
     def RequestCoHandling(self, request, context, caller):
@@ -219,20 +219,10 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
                                   case_concluded=out.concluded, result=out.result, next_stage=out.next_stage)
 
 
-class _Closing:
-    def __init__(self, pool, signal: FeedSignal):
-        self.pool, self.signal = pool, signal
-
-    def close(self) -> None:
-        self.signal.close()
-        self.pool.close()
-
-
-def build(settings: Settings, server) -> _Closing:
-    pool = open_pool(settings.database_url, SOURCE, settings.api_db_pool_size, name="approval-api")
+def build(settings: ApprovalSettings, server, time: TimeSource | None = None) -> ApiWiring:
+    wiring = ApiWiring.open(settings, SOURCE, time)
     signal = FeedSignal(settings.database_url, SOURCE)
-    ref = load_reference(settings)
-    api = DeskApi(Handling(ref), unit_of_work_factory(pool, SOURCE, SOURCE),
-                  Credentials(settings.desk_tokens, ref.org), signal)
+    wiring.on_close(signal.close)
+    api = DeskApi(Handling(wiring.reference), wiring.unit_of_work, wiring.credentials, signal)
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["DepartmentDesk"])
-    return _Closing(pool, signal)
+    return wiring

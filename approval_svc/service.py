@@ -1,56 +1,53 @@
 """The approval bus process: opens routed cases' stages, resumes tasks, closes withdrawn and lapsed
 cases, and resumes suspensions whose `until` day has come."""
-import functools
 import logging
 
 from nameko.timer import timer
 
-from services.bus import Kernel, on_event
-from services.config import Settings
+from hall.reference import load_reference
+from services.bus import Handler, Kernel, subscribe
 from services.errors import NotAllowedNow
-from services.reference import load_reference
 
-from .handling import Handling
+from .commands import Resume
+from .settings import ApprovalSettings
+from .use_cases import Handling
 
 log = logging.getLogger(__name__)
 SUSPENSION_POLL_SECONDS = 60
 
 
-@functools.cache
-def _handling() -> Handling:
-    return Handling(load_reference(Settings()))
+def use_cases(settings: ApprovalSettings) -> Handling:
+    return Handling(load_reference(settings))
 
 
+def end_suspensions(handling: Handling, unit_of_work, stopping=lambda: False) -> None:
+    """A suspension ends on its `until` day (挂起期满): the task resumes with no extension."""
+    with unit_of_work() as uow:
+        due = handling.suspensions_due(uow)
+    for department, task_id in due:
+        if stopping():
+            return
+        try:
+            with unit_of_work() as uow:
+                handling.act(uow, department, Resume(task_id, extension_days=0))
+        except NotAllowedNow:  # resumed meanwhile, by its department or another replica
+            log.info("suspension of %s already ended", task_id)
+
+
+TIMERS = (end_suspensions,)  # what the timers of the bus process run, for an in-process hall too
+HANDLERS = (
+    Handler("routing", "CaseRouted", "open_case", Handling.open_case),
+    Handler("intake", "MaterialsSupplied", "resume_supplied", Handling.materials_supplied),
+    Handler("intake", "ApplicationWithdrawn", "close_withdrawn", Handling.withdraw),
+    Handler("supervision", "CommitmentLapsed", "close_lapsed", Handling.lapse),
+)
+
+
+@subscribe(HANDLERS)
 class ApprovalService:
     name = "approval"
-    kernel = Kernel(warm=_handling)
-
-    @on_event("routing", "CaseRouted")
-    def open_case(self, uow, envelope):
-        _handling().open_case(uow, envelope)
-
-    @on_event("intake", "MaterialsSupplied")
-    def resume_supplied(self, uow, envelope):
-        _handling().materials_supplied(uow, envelope)
-
-    @on_event("intake", "ApplicationWithdrawn")
-    def close_withdrawn(self, uow, envelope):
-        _handling().withdraw(uow, envelope)
-
-    @on_event("supervision", "CommitmentLapsed")
-    def close_lapsed(self, uow, envelope):
-        _handling().lapse(uow, envelope)
+    kernel = Kernel(use_cases, ApprovalSettings)
 
     @timer(interval=SUSPENSION_POLL_SECONDS)
     def resume_suspensions(self):
-        """A suspension ends on its `until` day (挂起期满): the task resumes with no extension."""
-        with self.kernel.unit_of_work() as uow:
-            due = _handling().suspensions_due(uow)
-        for department, task_id in due:
-            if self.kernel.stopping:
-                return
-            try:
-                with self.kernel.unit_of_work() as uow:
-                    _handling().act(uow, department, task_id, "resume", extension_days=0)
-            except NotAllowedNow:  # resumed meanwhile, by its department or another replica
-                log.info("suspension of %s already ended", task_id)
+        end_suspensions(self.kernel.use_cases, self.kernel.unit_of_work, lambda: self.kernel.stopping)

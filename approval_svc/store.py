@@ -6,8 +6,8 @@ import datetime as dt
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from services.clock import Pause, PauseReason
-from services.domain import Decision, TaskStatus
+from hall.clock import Pause, PauseReason
+from hall.domain import Decision, TaskStatus
 from services.uow import UnitOfWork
 
 from .desk import Task

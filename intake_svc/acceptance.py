@@ -13,9 +13,9 @@ from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.iso7064 import mod_11_10
 
-from services.calendar import WorkingCalendar
-from services.catalogue import Catalogue, Item, OrgChart
-from services.domain import Application, Attendance, CaseStatus, Channel, Level, MaterialKind, OrgKind
+from hall.calendar import WorkingCalendar
+from hall.catalogue import Catalogue, Item, OrgChart
+from hall.domain import Application, Attendance, CaseStatus, Channel, Level, MaterialKind, OrgKind
 from services.errors import Violations
 
 RETURNED = "returned"  # 退回件: the kind of a case that was not accepted
@@ -75,7 +75,7 @@ class NoticeLine:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ClerkAnswer:
     """What the clerk answers: the content of the receipt."""
 
     status: CaseStatus | None  # None: consultation answered, no case
@@ -181,28 +181,28 @@ _LEVEL_NAME = {Level.VILLAGE: "村便民服务室", Level.TOWNSHIP: "乡镇便�
 
 
 def examine(app: Application, item: Item, org: OrgChart, cal: WorkingCalendar, today: dt.date,
-            commitment_days: int) -> Outcome:
+            commitment_days: int) -> ClerkAnswer:
     """The clerk's answer to a validated application, received on `today`."""
     level = org.organisation(app.organisation).level
     if item.consult_only:
-        return Outcome(None, item.kind.value, level, ("咨询服务：已答复，不予受理 (consultation answered)",))
+        return ClerkAnswer(None, item.kind.value, level, ("咨询服务：已答复，不予受理 (consultation answered)",))
     reasons = _refusals(app, item, org, today)
     if reasons:
-        return Outcome(CaseStatus.NOT_ACCEPTED, RETURNED, level, tuple(reasons))
+        return ClerkAnswer(CaseStatus.NOT_ACCEPTED, RETURNED, level, tuple(reasons))
     return check_materials(item, {m.code: m.defect or None for m in app.materials}, app.commitment_signed,
                            level, cal, today, commitment_days)
 
 
 def check_materials(item: Item, provided: dict[str, str | None], commitment_signed: bool, level: Level,
-                    cal: WorkingCalendar, today: dt.date, commitment_days: int) -> Outcome:
+                    cal: WorkingCalendar, today: dt.date, commitment_days: int) -> ClerkAnswer:
     lines, essential = material_notice(item, provided)
     if lines and (essential or not commitment_signed):
-        return Outcome(CaseStatus.SUPPLEMENT_REQUIRED, item.kind.value, level, notice=tuple(lines))
+        return ClerkAnswer(CaseStatus.SUPPLEMENT_REQUIRED, item.kind.value, level, notice=tuple(lines))
     promised = cal.add(today, item.promised_limit_days)
     if lines:  # only secondary materials, and a signed commitment: 容缺受理
         commitment = min(cal.add(today, commitment_days), promised)
-        return Outcome(CaseStatus.ACCEPTED_WITH_COMMITMENT, item.kind.value, level, notice=tuple(lines),
+        return ClerkAnswer(CaseStatus.ACCEPTED_WITH_COMMITMENT, item.kind.value, level, notice=tuple(lines),
                        promised_deadline=promised, commitment_deadline=commitment,
                        promised_materials=tuple(line.material_code for line in lines))
-    return Outcome(CaseStatus.ACCEPTED, item.kind.value, level, promised_deadline=promised)
+    return ClerkAnswer(CaseStatus.ACCEPTED, item.kind.value, level, promised_deadline=promised)
 

@@ -6,18 +6,18 @@ import datetime as dt
 from onewindow.intake.v1 import intake_pb2 as pb
 from onewindow.intake.v1 import intake_pb2_grpc
 
+from hall.domain import Applicant, Application, Channel, ProvidedMaterial
+from hall.wiring import ApiWiring
 from services.access import Credentials
-from services.config import Settings
-from services.db import open_pool
-from services.domain import Applicant, Application, Channel, ProvidedMaterial
 from services.errors import InvalidRequest, NotFound
 from services.grpcutil import add_servicer, peer_address, rpc
-from services.reference import load_reference
-from services.uow import unit_of_work_factory
+from services.timesource import TimeSource
 
-from .cases import SOURCE, Intake, TrackLimits
+from .access import ROLES
+from .settings import IntakeSettings
+from .use_cases import SOURCE, Intake, TrackLimits
 
-PORT_SETTING = "intake_port"
+SETTINGS, PORT_SETTING = IntakeSettings, "intake_port"
 _CHANNELS = {pb.WINDOW: Channel.WINDOW, pb.VILLAGE_ROOM: Channel.VILLAGE_ROOM,
              pb.PROXY_AGENT: Channel.PROXY_AGENT, pb.ONLINE: Channel.ONLINE}
 _KINDS = {"immediate": pb.IMMEDIATE, "promised": pb.PROMISED, "joint": pb.JOINT, "reported": pb.REPORTED,
@@ -65,6 +65,7 @@ def case_view(row: dict) -> pb.CaseView:
 
 class IntakeApi(intake_pb2_grpc.IntakeServicer):
     API = "intake"
+    ROLES = ROLES
 
     def __init__(self, intake: Intake, unit_of_work, credentials: Credentials):
         self.intake = intake
@@ -107,21 +108,11 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
             steps=[pb.PublicStep(at=at, summary=summary) for at, summary in row["steps"]])
 
 
-class _Closing:
-    def __init__(self, pool):
-        self.pool = pool
-
-    def close(self) -> None:
-        self.pool.close()
-
-
-def build(settings: Settings, server) -> _Closing:
-    pool = open_pool(settings.database_url, SOURCE, settings.api_db_pool_size, name="intake-api")
-    ref = load_reference(settings)
+def build(settings: IntakeSettings, server, time: TimeSource | None = None) -> ApiWiring:
+    wiring = ApiWiring.open(settings, SOURCE, time)
     limits = TrackLimits(settings.track_failures_per_case, settings.track_failures_per_address,
                          dt.timedelta(minutes=settings.track_window_minutes))
-    intake = Intake(ref, settings.commitment_days, limits)
-    api = IntakeApi(intake, unit_of_work_factory(pool, SOURCE, SOURCE),
-                    Credentials(settings.desk_tokens, ref.org))
-    add_servicer(server, api, pb.DESCRIPTOR.services_by_name["Intake"])
-    return _Closing(pool)
+    intake = Intake(wiring.reference, settings.commitment_days, limits)
+    add_servicer(server, IntakeApi(intake, wiring.unit_of_work, wiring.credentials),
+                 pb.DESCRIPTOR.services_by_name["Intake"])
+    return wiring

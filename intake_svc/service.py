@@ -1,51 +1,29 @@
-"""The intake bus process: keeps the case timeline from routing's and approval's events."""
-import functools
+"""The intake bus process: keeps the case timeline from routing's, approval's and notify's events."""
+from hall.reference import load_reference
+from services.bus import Handler, Kernel, subscribe
 
-from services.bus import Kernel, on_event
-from services.config import Settings
-from services.reference import load_reference
-
-from .cases import Intake
+from .settings import IntakeSettings
+from .use_cases import Intake
 
 
-@functools.cache
-def _intake() -> Intake:
-    settings = Settings()
+def use_cases(settings: IntakeSettings) -> Intake:
     return Intake(load_reference(settings), settings.commitment_days)
 
 
+TIMERS = ()
+HANDLERS = (
+    Handler("routing", "CaseRouted", "record_routed", Intake.routed),
+    Handler("approval", "StageOpened", "record_stage_opened", Intake.stage_opened),
+    Handler("approval", "SupplementRequested", "record_supplement_requested", Intake.supplement_requested),
+    Handler("approval", "TaskPaused", "record_task_paused", Intake.task_paused),
+    Handler("approval", "TaskResumed", "record_task_resumed", Intake.task_resumed),
+    Handler("approval", "CoHandlingRequested", "record_co_handling_requested", Intake.co_handling_requested),
+    Handler("approval", "CaseConcluded", "record_concluded", Intake.concluded),
+    Handler("notify", "NoticeDelivered", "record_notice", Intake.notice_delivered),
+)
+
+
+@subscribe(HANDLERS)
 class IntakeService:
     name = "intake"
-    kernel = Kernel(warm=_intake)
-
-    @on_event("routing", "CaseRouted")
-    def record_routed(self, uow, envelope):
-        _intake().record(uow, envelope)
-
-    @on_event("approval", "StageOpened")
-    def record_stage_opened(self, uow, envelope):
-        _intake().record(uow, envelope)
-
-    @on_event("approval", "SupplementRequested")
-    def record_supplement_requested(self, uow, envelope):
-        _intake().record(uow, envelope)
-
-    @on_event("approval", "TaskPaused")
-    def record_task_paused(self, uow, envelope):
-        _intake().record(uow, envelope)
-
-    @on_event("approval", "TaskResumed")
-    def record_task_resumed(self, uow, envelope):
-        _intake().record(uow, envelope)
-
-    @on_event("approval", "CoHandlingRequested")
-    def record_co_handling_requested(self, uow, envelope):
-        _intake().record(uow, envelope)
-
-    @on_event("approval", "CaseConcluded")
-    def record_concluded(self, uow, envelope):
-        _intake().record(uow, envelope)
-
-    @on_event("notify", "NoticeDelivered")
-    def record_notice(self, uow, envelope):
-        _intake().record(uow, envelope)
+    kernel = Kernel(use_cases, IntakeSettings)

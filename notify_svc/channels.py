@@ -20,7 +20,7 @@ import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
 
-from services.config import read_webhooks
+from .settings import read_webhooks
 
 TIMEOUT_SECONDS = 10
 

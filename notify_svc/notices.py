@@ -5,12 +5,13 @@ body, rendered with Jinja2. Names are masked; identity numbers and phone numbers
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from services.catalogue import Catalogue
+from hall.catalogue import Catalogue
 from services.contracts import Envelope
 from services.privacy import mask_name
 
@@ -49,63 +50,112 @@ def _material_lines(item, codes_and_problems) -> list[str]:
     return lines
 
 
-def plan(envelope: Envelope, catalogue: Catalogue, contact: dict | None, item_code: str | None = None) -> list[Notice]:
+class Draft:
+    """The notices an event calls for, as its planner writes them."""
+
+    def __init__(self, envelope: Envelope, catalogue: Catalogue, contact: dict | None, item_code: str | None):
+        self.item = catalogue.item(envelope.payload.get("item_code") or item_code or "")
+        self.base = {"case_number": envelope.case_number or "",
+                     "item_name": self.item.name if self.item else (item_code or ""),
+                     "name": mask_name(contact["name"]) if contact else "申请人"}
+        self.notices: list[Notice] = []
+
+    def to_applicant(self, notice: str, **context) -> None:
+        self.notices.append(Notice(notice, APPLICANT, None, *render(notice, **self.base, **context)))
+
+    def to_department(self, department: str, notice: str, **context) -> None:
+        self.notices.append(Notice(notice, DEPARTMENT, department, *render(notice, **self.base, **context)))
+
+    def materials(self, codes_and_problems) -> list[str]:
+        return _material_lines(self.item, codes_and_problems)
+
+
+Planner = Callable[[Draft, dict], None]  # writes the notices of one kind of event, from its payload
+
+
+def plan(envelope: Envelope, planner: Planner, catalogue: Catalogue, contact: dict | None,
+         item_code: str | None = None) -> list[Notice]:
     """The notices an event calls for. `contact` is the applicant's, if known; `item_code` the
     case's item when the event itself does not name it."""
-    p = envelope.payload
-    item = catalogue.item(p.get("item_code") or item_code or "")
-    base = {"case_number": envelope.case_number or "", "item_name": item.name if item else (item_code or ""),
-            "name": mask_name(contact["name"]) if contact else "申请人"}
-    out: list[Notice] = []
+    draft = Draft(envelope, catalogue, contact, item_code)
+    planner(draft, envelope.payload)
+    return draft.notices
 
-    def to_applicant(notice: str, **context) -> None:
-        out.append(Notice(notice, APPLICANT, None, *render(notice, **base, **context)))
 
-    def to_department(department: str, notice: str, **context) -> None:
-        out.append(Notice(notice, DEPARTMENT, department, *render(notice, **base, **context)))
+# --- one planner per event notify handles (the service's handler table says which) ---------------
 
-    kind = envelope.type
-    if kind == "ApplicationAccepted":
-        promised = _material_lines(item, [(c, "missing") for c in p["promised_materials"]])
-        to_applicant("receipt", accepted_on=p["accepted_on"], promised_deadline=p["promised_deadline"],
-                     promised_materials=promised, commitment_deadline=p.get("commitment_deadline") or "")
-    elif kind == "SupplementNoticeIssued":
-        problems = [(c, "missing") for c in p["missing"]] + list(p["defective"].items())
-        to_applicant("one_time_notice", lines=_material_lines(item, problems))
-    elif kind == "ApplicationRejected":
-        to_applicant("not_accepted", reasons=p["reasons"])
-    elif kind == "SupplementRequested":
-        to_applicant("supplement_request", department=p["department"], note=p["note"],
-                     lines=_material_lines(item, [(m["code"], m["problem"]) for m in p["materials"]]))
-    elif kind == "TaskPaused" and p["reason"] == "special_procedure":
-        to_applicant("special_procedure", department=p["department"], note=p["note"],
-                     procedure=_PROCEDURES.get(p.get("procedure") or "", "特别程序"))
-    elif kind == "CaseConcluded":
-        to_applicant("decision", concluded_on=p["concluded_on"], result=_RESULTS.get(p["result"], p["result"]),
-                     reasons=p["reasons"])
-        if p["result"] == "issued":
-            to_applicant("pickup")
-        to_applicant("rating_invitation")
-    elif kind == "StageOpened":
-        for task in p["tasks"]:
-            to_department(task["department"], "new_task", stage=p["stage"], stage_name=p["stage_name"],
-                          limit_days=task["limit_days"], deadline=task["deadline"])
-    elif kind == "ProgressNoticeRequired":
-        to_applicant("progress", accepted_on=p["accepted_on"], days_used=p["days_used"], limit_days=p["limit_days"],
-                     deadline=p.get("deadline") or "", paused=p["paused"])
-    elif kind == "RectificationCompleted":
-        to_applicant("rectification_result", resolution=_RESOLUTIONS.get(p["resolution"], p["resolution"]),
-                     note=p["note"])
-    elif kind == "ComplaintAnswered":
-        to_applicant("complaint_answer", complaint_id=p["complaint_id"], department=p["department"],
-                     answer=p["answer"])
-    elif kind == "WarningInstructed":
-        to_department(p["department"], "instruction", step=p["step"], colour=_COLOURS[p["colour"]],
-                      instruction=p["instruction"], reply_by=p.get("reply_by") or "")
-    elif kind == "WarningRaised" and p.get("department"):
-        to_department(p["department"], "urge" if p["colour"] == "yellow" else "escalation", step=p["step"],
-                      deadline=p["deadline"])
-    return out
+def receipt(d: Draft, p: dict) -> None:
+    """受理回执"""
+    d.to_applicant("receipt", accepted_on=p["accepted_on"], promised_deadline=p["promised_deadline"],
+                   promised_materials=d.materials([(c, "missing") for c in p["promised_materials"]]),
+                   commitment_deadline=p.get("commitment_deadline") or "")
+
+
+def one_time_notice(d: Draft, p: dict) -> None:
+    """一次性告知"""
+    problems = [(c, "missing") for c in p["missing"]] + list(p["defective"].items())
+    d.to_applicant("one_time_notice", lines=d.materials(problems))
+
+
+def not_accepted(d: Draft, p: dict) -> None:
+    """不予受理"""
+    d.to_applicant("not_accepted", reasons=p["reasons"])
+
+
+def supplement_request(d: Draft, p: dict) -> None:
+    d.to_applicant("supplement_request", department=p["department"], note=p["note"],
+                   lines=d.materials([(m["code"], m["problem"]) for m in p["materials"]]))
+
+
+def special_procedure(d: Draft, p: dict) -> None:
+    """A special procedure is told to the applicant; a suspension is not."""
+    if p["reason"] == "special_procedure":
+        d.to_applicant("special_procedure", department=p["department"], note=p["note"],
+                       procedure=_PROCEDURES.get(p.get("procedure") or "", "特别程序"))
+
+
+def decision(d: Draft, p: dict) -> None:
+    """办结: the decision, the pickup of what was issued, and the invitation to rate."""
+    d.to_applicant("decision", concluded_on=p["concluded_on"], result=_RESULTS.get(p["result"], p["result"]),
+                   reasons=p["reasons"])
+    if p["result"] == "issued":
+        d.to_applicant("pickup")
+    d.to_applicant("rating_invitation")
+
+
+def new_tasks(d: Draft, p: dict) -> None:
+    for task in p["tasks"]:
+        d.to_department(task["department"], "new_task", stage=p["stage"], stage_name=p["stage_name"],
+                        limit_days=task["limit_days"], deadline=task["deadline"])
+
+
+def progress(d: Draft, p: dict) -> None:
+    d.to_applicant("progress", accepted_on=p["accepted_on"], days_used=p["days_used"], limit_days=p["limit_days"],
+                   deadline=p.get("deadline") or "", paused=p["paused"])
+
+
+def rectification_result(d: Draft, p: dict) -> None:
+    d.to_applicant("rectification_result", resolution=_RESOLUTIONS.get(p["resolution"], p["resolution"]),
+                   note=p["note"])
+
+
+def complaint_answer(d: Draft, p: dict) -> None:
+    d.to_applicant("complaint_answer", complaint_id=p["complaint_id"], department=p["department"],
+                   answer=p["answer"])
+
+
+def instruction(d: Draft, p: dict) -> None:
+    """督办, to the warned department"""
+    d.to_department(p["department"], "instruction", step=p["step"], colour=_COLOURS[p["colour"]],
+                    instruction=p["instruction"], reply_by=p.get("reply_by") or "")
+
+
+def urge_or_escalate(d: Draft, p: dict) -> None:
+    """A yellow warning urges the department (催办); a red one escalates (a case's own warning,
+    with no department, goes to nobody)."""
+    if p.get("department"):
+        d.to_department(p["department"], "urge" if p["colour"] == "yellow" else "escalation", step=p["step"],
+                        deadline=p["deadline"])
 
 
 def contact_of(envelope: Envelope) -> dict | None:

@@ -1,21 +1,16 @@
 """The notify bus process: plans the notices of every event, and sends what is due on a timer."""
-import functools
+from dataclasses import dataclass
 
-from nameko.timer import timer
+from hall.reference import load_reference
+from services.bus import Handler, Kernel, every, subscribe
 
-from services.bus import Kernel, on_event
-from services.config import Settings
-from services.reference import load_reference
-
+from . import notices
 from .channels import Email, Sms, Webhook
-from .delivery import Notify
+from .settings import NotifySettings
+from .use_cases import Notify
 
-POLL_SECONDS = Settings().notify_poll_seconds
 
-
-@functools.cache
-def _notify() -> Notify:
-    settings = Settings()
+def use_cases(settings: NotifySettings) -> Notify:
     channels = {}
     if settings.smtp_host:
         channels["email"] = Email(settings.smtp_host, settings.smtp_port, settings.smtp_from)
@@ -27,60 +22,44 @@ def _notify() -> Notify:
                   settings.notify_backoff_seconds)
 
 
+@dataclass(frozen=True)
+class Notices:
+    """A handler that records the deliveries of the notices `planner` writes for the event."""
+
+    planner: notices.Planner
+
+    def __call__(self, notify: Notify, uow, envelope) -> None:
+        notify.deliver(uow, envelope, self.planner)
+
+
+def send_due(notify: Notify, unit_of_work, stopping=lambda: False) -> None:
+    """Send the notices that are due, a batch at a time, until none is left."""
+    while notify.send_due(unit_of_work) and not stopping():
+        pass
+
+
+TIMERS = (send_due,)  # what the timers of the bus process run, for an in-process hall too
+HANDLERS = (
+    Handler("intake", "ApplicationAccepted", "on_accepted", Notices(notices.receipt)),
+    Handler("intake", "SupplementNoticeIssued", "on_one_time_notice", Notices(notices.one_time_notice)),
+    Handler("intake", "ApplicationRejected", "on_rejected", Notices(notices.not_accepted)),
+    Handler("approval", "StageOpened", "on_stage_opened", Notices(notices.new_tasks)),
+    Handler("approval", "SupplementRequested", "on_supplement_requested", Notices(notices.supplement_request)),
+    Handler("approval", "TaskPaused", "on_task_paused", Notices(notices.special_procedure)),
+    Handler("approval", "CaseConcluded", "on_concluded", Notices(notices.decision)),
+    Handler("supervision", "ProgressNoticeRequired", "on_progress_due", Notices(notices.progress)),
+    Handler("supervision", "RectificationCompleted", "on_rectified", Notices(notices.rectification_result)),
+    Handler("supervision", "ComplaintAnswered", "on_complaint_answered", Notices(notices.complaint_answer)),
+    Handler("supervision", "WarningRaised", "on_warning", Notices(notices.urge_or_escalate)),
+    Handler("supervision", "WarningInstructed", "on_instruction", Notices(notices.instruction)),
+)
+
+
+@subscribe(HANDLERS)
 class NotifyService:
     name = "notify"
-    kernel = Kernel(warm=_notify)
+    kernel = Kernel(use_cases, NotifySettings)
 
-    @on_event("intake", "ApplicationAccepted")
-    def on_accepted(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("intake", "SupplementNoticeIssued")
-    def on_one_time_notice(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("intake", "ApplicationRejected")
-    def on_rejected(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("approval", "StageOpened")
-    def on_stage_opened(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("approval", "SupplementRequested")
-    def on_supplement_requested(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("approval", "TaskPaused")
-    def on_task_paused(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("approval", "CaseConcluded")
-    def on_concluded(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("supervision", "ProgressNoticeRequired")
-    def on_progress_due(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("supervision", "RectificationCompleted")
-    def on_rectified(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("supervision", "ComplaintAnswered")
-    def on_complaint_answered(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("supervision", "WarningRaised")
-    def on_warning(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @on_event("supervision", "WarningInstructed")
-    def on_instruction(self, uow, envelope):
-        _notify().on_event(uow, envelope)
-
-    @timer(interval=POLL_SECONDS)
+    @every("notify_poll_seconds")
     def send_due(self):
-        notify = _notify()
-        while notify.send_due(self.kernel.unit_of_work) and not self.kernel.stopping:
-            pass
+        send_due(self.kernel.use_cases, self.kernel.unit_of_work, lambda: self.kernel.stopping)

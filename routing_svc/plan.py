@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.calendar import WorkingCalendar
-from services.catalogue import Item, Organisation, OrgChart
-from services.domain import ItemKind, Level, OrgKind
+from hall.calendar import WorkingCalendar
+from hall.catalogue import Item, Organisation, OrgChart
+from hall.domain import ItemKind, Level, OrgKind
 
 
 def _desk(org: OrgChart, centre: Organisation) -> Organisation:

@@ -1,16 +1,11 @@
-"""Who may call what on the gRPC APIs: callers, their roles, and the one table of every method.
+"""Who calls a gRPC API: callers and their roles, the tokens file, and the check of a method's roles.
 
 A caller presents `authorization: Bearer <token>`. The tokens file maps a holder's code to its
-token, and the org chart says what the code is:
-- a department (承办单位): its own tasks on the desk, its own warnings, rectifications, complaints;
-- an organisation (a window, acceptance desk, village room or centre; the online hall submits as
-  the organisation it files into): its acceptance clerks (受理员), the cases accepted there;
-- an agent (代办员): the cases the agent carries, at the agent's own organisation;
-- `supervision`, the supervision office (电子监察): reads everything, instructs on warnings (督办),
-  rectifications, appeals and complaints.
-`Track` is public: the case number and the applicant's phone digits are the credential, and
-failed guesses are limited (intake_svc.tracking). Which row of a role a caller may touch (its own
-task, its organisation's case) is checked by the use case, with the caller in hand.
+token; what a code is (a department, an organisation's clerks, an agent, the supervision office)
+is the org chart's business (`hall.holders`), handed to `Credentials` as `resolve`. Each API names
+the roles allowed on each of its methods in its service's `access.py` (`ROLES`); a method missing
+there is refused. Which row of a role a caller may touch (its own task, its organisation's case)
+is checked by the use case, with the caller in hand.
 """
 from __future__ import annotations
 
@@ -24,16 +19,14 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Callable
 
 import yaml
 from pydantic import RootModel, StringConstraints
 
-from .catalogue import OrgChart
 from .errors import Forbidden, Unauthenticated
 from .yamlfile import Document
 
-SUPERVISION_OFFICE = "supervision"  # the tokens file's name for the supervision office
 RECHECK_SECONDS = 5.0  # how often an API looks whether the tokens file has changed
 log = logging.getLogger(__name__)
 
@@ -57,41 +50,6 @@ class Caller:
 
 
 PUBLIC = Caller(Role.PUBLIC)
-D, C, A, S, P = Role.DEPARTMENT, Role.CLERK, Role.AGENT, Role.SUPERVISOR, Role.PUBLIC
-
-# Every method of every API and the roles that may call it; a method missing here is refused.
-POLICY: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
-    "intake.Submit": {C, A},
-    "intake.SupplyMaterials": {C, A},
-    "intake.Withdraw": {C, A},  # at the applicant's request, who proves it with the phone digits
-    "intake.GetCase": {C, A, S},
-    "intake.Track": {P, C, A, D, S},
-    "desk.ListTasks": {D},
-    "desk.WatchTasks": {D},
-    "desk.GetProgress": {D, S},
-    "desk.Claim": {D},
-    "desk.RequestSupplement": {D},
-    "desk.StartSpecialProcedure": {D},
-    "desk.EndSpecialProcedure": {D},
-    "desk.Suspend": {D},
-    "desk.Resume": {D},
-    "desk.RequestCoHandling": {D},
-    "desk.Decide": {D},
-    "supervision.ListWarnings": {D, S},
-    "supervision.Instruct": {S},  # 督办: the office acts on a warning
-    "supervision.ReplyToInstruction": {D},
-    "supervision.ListFaults": {D, S},
-    "supervision.Rate": {C, S},  # the rating device at the window, the online hall, a follow-up call
-    "supervision.ListRectifications": {D, S},
-    "supervision.Rectify": {D},
-    "supervision.FollowUp": {D, S},  # 回访: the department calls, the office may too
-    "supervision.Appeal": {D},
-    "supervision.ReviewAppeal": {S},
-    "supervision.Complain": {C, S},  # the online form through its hall; phone, letter, mailbox by the office
-    "supervision.AnswerComplaint": {D, S},
-    "supervision.ListComplaints": {D, S},
-    "supervision.GetFigures": {D, S},
-}.items()}
 
 
 class Credentials:
@@ -102,8 +60,9 @@ class Credentials:
     rewriting the file (or updating its Kubernetes Secret), without a restart. A file gone missing
     or changed into a bad one is logged, and the tokens in force stay in force."""
 
-    def __init__(self, path: Path, org: OrgChart, recheck_seconds: float = RECHECK_SECONDS):
-        self.path, self.org, self.recheck_seconds = path, org, recheck_seconds
+    def __init__(self, path: Path, resolve: Callable[[str], Caller | None],
+                 recheck_seconds: float = RECHECK_SECONDS):
+        self.path, self.resolve, self.recheck_seconds = path, resolve, recheck_seconds
         self._lock = threading.Lock()
         self._stamp = _stamp(path)
         self._by_digest = self._index(read_tokens(path))
@@ -112,7 +71,7 @@ class Credentials:
     def _index(self, tokens: dict[str, str]) -> dict[bytes, Caller]:
         by_digest = {}
         for holder, token in tokens.items():
-            caller = holder_role(holder, self.org)
+            caller = self.resolve(holder)
             if caller is not None:  # a holder gone from the org chart has no rights left
                 by_digest[_digest(token)] = caller
         return by_digest
@@ -166,46 +125,13 @@ def _stamp(path: Path) -> bytes | None:
         return None
 
 
-def holder_role(holder: str, org: OrgChart) -> Caller | None:
-    if holder == SUPERVISION_OFFICE:
-        return Caller(Role.SUPERVISOR, holder)
-    if org.department(holder) is not None:
-        return Caller(Role.DEPARTMENT, holder)
-    if org.organisation(holder) is not None:
-        return Caller(Role.CLERK, holder, holder)
-    agent = org.agent(holder)
-    return Caller(Role.AGENT, holder, agent.organisation) if agent is not None else None
-
-
-def holders(org: OrgChart) -> list[str]:
-    """Everyone who gets a token: departments, organisations, agents and the supervision office."""
-    return ([d.code for d in org.departments] + [o.code for o in org.organisations]
-            + [a.code for a in org.agents] + [SUPERVISION_OFFICE])
-
-
-def authorize(caller: Caller, method: str) -> None:
-    """Raise Forbidden unless the caller's role may call `method` ("api.Method")."""
-    if caller.role not in POLICY.get(method, ()):
+def authorize(caller: Caller, method: str, roles: dict[str, frozenset[Role]]) -> None:
+    """Raise Forbidden unless the caller's role may call `method` ("api.Method") by its API's `roles`
+    table (method name -> roles)."""
+    if caller.role not in roles.get(method.rpartition(".")[2], ()):
         if caller.role == Role.PUBLIC:
             raise Unauthenticated(f"{method} needs credentials (authorization: Bearer <token>)")
         raise Forbidden(f"a {caller.role.value} may not call {method}")
-
-
-def may_submit(caller: Caller, organisation: str, agent: str | None) -> None:
-    """A clerk files into its own organisation; an agent files its own proxy cases there too."""
-    if caller.role == Role.CLERK and organisation != caller.organisation:
-        raise Forbidden(f"clerks of {caller.organisation} submit to {caller.organisation} only")
-    if caller.role == Role.AGENT and (agent != caller.code or organisation != caller.organisation):
-        raise Forbidden(f"agent {caller.code} submits its own proxy cases to {caller.organisation} only")
-
-
-def may_see_case(caller: Caller, organisation: str, agent: str | None) -> None:
-    """A case accepted at an organisation is its clerks'; a proxy case its agent's too; all the
-    supervision office's."""
-    if caller.role == Role.SUPERVISOR or (caller.role == Role.CLERK and organisation == caller.organisation) \
-            or (caller.role == Role.AGENT and agent == caller.code):
-        return
-    raise Forbidden(f"{caller} may not see or act on a case accepted at {organisation}")
 
 
 def _digest(token: str) -> bytes:

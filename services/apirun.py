@@ -1,7 +1,8 @@
 """Entry point of an API process: `python -m services.apirun intake_svc.grpc_api`.
 
-A plain grpcio server (no eventlet). The module names its port setting (`PORT_SETTING`) and
-provides `build(settings, server)`, which adds its servicers and returns what to close at the end.
+A plain grpcio server (no eventlet). The module names its settings class (`SETTINGS`) and its
+port setting (`PORT_SETTING`), and provides `build(settings, server)`, which adds its servicers
+and returns what to close at the end.
 It serves the standard gRPC health service, and /livez, /readyz and /metrics over HTTP
 (`services.health`). SIGTERM stops it: health turns NOT_SERVING at once, new calls are refused,
 calls in flight get STOP_GRACE_SECONDS to finish.
@@ -20,7 +21,6 @@ import grpc
 from services import logs
 from services.config import ConfigError, load_settings
 from services.health import GrpcHealth, process_health
-from services.processes import SERVICES
 
 STOP_GRACE_SECONDS = 8
 
@@ -29,19 +29,19 @@ def main(argv: list[str]) -> int:
     logs.configure()
     log = logging.getLogger("apirun")
     (module_name,) = argv
+    module = importlib.import_module(module_name)
     try:
-        settings = load_settings()
+        settings = load_settings(module.SETTINGS)
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
-    logs.configure(logs.settings_secrets(settings))
-    module = importlib.import_module(module_name)
+    logs.configure_from(settings)
     limit = settings.grpc_max_message_bytes
     server = grpc.server(ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="grpc"),
                          options=[("grpc.max_receive_message_length", limit),
                                   ("grpc.max_send_message_length", limit)])
     api = module.build(settings, server)
-    health = process_health(settings, [s for s in SERVICES if s.api == module_name], broker=False)
+    health = process_health(settings, [module_name.partition(".")[0]], broker=False)
     grpc_health = GrpcHealth(health, server)
     address = f"0.0.0.0:{getattr(settings, module.PORT_SETTING)}"
     if settings.tls_cert and settings.tls_key:

@@ -1,28 +1,39 @@
-"""nameko glue: the `Kernel` dependency (pool, unit of work, inbox, outbox relay) and `on_event`.
+"""nameko glue: the `Kernel` dependency (pool, unit of work, inbox, outbox relay, the service's use
+cases) and `subscribe`, which turns a service's handler table into nameko event entrypoints.
 
+    HANDLERS = (
+        Handler("intake", "ApplicationAccepted", "route_case", Routing.route),
+    )
+
+    @subscribe(HANDLERS)
     class RoutingService:
         name = "routing"
-        kernel = Kernel()
+        kernel = Kernel(Routing.from_settings)
 
-        @on_event("intake", "ApplicationAccepted")
-        def plan_case(self, uow, envelope): ...
-
-The handler runs inside a unit of work with the inbox mark: its writes and `uow.emit(...)` commit
-together or not at all. Everything nameko-specific stays in this module and in `service.py` files.
+A row's `id` is stable: it names the handler's durable queue
+(`evt-<source>-<event>--<service>.<id>`) and its inbox key, whatever the Python function is called.
+The handler runs `handle(use_cases, uow, envelope)` inside a unit of work with the inbox mark: its
+writes and `uow.emit(...)` commit together or not at all. Everything nameko-specific stays in this
+module and in `service.py` files.
 """
 from __future__ import annotations
 
 import functools
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import amqp.exceptions
 import psycopg
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
 
-from .clock import SystemTime
-from .config import Settings
+from services.timesource import SystemTime
+
+from .config import Settings, load_settings
 from .db import open_pool
 from .housekeeping import prune
 from .inbox import Early, Inbox
@@ -34,23 +45,36 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 3600
 
 
+@dataclass(frozen=True)
+class Handler:
+    """One row of a service's handler table: the event `event` of service `source` is handled by
+    `handle(use_cases, uow, envelope)`; `id` names the queue and the inbox key and never changes."""
+
+    source: str
+    event: str
+    id: str
+    handle: Callable[[Any, Any, Any], None]
+
+
 class KernelAccess:
     """What a service method sees as `self.kernel`."""
 
-    def __init__(self, unit_of_work, inbox: Inbox, time):
+    def __init__(self, unit_of_work, inbox: Inbox, time, use_cases):
         self.unit_of_work = unit_of_work
         self.inbox = inbox
         self.time = time
+        self.use_cases = use_cases  # the service's rules, built once from the checked settings
         self.stopping = False  # set on stop: loops in timers end after their current batch
 
 
 class Kernel(DependencyProvider):
-    def __init__(self, time=None, warm=None):
+    def __init__(self, use_cases: Callable[[Any], Any], settings: type[Settings] = Settings, time=None):
+        self.build_use_cases = use_cases  # settings -> the service's use cases (reads catalogue, calendar)
+        self.settings_class = settings
         self.time = time or SystemTime()
-        self.warm = warm  # loads what the handlers need (catalogue, calendar) before the first message
 
     def setup(self) -> None:
-        self.settings = Settings()
+        self.settings = load_settings(self.settings_class)
         self.service = self.container.service_name
         self.pool = open_pool(self.settings.database_url, self.service, self.settings.db_pool_size,
                               name=f"{self.service}-bus")
@@ -60,11 +84,10 @@ class Kernel(DependencyProvider):
         self.relay = OutboxRelay(self.pool, self.settings.database_url, self.service, self.service,
                                  Publisher.for_events(self.settings.amqp_url, self.service),
                                  self.settings.relay_batch, self.settings.relay_poll_seconds)
-        self.access = KernelAccess(unit_of_work, self.inbox, self.time)
+        # built before any entrypoint starts: reading the catalogue and calendar is not a handler's time
+        self.access = KernelAccess(unit_of_work, self.inbox, self.time, self.build_use_cases(self.settings))
 
     def start(self) -> None:
-        if self.warm:
-            self.warm()
         self.inbox.dead_letters.declare()  # the dead-letter queue exists before anything dies
         self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.service}.outbox-relay")
         self.container.spawn_managed_thread(self._housekeeping, identifier=f"{self.service}.housekeeping")
@@ -116,31 +139,62 @@ class _EventHandler(EventHandler):
                         self.method_name, exc)
 
 
-def on_event(source_service: str, event_type: str):
-    """An event handler that runs exactly once per message, dead-lettering what keeps failing.
+def subscribe(handlers: tuple[Handler, ...]):
+    """Class decorator: one nameko event entrypoint per row of the handler table, named by its id.
 
-    The decorated method takes `(self, uow, envelope)`. Infrastructure outages requeue the message
-    (nameko's requeue_on_error; logged as expected), and so does a message that came early;
-    handler errors are retried, then dead-lettered.
+    Infrastructure outages requeue the message (nameko's requeue_on_error; logged as expected), and
+    so does a message that came early; handler errors are retried, then dead-lettered.
     """
+    ids = [h.id for h in handlers]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"handler ids must be unique: {ids}")
 
-    def decorate(method):
-        @functools.wraps(method)
-        def entry(self, raw):
-            try:
-                return self.kernel.inbox.handle(method.__name__, raw, functools.partial(method, self))
-            except Early:
-                return PUT_BACK
-
-        entry.subscription = (source_service, event_type)
-        return _EventHandler.decorator(source_service, event_type, requeue_on_error=True,
-                                       expected_exceptions=RECOVERABLE)(entry)
+    def decorate(cls):
+        cls.HANDLERS = handlers
+        for handler in handlers:
+            setattr(cls, handler.id, _entrypoint(handler))
+        return cls
 
     return decorate
 
 
+def _entrypoint(handler: Handler):
+    def entry(self, raw):
+        try:
+            use_cases = self.kernel.use_cases
+            return self.kernel.inbox.handle(handler.id, raw, functools.partial(handler.handle, use_cases))
+        except Early:
+            return PUT_BACK
+
+    entry.__name__ = entry.__qualname__ = handler.id
+    return _EventHandler.decorator(handler.source, handler.event, requeue_on_error=True,
+                                   expected_exceptions=RECOVERABLE)(entry)
+
+
+class _SettingTimer(Timer):
+    """nameko's timer, its interval the service's setting of that name, read when the service starts
+    (never at import, and never bypassing the checked settings)."""
+
+    def __init__(self, setting: str, **kwargs):
+        super().__init__(interval=None, **kwargs)
+        self.setting = setting
+
+    def setup(self) -> None:
+        self.interval = getattr(load_settings(self.container.service_cls.kernel.settings_class), self.setting)
+
+
+def every(setting: str):
+    """A timer entrypoint that fires every `setting` seconds (a service setting)."""
+    return _SettingTimer.decorator(setting)
+
+
+def queue_name(service_name: str, handler: Handler) -> str:
+    """The durable queue of a handler, as nameko names it."""
+    return f"evt-{handler.source}-{handler.event}--{service_name}.{handler.id}"
+
+
 def declare_queues(amqp_url: str, service_name: str, service_cls, purge: bool = False) -> list[str]:
-    """Declare the queue of every `on_event` handler of a service, exactly as nameko will.
+    """Declare the queue of every handler of a service, exactly as nameko will.
 
     Run before any process starts (by `migrate`): an event published before its consumer's queue
     exists would be dropped by the exchange.
@@ -151,12 +205,9 @@ def declare_queues(amqp_url: str, service_name: str, service_cls, purge: bool = 
     names = []
     with kombu.Connection(amqp_url) as conn:
         channel = conn.channel()
-        for method_name, attr in vars(service_cls).items():
-            if not hasattr(attr, "subscription"):
-                continue
-            source, event_type = attr.subscription
-            name = f"evt-{source}-{event_type}--{service_name}.{method_name}"
-            queue = kombu.Queue(name, exchange=get_event_exchange(source, {}), routing_key=event_type,
+        for handler in service_cls.HANDLERS:
+            name = queue_name(service_name, handler)
+            queue = kombu.Queue(name, exchange=get_event_exchange(handler.source, {}), routing_key=handler.event,
                                 durable=True, auto_delete=False, exclusive=False)
             bound = queue(channel)
             bound.declare()

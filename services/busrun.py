@@ -30,7 +30,6 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from services import logs  # noqa: E402
 from services.config import ConfigError, load_settings  # noqa: E402
 from services.health import process_health  # noqa: E402
-from services.processes import SERVICES  # noqa: E402
 
 STOP_GRACE_SECONDS = 8
 
@@ -43,19 +42,21 @@ def load(spec: str):
 def main(argv: list[str]) -> int:
     logs.configure()
     log = logging.getLogger("busrun")
-    try:
-        settings = load_settings()
+    services = [load(spec) for spec in argv]
+    try:  # every setting of the process checked here, before anything starts
+        settings = [load_settings(service.kernel.settings_class) for service in services]
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
-    logs.configure(logs.settings_secrets(settings))
-    runner = ServiceRunner({"AMQP_URI": settings.amqp_url, "max_workers": 20,
+    logs.configure_from(settings[0])
+    runner = ServiceRunner({"AMQP_URI": settings[0].amqp_url, "max_workers": 20,
                             "PARENT_CALLS_TRACKED": 10, "SERIALIZER": "json"})
-    for spec in argv:
-        runner.add_service(load(spec))
-    health = process_health(settings, [s for s in SERVICES if s.bus in argv], broker=True)
-    if settings.metrics_port:
-        log.info("/metrics, /livez, /readyz on port %d", health.serve(settings.metrics_port))
+    for service in services:
+        runner.add_service(service)
+    health = process_health(settings[0], [service.__module__.partition(".")[0] for service in services],
+                            broker=True)
+    if settings[0].metrics_port:
+        log.info("/metrics, /livez, /readyz on port %d", health.serve(settings[0].metrics_port))
 
     def stop(signum, _frame):
         # Stop in a green thread: the signal handler must return for the hub to go on.

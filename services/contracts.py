@@ -4,17 +4,23 @@ Events are named in the past tense and published by exactly one service (to its 
 exchange `<service>.events`, routing key = event name). On the wire each is the JSON of an
 `Envelope`; its payload is checked against the registered schema of that name and version both
 when it is written to the outbox and when a handler receives it.
+
+Each service declares the events it publishes in its own `events.py` with `@event`; the registry
+gathers those modules through the `onewindow.events` entry point (pyproject.toml) the first time
+an event is looked up, so that a consumer checks a producer's contract without importing the
+producer. Who consumes an event is not declared here: it is derived from the services' handler
+tables (`./onewindow events`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import importlib.metadata
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
-
-from .domain import Channel, Decision, ItemKind, Level, ResultCode
 
 
 class ContractError(ValueError):
@@ -44,27 +50,42 @@ class EventType:
     name: str
     version: int
     producer: str
-    consumers: tuple[str, ...]
     schema: type[Payload]
     meaning: str
+    outside: str = ""  # who outside the services reads it, for an event no service consumes
 
 
 REGISTRY: dict[tuple[str, int], EventType] = {}
+EVENT_MODULES = "onewindow.events"  # entry point group: one module of events per producing service
 
 
-def event(name: str, producer: str, consumers: tuple[str, ...], meaning: str, version: int = 1):
+def event(name: str, producer: str, meaning: str, version: int = 1, outside: str = ""):
+    """Register a payload class as the contract of event `name` published by `producer`."""
     def register(schema: type[Payload]) -> type[Payload]:
-        REGISTRY[(name, version)] = EventType(name, version, producer, consumers, schema, meaning)
+        REGISTRY[(name, version)] = EventType(name, version, producer, schema, meaning, outside)
         return schema
 
     return register
 
 
-def new_envelope(source: str, name: str, case_number: str | None, payload: dict, now: dt.datetime,
-                 version: int = 1) -> Envelope:
-    spec = REGISTRY.get((name, version))
+@functools.cache
+def load_events() -> dict[tuple[str, int], EventType]:
+    """Import every service's events module (once) and return the registry."""
+    for entry in importlib.metadata.entry_points(group=EVENT_MODULES):
+        entry.load()
+    return REGISTRY
+
+
+def spec_of(name: str, version: int) -> EventType:
+    spec = REGISTRY.get((name, version)) or load_events().get((name, version))
     if spec is None:
         raise ContractError(f"unknown event {name} v{version}")
+    return spec
+
+
+def new_envelope(source: str, name: str, case_number: str | None, payload: dict, now: dt.datetime,
+                 version: int = 1) -> Envelope:
+    spec = spec_of(name, version)
     if spec.producer != source:
         raise ContractError(f"{name} is published by {spec.producer}, not {source}")
     try:
@@ -81,266 +102,9 @@ def parse_envelope(raw: Any) -> Envelope:
         envelope = Envelope.model_validate(raw)
     except ValidationError as exc:
         raise ContractError(f"not an onewindow envelope: {exc}") from None
-    spec = REGISTRY.get((envelope.type, envelope.version))
-    if spec is None:
-        raise ContractError(f"unknown event {envelope.type} v{envelope.version}")
+    spec = spec_of(envelope.type, envelope.version)
     try:
         spec.schema.model_validate(envelope.payload)
     except ValidationError as exc:
         raise ContractError(f"{envelope.type} v{envelope.version}: {exc}") from None
     return envelope
-
-
-def events_table(registry: dict[tuple[str, int], EventType] | None = None) -> str:
-    """Markdown table of every registered event: the one docs/architecture.md shows."""
-    lines = ["| event | version | producer | consumers | meaning |", "| --- | --- | --- | --- | --- |"]
-    for spec in sorted((registry or REGISTRY).values(), key=lambda s: (s.producer, s.name, s.version)):
-        lines.append(f"| `{spec.name}` | {spec.version} | {spec.producer} | {', '.join(spec.consumers)} | {spec.meaning} |")
-    return "\n".join(lines)
-
-
-# --- the events ------------------------------------------------------------------------------
-INTAKE, ROUTING, APPROVAL, NOTIFY, SUPERVISION = "intake", "routing", "approval", "notify", "supervision"
-
-
-class Contact(Payload):
-    """How to reach the applicant (notices only; masked wherever shown)."""
-
-    name: str
-    phone: str
-    email: str = ""
-
-
-@event("ApplicationAccepted", INTAKE, (ROUTING, SUPERVISION, NOTIFY), "a case was accepted (受理), with or without a commitment (容缺)")
-class ApplicationAccepted(Payload):
-    item_code: str
-    kind: ItemKind
-    level: Level
-    organisation: str
-    channel: Channel
-    first_clerk: str
-    agent: str | None = None
-    project_code: str | None = None
-    applicant_key: str | None = None  # digest of applicant and item: finds a case accepted twice
-    accepted_on: dt.date
-    promised_deadline: dt.date
-    commitment_deadline: dt.date | None = None
-    promised_materials: list[str] = []  # secondary materials the applicant committed to bring
-    contact: Contact | None = None
-
-
-@event("SupplementNoticeIssued", INTAKE, (SUPERVISION, NOTIFY), "a one-time notice (一次性告知) listed every missing or defective material")
-class SupplementNoticeIssued(Payload):
-    item_code: str
-    organisation: str
-    missing: list[str]
-    defective: dict[str, str]
-    contact: Contact | None = None
-
-
-@event("ApplicationRejected", INTAKE, (SUPERVISION, NOTIFY), "not accepted, with reasons (不予受理 / 退回件)")
-class ApplicationRejected(Payload):
-    item_code: str
-    organisation: str
-    reasons: list[str]
-    contact: Contact | None = None
-
-
-@event("MaterialsSupplied", INTAKE, (APPROVAL, SUPERVISION), "the applicant brought materials a department asked for (补正) or had promised (容缺)")
-class MaterialsSupplied(Payload):
-    materials: list[str]
-    answers: str  # "department" (a task's supplement request) or "commitment"
-    task_id: str | None = None
-
-
-@event("ApplicationWithdrawn", INTAKE, (APPROVAL, SUPERVISION, NOTIFY), "the applicant withdrew the case before it concluded")
-class ApplicationWithdrawn(Payload):
-    reason: str
-
-
-class Transfer(Payload):
-    from_organisation: str
-    to_organisation: str
-    to_level: Level
-    limit_days: int
-    deadline: dt.date
-
-
-class PlannedTask(Payload):
-    department: str
-    organisation: str
-
-
-class PlannedStage(Payload):
-    index: int
-    name: str
-    lead: str
-    limit_days: int
-    tasks: list[PlannedTask]
-
-
-@event("CaseRouted", ROUTING, (APPROVAL, INTAKE, SUPERVISION, NOTIFY), "the plan of a case: each transfer hop with its limit (转办), and the stages with one task per department")
-class CaseRouted(Payload):
-    item_code: str
-    kind: ItemKind
-    transfers: list[Transfer]
-    deciding_level: Level
-    reported_up: bool  # 上报件: the county reviews, a level above the county decides
-    stages: list[PlannedStage]
-
-
-class OpenedTask(Payload):
-    task_id: str
-    department: str
-    lead: bool
-    limit_days: int
-    deadline: dt.date
-
-
-class DecisionRecord(Payload):
-    department: str
-    stage: int
-    decision: Decision
-    opinion: str
-    legal_basis: str
-
-
-@event("StageOpened", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a stage's tasks went to their departments at once (承办; 并联审批), with the decisions of the stage before")
-class StageOpened(Payload):
-    stage: int
-    stage_name: str
-    tasks: list[OpenedTask]
-    previous_decisions: list[DecisionRecord] = []
-
-
-class RequestedMaterial(Payload):
-    code: str
-    problem: str
-
-
-@event("SupplementRequested", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a department asked the applicant for material, once (缺件待补); late after 2 working days")
-class SupplementRequested(Payload):
-    task_id: str
-    department: str
-    materials: list[RequestedMaterial]
-    note: str
-    late: bool
-
-
-@event("TaskPaused", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "a task's clock stopped for a special procedure (特别程序) or a suspension (挂起)")
-class TaskPaused(Payload):
-    task_id: str
-    department: str
-    reason: str  # special_procedure | suspension
-    procedure: str | None = None
-    note: str
-    until: dt.date | None = None
-
-
-@event("TaskResumed", APPROVAL, (INTAKE, SUPERVISION), "a task's clock runs again; after a suspension its limit may have grown")
-class TaskResumed(Payload):
-    task_id: str
-    department: str
-    reason: str
-    extension_days: int
-
-
-class CoHandlingAsk(Payload):
-    task_id: str
-    department: str
-    ask: str
-    limit_days: int
-
-
-@event("CoHandlingRequested", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "the lead department asked co-handlers (协办) for contributions, all at once")
-class CoHandlingRequested(Payload):
-    lead_task_id: str
-    department: str
-    asks: list[CoHandlingAsk]
-    cause: str | None = None  # a second request: co_handler_missed | lead_unclear
-    lead_extension_days: int
-
-
-@event("TaskDecided", APPROVAL, (SUPERVISION, NOTIFY), "a department approved or rejected its task, with opinion and legal basis")
-class TaskDecided(Payload):
-    task_id: str
-    department: str
-    stage: int
-    role: str
-    decision: Decision
-    opinion: str
-    legal_basis: str
-
-
-@event("CaseConcluded", APPROVAL, (INTAKE, SUPERVISION, NOTIFY), "the case ended (办结) with its result code and every department's decision, and was archived (建档)")
-class CaseConcluded(Payload):
-    result: ResultCode
-    concluded_on: dt.date
-    decisions: list[DecisionRecord]
-    reasons: list[str]
-
-
-@event("WarningRaised", SUPERVISION, (NOTIFY,), "electronic supervision raised a yellow or red warning on a case or a step")
-class WarningRaised(Payload):
-    colour: str
-    step: str
-    department: str | None = None
-    deadline: dt.date
-
-
-@event("WarningInstructed", SUPERVISION, (NOTIFY,), "the supervision office instructed the warned department (督办) and set a day for its reply")
-class WarningInstructed(Payload):
-    warning_id: int
-    colour: str
-    step: str
-    department: str
-    instruction: str
-    reply_by: dt.date | None = None
-
-
-@event("CommitmentLapsed", SUPERVISION, (APPROVAL,), "the promised materials of a 容缺 case did not arrive in time: the case ends (补正超时驳回)")
-class CommitmentLapsed(Payload):
-    deadline: dt.date
-    lapsed_on: dt.date
-
-
-@event("ProgressNoticeRequired", SUPERVISION, (NOTIFY,), "a beyond-township case is due its written progress notice to the applicant")
-class ProgressNoticeRequired(Payload):
-    item_code: str
-    accepted_on: dt.date
-    days_used: int
-    limit_days: int
-    deadline: dt.date | None = None
-    paused: bool
-
-
-@event("RectificationCompleted", SUPERVISION, (NOTIFY,), "a bad rating's rectification item was closed (fixed, put on the ledger or explained)")
-class RectificationCompleted(Payload):
-    rating_id: int
-    resolution: str
-    note: str
-
-
-@event("ComplaintAnswered", SUPERVISION, (NOTIFY,), "a complaint (投诉) was answered")
-class ComplaintAnswered(Payload):
-    complaint_id: int
-    department: str
-    answer: str
-    contact: Contact | None = None
-
-
-@event("NoticeDelivered", NOTIFY, (INTAKE, SUPERVISION), "a notice reached its channel (e-mail, SMS, webhook); the recipient masked")
-class NoticeDelivered(Payload):
-    notice: str
-    channel: str
-    recipient: str
-    attempts: int = 1
-
-
-@event("NoticeFailed", NOTIFY, (SUPERVISION,), "a notice could not be delivered: a permanent failure or the attempts ran out")
-class NoticeFailed(Payload):
-    notice: str
-    channel: str
-    recipient: str
-    attempts: int
-    error: str

@@ -18,6 +18,11 @@ KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 RECONNECT_SECONDS = 60.0
 
 
+def schema_of(service_package: str) -> str:
+    """A service's schema (= its nameko name and events exchange prefix): `intake_svc` -> `intake`."""
+    return service_package.removesuffix("_svc")
+
+
 def service_migrations(service_package: str) -> list[Path]:
     root = Path(__file__).resolve().parent.parent
     own = root / service_package / "migrations"

@@ -1,7 +1,7 @@
 """gRPC glue for the API processes: callers, domain errors as status codes, client channels.
 
 A servicer method is wrapped with `@rpc`: the caller is identified from its token and checked
-against the access table (services.access) before the method runs, then given to it.
+against its API's roles table (the servicer's `ROLES`) before the method runs, then given to it.
 `InvalidRequest` becomes INVALID_ARGUMENT with a `google.rpc.BadRequest` detail naming each
 field, `NotFound` NOT_FOUND, `Unauthenticated` UNAUTHENTICATED, `Forbidden` PERMISSION_DENIED,
 `NotAllowedNow` FAILED_PRECONDITION, `TooManyAttempts` RESOURCE_EXHAUSTED, a database outage
@@ -186,14 +186,15 @@ def add_servicer(server: grpc.Server, servicer, service: ServiceDescriptor) -> N
 
 def _caller(servicer, context, name: str):
     caller = servicer.credentials.caller(context.invocation_metadata())
-    authorize(caller, f"{servicer.API}.{name}")
+    authorize(caller, f"{servicer.API}.{name}", servicer.ROLES)
     return caller
 
 
 def rpc(method):
     """Authorize the caller of a unary or server-streaming servicer method and pass it on, map
     domain errors to gRPC statuses, and count the answers. The servicer names its API in `API` and
-    holds the `credentials` (services.access.Credentials)."""
+    holds the `credentials` (services.access.Credentials) and its
+    `ROLES` (method name -> roles, in the service's access.py)."""
     name = method.__name__
     if _is_generator(method):
         @functools.wraps(method)

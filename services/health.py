@@ -63,15 +63,16 @@ def broker_check(url: str) -> Check:
     return check
 
 
-def process_health(settings, services, broker: bool) -> Health:
-    """The checks of a process running `services`: broker (bus processes), database, migrations."""
-    from .db import service_migrations
+def process_health(settings, packages: list[str], broker: bool) -> Health:
+    """The checks of a process running the services of `packages` (`intake_svc` …): broker (bus
+    processes), database, migrations."""
+    from .db import schema_of, service_migrations
 
     checks = {"broker": broker_check(settings.amqp_url)} if broker else {}
     checks["database"] = database_check(settings.database_url)
-    for service in services:
-        checks[f"migrations:{service.name}"] = migrations_check(settings.database_url, service.name,
-                                                                service_migrations(service.package))
+    for package in packages:
+        checks[f"migrations:{schema_of(package)}"] = migrations_check(settings.database_url, schema_of(package),
+                                                                      service_migrations(package))
     return Health(checks)
 
 
@@ -129,7 +130,8 @@ class GrpcHealth:
     """`grpc.health.v1.Health` on a gRPC server, SERVING while `health` is ready."""
 
     def __init__(self, health: Health, server, interval: float = 5.0):
-        from grpc_health.v1 import health as grpc_health, health_pb2_grpc
+        from grpc_health.v1 import health as grpc_health
+        from grpc_health.v1 import health_pb2_grpc
 
         self.health, self.interval = health, interval
         self.servicer = grpc_health.HealthServicer()

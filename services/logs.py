@@ -8,7 +8,6 @@ public Track shows them, bearer tokens, URL passwords and the process's known se
 from __future__ import annotations
 
 import logging
-import os
 import re
 
 from .privacy import mask_id, mask_phone
@@ -43,28 +42,14 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record), self.secrets)
 
 
-def configure(secrets: tuple[str, ...] = ()) -> None:
-    """Log to stderr at ONEWINDOW_LOG_LEVEL (INFO), every line through the redacting formatter."""
-    logging.basicConfig(level=os.environ.get("ONEWINDOW_LOG_LEVEL", "INFO"), force=True)
+def configure(secrets: tuple[str, ...] = (), level: str = "INFO") -> None:
+    """Log to stderr at `level` (the checked setting ONEWINDOW_LOG_LEVEL once the settings are
+    read), every line through the redacting formatter."""
+    logging.basicConfig(level=level, force=True)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(RedactingFormatter(secrets=secrets))
 
 
-def settings_secrets(settings) -> tuple[str, ...]:
-    """The secrets a process knows from its settings: the API tokens, the SMS gateway's token,
-    the webhooks' signing secrets."""
-    from .access import read_tokens
-
-    found = [settings.sms_gateway_token or ""]
-    try:
-        found += list(read_tokens(settings.desk_tokens).values())
-    except (OSError, ValueError):
-        pass  # a bad tokens file is reported where it is used
-    if settings.notify_webhooks is not None:
-        from .config import read_webhooks
-
-        try:
-            found += [hook.secret for hook in read_webhooks(settings.notify_webhooks).values()]
-        except (OSError, ValueError):
-            pass  # a bad webhooks file is reported where it is used
-    return tuple(s for s in found if isinstance(s, str))
+def configure_from(settings) -> None:
+    """Logging as the settings say: their level, and their secrets masked."""
+    configure(tuple(s for s in settings.secrets() if isinstance(s, str)), settings.log_level)

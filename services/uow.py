@@ -17,7 +17,8 @@ from psycopg import Connection
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from .clock import SystemTime, TimeSource
+from services.timesource import SystemTime, TimeSource
+
 from .contracts import Envelope, new_envelope
 
 

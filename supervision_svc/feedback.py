@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from services.clock import local_day
+from hall.holders import SUPERVISION_OFFICE
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
-from services.access import SUPERVISION_OFFICE
+from services.timesource import local_day
 from services.uow import UnitOfWork
 
 from . import store
-from .supervise import COMPLAINT, RECTIFICATION, Supervision
+from .use_cases import COMPLAINT, RECTIFICATION, Supervision
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 BAD = 2  # ratings at or below are bad reviews (差评)

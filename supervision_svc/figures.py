@@ -23,8 +23,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 
-from services.domain import Level, OrgKind
-from services.reference import Reference
+from hall.domain import Level, OrgKind
+from hall.reference import Reference
 from services.uow import UnitOfWork
 
 GROUPS = {"": None, "department": "department", "item": "item_code", "level": "level", "channel": "channel"}

@@ -11,9 +11,9 @@ import logging
 import kombu
 from prometheus_client.core import GaugeMetricFamily
 
-from services.clock import local_day
-from services.reference import Reference
+from hall.reference import Reference
 from services.relay import DEAD_LETTER_QUEUE, RECOVERABLE
+from services.timesource import local_day
 
 from .figures import figures
 

@@ -9,22 +9,22 @@ from onewindow.supervision.v1 import supervision_pb2 as pb
 from onewindow.supervision.v1 import supervision_pb2_grpc
 from prometheus_client import REGISTRY
 
-from services.config import Settings
-from services.db import open_pool
-from services.errors import Forbidden, InvalidRequest
+from hall.wiring import ApiWiring
 from services.access import Caller, Credentials, Role
+from services.errors import Forbidden, InvalidRequest
 from services.grpcutil import add_servicer, rpc
-from services.reference import load_reference
-from services.uow import unit_of_work_factory
+from services.timesource import TimeSource
 
 from . import store
+from .access import ROLES
 from .feedback import Complaint, Feedback, Rating
 from .figures import agent_figures, figures
 from .gauges import BusinessCollector
 from .instructions import Instructions
-from .supervise import Supervision
+from .settings import SupervisionSettings
+from .use_cases import Supervision
 
-PORT_SETTING = "supervision_port"
+SETTINGS, PORT_SETTING = SupervisionSettings, "supervision_port"
 SOURCE = "supervision"
 _COLOURS = {pb.YELLOW: "yellow", pb.RED: "red"}
 _RATING_CHANNELS = {pb.ON_SITE: "on_site", pb.ONLINE: "online"}
@@ -95,6 +95,7 @@ def complaint_view(c: dict) -> pb.Complaint:
 
 class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     API = "supervision"
+    ROLES = ROLES
 
     def __init__(self, feedback: Feedback, instructions: Instructions, unit_of_work, credentials: Credentials):
         self.feedback = feedback
@@ -165,27 +166,31 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
         return pb.ListRectificationsReply(items=[rectification_view(r) for r in rows[:size]],
                                           next_page_token=_next(rows, size, "rating_id"))
 
-    def _rectification(self, caller: Caller, action: str, rating_id: int, **args) -> pb.Rectification:
+    def _rectification(self, act) -> pb.Rectification:
+        """Run a use case of feedback on a rectification item (`act(uow)`) and show the item."""
         with self.unit_of_work() as uow:
-            return rectification_view(getattr(self.feedback, action)(uow, caller.code, rating_id, **args))
+            return rectification_view(act(uow))
 
     @rpc
     def Rectify(self, request, context, caller):
-        return self._rectification(caller, "rectify", request.rating_id,
-                                   resolution=_RESOLUTIONS.get(request.resolution, ""), note=request.note)
+        resolution = _RESOLUTIONS.get(request.resolution, "")
+        return self._rectification(lambda uow: self.feedback.rectify(
+            uow, caller.code, request.rating_id, resolution=resolution, note=request.note))
 
     @rpc
     def FollowUp(self, request, context, caller):
-        return self._rectification(caller, "follow_up", request.rating_id, outcome=request.outcome)
+        return self._rectification(lambda uow: self.feedback.follow_up(
+            uow, caller.code, request.rating_id, outcome=request.outcome))
 
     @rpc
     def Appeal(self, request, context, caller):
-        return self._rectification(caller, "appeal", request.rating_id, reason=request.reason)
+        return self._rectification(lambda uow: self.feedback.appeal(
+            uow, caller.code, request.rating_id, reason=request.reason))
 
     @rpc
     def ReviewAppeal(self, request, context, caller):
-        return self._rectification(caller, "review_appeal", request.rating_id, upheld=request.upheld,
-                                   note=request.note)
+        return self._rectification(lambda uow: self.feedback.review_appeal(
+            uow, caller.code, request.rating_id, upheld=request.upheld, note=request.note))
 
     @rpc
     def Complain(self, request, context, caller):
@@ -231,24 +236,15 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
                                     quota=a.quota, met=a.met) for a in agents])
 
 
-class _Closing:
-    def __init__(self, pool, collector):
-        self.pool, self.collector = pool, collector
-
-    def close(self) -> None:
-        REGISTRY.unregister(self.collector)
-        self.pool.close()
-
-
-def build(settings: Settings, server) -> _Closing:
-    pool = open_pool(settings.database_url, SOURCE, settings.api_db_pool_size, name="supervision-api")
-    ref = load_reference(settings)
-    unit_of_work = unit_of_work_factory(pool, SOURCE, SOURCE)
-    supervision = Supervision(ref, settings.warn_share, settings.suggestion_after_reds, settings.progress_notice_days)
+def build(settings: SupervisionSettings, server, time: TimeSource | None = None) -> ApiWiring:
+    wiring = ApiWiring.open(settings, SOURCE, time)
+    supervision = Supervision(wiring.reference, settings.warn_share, settings.suggestion_after_reds,
+                              settings.progress_notice_days)
     feedback = Feedback(supervision, settings.rectification_days, settings.complaint_limit_days)
     instructions = Instructions(supervision, settings.instruction_reply_days)
-    api = SupervisionApi(feedback, instructions, unit_of_work, Credentials(settings.desk_tokens, ref.org))
+    api = SupervisionApi(feedback, instructions, wiring.unit_of_work, wiring.credentials)
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["Supervision"])
-    collector = BusinessCollector(unit_of_work, ref, settings.amqp_url)
+    collector = BusinessCollector(wiring.unit_of_work, wiring.reference, settings.amqp_url)
     REGISTRY.register(collector)
-    return _Closing(pool, collector)
+    wiring.on_close(lambda: REGISTRY.unregister(collector))
+    return wiring

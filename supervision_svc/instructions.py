@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.clock import local_day
+from hall.holders import SUPERVISION_OFFICE
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
-from services.access import SUPERVISION_OFFICE
+from services.timesource import local_day
 from services.uow import UnitOfWork
 
 from . import store
-from .supervise import COMMITMENT, INSTRUCTION, Supervision
+from .use_cases import COMMITMENT, INSTRUCTION, Supervision
 
 TEXT_CHARS = 2000
 MAX_REPLY_DAYS = 30

@@ -1,86 +1,56 @@
 """The supervision bus process: clocks from every service's events, and a timer that raises the
 warnings falling due (any number of replicas: each clock is scanned by one of them)."""
-import functools
+from hall.reference import load_reference
+from services.bus import Handler, Kernel, every, subscribe
+from services.timesource import local_day
 
-from nameko.timer import timer
-
-from services.bus import Kernel, on_event
-from services.clock import local_day
-from services.config import Settings
-from services.reference import load_reference
-
-from .supervise import Supervision
-
-POLL_SECONDS = Settings().supervision_poll_seconds
+from .settings import SupervisionSettings
+from .use_cases import Supervision
 
 
-@functools.cache
-def _supervision() -> Supervision:
-    settings = Settings()
+def use_cases(settings: SupervisionSettings) -> Supervision:
     return Supervision(load_reference(settings), settings.warn_share, settings.suggestion_after_reds,
                        settings.progress_notice_days)
 
 
+def _on(method):
+    """A handler from a Supervision method taking (uow, case number, payload, day of the event)."""
+    def handle(supervision, uow, envelope):
+        method(supervision, uow, envelope.case_number, envelope.payload, local_day(envelope.occurred_at))
+    return handle
+
+
+def scan_clocks(supervision: Supervision, unit_of_work, stopping=lambda: False) -> None:
+    """Raise the warnings falling due today, a batch per transaction, until none is left."""
+    while not stopping():
+        with unit_of_work() as uow:
+            if not supervision.scan(uow, local_day(uow.time.now())):
+                break
+
+
+TIMERS = (scan_clocks,)  # what the timers of the bus process run, for an in-process hall too
+HANDLERS = (
+    Handler("intake", "ApplicationAccepted", "on_accepted", _on(Supervision.accepted)),
+    Handler("intake", "ApplicationRejected", "on_rejected", _on(Supervision.rejected)),
+    Handler("intake", "SupplementNoticeIssued", "on_notice", _on(Supervision.one_time_notice)),
+    Handler("routing", "CaseRouted", "on_routed", _on(Supervision.routed)),
+    Handler("intake", "MaterialsSupplied", "on_materials", _on(Supervision.materials_supplied)),
+    Handler("intake", "ApplicationWithdrawn", "on_withdrawn", _on(Supervision.withdrawn)),
+    Handler("approval", "StageOpened", "on_stage_opened", _on(Supervision.stage_opened)),
+    Handler("approval", "CoHandlingRequested", "on_co_handling", _on(Supervision.co_handling_requested)),
+    Handler("approval", "SupplementRequested", "on_supplement_requested", _on(Supervision.supplement_requested)),
+    Handler("approval", "TaskPaused", "on_task_paused", _on(Supervision.task_paused)),
+    Handler("approval", "TaskResumed", "on_task_resumed", _on(Supervision.task_resumed)),
+    Handler("approval", "TaskDecided", "on_task_decided", _on(Supervision.task_decided)),
+    Handler("approval", "CaseConcluded", "on_concluded", _on(Supervision.concluded)),
+)
+
+
+@subscribe(HANDLERS)
 class SupervisionService:
     name = "supervision"
-    kernel = Kernel(warm=_supervision)
+    kernel = Kernel(use_cases, SupervisionSettings)
 
-    @on_event("intake", "ApplicationAccepted")
-    def on_accepted(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("intake", "ApplicationRejected")
-    def on_rejected(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("intake", "SupplementNoticeIssued")
-    def on_notice(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("routing", "CaseRouted")
-    def on_routed(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("intake", "MaterialsSupplied")
-    def on_materials(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("intake", "ApplicationWithdrawn")
-    def on_withdrawn(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("approval", "StageOpened")
-    def on_stage_opened(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("approval", "CoHandlingRequested")
-    def on_co_handling(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("approval", "SupplementRequested")
-    def on_supplement_requested(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("approval", "TaskPaused")
-    def on_task_paused(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("approval", "TaskResumed")
-    def on_task_resumed(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("approval", "TaskDecided")
-    def on_task_decided(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @on_event("approval", "CaseConcluded")
-    def on_concluded(self, uow, envelope):
-        _supervision().record(uow, envelope)
-
-    @timer(interval=POLL_SECONDS)
+    @every("supervision_poll_seconds")
     def scan(self):
-        today = local_day(self.kernel.time.now())
-        while not self.kernel.stopping:
-            with self.kernel.unit_of_work() as uow:
-                if not _supervision().scan(uow, today):
-                    break
+        scan_clocks(self.kernel.use_cases, self.kernel.unit_of_work, lambda: self.kernel.stopping)

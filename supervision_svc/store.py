@@ -6,7 +6,7 @@ import datetime as dt
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from services.clock import Clock, Pause, PauseReason
+from hall.clock import Clock, Pause, PauseReason
 from services.uow import UnitOfWork
 
 from .timing import Marks

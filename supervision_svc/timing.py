@@ -7,8 +7,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass, replace
 
-from services.calendar import CalendarYearMissing, WorkingCalendar
-from services.clock import Clock
+from hall.calendar import CalendarYearMissing, WorkingCalendar
+from hall.clock import Clock
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import TypeVar
 
-from services.sandbox import free_port, free_port_block  # noqa: F401  (below the ephemeral range)
+from tooling.sandbox import free_port, free_port_block  # noqa: F401  (below the ephemeral range)
 
 T = TypeVar("T")
 

@@ -16,23 +16,27 @@ from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.intake.v1 import intake_pb2 as ipb
 from onewindow.supervision.v1 import supervision_pb2 as spb
 
+from approval_svc.access import ROLES as DESK_ROLES
+from hall.holders import holder_role
+from hall.reference import load_reference
 from intake_svc.acceptance import with_check_digit
-from services.access import POLICY, holder_role
-from services.clock import SystemTime, local_day
-from services.config import Settings
+from intake_svc.access import ROLES as INTAKE_ROLES
 from services.grpcutil import field_violations
-from services.reference import load_reference
-from tests.e2e.flow import CATALOGUE, approve, case_status, id_number, submission, tasks_of
+from services.timesource import SystemTime, local_day
+from supervision_svc.access import ROLES as SUPERVISION_ROLES
 from tests.e2e.protofuzz import messages, mutated, plausible
+from tests.flow_steps import CATALOGUE, approve, case_status, id_number, submission, tasks_of
 from tests.support import wait_until
+from tooling.settings import SystemSettings
 
-ORG = load_reference(Settings()).org
+ORG = load_reference(SystemSettings()).org
 
 # The APIs' message limit here: under grpc's own default of 4 MiB, so a refusal between the two shows
 # that the setting is applied, and over 3 MB, so that a 3 MB field reaches the validators.
 LIMIT = 3_500_000
 CALL_SECONDS = 30  # generous: the machine is shared and loaded; a stuck call still fails the test
 WATCH_SECONDS = 0.3  # a watch is read for one item at most: no item by then is fine
+ROLES = {"intake": INTAKE_ROLES, "desk": DESK_ROLES, "supervision": SUPERVISION_ROLES}
 SERVICES = {"intake": ipb.DESCRIPTOR.services_by_name["Intake"],
             "desk": dpb.DESCRIPTOR.services_by_name["DepartmentDesk"],
             "supervision": spb.DESCRIPTOR.services_by_name["Supervision"]}
@@ -112,7 +116,7 @@ class Fuzz:
     def callers(self, api: str, method, request) -> st.SearchStrategy[str]:
         """Mostly a holder who may call the method, the one the request's case or task belongs to
         above all; sometimes a holder of another role, a made-up token, or none."""
-        allowed = POLICY[f"{api}.{method.name}"]
+        allowed = ROLES[api][method.name]
         entitled = sorted(h for h, role in self.roles.items() if role in allowed)
         others = sorted(h for h, role in self.roles.items() if role not in allowed)
         owners = [h for h in self._owners(request) if h in entitled] or entitled
@@ -134,7 +138,7 @@ class Fuzz:
 
     def entitled(self, api: str, method: str) -> str:
         """A holder who may call the method (the supervision office where it may)."""
-        allowed = POLICY[f"{api}.{method}"]
+        allowed = ROLES[api][method]
         return min((h for h, role in self.roles.items() if role in allowed), key=lambda h: h != "supervision")
 
     def metadata(self, caller: str) -> tuple:

@@ -26,14 +26,14 @@ from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.intake.v1 import intake_pb2 as ipb
 from onewindow.supervision.v1 import supervision_pb2 as spb
 
-from services import audit
-from services.clock import SystemTime, local_day
 from services.grpcutil import field_violations
+from services.timesource import SystemTime, local_day
 from tests.e2e.conftest import isolated_system
-from tests.e2e.flow import submission, tasks_of
 from tests.e2e.fuzzing import LIMIT, PROCESS, SERVICES, C, Fuzz
 from tests.e2e.wholeness import approval_problems, intake_problems, supervision_problems
+from tests.flow_steps import submission, tasks_of
 from tests.support import wait_until
+from tooling import audit
 
 pytestmark = pytest.mark.slow
 EXAMPLES = 3_000  # per API
@@ -363,7 +363,7 @@ def test_a_request_refused_after_some_work_leaves_no_row_and_no_event(fuzz):
 
 def test_every_store_is_whole_after_the_fuzz(fuzz):
     """Every service's tables hold together now (tests/e2e/wholeness.py), and once the services have
-    caught up with one another, the books of services.audit that hold for any run balance: one task
+    caught up with one another, the books of tooling.audit that hold for any run balance: one task
     per department, stage and round, one decision per task, histories whole, everything published,
     nothing that the fuzz got accepted dead-lettered by a bus handler."""
     problems = intake_problems(fuzz.running) + approval_problems(fuzz.running) + supervision_problems(fuzz.running)

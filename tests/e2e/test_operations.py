@@ -10,11 +10,11 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.audit import audit
-from services.loadgen import run_load
-from services.processes import SERVICES
 from tests.e2e.conftest import isolated_system
 from tests.support import wait_until
+from tooling.audit import audit
+from tooling.loadgen import run_load
+from tooling.processes import SERVICES
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def handled(port: int) -> float:
 
 
 def assert_books_balance(running) -> None:
-    """What the store says, whatever the load generator saw (services.audit): every case concluded
+    """What the store says, whatever the load generator saw (tooling.audit): every case concluded
     once, one task per department, stage and round, at most one decision per task, everything
     published, nothing dead. Checked until the services have caught up with one another."""
     found: list = []

@@ -15,12 +15,12 @@ import pytest
 from onewindow.intake.v1 import intake_pb2 as ipb
 from onewindow.intake.v1 import intake_pb2_grpc
 
-from services.config import Settings
 from services.grpcutil import client_channel
 from services.privacy import mask_phone
 from tests.e2e.conftest import isolated_system
-from tests.e2e.flow import approve, case_status, submission, tasks_of
+from tests.flow_steps import approve, case_status, submission, tasks_of
 from tests.support import free_port, wait_until
+from tooling.settings import SystemSettings
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def tls_system(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tls")
     cert, key = certificate(tmp, "onewindow")
     password = secrets.token_urlsafe(12)
-    base = urlsplit(Settings().database_url)
+    base = urlsplit(SystemSettings().database_url)
     database_url = urlunsplit(base._replace(netloc=f"{base.username or 'postgres'}:{password}@{base.hostname}:"
                                                    f"{base.port or 5432}", path=f"/onewindow_tls_{uuid.uuid4().hex[:8]}"))
     overrides = {"tls_cert": cert, "tls_key": key, "database_url": database_url,

@@ -3,7 +3,7 @@ every case's history chain intact, every change written with its outgoing event 
 without its change, each row's parts agreeing (a decided task has its decision, a resolved
 rectification its stopped clock). Each function returns the problems found; none is a pass.
 
-Unlike services.audit, which checks the books of a drained system (every case concluded once),
+Unlike tooling.audit, which checks the books of a drained system (every case concluded once),
 these hold at any moment, whatever is still in flight: a half-written transaction breaks them."""
 from __future__ import annotations
 

@@ -1,0 +1,260 @@
+"""Approval's use cases over a unit of work: open stages, act on tasks, the join, the conclusion.
+
+Every action on a case locks its case row first: concurrent decisions on one stage run one after
+the other, so the join (the last decision ends the stage) fires exactly once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from hall.domain import CaseStatus, Decision, ResultCode, TaskStatus
+from hall.reference import Reference
+from services.contracts import Envelope
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
+from services.timesource import local_day
+from services.uow import UnitOfWork
+
+from . import desk, store
+from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
+from .desk import CO_HANDLING, LEAD, PARALLEL, Task
+
+SOURCE = "approval"
+NOTE_CHARS, PROBLEM_CHARS = 2000, 500  # free text stored and sent on in events and notices
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    task: Task
+    stage_completed: bool = False
+    concluded: bool = False
+    result: str = ""
+    next_stage: int = 0
+
+
+@dataclass
+class Handling:
+    ref: Reference
+
+    def _today(self, uow: UnitOfWork) -> dt.date:
+        return local_day(uow.time.now())
+
+    # --- bus side ----------------------------------------------------------------------------
+
+    def open_case(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """A routed case: record its plan and send the first stage's tasks out."""
+        plan = envelope.payload
+        if not store.insert_case(uow, envelope.case_number, plan, CaseStatus.IN_HANDLING.value):
+            return  # withdrawn before it arrived here, or already opened
+        self._open_stage(uow, envelope.case_number, plan, 1)
+
+    def _open_stage(self, uow: UnitOfWork, case_number: str, plan: dict, index: int,
+                    previous: list[Task] = ()) -> None:
+        stage = plan["stages"][index - 1]
+        today = self._today(uow)
+        tasks = [Task(id=desk.task_id(case_number, index, t["department"]), case_number=case_number,
+                      item_code=plan["item_code"], stage=index, stage_name=stage["name"],
+                      department=t["department"], organisation=t["organisation"],
+                      role=LEAD if t["department"] == stage["lead"] else PARALLEL, status=TaskStatus.ASSIGNED,
+                      assigned_on=today, limit_days=stage["limit_days"]) for t in stage["tasks"]]
+        store.insert_tasks(uow, tasks)
+        store.feed(uow, [(t.department, t.id, "assigned") for t in tasks])
+        uow.emit("StageOpened", case_number, {
+            "stage": index, "stage_name": stage["name"],
+            "tasks": [{"task_id": t.id, "department": t.department, "lead": t.role == LEAD,
+                       "limit_days": t.limit_days, "deadline": t.clock.deadline(self.ref.calendar)} for t in tasks],
+            "previous_decisions": _decisions(previous)})
+
+    def materials_supplied(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+        if p["answers"] != "department":
+            return
+        store.load_case(uow, envelope.case_number, lock=True)
+        task = store.load_task(uow, p["task_id"])
+        if task is None or task.status != TaskStatus.WAITING_SUPPLEMENT:
+            return  # withdrawn or already resumed: nothing waits for these materials
+        task = desk.materials_supplied(task, self._today(uow))
+        store.save_task(uow, task)
+        store.feed(uow, [(task.department, task.id, "materials_supplied")])
+        uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": task.department,
+                                                   "reason": "supplement", "extension_days": 0})
+
+    def withdraw(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        number = envelope.case_number
+        if store.insert_case(uow, number, {}, CaseStatus.WITHDRAWN.value):
+            return  # withdrawn before routing reached us: CaseRouted will find it closed
+        case = store.load_case(uow, number, lock=True)
+        if case["status"] != CaseStatus.IN_HANDLING:
+            return
+        store.update_case(uow, number, status=CaseStatus.WITHDRAWN.value, concluded_at=uow.time.now())
+        self._withdraw_open(uow, store.case_tasks(uow, number))
+
+    def _withdraw_open(self, uow: UnitOfWork, tasks: list[Task]) -> None:
+        """A case ended without them: its undecided tasks are withdrawn and their departments told."""
+        open_tasks = [t for t in tasks if t.status != TaskStatus.DECIDED]
+        for task in open_tasks:
+            store.save_task(uow, replace(task, status=TaskStatus.WITHDRAWN))
+        store.feed(uow, [(t.department, t.id, "withdrawn") for t in open_tasks])
+
+    def lapse(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """The promised materials of a 容缺 case did not come in time: the case ends
+        (补正超时驳回), its open tasks are withdrawn, and the decisions so far are kept."""
+        number = envelope.case_number
+        if not store.insert_case(uow, number, {}, CaseStatus.CONCLUDED.value):
+            case = store.load_case(uow, number, lock=True)
+            if case["status"] != CaseStatus.IN_HANDLING:
+                return  # concluded, withdrawn or lapsed already
+        store.update_case(uow, number, status=CaseStatus.CONCLUDED.value, result=ResultCode.SUPPLEMENT_TIMEOUT.value,
+                          concluded_at=uow.time.now())
+        tasks = store.case_tasks(uow, number)
+        self._withdraw_open(uow, tasks)
+        uow.emit("CaseConcluded", number, {
+            "result": ResultCode.SUPPLEMENT_TIMEOUT, "concluded_on": self._today(uow),
+            "reasons": [f"承诺补齐的材料未在 {envelope.payload['deadline']} 前提交（补正超时驳回）"],
+            "decisions": _decisions(tasks)})
+
+    def suspensions_due(self, uow: UnitOfWork) -> list[tuple[str, str]]:
+        """(department, task id) of suspended tasks whose `until` day has come."""
+        return store.suspensions_due(uow, self._today(uow))
+
+    # --- the desk (API side) -----------------------------------------------------------------
+
+    def _own(self, uow: UnitOfWork, department: str, task_id: str) -> tuple[dict, Task, list[Task]]:
+        """The task if it is the department's, with its case (row locked) and all the case's tasks."""
+        case = store.load_case(uow, store.case_of(task_id), lock=True) if task_id else None
+        tasks = store.case_tasks(uow, case["case_number"]) if case else []
+        task = next((t for t in tasks if t.id == task_id), None)
+        if task is None:
+            raise NotFound(f"no task {task_id!r}")
+        if task.department != department:
+            raise Forbidden(f"task {task_id} belongs to another department")
+        if case["status"] != CaseStatus.IN_HANDLING and task.status != TaskStatus.DECIDED:
+            raise NotAllowedNow(f"case {task.case_number} is {case['status']}")
+        return case, task, tasks
+
+    def act(self, uow: UnitOfWork, department: str, command: TaskCommand) -> Task:
+        """Claim, supplement request, special procedure, suspension: one rule, one save, one event."""
+        case, task, _ = self._own(uow, department, command.task_id)
+        today = self._today(uow)
+        match command:
+            case Claim():
+                changed = desk.claim(task)
+            case RequestSupplement(materials=materials, note=note):
+                self._check_supplement(task, materials, note)
+                changed = desk.request_supplement(task, self.ref.calendar, today, materials)
+                uow.emit("SupplementRequested", task.case_number, {
+                    "task_id": task.id, "department": department, "note": note, "late": changed.supplement_late,
+                    "materials": [{"code": c, "problem": p} for c, p in materials]})
+            case StartSpecialProcedure(procedure=procedure, note=note):
+                if len(note) > NOTE_CHARS:
+                    raise InvalidRequest([("note", f"at most {NOTE_CHARS} characters")])
+                changed = desk.start_special_procedure(task, today, procedure)
+                uow.emit("TaskPaused", task.case_number, {"task_id": task.id, "department": department,
+                                                          "reason": "special_procedure", "procedure": procedure,
+                                                          "note": note})
+            case EndSpecialProcedure():
+                changed = desk.end_special_procedure(task, today)
+                uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": department,
+                                                           "reason": "special_procedure", "extension_days": 0})
+            case Suspend(until=until, reason=reason):
+                v = Violations()
+                v.require(reason, "reason", NOTE_CHARS)
+                v.check()
+                changed = desk.suspend(task, today, until)
+                uow.emit("TaskPaused", task.case_number, {"task_id": task.id, "department": department,
+                                                          "reason": "suspension", "note": reason, "until": until})
+            case Resume(extension_days=extension_days):
+                changed = desk.resume(task, today, extension_days)
+                uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": department,
+                                                           "reason": "suspension", "extension_days": extension_days})
+        if changed != task:
+            store.save_task(uow, changed)
+        return changed
+
+    def _check_supplement(self, task: Task, materials: list[tuple[str, str]], note: str) -> None:
+        """Each material once, of the item (intake takes only the item's materials: a request for
+        another could never be met), with its problem; the texts bounded."""
+        item = self.ref.catalogue.item(task.item_code)
+        v, seen = Violations(), set()
+        for i, (code, problem) in enumerate(materials):
+            if not code or not problem:
+                v.add(f"materials[{i}]", "material_code and problem are required")
+            elif item.material(code) is None:
+                v.add(f"materials[{i}].material_code", f"item {item.code} has no material {code!r}")
+            elif code in seen:
+                v.add(f"materials[{i}].material_code", f"material {code!r} listed twice")
+            elif len(problem) > PROBLEM_CHARS:
+                v.add(f"materials[{i}].problem", f"at most {PROBLEM_CHARS} characters")
+            seen.add(code)
+        if len(note) > NOTE_CHARS:
+            v.add("note", f"at most {NOTE_CHARS} characters")
+        v.check()
+
+    def request_co_handling(self, uow: UnitOfWork, department: str, task_id: str,
+                            asks: list[tuple[str, str, int]], cause: str | None) -> Task:
+        case, lead, tasks = self._own(uow, department, task_id)
+        earlier = [t for t in tasks if t.lead_task_id == lead.id]
+        new, growth = desk.co_handling(lead, asks, cause, earlier, {d.code for d in self.ref.org.departments},
+                                       self._today(uow))
+        lead_office = self.ref.org.organisation(lead.organisation)
+        centre = lead_office.parent or lead_office.code
+        new = [replace(t, organisation=self.ref.org.office_for(t.department, centre).code) for t in new]
+        store.insert_tasks(uow, new)
+        store.feed(uow, [(t.department, t.id, "assigned") for t in new])
+        if growth:
+            lead = replace(lead, extension_days=lead.extension_days + growth)
+            store.save_task(uow, lead)
+        uow.emit("CoHandlingRequested", lead.case_number, {
+            "lead_task_id": lead.id, "department": department, "cause": cause, "lead_extension_days": growth,
+            "asks": [{"task_id": t.id, "department": t.department, "ask": t.ask, "limit_days": t.limit_days}
+                     for t in new]})
+        return lead
+
+    def decide(self, uow: UnitOfWork, department: str, task_id: str, decision: Decision | None, opinion: str,
+               legal_basis: str, documents: list[str]) -> DecisionOutcome:
+        desk.check_decision(decision, opinion, legal_basis, documents)
+        case, task, tasks = self._own(uow, department, task_id)
+        open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)
+        decided = desk.decide(task, decision, opinion, legal_basis, documents, open_co, uow.time.now())
+        store.save_task(uow, decided)
+        uow.emit("TaskDecided", task.case_number, {
+            "task_id": task.id, "department": department, "stage": task.stage, "role": task.role,
+            "decision": decided.decision, "opinion": opinion, "legal_basis": legal_basis})
+        if task.role == CO_HANDLING:
+            store.feed(uow, [(t.department, t.id, "co_handling_answered") for t in tasks if t.id == task.lead_task_id])
+            return DecisionOutcome(decided)
+        stage = [decided if t.id == task.id else t for t in tasks if t.stage == task.stage and t.role != CO_HANDLING]
+        joined = desk.join(stage, last_stage=task.stage == case["stages"], reported_up=case["reported_up"])
+        if not joined.complete:
+            return DecisionOutcome(decided)
+        if joined.result is None:
+            store.update_case(uow, task.case_number, current_stage=task.stage + 1)
+            self._open_stage(uow, task.case_number, case["plan"], task.stage + 1, stage)
+            return DecisionOutcome(decided, stage_completed=True, next_stage=task.stage + 1)
+        self._conclude(uow, task.case_number, joined, [decided if t.id == task.id else t for t in tasks])
+        return DecisionOutcome(decided, stage_completed=True, concluded=True, result=joined.result.value)
+
+    def _conclude(self, uow: UnitOfWork, case_number: str, joined: desk.Join, tasks: list[Task]) -> None:
+        store.update_case(uow, case_number, status=CaseStatus.CONCLUDED.value, result=joined.result.value,
+                          concluded_at=uow.time.now())
+        uow.emit("CaseConcluded", case_number, {
+            "result": joined.result, "concluded_on": self._today(uow), "reasons": list(joined.reasons),
+            "decisions": _decisions(tasks)})
+
+    def progress(self, uow: UnitOfWork, department: str | None, case_number: str) -> tuple[dict, list[Task]]:
+        """Every department's tasks on a case, for a department that has a task in it (None: the
+        supervision office, which reads every case)."""
+        case = store.load_case(uow, case_number) if case_number else None
+        if case is None:
+            raise NotFound(f"no case {case_number!r} in handling")
+        tasks = store.case_tasks(uow, case_number)
+        if department is not None and not any(t.department == department for t in tasks):
+            raise Forbidden(f"{department} has no task in case {case_number}")
+        return case, tasks
+
+
+
+def _decisions(tasks) -> list[dict]:
+    """The decisions of stage tasks (co-handling answers are contributions, not decisions)."""
+    return [{"department": t.department, "stage": t.stage, "decision": t.decision, "opinion": t.opinion,
+             "legal_basis": t.legal_basis} for t in tasks if t.role != CO_HANDLING and t.status == TaskStatus.DECIDED]

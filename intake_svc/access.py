@@ -1,0 +1,33 @@
+"""Who may call each method of the intake API, and which cases a clerk or an agent may act on."""
+from __future__ import annotations
+
+from services.access import Caller, Role
+from services.errors import Forbidden
+
+D, C, A, S, P = Role.DEPARTMENT, Role.CLERK, Role.AGENT, Role.SUPERVISOR, Role.PUBLIC
+
+# Every method of the API and the roles that may call it; a method missing here is refused.
+ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
+    "Submit": {C, A},
+    "SupplyMaterials": {C, A},
+    "Withdraw": {C, A},  # at the applicant's request, who proves it with the phone digits
+    "GetCase": {C, A, S},
+    "Track": {P, C, A, D, S},
+}.items()}
+
+
+def may_submit(caller: Caller, organisation: str, agent: str | None) -> None:
+    """A clerk files into its own organisation; an agent files its own proxy cases there too."""
+    if caller.role == Role.CLERK and organisation != caller.organisation:
+        raise Forbidden(f"clerks of {caller.organisation} submit to {caller.organisation} only")
+    if caller.role == Role.AGENT and (agent != caller.code or organisation != caller.organisation):
+        raise Forbidden(f"agent {caller.code} submits its own proxy cases to {caller.organisation} only")
+
+
+def may_see_case(caller: Caller, organisation: str, agent: str | None) -> None:
+    """A case accepted at an organisation is its clerks'; a proxy case its agent's too; all the
+    supervision office's."""
+    if caller.role == Role.SUPERVISOR or (caller.role == Role.CLERK and organisation == caller.organisation) \
+            or (caller.role == Role.AGENT and agent == caller.code):
+        return
+    raise Forbidden(f"{caller} may not see or act on a case accepted at {organisation}")

@@ -1,0 +1,60 @@
+"""Events intake publishes: acceptance (受理), one-time notices, refusals, materials and withdrawals.
+
+The payload contracts of this service's events (its published language): the kernel's registry
+gathers them through the `onewindow.events` entry point, so consumers check what they receive
+without importing this service."""
+from __future__ import annotations
+
+import datetime as dt
+
+from hall.domain import Channel, Contact, ItemKind, Level
+from services.contracts import Payload, event
+
+PRODUCER = "intake"
+
+
+@event("ApplicationAccepted", PRODUCER, "a case was accepted (受理), with or without a commitment (容缺)")
+class ApplicationAccepted(Payload):
+    item_code: str
+    kind: ItemKind
+    level: Level
+    organisation: str
+    channel: Channel
+    first_clerk: str
+    agent: str | None = None
+    project_code: str | None = None
+    applicant_key: str | None = None  # digest of applicant and item: finds a case accepted twice
+    accepted_on: dt.date
+    promised_deadline: dt.date
+    commitment_deadline: dt.date | None = None
+    promised_materials: list[str] = []  # secondary materials the applicant committed to bring
+    contact: Contact | None = None
+
+
+@event("SupplementNoticeIssued", PRODUCER, "a one-time notice (一次性告知) listed every missing or defective material")
+class SupplementNoticeIssued(Payload):
+    item_code: str
+    organisation: str
+    missing: list[str]
+    defective: dict[str, str]
+    contact: Contact | None = None
+
+
+@event("ApplicationRejected", PRODUCER, "not accepted, with reasons (不予受理 / 退回件)")
+class ApplicationRejected(Payload):
+    item_code: str
+    organisation: str
+    reasons: list[str]
+    contact: Contact | None = None
+
+
+@event("MaterialsSupplied", PRODUCER, "the applicant brought materials a department asked for (补正) or had promised (容缺)")
+class MaterialsSupplied(Payload):
+    materials: list[str]
+    answers: str  # "department" (a task's supplement request) or "commitment"
+    task_id: str | None = None
+
+
+@event("ApplicationWithdrawn", PRODUCER, "the applicant withdrew the case before it concluded")
+class ApplicationWithdrawn(Payload):
+    reason: str

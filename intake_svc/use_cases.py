@@ -1,0 +1,303 @@
+"""Intake's use cases over a unit of work: submit, supply materials, withdraw, read, track, and the
+case timeline kept from the events of routing and approval. The gRPC API and the bus side both
+call these; the rules themselves are in `acceptance`."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+from hall.domain import Application, CaseStatus, ProvidedMaterial
+from hall.reference import Reference
+from services.access import Caller
+from services.contracts import Envelope
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, Violations
+from services.privacy import applicant_key, mask_id, mask_name, mask_phone
+from services.timesource import local_day
+from services.uow import UnitOfWork
+
+from . import store
+from .acceptance import ClerkAnswer, check_materials, examine, validate
+from .access import may_see_case, may_submit
+from .history import canonical, verify
+
+SOURCE = "intake"
+OPEN = {CaseStatus.ACCEPTED.value, CaseStatus.ACCEPTED_WITH_COMMITMENT.value, CaseStatus.IN_HANDLING.value,
+        CaseStatus.WAITING_SUPPLEMENT.value}
+
+
+def _receipt(case_number: str | None, item_name: str, outcome: ClerkAnswer, accepted_on) -> dict:
+    return {"case_number": case_number or "", "kind": outcome.kind, "item_name": item_name,
+            "status": outcome.status.value if outcome.status else CaseStatus.CONSULTED.value,
+            "accepted_on": str(accepted_on or ""), "promised_deadline": str(outcome.promised_deadline or ""),
+            "commitment_deadline": str(outcome.commitment_deadline or ""), "reasons": list(outcome.reasons),
+            "one_time_notice": [dataclasses.asdict(line) for line in outcome.notice]}
+
+
+def _origin(organisation: str, channel: str, first_clerk: str, agent: str | None, project_code: str | None,
+            id_number: str, item_code: str) -> dict:
+    return {"organisation": organisation, "channel": channel, "first_clerk": first_clerk, "agent": agent,
+            "project_code": project_code, "applicant_key": applicant_key(id_number, item_code)}
+
+
+def _contact(applicant: dict) -> dict:
+    return {"name": applicant["name"], "phone": applicant["phone"], "email": applicant.get("email", "")}
+
+
+def _request_hash(app: Application) -> str:
+    return hashlib.sha256(canonical(dataclasses.asdict(app)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TrackLimits:
+    """Failed guesses of the public Track allowed in a window, per case number (against guessing
+    one applicant's 4 phone digits) and per client address (against trying many numbers)."""
+    per_case: int = 5
+    per_peer: int = 30
+    window: dt.timedelta = dt.timedelta(hours=1)
+
+
+@dataclass
+class Intake:
+    ref: Reference
+    commitment_days: int
+    track_limits: TrackLimits = field(default_factory=TrackLimits)
+
+    # --- commands (API side) ---------------------------------------------------------------
+
+    def submit(self, uow: UnitOfWork, caller: Caller, app: Application) -> dict:
+        """Examine an application and answer with a receipt; one case per request id."""
+        may_submit(caller, app.organisation, app.agent)
+        item = validate(app, self.ref.catalogue, self.ref.org)
+        existing = store.case_by_request(uow, app.request_id)
+        if existing:
+            return self._same_request(existing, app)
+        now = uow.time.now()
+        today = local_day(now)
+        outcome = examine(app, item, self.ref.org, self.ref.calendar, today, self.commitment_days)
+        if outcome.status is None:  # a consultation: answered, nothing recorded as a case
+            return _receipt(None, item.name, outcome, None)
+        number = store.next_case_number(uow, today)
+        accepted_on = today if outcome.accepted else None
+        receipt = _receipt(number, item.name, outcome, accepted_on)
+        inserted = store.insert_case(uow, {
+            "case_number": number, "request_id": app.request_id, "request_hash": _request_hash(app),
+            "item_code": item.code, "item_name": item.name, "kind": outcome.kind, "status": outcome.status.value,
+            "level": outcome.level.value, "organisation": app.organisation, "channel": app.channel.value,
+            "first_clerk": app.first_clerk, "agent": app.agent,
+            "applicant": dataclasses.asdict(app.applicant),
+            "application": {"form": app.form, "project_code": app.project_code, "consent_ref": app.consent_ref,
+                            "commitment_signed": app.commitment_signed},
+            "receipt": receipt, "provided": {m.code: m.defect or None for m in app.materials},
+            "received_at": now, "accepted_on": accepted_on, "promised_deadline": outcome.promised_deadline,
+            "commitment_deadline": outcome.commitment_deadline,
+            "promised_materials": list(outcome.promised_materials)})
+        if not inserted:  # the same request arrived twice at once: the first one's receipt
+            return self._same_request(store.case_by_request(uow, app.request_id), app)
+        actor = app.agent or app.first_clerk
+        store.append(uow, number, "received", actor, {"channel": app.channel.value, "organisation": app.organisation,
+                                                        "first_clerk": app.first_clerk, "agent": app.agent})
+        self._announce(uow, number, item.code, outcome, _origin(app.organisation, app.channel.value, app.first_clerk,
+                                                               app.agent, app.project_code, app.applicant.id_number,
+                                                               item.code),
+                       today, actor, _contact(dataclasses.asdict(app.applicant)))
+        return receipt
+
+    def _same_request(self, row: dict, app: Application) -> dict:
+        if row["request_hash"] != _request_hash(app):
+            raise InvalidRequest([("request_id", "already used for a different application")])
+        return row["receipt"]
+
+    def _announce(self, uow: UnitOfWork, number: str, item_code: str, outcome: ClerkAnswer, origin: dict,
+                  today, actor: str, contact: dict) -> None:
+        """The history entry and the event of an outcome; `origin` says where the case came in."""
+        status = outcome.status
+        if status == CaseStatus.NOT_ACCEPTED:
+            store.append(uow, number, "not_accepted", actor, {"reasons": list(outcome.reasons)})
+            uow.emit("ApplicationRejected", number, {"item_code": item_code, "organisation": origin["organisation"],
+                                                     "reasons": list(outcome.reasons), "contact": contact})
+        elif status == CaseStatus.SUPPLEMENT_REQUIRED:
+            notice = [dataclasses.asdict(line) for line in outcome.notice]
+            store.append(uow, number, "one_time_notice", actor, {"materials": notice})
+            uow.emit("SupplementNoticeIssued", number, {
+                "item_code": item_code, "organisation": origin["organisation"],
+                "missing": [n.material_code for n in outcome.notice if n.problem == "missing"],
+                "defective": {n.material_code: n.problem for n in outcome.notice if n.problem != "missing"},
+                "contact": contact})
+        else:
+            store.append(uow, number, "accepted", actor, {
+                "promised_deadline": str(outcome.promised_deadline),
+                "commitment": list(outcome.promised_materials),
+                "commitment_deadline": str(outcome.commitment_deadline or "")})
+            uow.emit("ApplicationAccepted", number, {
+                "item_code": item_code, "kind": outcome.kind, "level": outcome.level.value, **origin,
+                "accepted_on": today,
+                "promised_deadline": outcome.promised_deadline,
+                "commitment_deadline": outcome.commitment_deadline,
+                "promised_materials": list(outcome.promised_materials), "contact": contact})
+
+    def supply_materials(self, uow: UnitOfWork, caller: Caller, case_number: str, materials: list[ProvidedMaterial],
+                         clerk: str) -> dict:
+        """Materials the applicant brings: for a one-time notice, a department's request or a commitment."""
+        row = self._case(uow, case_number, caller, lock=True)
+        item = self.ref.catalogue.item(row["item_code"])
+        problems, seen = [], set()
+        for i, m in enumerate(materials):
+            if item.material(m.code) is None:
+                problems.append((f"materials[{i}].code", f"item {item.code} has no material {m.code!r}"))
+            elif m.code in seen:
+                problems.append((f"materials[{i}].code", f"material {m.code!r} listed twice"))
+            seen.add(m.code)
+            if len(m.defect or "") > 500:
+                problems.append((f"materials[{i}].defect", "at most 500 characters"))
+        if not materials:
+            problems.append(("materials", "at least one material"))
+        if len(clerk) > 64:
+            problems.append(("clerk", "at most 64 characters"))
+        if problems:
+            raise InvalidRequest(problems)
+        provided = {**row["provided"], **{m.code: m.defect or None for m in materials}}
+        codes = [m.code for m in materials]
+        today = local_day(uow.time.now())
+        actor = clerk or "applicant"
+        if row["status"] == CaseStatus.SUPPLEMENT_REQUIRED.value:
+            outcome = check_materials(item, provided, row["application"]["commitment_signed"],
+                                      self.ref.org.organisation(row["organisation"]).level,
+                                      self.ref.calendar, today, self.commitment_days)
+            accepted_on = today if outcome.accepted else None
+            receipt = _receipt(case_number, item.name, outcome, accepted_on)
+            store.update_case(uow, case_number, provided=provided, status=outcome.status.value, receipt=receipt,
+                              accepted_on=accepted_on, promised_deadline=outcome.promised_deadline,
+                              commitment_deadline=outcome.commitment_deadline,
+                              promised_materials=list(outcome.promised_materials))
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes})
+            if outcome.accepted:
+                origin = _origin(row["organisation"], row["channel"], row["first_clerk"], row["agent"],
+                                 row["application"]["project_code"], row["applicant"]["id_number"], item.code)
+                self._announce(uow, case_number, item.code, outcome, origin, today, actor, _contact(row["applicant"]))
+            return receipt
+        pending = row["pending_supplement"]
+        if row["status"] == CaseStatus.WAITING_SUPPLEMENT and pending:
+            missing = sorted(set(pending["materials"]) - {c for c, d in provided.items() if not d})
+            if missing:
+                raise InvalidRequest([("materials", f"the department asked for {', '.join(missing)}")])
+            store.update_case(uow, case_number, provided=provided, status=CaseStatus.IN_HANDLING.value, pending_supplement=None)
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "department"})
+            uow.emit("MaterialsSupplied", case_number, {"materials": codes, "answers": "department",
+                                                         "task_id": pending["task_id"]})
+            return row["receipt"]
+        if row["status"] in OPEN and row["promised_materials"]:
+            still = [c for c in row["promised_materials"] if c not in provided or provided[c]]
+            store.update_case(uow, case_number, provided=provided, promised_materials=still)
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "commitment"})
+            if not still:
+                uow.emit("MaterialsSupplied", case_number, {"materials": codes, "answers": "commitment"})
+            return row["receipt"]
+        raise NotAllowedNow(f"case {case_number} is {row['status']}: no material is awaited")
+
+    def withdraw(self, uow: UnitOfWork, caller: Caller, case_number: str, reason: str, phone_last4: str) -> dict:
+        row = self._case(uow, case_number, caller, lock=True)
+        if not phone_last4 or not row["applicant"]["phone"].endswith(phone_last4) or len(phone_last4) != 4:
+            raise Forbidden("only the applicant may withdraw: the phone digits do not match")
+        if row["status"] not in OPEN | {CaseStatus.SUPPLEMENT_REQUIRED.value}:
+            raise NotAllowedNow(f"case {case_number} is {row['status']}: it can no longer be withdrawn")
+        v = Violations()
+        v.require(reason, "reason", 2000)
+        v.check()
+        store.update_case(uow, case_number, status=CaseStatus.WITHDRAWN.value)
+        store.append(uow, case_number, "withdrawn", "applicant", {"reason": reason})
+        uow.emit("ApplicationWithdrawn", case_number, {"reason": reason})
+        return self.read(uow, caller, case_number)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def _case(self, uow: UnitOfWork, case_number: str, caller: Caller | None = None, lock: bool = False) -> dict:
+        """The case, for a caller allowed to see it (None: the system itself)."""
+        row = store.load_case(uow, case_number, lock) if case_number else None
+        if row is None:
+            raise NotFound(f"no case {case_number!r}")
+        if caller is not None:
+            may_see_case(caller, row["organisation"], row["agent"])
+        return row
+
+    def read(self, uow: UnitOfWork, caller: Caller, case_number: str) -> dict:
+        row = self._case(uow, case_number, caller)
+        return {**row, "history": store.history(uow, case_number)}
+
+    def track(self, uow: UnitOfWork, case_number: str, phone_last4: str, peer: str) -> dict | None:
+        """The applicant's view: found only with the right phone digits, personal data masked.
+
+        None for a wrong number or digits, recorded as a failed guess of `peer` (the caller commits
+        it and answers NOT_FOUND); past the limits every answer is TooManyAttempts for a while.
+        """
+        limits = self.track_limits
+        by_case, by_peer = store.failed_guesses(uow, case_number, peer, uow.time.now() - limits.window)
+        if by_case >= limits.per_case or by_peer >= limits.per_peer:
+            raise TooManyAttempts("too many failed attempts: try again later, or ask at any service window")
+        row = store.load_case(uow, case_number) if case_number else None
+        if row is None or len(phone_last4) != 4 or not row["applicant"]["phone"].endswith(phone_last4):
+            store.record_failed_guess(uow, case_number, peer, uow.time.now() - limits.window)
+            return None
+        applicant = row["applicant"]
+        steps = sorted((e.data["at"], _PUBLIC.get(e.data["kind"], e.data["kind"]))
+                       for e in store.history(uow, case_number))
+        return {**row, "applicant_name": mask_name(applicant["name"]), "id_number": mask_id(applicant["id_number"]),
+                "phone": mask_phone(applicant["phone"]), "steps": steps}
+
+    def verify(self, uow: UnitOfWork, case_number: str) -> list[str]:
+        row = self._case(uow, case_number)
+        return verify(case_number, store.history(uow, case_number), row["history_seq"], row["history_head"])
+
+    # --- the timeline from other services' events (bus side) --------------------------------
+
+    def routed(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        self._append(uow, envelope, "routed", lambda status: {"status": CaseStatus.IN_HANDLING.value} if status in OPEN else {})
+
+    def stage_opened(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        self._append(uow, envelope, "stage_opened")
+
+    def supplement_requested(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        p = envelope.payload
+
+        def waiting(status):
+            if status not in OPEN:
+                return {}
+            return {"status": CaseStatus.WAITING_SUPPLEMENT.value,
+                    "pending_supplement": {"task_id": p["task_id"], "department": p["department"],
+                                           "materials": [m["code"] for m in p["materials"]]}}
+        self._append(uow, envelope, "supplement_requested", waiting)
+
+    def task_paused(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        self._append(uow, envelope, "task_paused")
+
+    def task_resumed(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        self._append(uow, envelope, "task_resumed")
+
+    def co_handling_requested(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        self._append(uow, envelope, "co_handling_requested")
+
+    def concluded(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """办结, and 建档: the record is complete from here on."""
+        self._append(uow, envelope, "concluded", lambda status: {
+            "status": CaseStatus.CONCLUDED.value, "result": envelope.payload["result"], "pending_supplement": None,
+            "archived_at": uow.time.now()})
+
+    def notice_delivered(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        self._append(uow, envelope, "notice_delivered")
+
+    def _append(self, uow: UnitOfWork, envelope: Envelope, kind: str, changes=lambda status: {}) -> None:
+        """Append an event of another service to the case history, with the status change it makes."""
+        number, p = envelope.case_number, envelope.payload
+        status = store.lock_status(uow, number)
+        if status is None:
+            raise NotFound(f"{envelope.type} for unknown case {number}")  # retried, then dead-lettered
+        actor = p.get("department") or envelope.source
+        store.append(uow, number, kind, actor, p, at=envelope.occurred_at, changes=changes(status))
+
+
+_PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": "一次性告知：请补齐材料",
+           "not_accepted": "不予受理", "materials_supplied": "已补交材料", "routed": "已转办",
+           "stage_opened": "部门审批中", "supplement_requested": "部门要求补正材料", "task_paused": "特别程序或中止",
+           "task_resumed": "恢复办理", "co_handling_requested": "协办中",
+           "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知"}

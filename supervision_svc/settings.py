@@ -1,0 +1,20 @@
+"""The settings of supervision: its API port, warnings, rectifications, complaints, instructions, progress notices."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.config import Settings
+
+
+class SupervisionSettings(Settings):
+    supervision_port: int = Field(50053, ge=0, le=65535, description="gRPC port of the supervision API")
+    warn_share: float = Field(0.8, gt=0, lt=1, description="share of a limit used that raises a yellow warning")
+    supervision_poll_seconds: float = Field(5.0, gt=0, le=3600, description="how often clocks are scanned")
+    suggestion_after_reds: int = Field(3, ge=1, le=100, description="red warnings of a department in a month "
+                                                                    "that make a supervision suggestion")
+    rectification_days: int = Field(15, ge=1, le=60, description="working days to rectify a bad rating (整改)")
+    complaint_limit_days: int = Field(15, ge=1, le=60, description="working days to answer a complaint (投诉)")
+    instruction_reply_days: int = Field(5, ge=1, le=30, description="working days for a department to reply to "
+                                                                    "the supervision office's instruction (督办)")
+    progress_notice_days: int = Field(5, ge=1, le=20, description="working days within which a beyond-township "
+                                                                  "applicant is told in writing how the case stands")

@@ -1,0 +1,112 @@
+"""Which notices each event calls for, and their text: masked, in Chinese, from one template each."""
+import datetime as dt
+import uuid
+
+from hall.reference import load_reference
+from notify_svc import notices
+from notify_svc.channels import signature
+from notify_svc.notices import APPLICANT, DEPARTMENT, TEMPLATES, render
+from notify_svc.service import HANDLERS
+from services.contracts import Envelope
+from tooling.settings import SystemSettings
+
+CATALOGUE = load_reference(SystemSettings()).catalogue
+CONTACT = {"name": "王小明", "phone": "13912345678", "email": "w@example.cn"}
+
+
+def plan(envelope: Envelope, catalogue, contact, item_code=None):
+    """The notices notify's handler table plans for the event."""
+    (handler,) = [h for h in HANDLERS if h.event == envelope.type]
+    return notices.plan(envelope, handler.handle.planner, catalogue, contact, item_code)
+
+
+def event(kind: str, payload: dict) -> Envelope:
+    return Envelope(id=uuid.uuid4(), type=kind, version=1, occurred_at=dt.datetime(2026, 2, 10, 9, tzinfo=dt.timezone.utc),
+                    source="x", case_number="202602100000001", payload=payload)
+
+
+def test_every_notice_has_a_template_with_a_subject_line():
+    names = {p.stem for p in TEMPLATES.glob("*.txt")}
+    assert names == {"receipt", "one_time_notice", "not_accepted", "supplement_request", "special_procedure",
+                     "decision", "pickup", "rating_invitation", "new_task", "urge", "escalation", "progress",
+                     "rectification_result", "complaint_answer", "instruction"}
+
+
+def test_the_one_time_notice_names_every_material_and_masks_the_applicant():
+    (notice,) = plan(event("SupplementNoticeIssued", {"item_code": "MZ-003", "organisation": "county-desk",
+                                                      "missing": ["village_opinion"],
+                                                      "defective": {"id_card": "复印件不清晰"}}), CATALOGUE, CONTACT)
+    assert notice.audience == APPLICANT and notice.subject == "一次性告知书：202602100000001"
+    item = CATALOGUE.item("MZ-003")
+    assert item.material("village_opinion").name in notice.body
+    assert f"{item.material('id_card').name}（复印件不清晰）" in notice.body
+    assert "王*明" in notice.body and "王小明" not in notice.body and "13912345678" not in notice.body
+
+
+def test_a_conclusion_sends_the_decision_pickup_and_rating_invitation():
+    issued = plan(event("CaseConcluded", {"result": "issued", "concluded_on": "2026-03-02", "decisions": [],
+                                          "reasons": []}), CATALOGUE, CONTACT, item_code="MZ-001")
+    assert [n.notice for n in issued] == ["decision", "pickup", "rating_invitation"]
+    assert "准予许可" in issued[0].body
+    rejected = plan(event("CaseConcluded", {"result": "rejected", "concluded_on": "2026-03-02", "decisions": [],
+                                            "reasons": ["water: 不符合规划"]}), CATALOGUE, CONTACT, item_code="MZ-001")
+    assert [n.notice for n in rejected] == ["decision", "rating_invitation"] and "不符合规划" in rejected[0].body
+
+
+def test_departments_get_new_tasks_urges_and_escalations():
+    opened = plan(event("StageOpened", {"stage": 1, "stage_name": "立项", "tasks": [
+        {"task_id": "t1", "department": "water", "lead": False, "limit_days": 30, "deadline": "2026-03-24"}]}),
+        CATALOGUE, CONTACT, item_code="TZ-002")
+    assert [(n.notice, n.audience, n.department) for n in opened] == [("new_task", DEPARTMENT, "water")]
+    red = plan(event("WarningRaised", {"colour": "red", "step": "task", "department": "water",
+                                       "deadline": "2026-03-24"}), CATALOGUE, None, item_code="TZ-002")
+    assert red[0].notice == "escalation" and "超期" in red[0].body
+    yellow = plan(event("WarningRaised", {"colour": "yellow", "step": "task", "department": "water",
+                                          "deadline": "2026-03-24"}), CATALOGUE, None, item_code="TZ-002")
+    assert yellow[0].notice == "urge"
+
+
+def test_special_procedures_are_told_in_writing_and_other_pauses_are_not():
+    special = plan(event("TaskPaused", {"task_id": "t", "department": "water", "reason": "special_procedure",
+                                        "procedure": "hearing", "note": ""}), CATALOGUE, CONTACT, item_code="MZ-001")
+    assert special[0].notice == "special_procedure" and "听证" in special[0].body
+    assert plan(event("TaskPaused", {"task_id": "t", "department": "water", "reason": "suspension", "note": "x"}),
+                CATALOGUE, CONTACT, item_code="MZ-001") == []
+
+
+def test_templates_render_and_webhook_signatures_are_stable():
+    subject, body = render("pickup", case_number="C1", item_name="证", name="王*明")
+    assert subject == "领证通知：C1" and "领取" in body
+    assert signature("s", "1700000000", b"{}") == signature("s", "1700000000", b"{}")
+    assert signature("s", "1700000000", b"{}") != signature("t", "1700000000", b"{}")
+
+
+def test_the_written_progress_notice_tells_days_used_and_the_expected_date():
+    (notice,) = plan(event("ProgressNoticeRequired", {"item_code": "MZ-001", "accepted_on": "2026-03-02",
+                                                      "days_used": 5, "limit_days": 15, "deadline": "2026-03-23",
+                                                      "paused": False}), CATALOGUE, CONTACT)
+    assert notice.notice == "progress" and notice.audience == APPLICANT
+    assert "已用5个工作日" in notice.body and "2026-03-23前办结" in notice.body and "王*明" in notice.body
+    (paused,) = plan(event("ProgressNoticeRequired", {"item_code": "MZ-001", "accepted_on": "2026-03-02",
+                                                      "days_used": 5, "limit_days": 15, "deadline": None,
+                                                      "paused": True}), CATALOGUE, CONTACT)
+    assert "不计入办理时限" in paused.body and "前办结" not in paused.body
+
+
+def test_a_rectification_and_a_complaint_answer_go_to_the_person_concerned():
+    (done,) = plan(event("RectificationCompleted", {"rating_id": 7, "resolution": "ledger", "note": "窗口已增设引导员"}),
+                   CATALOGUE, CONTACT, item_code="MZ-001")
+    assert done.notice == "rectification_result" and "限期整改" in done.body and "窗口已增设引导员" in done.body
+    (answer,) = plan(event("ComplaintAnswered", {"complaint_id": 3, "department": "civil_affairs",
+                                                 "answer": "已核实并致歉", "contact": CONTACT}), CATALOGUE, CONTACT)
+    assert answer.subject == "投诉答复：3" and "已核实并致歉" in answer.body
+
+
+def test_an_instruction_on_a_warning_goes_to_the_department_with_its_reply_day():
+    (notice,) = plan(event("WarningInstructed", {
+        "warning_id": 7, "colour": "red", "step": "task", "department": "civil_affairs",
+        "instruction": "请分管领导牵头，三日内办结", "reply_by": "2026-02-13"}), CATALOGUE, None, item_code="MZ-001")
+    assert notice.audience == DEPARTMENT and notice.department == "civil_affairs"
+    assert notice.subject == "督办意见：202602100000001"
+    assert "已亮红牌" in notice.body and "请分管领导牵头，三日内办结" in notice.body and "2026-02-13" in notice.body
+    assert CATALOGUE.item("MZ-001").name in notice.body

@@ -1,0 +1,120 @@
+"""Supervision through its gRPC API, in an in-process hall: cases flow through every service, then
+are rated, complained about, instructed on and counted."""
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+from onewindow.supervision.v1 import supervision_pb2 as spb
+
+from services.grpcutil import field_violations
+from services.timesource import SystemTime, local_day
+from tests.flow_steps import concluded_case, submission, tasks_of
+from tests.support import wait_until
+
+
+def _error(call) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value
+
+
+def test_rating_rectification_and_complaint_through_the_api(system):
+    number = concluded_case(system)
+    office, dept, water = system.supervision(), system.supervision("civil_affairs"), system.supervision("water")
+    device = system.supervision("county-desk")  # the rating device at the window that accepted the case
+    anonymous = system._supervision
+
+    own = _error(lambda: device.Rate(spb.RateRequest(request_id="r0", case_number=number, channel=spb.ONLINE,
+                                                     level=5, rater="clerk-01")))
+    assert own.code() == grpc.StatusCode.PERMISSION_DENIED  # the case's own clerk
+    bad = _error(lambda: device.Rate(spb.RateRequest(request_id="r1", case_number=number, channel=spb.ON_SITE,
+                                                     level=9, rater="applicant")))
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and {f for f, _ in field_violations(bad)} == {"level", "act"}
+
+    rating = device.Rate(spb.RateRequest(request_id=uuid.uuid4().hex, case_number=number, channel=spb.ONLINE,
+                                         level=1, rater="applicant", comment="等了很久", named=True))
+    assert rating.rectification_opened and rating.department == "civil_affairs"
+    (item,) = dept.ListRectifications(spb.ListRectificationsRequest(open_only=True)).items
+    assert item.rating_id == rating.id and item.deadline > item.opened_on
+    assert not water.ListRectifications(spb.ListRectificationsRequest()).items  # not water's
+    assert _error(lambda: water.ListRectifications(spb.ListRectificationsRequest(department="civil_affairs"))).code() \
+        == grpc.StatusCode.PERMISSION_DENIED
+    dept.FollowUp(spb.FollowUpRequest(rating_id=rating.id, outcome="已致歉，申请人表示理解"))
+    closed = dept.Rectify(spb.RectifyRequest(rating_id=rating.id, resolution=spb.FIXED, note="当场补办并致歉"))
+    assert closed.resolution == spb.FIXED and closed.followed_up_on
+    assert _error(lambda: dept.Rectify(spb.RectifyRequest(rating_id=rating.id, resolution=spb.FIXED, note="x"))) \
+        .code() == grpc.StatusCode.FAILED_PRECONDITION
+    # the applicant is told the result (notify's deliveries; no channel configured here, so planned only)
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM outbox WHERE event_type = 'RectificationCompleted'"),
+               what="RectificationCompleted")
+
+    complaint = office.Complain(spb.ComplainRequest(request_id=uuid.uuid4().hex, channel=spb.PHONE,
+                                                    case_number=number, text="窗口解释不清"))
+    assert complaint.department == "civil_affairs" and complaint.deadline > complaint.registered_on
+    assert _error(lambda: water.AnswerComplaint(spb.AnswerComplaintRequest(complaint_id=complaint.id, answer="x"))) \
+        .code() == grpc.StatusCode.PERMISSION_DENIED
+    answered = dept.AnswerComplaint(spb.AnswerComplaintRequest(complaint_id=complaint.id, answer="已重新解释"))
+    assert answered.answered_on and not office.ListComplaints(spb.ListComplaintsRequest(open_only=True)).complaints
+    assert _error(lambda: anonymous.ListWarnings(spb.ListWarningsRequest(period=spb.Period(month="2026-03")),
+                                                 timeout=10)).code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_the_office_instructs_on_a_red_warning_and_the_department_replies(system):
+    number = system.intake.Submit(submission("MZ-001", "county-desk"), timeout=10).case_number
+    (task,) = tasks_of(system.desk("civil_affairs"), number)
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM clocks WHERE step = 'task' AND ref = %s",
+                                  [task.task_id]), what="the task's clock")
+    # the task's days have run out: its clock comes due today, as on its red day
+    today = str(local_day(SystemTime().now()))
+    system.sql("supervision", "UPDATE clocks SET yellow_on = NULL, red_on = %s WHERE step = 'task' AND ref = %s",
+               [today, task.task_id])
+    office, dept, water = system.supervision(), system.supervision("civil_affairs"), system.supervision("water")
+    listed = spb.ListWarningsRequest(period=spb.Period(**{"from": today, "to": today}), colour=spb.RED)
+    warning = wait_until(lambda: next((w for w in office.ListWarnings(listed).warnings if w.case_number == number),
+                                      None), what="the red warning")
+    assert (warning.step, warning.department, warning.instruction) == ("task", "civil_affairs", "")
+
+    bad = _error(lambda: office.Instruct(spb.InstructRequest(warning_id=warning.id, instruction=" ", reply_days=99)))
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert {f for f, _ in field_violations(bad)} == {"instruction", "reply_days"}
+    assert _error(lambda: dept.Instruct(spb.InstructRequest(warning_id=warning.id, instruction="x"))).code() \
+        == grpc.StatusCode.PERMISSION_DENIED
+    instructed = office.Instruct(spb.InstructRequest(warning_id=warning.id, instruction="请分管领导牵头，限期办结",
+                                                     reply_days=3))
+    assert (instructed.instruction, instructed.instructed_on) == ("请分管领导牵头，限期办结", today)
+    assert instructed.reply_by > today and not instructed.replied_on
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM outbox WHERE event_type = 'WarningInstructed' "
+                                                 "AND envelope->>'case_number' = %s AND published_at IS NOT NULL",
+                                  [number]), what="WarningInstructed published")
+
+    assert _error(lambda: water.ReplyToInstruction(spb.ReplyToInstructionRequest(warning_id=warning.id, reply="x"))) \
+        .code() == grpc.StatusCode.PERMISSION_DENIED
+    replied = dept.ReplyToInstruction(spb.ReplyToInstructionRequest(warning_id=warning.id, reply="已办结并约谈经办人"))
+    assert (replied.reply, replied.replied_on) == ("已办结并约谈经办人", today)
+    (seen,) = [w for w in dept.ListWarnings(listed).warnings if w.id == warning.id]
+    assert (seen.instruction, seen.reply) == ("请分管领导牵头，限期办结", "已办结并约谈经办人")
+    assert _error(lambda: dept.ReplyToInstruction(spb.ReplyToInstructionRequest(warning_id=warning.id,
+                                                                               reply="另一个答复"))).code() \
+        == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_figures_for_this_month_count_what_happened(system):
+    number = concluded_case(system)
+    today = local_day(SystemTime().now())
+    reply = system.supervision("civil_affairs").GetFigures(spb.GetFiguresRequest(
+        period=spb.Period(month=f"{today:%Y-%m}"), group_by=spb.DEPARTMENT))
+    civil = next(f for f in reply.figures if f.key == "civil_affairs")
+    in_db = system.sql("supervision", "SELECT count(*) FILTER (WHERE accepted_on >= %s), "
+                                      "count(*) FILTER (WHERE concluded_on >= %s AND result <> 'withdrawn') "
+                                      "FROM cases WHERE department = 'civil_affairs'",
+                       [today.replace(day=1), today.replace(day=1)])
+    assert (civil.counts["accepted"], civil.counts["concluded"]) == in_db[0] and civil.counts["concluded"] >= 1
+    assert civil.HasField("on_time_rate") and 0 <= civil.on_time_rate <= 1
+    assert reply.agents and all(a.quota >= 0 for a in reply.agents)
+    assert system.sql("supervision", "SELECT department FROM cases WHERE case_number = %s", [number]) == [
+        ("civil_affairs",)]
+    bad = _error(lambda: system.supervision().GetFigures(spb.GetFiguresRequest(
+        period=spb.Period(**{"from": "2026-03-31", "to": "2026-03-01"}))))
+    assert field_violations(bad) == [("period.to", "on or after from")]

@@ -1,0 +1,445 @@
+"""The `onewindow` command line (run through the `./onewindow` script at the repository root)."""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+# Known and accepted (docs/architecture.md): nameko 2 needs eventlet, which warns it is in bugfix mode.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+from services.config import ROOT, ConfigError, load_settings
+from tooling.settings import SystemSettings
+
+from .processes import commands
+
+NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case", "submit"}
+
+
+def _answers(url: str, default_port: int) -> tuple[str, int, bool]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return host, port, True
+    except OSError:
+        return host, port, False
+
+
+def _start_local(what: str) -> str | None:
+    """Start a locally installed server that is down; the install hint if it is not installed."""
+    if what == "RabbitMQ":
+        if not shutil.which("rabbitmq-server"):
+            return "install it with: apt-get install rabbitmq-server"
+        subprocess.run(["rabbitmq-server", "-detached"], check=False)
+        return None
+    versions = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").is_dir() else []
+    if not versions or not shutil.which("pg_ctlcluster"):
+        return "install it with: apt-get install postgresql"
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].name, "main", "start"], check=False)
+    return None
+
+
+def ensure_services(settings: SystemSettings, wait_seconds: float = 60) -> None:
+    """RabbitMQ and PostgreSQL must answer; local ones that are down are started."""
+    for what, url, port in (("RabbitMQ", settings.amqp_url, 5672), ("PostgreSQL", settings.database_url, 5432)):
+        host, port, up = _answers(url, port)
+        if up:
+            continue
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise click.ClickException(f"{what} at {host}:{port} does not answer (set by ONEWINDOW_* variables)")
+        click.echo(f"{what} is not answering on {host}:{port}; starting it", err=True)
+        hint = _start_local(what)
+        if hint:
+            raise click.ClickException(f"{what} is not installed on this machine: {hint}")
+        deadline = time.monotonic() + wait_seconds
+        while not _answers(url, port)[2]:
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"{what} was started but does not answer on {host}:{port}")
+            time.sleep(0.5)
+
+
+def current_settings() -> SystemSettings:
+    """The settings from the environment; a bad one ends the command with every problem named."""
+    try:
+        return load_settings(SystemSettings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """onewindow: county one-stop service halls (便民服务中心)."""
+    if ctx.invoked_subcommand in NEEDS_SERVICES and not os.environ.get("ONEWINDOW_SKIP_SERVICE_CHECK"):
+        ensure_services(current_settings())
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test(pytest_args: tuple[str, ...]) -> None:
+    """Run the whole test suite (extra arguments go to pytest)."""
+    import pytest
+
+    os.chdir(ROOT)
+    code = pytest.main(["-p", "no:cacheprovider", *pytest_args], plugins=[])
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        click.echo("no tests were collected: that is a failure", err=True)
+        code = 1
+    sys.exit(int(code))
+
+
+@main.command()
+@click.option("--no-tokens", is_flag=True,
+              help="Do not write missing department tokens (the tokens file is a read-only secret).")
+def migrate(no_tokens: bool) -> None:
+    """Create the database if needed, apply every service's migrations, declare every queue."""
+    from .system import prepare
+
+    prepare(current_settings(), echo=click.echo, tokens=not no_tokens)
+
+
+@main.command()
+@click.option("--no-migrate", is_flag=True, help="Do not apply migrations first.")
+@click.option("--metrics-port", default=9101, show_default=True,
+              help="/metrics, /livez and /readyz of the first process; the others count up from it.")
+@click.option("--replicas", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Copies of every process (the API copies share their gRPC port).")
+def up(no_migrate: bool, metrics_port: int, replicas: int) -> None:
+    """Start every process of every service in the foreground; Ctrl-C or SIGTERM stops them all."""
+    import honcho.manager
+
+    from .system import instances
+
+    if not no_migrate:
+        click.get_current_context().invoke(migrate)
+    honcho.manager.KILL_WAIT = 10
+    manager = honcho.manager.Manager()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for i, (name, argv) in enumerate(instances(commands(sys.executable), replicas)):
+        # exec: the process itself, not a shell around it, gets the signal and reports its exit code
+        manager.add_process(name, "exec " + shlex.join(argv), cwd=str(ROOT),
+                            env={**env, "ONEWINDOW_METRICS_PORT": str(metrics_port + i)})
+    manager.loop()
+    sys.exit(manager.returncode)
+
+
+@main.command()
+@click.argument("process", type=click.Choice([name for name, _ in commands("python")]))
+def run(process: str) -> None:
+    """Run one process in the foreground (what a container runs): e.g. `onewindow run intake-api`."""
+    current_settings()  # a bad configuration is named here, before anything starts
+    argv = dict(commands(sys.executable))[process]
+    os.chdir(ROOT)
+    os.execv(argv[0], argv)
+
+
+@main.command("config")
+def show_config() -> None:
+    """Print the effective configuration (secrets hidden) and check the reference files it names."""
+    from tabulate import tabulate
+
+    from hall.reference import load_reference
+    from notify_svc.channels import Webhook
+    from services.access import read_tokens
+    from services.config import describe
+    from services.yamlfile import ConfigFileError
+
+    settings = current_settings()
+    rows = describe(settings, dict(os.environ))
+    click.echo(tabulate(rows, headers=["variable", "value", "from", "meaning"], tablefmt="plain"))
+    try:
+        ref = load_reference(settings)
+        tokens = read_tokens(settings.desk_tokens)
+        hooks = Webhook.from_file(settings.notify_webhooks).endpoints if settings.notify_webhooks else None
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"\nreference data: {len(ref.org.departments)} departments, {len(ref.catalogue.items)} items, "
+               f"calendar years {', '.join(map(str, ref.calendar.local_years)) or 'none beyond chinese-calendar'}")
+    if settings.desk_tokens.is_file():
+        click.echo(f"tokens: {len(tokens)} in {settings.desk_tokens}")
+    else:
+        click.echo(f"tokens: {settings.desk_tokens} does not exist yet (`onewindow migrate` writes it)")
+    if hooks is not None:
+        click.echo(f"webhooks: {len(hooks)} department(s) in {settings.notify_webhooks}")
+
+
+@main.command("check-config")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def check_config(files: tuple[Path, ...]) -> None:
+    """Validate org chart, catalogue and calendar files (told apart by their top-level key).
+
+    A catalogue is checked against the org chart given with it, or the configured one.
+    """
+    from hall.calendar import WorkingCalendar
+    from hall.catalogue import load_catalogue, load_org
+    from services.yamlfile import ConfigFileError, Document
+
+    failed = False
+
+    def check(path: Path, load, describe) -> object | None:
+        nonlocal failed
+        try:
+            loaded = load(path)
+        except ConfigFileError as exc:
+            click.echo(str(exc), err=True)
+            failed = True
+            return None
+        if describe:
+            click.echo(f"{path}: ok ({describe(loaded)})")
+        return loaded
+
+    kinds: dict[str, list[Path]] = {"org": [], "catalogue": [], "calendar": []}
+    for path in files:
+        doc = check(path, Document, None)
+        if doc is not None:
+            keys = set(doc.data) if isinstance(doc.data, dict) else set()
+            kinds["catalogue" if "items" in keys else "calendar" if "years" in keys else "org"].append(path)
+    org = None
+    for path in kinds["org"] or ([current_settings().org] if kinds["catalogue"] else []):
+        org = check(path, load_org, (lambda o: f"{len(o.departments)} departments, {len(o.organisations)} "
+                                               f"organisations, {len(o.agents)} agents") if path in files else None)
+    for path in kinds["catalogue"]:
+        if org is None:
+            click.echo(f"{path}: not checked: the org chart has errors", err=True)
+            failed = True
+            continue
+        check(path, lambda p: load_catalogue(p, org), lambda c: f"{len(c.items)} items")
+    for path in kinds["calendar"]:
+        check(path, WorkingCalendar.from_file, lambda c: "years " + ", ".join(map(str, c.local_years)))
+    sys.exit(1 if failed else 0)
+
+
+@main.command("bench-relay")
+@click.option("--events", "count", default=5000, show_default=True, help="Events to write and publish.")
+@click.option("--per-commit", default=5, show_default=True, help="Events per unit of work.")
+def bench_relay(count: int, per_commit: int) -> None:
+    """Benchmark the outbox: units of work per second, then confirmed publishes per second.
+
+    Uses a schema and a RabbitMQ exchange of its own, dropped afterwards; prints one JSON line.
+    """
+    import uuid
+
+    import kombu
+    import psycopg
+
+    from services.db import KERNEL_MIGRATIONS, ensure_database, open_pool
+    from services.db import migrate as apply
+    from services.relay import OutboxRelay, Publisher
+    from services.uow import unit_of_work_factory
+
+    settings = current_settings()
+    schema, source = f"bench_{uuid.uuid4().hex[:8]}", "supervision"
+    ensure_database(settings.database_url)
+    apply(settings.database_url, schema, [KERNEL_MIGRATIONS])
+    pool = open_pool(settings.database_url, schema, max_size=2)
+    publisher = Publisher(settings.amqp_url, kombu.Exchange(f"{schema}.events", type="topic", auto_delete=True))
+    try:
+        unit_of_work = unit_of_work_factory(pool, source, schema)
+        started = time.perf_counter()
+        for _ in range(0, count, per_commit):
+            with unit_of_work() as uow:
+                for _ in range(per_commit):
+                    uow.emit("WarningRaised", None, {"colour": "yellow", "step": "bench", "deadline": "2026-03-02"})
+        written = time.perf_counter() - started
+        relay = OutboxRelay(pool, settings.database_url, source, schema, publisher, settings.relay_batch)
+        started = time.perf_counter()
+        published = 0
+        while (n := relay.publish_pending()):
+            published += n
+        sent = time.perf_counter() - started
+    finally:
+        publisher.close()
+        pool.close()
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    click.echo(json.dumps({"events": published, "per_commit": per_commit,
+                           "commits_per_s": round(count / per_commit / written, 1),
+                           "events_written_per_s": round(count / written, 1),
+                           "published_per_s": round(published / sent, 1), "cores": os.cpu_count()}))
+
+
+def _run_system(name: str, play, log_dir: Path | None) -> None:
+    """Start every process on a scratch database, play the script, stop everything, print the
+    summary and the JSON line. The processes use the configured broker: not beside `up`."""
+    import tempfile
+
+    from .system import System, scratch_settings
+
+    settings = scratch_settings(current_settings(), name)
+    logs = log_dir or Path(tempfile.mkdtemp(prefix=f"onewindow-{name}-"))
+    _exit_on_sigterm()
+    click.echo(f"starting every process on database {settings.database_url.rsplit('/', 1)[-1]} "
+               f"(logs in {logs})", err=True)
+    with System(settings, logs, scratch=True):
+        result, lines = play(settings)
+    for line in lines:
+        click.echo(line)
+    click.echo(json.dumps(result, ensure_ascii=False))
+    if result.get("lost") or result.get("duplicated"):
+        sys.exit(1)
+
+
+def _exit_on_sigterm() -> None:
+    """A command that starts processes and servers of its own stops them when it is terminated,
+    as when interrupted: SIGTERM unwinds like Ctrl-C instead of leaving them running."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+@main.command()
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the processes' logs.")
+def demo(logs: Path | None) -> None:
+    """Start everything and play a realistic day through the gRPC APIs; the last line is JSON."""
+    from .demo import run_demo, summary_lines
+
+    def play(settings):
+        result = run_demo(settings, echo=lambda line: click.echo(line, err=True))
+        return result, summary_lines(result)
+
+    _run_system("demo", play, logs)
+
+
+@main.command()
+@click.option("--cases", type=click.IntRange(1), help="Cases to submit (default: as many as --duration allows).")
+@click.option("--duration", type=click.FloatRange(1), help="Seconds of arrivals (default 60 without --cases).")
+@click.option("--rate", default=40.0, show_default=True, type=click.FloatRange(0.1), help="Arrivals per second.")
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000),
+              help="Submissions in flight at most.")
+@click.option("--mix", default="TZ-002=1", show_default=True, help="Item codes and weights, e.g. TZ-002=3,TZ-001=1.")
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the processes' logs.")
+def load(cases: int | None, duration: float | None, rate: float, concurrency: int, mix: str,
+         logs: Path | None) -> None:
+    """Benchmark: submit cases at a rate, departments decide over gRPC; the last line is JSON."""
+    from .loadgen import parse_mix, run_load, summary_lines
+
+    try:
+        weights = parse_mix(mix)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mix") from None
+    if cases is None and duration is None:
+        duration = 60.0
+
+    def play(settings):
+        result = run_load(settings, cases=cases, duration=duration, rate=rate, concurrency=concurrency,
+                          mix=weights, echo=lambda line: click.echo(line, err=True))
+        return result, summary_lines(result)
+
+    _run_system("load", play, logs)
+
+
+@main.command()
+@click.option("--cases-per-fault", default=100, show_default=True, type=click.IntRange(1),
+              help="Cases submitted during each fault.")
+@click.option("--rate", default=15.0, show_default=True, type=click.FloatRange(0.1), help="Arrivals per second.")
+@click.option("--fault", "faults", multiple=True, metavar="NAME",
+              help="Only this fault (repeatable): kill-<process>, rabbitmq, postgres, poison, duplicates.")
+@click.option("--outage", default=5.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds RabbitMQ and PostgreSQL stay down.")
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the servers' and processes' logs.")
+def chaos(cases_per_fault: int, rate: float, faults: tuple[str, ...], outage: float, logs: Path | None) -> None:
+    """Fault suite: kill -9 of every process, RabbitMQ and PostgreSQL restarts, poison and duplicate
+    events, each under load on servers of the run's own; the books are audited after each. Prints a
+    table, then a JSON line; exits 1 if anything was lost, duplicated or failed a check."""
+    from .chaos import check_faults, report_lines, run_chaos
+
+    try:
+        names = check_faults(list(faults)) if faults else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    _exit_on_sigterm()
+    result = run_chaos(current_settings(), cases_per_fault=cases_per_fault, rate=rate, faults=names, log_dir=logs,
+                       outage=outage, echo=lambda line: click.echo(line, err=True))
+    for line in report_lines(result):
+        click.echo(line)
+    click.echo(json.dumps(result, ensure_ascii=False))
+    if not result["ok"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("item", default="TZ-002")
+@click.option("--target", help="host:port of the intake API [127.0.0.1:ONEWINDOW_INTAKE_PORT].")
+def submit(item: str, target: str | None) -> None:
+    """Submit a sample application for ITEM (a catalogue code) to the running system, as the clerks
+    of the organisation that accepts it; print the receipt."""
+    import random
+
+    import grpc
+    from google.protobuf.json_format import MessageToDict
+    from onewindow.intake.v1 import intake_pb2_grpc
+
+    from hall.reference import load_reference
+    from services.access import read_tokens
+    from services.grpcutil import client_channel
+
+    from .loadgen import accepting_organisation, application
+
+    settings = current_settings()
+    ref = load_reference(settings)
+    found = ref.catalogue.item(item)
+    if found is None:
+        raise click.BadParameter(f"{item} is not in the catalogue {settings.catalogue}", param_hint="ITEM")
+    organisation = accepting_organisation(found, ref.org)
+    token = read_tokens(settings.desk_tokens).get(organisation)
+    if token is None:
+        raise click.ClickException(f"no token for {organisation} in {settings.desk_tokens} (`onewindow migrate`)")
+    request = application(found, organisation, random.Random())
+    target = target or f"127.0.0.1:{settings.intake_port}"
+    with client_channel(target, settings.tls_ca or settings.tls_cert) as channel:
+        try:
+            receipt = intake_pb2_grpc.IntakeStub(channel).Submit(
+                request, metadata=(("authorization", f"Bearer {token}"),), timeout=10)
+        except grpc.RpcError as exc:
+            raise click.ClickException(f"the intake API answered {exc.code().name}: {exc.details()}") from None
+    click.echo(json.dumps(MessageToDict(receipt), ensure_ascii=False, indent=2))
+
+
+@main.command("verify-case")
+@click.argument("case_numbers", nargs=-1, required=True)
+def verify_case(case_numbers: tuple[str, ...]) -> None:
+    """Check that a case's history chain is intact (no entry edited, removed or inserted)."""
+    from hall.reference import load_reference
+    from intake_svc.use_cases import SOURCE, Intake
+    from services.db import open_pool
+    from services.errors import NotFound
+    from services.uow import unit_of_work_factory
+
+    settings = current_settings()
+    pool = open_pool(settings.database_url, SOURCE, 2, name="verify-case")
+    intake = Intake(load_reference(settings), settings.commitment_days)
+    broken = False
+    try:
+        for number in case_numbers:
+            with unit_of_work_factory(pool, SOURCE, SOURCE)() as uow:
+                try:
+                    problems = intake.verify(uow, number)
+                except NotFound as exc:
+                    problems = [str(exc)]
+            broken |= bool(problems)
+            click.echo(f"{number}: " + ("intact" if not problems else "BROKEN: " + "; ".join(problems)))
+    finally:
+        pool.close()
+    sys.exit(1 if broken else 0)
+
+
+@main.command()
+def events() -> None:
+    """Print the table of every event type (the one in docs/architecture.md)."""
+    from .events import events_table
+
+    click.echo(events_table())
+
+
+if __name__ == "__main__":
+    main()
