@@ -76,7 +76,11 @@ class Intake:
         now = uow.time.now()
         today = local_day(now)
         outcome = examine(app, item, self.ref.org, self.ref.calendar, today, self.commitment_days)
-        if outcome.status is None:  # a consultation: answered, nothing recorded as a case
+        if outcome.status is None:  # a consultation (咨询): answered and recorded, no case
+            if store.insert_consultation(uow, app, now):
+                uow.emit("ConsultationAnswered", None, {
+                    "item_code": item.code, "organisation": app.organisation, "channel": app.channel.value,
+                    "first_clerk": app.first_clerk, "agent": app.agent, "answered_on": today})
             return _receipt(None, item.name, outcome, None)
         number = store.next_case_number(uow, today)
         accepted_on = today if outcome.accepted else None
@@ -90,7 +94,9 @@ class Intake:
             "application": {"form": app.form, "project_code": app.project_code, "consent_ref": app.consent_ref,
                             "commitment_signed": app.commitment_signed},
             "receipt": receipt, "provided": {m.code: m.defect or None for m in app.materials},
-            "received_at": now, "accepted_on": accepted_on, "promised_deadline": outcome.promised_deadline,
+            "received_at": now, "accepted_on": accepted_on,
+            # 建档 at once for a case not accepted: nothing more will happen to it
+            "archived_at": now if outcome.status == CaseStatus.NOT_ACCEPTED else None, "promised_deadline": outcome.promised_deadline,
             "commitment_deadline": outcome.commitment_deadline,
             "promised_materials": list(outcome.promised_materials)})
         if not inserted:  # the same request arrived twice at once: the first one's receipt
@@ -205,7 +211,7 @@ class Intake:
         v = Violations()
         v.require(reason, "reason", 2000)
         v.check()
-        store.update_case(uow, case_number, status=CaseStatus.WITHDRAWN.value)
+        store.update_case(uow, case_number, status=CaseStatus.WITHDRAWN.value, archived_at=uow.time.now())
         store.append(uow, case_number, "withdrawn", "applicant", {"reason": reason})
         uow.emit("ApplicationWithdrawn", case_number, {"reason": reason})
         return self.read(uow, caller, case_number)
