@@ -40,6 +40,16 @@ class SupplementNoticeIssued(Payload):
     contact: Contact | None = None
 
 
+@event("ConsultationAnswered", PRODUCER, "a consultation (咨询) was answered at a window, a village room or online: no case")
+class ConsultationAnswered(Payload):
+    item_code: str
+    organisation: str
+    channel: Channel
+    first_clerk: str
+    agent: str | None = None
+    answered_on: dt.date
+
+
 @event("ApplicationRejected", PRODUCER, "not accepted, with reasons (不予受理 / 退回件)")
 class ApplicationRejected(Payload):
     item_code: str

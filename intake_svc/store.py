@@ -30,6 +30,15 @@ def insert_case(uow: UnitOfWork, row: dict) -> bool:
     return cur.fetchone() is not None
 
 
+def insert_consultation(uow: UnitOfWork, app, at) -> bool:
+    """Record a consultation (咨询); False when its request id was recorded before."""
+    return uow.execute(
+        "INSERT INTO consultations (request_id, item_code, organisation, channel, first_clerk, agent, answered_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
+        [app.request_id, app.item_code, app.organisation, app.channel.value, app.first_clerk, app.agent, at],
+    ).fetchone() is not None
+
+
 def case_by_request(uow: UnitOfWork, request_id: str) -> dict | None:
     return uow.conn.cursor(row_factory=dict_row).execute(
         "SELECT * FROM cases WHERE request_id = %s", [request_id]).fetchone()

@@ -15,6 +15,8 @@ None where it has nothing to divide by.
 - 法定时限压缩比 compression_ratio: 1 − promised / legal working days, over the cases accepted.
 - days_used_ratio: working days used of the limit, over the cases concluded (also the average).
 - 回访率 follow_up_rate: named bad ratings with a follow-up call, of named bad ratings.
+- 咨询量 consulted: consultations answered without a case; 接待人次 received: every application
+  answered at a window, village room or online (accepted, not accepted, one-time notice, consultation).
 - Per agent: cases carried in the period against the agent's quota (a weekly quota counts the
   whole weeks of the period, a monthly one the months it touches).
 """
@@ -52,6 +54,9 @@ class Counts:
     complaints: int = 0
     items: int = 0
     window_items: int = 0
+    consulted: int = 0  # 咨询量: consultations answered, no case
+    answered: int = 0  # applications answered without acceptance: not accepted, or a one-time notice
+    received: int = 0  # 接待人次: every application answered, whatever the answer
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -139,9 +144,21 @@ def figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date, gro
             f"SELECT {complaint_key}, count(*) FROM complaints p LEFT JOIN cases c USING (case_number) "
             f"WHERE p.registered_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
         add(k, complaints=n)
+    for item, org, channel in _rows(uow, "SELECT item_code, organisation, channel FROM consultations "
+                                         "WHERE answered_on BETWEEN %(since)s AND %(until)s", p):
+        k = _group_key(ref, group_by, item, org, channel)
+        if k is not None:
+            add(k, consulted=1)
+    for item, org in _rows(uow, "SELECT item_code, organisation FROM answers "
+                                "WHERE answered_on BETWEEN %(since)s AND %(until)s", p):
+        k = _group_key(ref, group_by, item, org, None)
+        if k is not None:
+            add(k, answered=1)
     _project_entries(uow, ref, p, group_by, add)
     if group_by in ("", "department", "item"):
         _window_items(ref, group_by, add)
+    for counts in groups.values():
+        counts.received = counts.accepted + counts.answered + counts.consulted
     return [Figures(groups[k]) for k in sorted(groups)]
 
 

@@ -29,10 +29,16 @@ def scan_clocks(supervision: Supervision, unit_of_work, stopping=lambda: False) 
 
 
 TIMERS = (scan_clocks,)  # what the timers of the bus process run, for an in-process hall too
+def _consultation(supervision, uow, envelope):
+    """A consultation has no case number: it is known by its message id."""
+    supervision.consultation_answered(uow, envelope.id, envelope.payload, local_day(envelope.occurred_at))
+
+
 HANDLERS = (
     Handler("intake", "ApplicationAccepted", "on_accepted", _on(Supervision.accepted)),
     Handler("intake", "ApplicationRejected", "on_rejected", _on(Supervision.rejected)),
     Handler("intake", "SupplementNoticeIssued", "on_notice", _on(Supervision.one_time_notice)),
+    Handler("intake", "ConsultationAnswered", "on_consultation", _consultation),
     Handler("routing", "CaseRouted", "on_routed", _on(Supervision.routed)),
     Handler("intake", "MaterialsSupplied", "on_materials", _on(Supervision.materials_supplied)),
     Handler("intake", "ApplicationWithdrawn", "on_withdrawn", _on(Supervision.withdrawn)),

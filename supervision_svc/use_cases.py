@@ -94,6 +94,10 @@ class Supervision:
     def rejected(self, uow, case, p, day):
         store.record_answer(uow, case, p["item_code"], p["organisation"], "not_accepted", p["reasons"], day)
 
+    def consultation_answered(self, uow, message_id, p, day):
+        """咨询: counted in the figures; no case, no clock."""
+        store.record_consultation(uow, message_id, p["item_code"], p["organisation"], p["channel"], day)
+
     def one_time_notice(self, uow, case, p, day):
         store.record_answer(uow, case, p["item_code"], p["organisation"], "notice",
                             [*p["missing"], *p["defective"]], day)

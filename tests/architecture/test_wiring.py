@@ -45,7 +45,7 @@ PREVIOUS_QUEUES = {
 
 def test_the_queues_of_the_previous_release_are_kept():
     queues = {queue_name(s.name, h) for s in SERVICES for h in s.bus_class().HANDLERS}
-    assert queues == PREVIOUS_QUEUES
+    assert PREVIOUS_QUEUES <= queues, f"renamed or dropped: {sorted(PREVIOUS_QUEUES - queues)}"
 
 
 def test_every_handler_listens_to_an_event_its_source_publishes():

@@ -13,10 +13,13 @@ import grpc
 import pytest
 from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.intake.v1 import intake_pb2 as ipb
+from onewindow.supervision.v1 import supervision_pb2 as spb
 
 from services.grpcutil import field_violations
+from services.timesource import SystemTime, local_day
 from tests.conftest import ROOT
 from tests.flow_steps import approve, case_status, stage_task, submission, tasks_of
+from tests.support import wait_until
 
 
 def _code(call) -> grpc.StatusCode:
@@ -317,3 +320,41 @@ def test_suspension_over_grpc_and_paged_task_lists(system):
     assert all(len(page) <= 2 for page in pages)
     claimed = water.ListTasks(dpb.ListTasksRequest(statuses=[dpb.CLAIMED])).tasks
     assert task.task_id in [t.task_id for t in claimed] and all(t.status == dpb.CLAIMED for t in claimed)
+
+
+def test_every_case_that_ends_is_archived_not_accepted_and_withdrawn_too(system):
+    """建档 covers every ending: a case not accepted is archived at once, a withdrawn one when withdrawn."""
+    wrong_level = submission("TZ-002", "zhangqiao-liugang-room")  # a county investment item at a village room
+    refused = system.intake.Submit(wrong_level, timeout=10)
+    assert refused.status == ipb.NOT_ACCEPTED and refused.case_number
+    assert system.intake.GetCase(ipb.GetCaseRequest(case_number=refused.case_number), timeout=10).archived
+
+    request = submission("MZ-001", "county-desk")
+    number = system.intake.Submit(request, timeout=10).case_number
+    assert not system.intake.GetCase(ipb.GetCaseRequest(case_number=number), timeout=10).archived
+    system.intake.Withdraw(ipb.WithdrawRequest(case_number=number, reason="不再办理",
+                                               phone_last4=request.applicant.phone[-4:]), timeout=10)
+    withdrawn = system.intake.GetCase(ipb.GetCaseRequest(case_number=number), timeout=10)
+    assert withdrawn.status == "withdrawn" and withdrawn.archived
+
+
+def test_a_consultation_is_recorded_once_and_counted_in_the_figures(system):
+    """咨询: answered without a case, recorded once per request id, counted (咨询量, 接待人次)."""
+    today = str(local_day(SystemTime().now()))
+    period = spb.GetFiguresRequest(period=spb.Period(**{"from": today, "to": today}), group_by=spb.ITEM)
+    office = system.supervision()
+
+    def counts(item: str) -> dict:
+        return dict(next((f.counts for f in office.GetFigures(period).figures if f.key == item), {}))
+
+    before = counts("ZX-001")
+    request = submission("ZX-001", "zhangqiao-desk")
+    receipt = system.intake.Submit(request, timeout=10)
+    assert receipt.status == ipb.CONSULTED and receipt.case_number == ""
+    assert system.intake.Submit(request, timeout=10).status == ipb.CONSULTED  # the same request again
+    assert system.sql("intake", "SELECT item_code, organisation, channel FROM consultations WHERE request_id = %s",
+                      [request.request_id]) == [("ZX-001", "zhangqiao-desk", "window")]
+    after = wait_until(lambda: (c := counts("ZX-001")).get("consulted", 0) > before.get("consulted", 0) and c,
+                       what="the consultation in the figures")
+    assert after["consulted"] == before.get("consulted", 0) + 1
+    assert after["received"] == before.get("received", 0) + 1
