@@ -152,7 +152,8 @@ def instruction(d: Draft, p: dict) -> None:
 
 def urge_or_escalate(d: Draft, p: dict) -> None:
     """A yellow warning urges the department (催办); a red one escalates (a case's own warning,
-    with no department, goes to nobody)."""
+    with no department, goes to nobody). Nothing is copied to the supervision office: it raised
+    the warning and lists it itself, so the escalation claims no copy either."""
     if p.get("department"):
         d.to_department(p["department"], "urge" if p["colour"] == "yellow" else "escalation", step=p["step"],
                         deadline=p["deadline"])

@@ -66,6 +66,13 @@ def test_departments_get_new_tasks_urges_and_escalations():
     assert yellow[0].notice == "urge"
 
 
+def test_an_escalation_goes_to_the_late_department_and_claims_no_copy():
+    red = plan(event("WarningRaised", {"colour": "red", "step": "task", "department": "water",
+                                       "deadline": "2026-03-24"}), CATALOGUE, None, item_code="TZ-002")
+    assert [(n.notice, n.audience, n.department) for n in red] == [("escalation", DEPARTMENT, "water")]
+    assert "红牌" in red[0].body and "抄送" not in red[0].body  # no copy is sent, none is claimed
+
+
 def test_special_procedures_are_told_in_writing_and_other_pauses_are_not():
     special = plan(event("TaskPaused", {"task_id": "t", "department": "water", "reason": "special_procedure",
                                         "procedure": "hearing", "note": ""}), CATALOGUE, CONTACT, item_code="MZ-001")
