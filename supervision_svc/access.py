@@ -12,10 +12,12 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "ReplyToInstruction": {D},
     "ListFaults": {D, S},
     "Rate": {C, S},  # the rating device at the window, the online hall, a follow-up call
-    "ListRectifications": {D, S},
-    "Rectify": {D},
-    "FollowUp": {D, S},  # 回访: the department calls, the office may too
-    "Appeal": {D},
+    # a rectification item is its department's; a centre's (C) for an acceptance desk, centre or
+    # village room, which have no department; the use case checks the item is the caller's
+    "ListRectifications": {D, C, S},
+    "Rectify": {D, C},
+    "FollowUp": {D, C, S},  # 回访: whoever answers for the item calls, the office may too
+    "Appeal": {D, C},
     "ReviewAppeal": {S},
     "Complain": {C, S},  # the online form through its hall; phone, letter, mailbox by the office
     "AnswerComplaint": {D, S},

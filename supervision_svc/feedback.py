@@ -1,9 +1,12 @@
 """Ratings (好差评) and complaints (投诉): the use cases behind the supervision API.
 
 A bad rating (1 or 2) opens a rectification item for whoever handled what was rated (谁办理谁负责)
-with a clock of its own, so an item left open warns like a late case. The department closes it
-(fixed at once, put on the ledger, or explained), records the follow-up call (回访), or appeals the
-rating (申诉复核), which the supervision office upholds (the rating is voided) or dismisses.
+with a clock of its own, so an item left open warns like a late case. Who answers for an item
+closes it (fixed at once, put on the ledger, or explained), records the follow-up call (回访), or
+appeals the rating (申诉复核), which the supervision office upholds (the rating is voided) or
+dismisses. That is the department of what was rated; the acceptance at an organisation without a
+department (an acceptance desk, a centre, a village room) is answered for by the centre
+(便民服务中心) it belongs to, through the centre's clerk token. The office may act on any item.
 A complaint is registered from any channel against a case or a department, and answered within
 its limit; its clock warns too.
 """
@@ -12,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from hall.domain import OrgKind
 from hall.holders import SUPERVISION_OFFICE
+from services.access import Caller, Role
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
 from services.timesource import local_day
 from services.uow import UnitOfWork
@@ -105,8 +110,9 @@ class Feedback:
         return rating
 
     def _responsible(self, uow: UnitOfWork, facts: dict, act: str) -> tuple[str | None, str]:
-        """Who answers for what was rated: the accepting office, the department of a task, or the
-        item's department for the whole case."""
+        """Who answers for what was rated: the accepting office (its department if it is a window;
+        a desk, a centre or a village room has none, and `answerer` finds its centre), the
+        department of a task, or the item's department for the whole case."""
         if act == "acceptance":
             office = self.ref.org.organisation(facts["organisation"])
             return office.department, office.code
@@ -117,15 +123,44 @@ class Feedback:
             return task["department"], task["department"]
         return facts["department"], facts["department"]
 
-    def _item(self, uow: UnitOfWork, rating_id: int, caller: str, lock: bool = True) -> dict:
+    def centre_answering_for(self, organisation: str) -> str | None:
+        """The centre (便民服务中心) that answers for an organisation without a department: a centre
+        itself, the centre of a desk, the township centre of a village room (the org chart makes a
+        village room its own centre for transfers, but a room's duty clerks are run by the
+        township's). None for an organisation gone from the org chart: only the office is left."""
+        chart = self.ref.org
+        if (office := chart.organisation(organisation)) is None:
+            return None
+        centre = chart.centre_of(office)
+        return centre.code if centre.kind == OrgKind.CENTRE else centre.parent
+
+    def organisations_answered_by(self, centre: str) -> list[str]:
+        """The organisations without a department whose items a centre answers for."""
+        return [o.code for o in self.ref.org.organisations
+                if o.department is None and self.centre_answering_for(o.code) == centre]
+
+    def answerer(self, item: dict) -> str:
+        """Who answers for a rectification item: its department, else the centre of its organisation."""
+        return item["department"] or self.centre_answering_for(item["organisation"]) or SUPERVISION_OFFICE
+
+    def _may_answer(self, caller: Caller, item: dict) -> bool:
+        if caller.role == Role.SUPERVISOR:
+            return True
+        if caller.role == Role.DEPARTMENT:
+            return caller.code == item["department"]
+        if caller.role == Role.CLERK:  # a centre's token; a desk's, a window's or a room's answers for nothing
+            return item["department"] is None and caller.organisation == self.answerer(item)
+        return False
+
+    def _item(self, uow: UnitOfWork, rating_id: int, caller: Caller, lock: bool = True) -> dict:
         item = store.rectification(uow, rating_id, lock=lock)
         if item is None:
             raise NotFound(f"no rectification item for rating {rating_id}")
-        if caller not in (SUPERVISION_OFFICE, item["department"]):
-            raise Forbidden(f"rating {rating_id} is {item['department'] or item['organisation']}'s to answer")
+        if not self._may_answer(caller, item):
+            raise Forbidden(f"rating {rating_id} is {self.answerer(item)}'s to answer")
         return item
 
-    def rectify(self, uow: UnitOfWork, caller: str, rating_id: int, resolution: str, note: str) -> dict:
+    def rectify(self, uow: UnitOfWork, caller: Caller, rating_id: int, resolution: str, note: str) -> dict:
         v = Violations()
         if resolution not in RESOLUTIONS:
             v.add("resolution", "FIXED, LEDGER or EXPLAINED")
@@ -141,7 +176,7 @@ class Feedback:
                                                                   "note": note})
         return store.rectification(uow, rating_id)
 
-    def follow_up(self, uow: UnitOfWork, caller: str, rating_id: int, outcome: str) -> dict:
+    def follow_up(self, uow: UnitOfWork, caller: Caller, rating_id: int, outcome: str) -> dict:
         if not outcome.strip():
             raise InvalidRequest([("outcome", "required: what the applicant said")])
         _at_most(outcome, "outcome", 2000)
@@ -149,7 +184,7 @@ class Feedback:
         store.update_rectification(uow, rating_id, follow_up=outcome, followed_up_on=self._today(uow))
         return store.rectification(uow, rating_id)
 
-    def appeal(self, uow: UnitOfWork, caller: str, rating_id: int, reason: str) -> dict:
+    def appeal(self, uow: UnitOfWork, caller: Caller, rating_id: int, reason: str) -> dict:
         if not reason.strip():
             raise InvalidRequest([("reason", "required")])
         _at_most(reason, "reason", 2000)
@@ -161,8 +196,8 @@ class Feedback:
         store.update_rectification(uow, rating_id, appeal=reason, appealed_on=self._today(uow))
         return store.rectification(uow, rating_id)
 
-    def review_appeal(self, uow: UnitOfWork, caller: str, rating_id: int, upheld: bool, note: str) -> dict:
-        if caller != SUPERVISION_OFFICE:
+    def review_appeal(self, uow: UnitOfWork, caller: Caller, rating_id: int, upheld: bool, note: str) -> dict:
+        if caller.role != Role.SUPERVISOR:
             raise Forbidden("appeals are reviewed by the supervision office")
         if not note.strip():
             raise InvalidRequest([("note", "required: the review's reasons")])

@@ -159,10 +159,15 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
 
     @rpc
     def ListRectifications(self, request, context, caller):
-        department = self._scope(caller, request.department)
+        if caller.role == Role.CLERK:  # a centre: the items of its organisations without a department
+            if request.department:
+                raise Forbidden(f"{caller.code} lists its centre's items only: leave department empty")
+            department, organisations = None, self.feedback.organisations_answered_by(caller.organisation)
+        else:
+            department, organisations = self._scope(caller, request.department), None
         size, after = _page(request.page_size, request.page_token)
         with self.unit_of_work() as uow:
-            rows = store.rectifications(uow, department, request.open_only, after, size + 1)
+            rows = store.rectifications(uow, department, request.open_only, after, size + 1, organisations)
         return pb.ListRectificationsReply(items=[rectification_view(r) for r in rows[:size]],
                                           next_page_token=_next(rows, size, "rating_id"))
 
@@ -175,22 +180,22 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     def Rectify(self, request, context, caller):
         resolution = _RESOLUTIONS.get(request.resolution, "")
         return self._rectification(lambda uow: self.feedback.rectify(
-            uow, caller.code, request.rating_id, resolution=resolution, note=request.note))
+            uow, caller, request.rating_id, resolution=resolution, note=request.note))
 
     @rpc
     def FollowUp(self, request, context, caller):
         return self._rectification(lambda uow: self.feedback.follow_up(
-            uow, caller.code, request.rating_id, outcome=request.outcome))
+            uow, caller, request.rating_id, outcome=request.outcome))
 
     @rpc
     def Appeal(self, request, context, caller):
         return self._rectification(lambda uow: self.feedback.appeal(
-            uow, caller.code, request.rating_id, reason=request.reason))
+            uow, caller, request.rating_id, reason=request.reason))
 
     @rpc
     def ReviewAppeal(self, request, context, caller):
         return self._rectification(lambda uow: self.feedback.review_appeal(
-            uow, caller.code, request.rating_id, upheld=request.upheld, note=request.note))
+            uow, caller, request.rating_id, upheld=request.upheld, note=request.note))
 
     @rpc
     def Complain(self, request, context, caller):

@@ -191,11 +191,17 @@ def rectification(uow: UnitOfWork, rating_id: int, lock: bool = False) -> dict |
         f"{_RECTIFICATION} WHERE r.rating_id = %s" + (" FOR UPDATE OF r" if lock else ""), [rating_id]).fetchone()
 
 
-def rectifications(uow: UnitOfWork, department: str | None, open_only: bool, after: int, limit: int) -> list[dict]:
+def rectifications(uow: UnitOfWork, department: str | None, open_only: bool, after: int, limit: int,
+                   organisations: list[str] | None = None) -> list[dict]:
+    """Items of a department (None: of all), or with `organisations`, the items of those
+    organisations that have no department (what a centre answers for)."""
     query, params = f"{_RECTIFICATION} WHERE r.rating_id > %s", [after]
     if department:
         query += " AND r.department = %s"
         params.append(department)
+    if organisations is not None:
+        query += " AND r.department IS NULL AND r.organisation = ANY(%s)"
+        params.append(organisations)
     if open_only:
         query += " AND r.resolved_on IS NULL"
     return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY r.rating_id LIMIT %s",

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import pytest
 
+from hall.holders import holder_role
+from services.access import Caller
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow
 from supervision_svc.feedback import Complaint, Rating
 from supervision_svc.figures import agent_figures, figures
 from tests.supervision.conftest import D
 
 CLERK = "clerk-wang"
+
+
+def holder(h, code: str) -> Caller:
+    """The caller a token holder is, resolved as the API resolves its token."""
+    return holder_role(code, h.feedback.ref.org)
 
 
 def accept(h, case: str, item: str, kind: str, on: D, organisation: str = "county-desk", level: str = "county",
@@ -46,12 +53,13 @@ def test_a_bad_rating_opens_a_rectification_item_that_warns_when_overdue(supervi
     accept(supervision, "B1", "MZ-001", "promised", D(2026, 3, 2))
     conclude(supervision, "B1", D(2026, 3, 20))
     rating = rate(supervision, "B1", 2, D(2026, 3, 23), named=True)
+    civil_affairs = holder(supervision, "civil_affairs")
     item = supervision.sql("SELECT r.department, c.deadline, c.red_on FROM rectifications r JOIN clocks c "
                            "ON c.step = 'rectification' AND c.ref = r.rating_id::text")
     # 15 working days after 23 March: 24–27, 30–31 March, 1–3 April, (Qingming: 4–6 April off), 7–10, 13–14
     assert item == [("civil_affairs", D(2026, 4, 14), D(2026, 4, 15))]
     with supervision.on(D(2026, 3, 25)) as uow:
-        called = supervision.feedback.follow_up(uow, "civil_affairs", rating["id"], "申请人表示理解")
+        called = supervision.feedback.follow_up(uow, civil_affairs, rating["id"], "申请人表示理解")
     assert called["followed_up_on"] == D(2026, 3, 25)
     assert supervision.scan(D(2026, 4, 8)) == 0
     assert supervision.scan(D(2026, 4, 9)) == 1  # yellow: 12 of the 15 days used
@@ -62,15 +70,15 @@ def test_a_bad_rating_opens_a_rectification_item_that_warns_when_overdue(supervi
                                                                        D(2026, 4, 15))]
     # another department may not close it; the department closes it late, and the applicant is told
     with pytest.raises(Forbidden), supervision.on(D(2026, 4, 16)) as uow:
-        supervision.feedback.rectify(uow, "water", rating["id"], "fixed", "x")
+        supervision.feedback.rectify(uow, holder(supervision, "water"), rating["id"], "fixed", "x")
     with supervision.on(D(2026, 4, 16)) as uow:
-        done = supervision.feedback.rectify(uow, "civil_affairs", rating["id"], "ledger", "增设引导员")
+        done = supervision.feedback.rectify(uow, civil_affairs, rating["id"], "ledger", "增设引导员")
     assert (done["resolution"], done["resolved_on"]) == ("ledger", D(2026, 4, 16))
     assert supervision.sql("SELECT stopped_on FROM clocks WHERE step = 'rectification'") == [(D(2026, 4, 16),)]
     assert supervision.sql("SELECT envelope->'payload'->>'resolution' FROM outbox "
                            "WHERE event_type = 'RectificationCompleted'") == [("ledger",)]
     with pytest.raises(NotAllowedNow), supervision.on(D(2026, 4, 17)) as uow:
-        supervision.feedback.rectify(uow, "civil_affairs", rating["id"], "fixed", "again")
+        supervision.feedback.rectify(uow, civil_affairs, rating["id"], "fixed", "again")
 
 
 def test_ratings_are_one_per_case_online_and_one_per_act_on_site_never_by_the_cases_own_staff(supervision):
@@ -99,15 +107,52 @@ def test_ratings_are_one_per_case_online_and_one_per_act_on_site_never_by_the_ca
     assert supervision.sql("SELECT organisation FROM rectifications") == [("county-desk",)]
 
 
+def test_a_bad_rating_of_the_acceptance_at_a_township_desk_is_its_centres_to_answer(supervision):
+    h = supervision
+    accept(h, "Z1", "MZ-005", "promised", D(2026, 3, 2), organisation="zhangqiao-desk", level="township")
+    rating = rate(h, "Z1", 1, D(2026, 3, 3), channel="on_site", act="acceptance", named=True)
+    assert (rating["organisation"], rating["department"]) == ("zhangqiao-desk", None)
+    assert h.sql("SELECT organisation, department FROM rectifications") == [("zhangqiao-desk", None)]
+    # another township's centre, the desk that was rated, a department: none of theirs
+    for other in ("luqiao-centre", "zhangqiao-desk", "civil_affairs"):
+        with pytest.raises(Forbidden, match="zhangqiao-centre's to answer"), h.on(D(2026, 3, 4)) as uow:
+            h.feedback.rectify(uow, holder(h, other), rating["id"], "fixed", "x")
+        with pytest.raises(Forbidden), h.on(D(2026, 3, 4)) as uow:
+            h.feedback.appeal(uow, holder(h, other), rating["id"], "x")
+    centre = holder(h, "zhangqiao-centre")
+    with h.on(D(2026, 3, 4)) as uow:
+        h.feedback.follow_up(uow, centre, rating["id"], "已致歉，申请人表示理解")
+        done = h.feedback.rectify(uow, centre, rating["id"], "explained", "受理员已重新培训")
+    assert (done["resolution"], done["resolved_on"], done["followed_up_on"]) == (
+        "explained", D(2026, 3, 4), D(2026, 3, 4))
+    assert h.sql("SELECT stopped_on FROM clocks WHERE step = 'rectification'") == [(D(2026, 3, 4),)]
+
+
+def test_a_village_rooms_acceptance_is_answered_by_its_township_centre_or_the_office(supervision):
+    h = supervision
+    accept(h, "Z2", "MZ-005", "promised", D(2026, 3, 2), organisation="zhangqiao-liugang-room", level="village")
+    rating = rate(h, "Z2", 2, D(2026, 3, 3), channel="on_site", act="acceptance")
+    # the room is its own centre in the transfer rules, but its duty clerks answer to the township
+    with pytest.raises(Forbidden, match="zhangqiao-centre's to answer"), h.on(D(2026, 3, 4)) as uow:
+        h.feedback.appeal(uow, holder(h, "zhangqiao-liugang-room"), rating["id"], "x")
+    with h.on(D(2026, 3, 4)) as uow:
+        appealed = h.feedback.appeal(uow, holder(h, "zhangqiao-centre"), rating["id"], "评价器误触")
+    assert appealed["appealed_on"] == D(2026, 3, 4)
+    with h.on(D(2026, 3, 5)) as uow:
+        done = h.feedback.rectify(uow, holder(h, "supervision"), rating["id"], "explained", "核实后说明")
+    assert (done["resolution"], done["resolved_on"]) == ("explained", D(2026, 3, 5))
+
+
 def test_an_upheld_appeal_voids_the_rating_and_closes_its_item(supervision):
     accept(supervision, "B3", "AJ-001", "promised", D(2026, 3, 2))
     rating = rate(supervision, "B3", 1, D(2026, 3, 10))
+    work_safety, office = holder(supervision, "work_safety"), holder(supervision, "supervision")
     with supervision.on(D(2026, 3, 11)) as uow:
-        supervision.feedback.appeal(uow, "work_safety", rating["id"], "评价人误选")
+        supervision.feedback.appeal(uow, work_safety, rating["id"], "评价人误选")
     with pytest.raises(Forbidden), supervision.on(D(2026, 3, 12)) as uow:
-        supervision.feedback.review_appeal(uow, "work_safety", rating["id"], True, "自己复核")
+        supervision.feedback.review_appeal(uow, work_safety, rating["id"], True, "自己复核")
     with supervision.on(D(2026, 3, 12)) as uow:
-        reviewed = supervision.feedback.review_appeal(uow, "supervision", rating["id"], True, "核实为误评")
+        reviewed = supervision.feedback.review_appeal(uow, office, rating["id"], True, "核实为误评")
     assert (reviewed["appeal_upheld"], reviewed["resolution"]) == (True, "voided")
     assert supervision.sql("SELECT voided_on FROM ratings") == [(D(2026, 3, 12),)]
     assert supervision.sql("SELECT stopped_on FROM clocks WHERE step = 'rectification'") == [(D(2026, 3, 12),)]
@@ -219,9 +264,9 @@ def test_the_figures_of_a_scripted_month_match_the_hand_computed_values(supervis
     rate(h, "C", 4, D(2026, 3, 3), channel="on_site", act="acceptance")
     wrong = rate(h, "D", 1, D(2026, 3, 17))
     with h.on(D(2026, 3, 24)) as uow:
-        h.feedback.follow_up(uow, "civil_affairs", bad["id"], "已道歉")
-        h.feedback.appeal(uow, "work_safety", wrong["id"], "误评")
-        h.feedback.review_appeal(uow, "supervision", wrong["id"], True, "核实误评")
+        h.feedback.follow_up(uow, holder(h, "civil_affairs"), bad["id"], "已道歉")
+        h.feedback.appeal(uow, holder(h, "work_safety"), wrong["id"], "误评")
+        h.feedback.review_appeal(uow, holder(h, "supervision"), wrong["id"], True, "核实误评")
         h.feedback.complain(uow, Complaint("c1", "phone", "办理慢", case_number="B"))
         h.feedback.complain(uow, Complaint("c2", "mailbox", "找不到窗口", department="work_safety"))
     # a complaint and a rating in April do not count

@@ -61,6 +61,29 @@ def test_rating_rectification_and_complaint_through_the_api(system):
                                                  timeout=10)).code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+def test_a_bad_rating_of_a_township_desks_acceptance_is_listed_and_closed_by_its_centre(system):
+    number = system.intake.Submit(submission("MZ-005", "zhangqiao-desk"), timeout=10).case_number
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM cases WHERE case_number = %s", [number]),
+               what="the case in supervision")
+    device, centre = system.supervision("zhangqiao-desk"), system.supervision("zhangqiao-centre")
+    other, dept = system.supervision("luqiao-centre"), system.supervision("civil_affairs")
+    rating = device.Rate(spb.RateRequest(request_id=uuid.uuid4().hex, case_number=number, channel=spb.ON_SITE,
+                                         act="acceptance", level=2, rater="applicant", comment="受理员不耐烦"))
+    assert rating.rectification_opened and rating.department == ""
+
+    (item,) = centre.ListRectifications(spb.ListRectificationsRequest(open_only=True)).items
+    assert (item.rating_id, item.organisation, item.department) == (rating.id, "zhangqiao-desk", "")
+    assert not other.ListRectifications(spb.ListRectificationsRequest()).items
+    assert rating.id not in [i.rating_id for i in dept.ListRectifications(spb.ListRectificationsRequest()).items]
+    assert _error(lambda: centre.ListRectifications(spb.ListRectificationsRequest(department="civil_affairs"))) \
+        .code() == grpc.StatusCode.PERMISSION_DENIED
+    for refused in (other, dept, device):
+        assert _error(lambda: refused.Rectify(spb.RectifyRequest(rating_id=rating.id, resolution=spb.FIXED,
+                                                                 note="x"))).code() == grpc.StatusCode.PERMISSION_DENIED
+    closed = centre.Rectify(spb.RectifyRequest(rating_id=rating.id, resolution=spb.EXPLAINED, note="已约谈受理员"))
+    assert closed.resolution == spb.EXPLAINED and closed.resolved_on
+
+
 def test_the_office_instructs_on_a_red_warning_and_the_department_replies(system):
     number = system.intake.Submit(submission("MZ-001", "county-desk"), timeout=10).case_number
     (task,) = tasks_of(system.desk("civil_affairs"), number)
