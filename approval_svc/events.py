@@ -1,8 +1,4 @@
-"""Events approval publishes: department handling (承办), the parallel-approval join and the conclusion.
-
-The payload contracts of this service's events (its published language): the kernel's registry
-gathers them through the `onewindow.events` entry point, so consumers check what they receive
-without importing this service."""
+"""Events approval publishes: department handling (承办), the parallel-approval join and the conclusion. (Their contracts: see services.contracts.)"""
 from __future__ import annotations
 
 import datetime as dt

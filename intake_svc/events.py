@@ -1,8 +1,4 @@
-"""Events intake publishes: acceptance (受理), one-time notices, refusals, materials and withdrawals.
-
-The payload contracts of this service's events (its published language): the kernel's registry
-gathers them through the `onewindow.events` entry point, so consumers check what they receive
-without importing this service."""
+"""Events intake publishes: acceptance (受理), one-time notices, refusals, materials and withdrawals. (Their contracts: see services.contracts.)"""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,8 +1,4 @@
-"""Events notify publishes: whether a notice reached its channel.
-
-The payload contracts of this service's events (its published language): the kernel's registry
-gathers them through the `onewindow.events` entry point, so consumers check what they receive
-without importing this service."""
+"""Events notify publishes: whether a notice reached its channel. (Their contracts: see services.contracts.)"""
 from __future__ import annotations
 
 from services.contracts import Payload, event

@@ -1,8 +1,4 @@
-"""Events routing publishes: the plan of a case (转办 hops and stages).
-
-The payload contracts of this service's events (its published language): the kernel's registry
-gathers them through the `onewindow.events` entry point, so consumers check what they receive
-without importing this service."""
+"""Events routing publishes: the plan of a case (转办 hops and stages). (Their contracts: see services.contracts.)"""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,9 +1,5 @@
 """Events supervision publishes: warnings, instructions (督办), lapsed commitments, progress notices,
-rectifications and complaint answers.
-
-The payload contracts of this service's events (its published language): the kernel's registry
-gathers them through the `onewindow.events` entry point, so consumers check what they receive
-without importing this service."""
+rectifications and complaint answers. (Their contracts: see services.contracts.)"""
 from __future__ import annotations
 
 import datetime as dt

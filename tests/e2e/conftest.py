@@ -18,8 +18,9 @@ from tooling.system import System
 
 
 @contextmanager
-def isolated_system(tmp, replicas: int = 1, **overrides):
-    """Every process (`replicas` copies of each) on a database and a virtual host of their own."""
+def isolated_settings(tmp, **overrides):
+    """Settings on a database and a RabbitMQ virtual host of their own (both dropped at the end),
+    free API ports and a tokens file in `tmp`."""
     base = SystemSettings()
     name = uuid.uuid4().hex[:10]
     vhost = f"ow-e2e-{name}"
@@ -31,17 +32,24 @@ def isolated_system(tmp, replicas: int = 1, **overrides):
         "intake_port": free_port(), "desk_port": free_port(), "supervision_port": free_port(),
         "desk_tokens": tmp / "desk-tokens.yaml",
         "relay_poll_seconds": 0.5, **overrides})
-    # every process serves /metrics, on consecutive ports in the order of `commands()`
-    system = System(settings, tmp / "logs", metrics_base=free_port_block(len(commands("python")) * replicas),
-                    replicas=replicas)
     try:
+        yield settings
+    finally:
+        drop_database(settings.database_url)
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+@contextmanager
+def isolated_system(tmp, replicas: int = 1, **overrides):
+    """Every process (`replicas` copies of each) on a database and a virtual host of their own."""
+    with isolated_settings(tmp, **overrides) as settings:
+        # every process serves /metrics, on consecutive ports in the order of `commands()`
+        system = System(settings, tmp / "logs", metrics_base=free_port_block(len(commands("python")) * replicas),
+                        replicas=replicas)
         with system:
             running = Running(settings, system)
             yield running
             running.close()
-    finally:
-        drop_database(settings.database_url)
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,17 @@ does) and starts, and every case still concludes exactly once."""
 from __future__ import annotations
 
 import subprocess
-import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 import kombu
 import pytest
 from onewindow.intake.v1 import intake_pb2 as ipb
 
-from services.db import drop_database
 from tests.clients import Running
-from tests.conftest import PYTHON, ROOT, _rabbitmqctl
+from tests.conftest import PYTHON, ROOT
+from tests.e2e.conftest import isolated_settings
 from tests.flow_steps import approve, case_status, submission, tasks_of
-from tests.support import free_port, wait_until
-from tooling.settings import SystemSettings
+from tests.support import wait_until
 from tooling.system import System, environment
 
 pytestmark = pytest.mark.slow
@@ -29,19 +26,8 @@ CASES = 6
 
 @pytest.fixture
 def settings(tmp_path):
-    base = SystemSettings()
-    name = uuid.uuid4().hex[:10]
-    vhost = f"ow-upgrade-{name}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, urlsplit(base.amqp_url).username or "guest", ".*", ".*", ".*")
-    settings = base.model_copy(update={
-        "database_url": urlunsplit(urlsplit(base.database_url)._replace(path=f"/onewindow_upgrade_{name}")),
-        "amqp_url": urlunsplit(urlsplit(base.amqp_url)._replace(path=f"/{vhost}")),
-        "intake_port": free_port(), "desk_port": free_port(), "supervision_port": free_port(),
-        "desk_tokens": tmp_path / "desk-tokens.yaml", "relay_poll_seconds": 0.5})
-    yield settings
-    drop_database(settings.database_url)
-    _rabbitmqctl("delete_vhost", vhost)
+    with isolated_settings(tmp_path) as settings:
+        yield settings
 
 
 def _previous_release(tmp_path):
