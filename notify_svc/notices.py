@@ -2,6 +2,7 @@
 
 One template per notice in `templates/<notice>.txt`: the first line is the subject, the rest the
 body, rendered with Jinja2. Names are masked; identity numbers and phone numbers never appear.
+Events name departments by code; an applicant's notice names them as the org chart does.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from hall.catalogue import Catalogue
+from hall.catalogue import Catalogue, OrgChart
 from services.contracts import Envelope
 from services.privacy import mask_name
 
@@ -53,7 +54,9 @@ def _material_lines(item, codes_and_problems) -> list[str]:
 class Draft:
     """The notices an event calls for, as its planner writes them."""
 
-    def __init__(self, envelope: Envelope, catalogue: Catalogue, contact: dict | None, item_code: str | None):
+    def __init__(self, envelope: Envelope, catalogue: Catalogue, org: OrgChart, contact: dict | None,
+                 item_code: str | None):
+        self.org = org
         self.item = catalogue.item(envelope.payload.get("item_code") or item_code or "")
         self.base = {"case_number": envelope.case_number or "",
                      "item_name": self.item.name if self.item else (item_code or ""),
@@ -69,15 +72,21 @@ class Draft:
     def materials(self, codes_and_problems) -> list[str]:
         return _material_lines(self.item, codes_and_problems)
 
+    def department(self, code: str) -> str:
+        """The department's name for the applicant; its code if the org chart no longer has it
+        (an event older than the chart), rather than no notice at all."""
+        department = self.org.department(code)
+        return department.name if department else code
+
 
 Planner = Callable[[Draft, dict], None]  # writes the notices of one kind of event, from its payload
 
 
-def plan(envelope: Envelope, planner: Planner, catalogue: Catalogue, contact: dict | None,
+def plan(envelope: Envelope, planner: Planner, catalogue: Catalogue, org: OrgChart, contact: dict | None,
          item_code: str | None = None) -> list[Notice]:
     """The notices an event calls for. `contact` is the applicant's, if known; `item_code` the
     case's item when the event itself does not name it."""
-    draft = Draft(envelope, catalogue, contact, item_code)
+    draft = Draft(envelope, catalogue, org, contact, item_code)
     planner(draft, envelope.payload)
     return draft.notices
 
@@ -103,21 +112,27 @@ def not_accepted(d: Draft, p: dict) -> None:
 
 
 def supplement_request(d: Draft, p: dict) -> None:
-    d.to_applicant("supplement_request", department=p["department"], note=p["note"],
+    d.to_applicant("supplement_request", department=d.department(p["department"]), note=p["note"],
                    lines=d.materials([(m["code"], m["problem"]) for m in p["materials"]]))
 
 
 def special_procedure(d: Draft, p: dict) -> None:
     """A special procedure is told to the applicant; a suspension is not."""
     if p["reason"] == "special_procedure":
-        d.to_applicant("special_procedure", department=p["department"], note=p["note"],
+        d.to_applicant("special_procedure", department=d.department(p["department"]), note=p["note"],
                        procedure=_PROCEDURES.get(p.get("procedure") or "", "特别程序"))
 
 
 def decision(d: Draft, p: dict) -> None:
     """办结: the decision, the pickup of what was issued, and the invitation to rate."""
+    reasons = p["reasons"]
+    if p["result"] == "rejected":
+        # The event's reasons start with each rejecting department's code; its decisions carry
+        # the same opinions with the code apart, so the applicant reads the department's name.
+        reasons = [f"{d.department(r['department'])}：{r['opinion']}（{r['legal_basis']}）"
+                   for r in p["decisions"] if r["decision"] == "reject"]
     d.to_applicant("decision", concluded_on=p["concluded_on"], result=_RESULTS.get(p["result"], p["result"]),
-                   reasons=p["reasons"])
+                   reasons=reasons)
     if p["result"] == "issued":
         d.to_applicant("pickup")
     d.to_applicant("rating_invitation")
@@ -140,8 +155,8 @@ def rectification_result(d: Draft, p: dict) -> None:
 
 
 def complaint_answer(d: Draft, p: dict) -> None:
-    d.to_applicant("complaint_answer", complaint_id=p["complaint_id"], department=p["department"],
-                   answer=p["answer"])
+    d.to_applicant("complaint_answer", complaint_id=p["complaint_id"],
+                   department=d.department(p["department"]), answer=p["answer"])
 
 
 def instruction(d: Draft, p: dict) -> None:

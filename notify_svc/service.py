@@ -18,7 +18,8 @@ def use_cases(settings: NotifySettings) -> Notify:
         channels["sms"] = Sms(settings.sms_gateway_url, settings.sms_gateway_token)
     if settings.notify_webhooks:
         channels["webhook"] = Webhook.from_file(settings.notify_webhooks)
-    return Notify(load_reference(settings).catalogue, channels, settings.notify_attempts,
+    reference = load_reference(settings)
+    return Notify(reference.catalogue, reference.org, channels, settings.notify_attempts,
                   settings.notify_backoff_seconds)
 
 

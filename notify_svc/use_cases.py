@@ -6,7 +6,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from hall.catalogue import Catalogue
+from hall.catalogue import Catalogue, OrgChart
 from services.contracts import Envelope
 from services.inbox import Early
 from services.metrics import NOTICES
@@ -37,6 +37,7 @@ def masked(channel: str, recipient: str) -> str:
 @dataclass
 class Notify:
     catalogue: Catalogue
+    org: OrgChart  # the departments' names in applicants' notices
     channels: dict  # name -> channel
     attempts: int
     backoff_seconds: float
@@ -51,7 +52,7 @@ class Notify:
         contact = contact or (known if applicants else None)
         item_code = envelope.payload.get("item_code") or (known or {}).get("item_code")
         planned = 0
-        planned_notices = notices.plan(envelope, planner, self.catalogue, contact, item_code)
+        planned_notices = notices.plan(envelope, planner, self.catalogue, self.org, contact, item_code)
         if applicants and not contact and any(n.audience == notices.APPLICANT for n in planned_notices):
             # Every case's first event carries the contact; through queues of their own, events
             # overtake one another: this one comes again once the first has been recorded.

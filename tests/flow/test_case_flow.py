@@ -15,11 +15,24 @@ from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.intake.v1 import intake_pb2 as ipb
 from onewindow.supervision.v1 import supervision_pb2 as spb
 
+from hall.reference import load_reference
+from notify_svc import notices
+from services.contracts import new_envelope
 from services.grpcutil import field_violations
 from services.timesource import SystemTime, local_day
 from tests.conftest import ROOT
 from tests.flow_steps import approve, case_status, stage_task, submission, tasks_of
 from tests.support import wait_until
+from tooling.settings import SystemSettings
+
+REFERENCE = load_reference(SystemSettings())
+
+
+def _applicants_notices(kind: str, case_number: str, payload: dict, planner, item_code: str):
+    """The applicant's notices notify writes for an event as approval recorded it."""
+    envelope = new_envelope("approval", kind, case_number, payload, dt.datetime.now(dt.timezone.utc))
+    return [n for n in notices.plan(envelope, planner, REFERENCE.catalogue, REFERENCE.org, {"name": "王小明"},
+                                    item_code) if n.audience == notices.APPLICANT]
 
 
 def _code(call) -> grpc.StatusCode:
@@ -277,6 +290,11 @@ def test_a_rejection_concludes_the_case_rejected_with_every_departments_reasons(
     concluded = json.loads(case.history[-1].detail_json)["detail"]
     assert case.result == "rejected" and len(concluded["reasons"]) == 2
     assert {d["department"] for d in concluded["decisions"]} == set(departments)
+    # the event keeps the codes; the applicant's decision notice names the departments
+    decision = _applicants_notices("CaseConcluded", number, concluded, notices.decision, "TZ-002")[0]
+    for d in ("land_resources", "water"):
+        assert f"{REFERENCE.org.department(d).name}：{d} 不符合规划（《土地管理法》）" in decision.body
+        assert f"{d}:" not in decision.body
 
 
 def test_a_reported_item_is_reviewed_at_the_county_and_reported_up(system):

@@ -191,3 +191,16 @@ def test_the_warned_department_gets_the_supervision_offices_instruction(notify):
     body = next(b for p, b, _ in notify.gateway.requests if p == "/hooks/water" and case in b["subject"])
     assert body["subject"] == f"督办意见：{case}"
     assert "已亮红牌" in body["body"] and "请分管领导牵头，限期办结" in body["body"] and "2026-03-18" in body["body"]
+
+
+def test_the_applicant_reads_the_rejecting_departments_name(notify):
+    case, phone = f"C{uuid.uuid4().hex[:8]}", "13900000006"
+    notify.publish("intake", "ApplicationAccepted", case, accepted(case, phone))
+    notify.publish("approval", "CaseConcluded", case, {
+        "result": "rejected", "concluded_on": "2026-03-02", "reasons": ["water: 不符合规划（《水法》）"],
+        "decisions": [{"department": "water", "stage": 1, "decision": "reject", "opinion": "不符合规划",
+                       "legal_basis": "《水法》"}]})
+    (sms,) = wait_until(lambda: [b for b in notify.gateway.of("/sms", phone) if "办理结果通知" in b["text"]],
+                        what="the decision's SMS")
+    water = load_reference(SystemSettings()).org.department("water").name
+    assert f"{water}：不符合规划（《水法》）" in sms["text"] and "water" not in sms["text"]

@@ -10,14 +10,15 @@ from notify_svc.service import HANDLERS
 from services.contracts import Envelope
 from tooling.settings import SystemSettings
 
-CATALOGUE = load_reference(SystemSettings()).catalogue
+REFERENCE = load_reference(SystemSettings())
+CATALOGUE = REFERENCE.catalogue
 CONTACT = {"name": "王小明", "phone": "13912345678", "email": "w@example.cn"}
 
 
 def plan(envelope: Envelope, catalogue, contact, item_code=None):
     """The notices notify's handler table plans for the event."""
     (handler,) = [h for h in HANDLERS if h.event == envelope.type]
-    return notices.plan(envelope, handler.handle.planner, catalogue, contact, item_code)
+    return notices.plan(envelope, handler.handle.planner, catalogue, REFERENCE.org, contact, item_code)
 
 
 def event(kind: str, payload: dict) -> Envelope:
@@ -48,9 +49,48 @@ def test_a_conclusion_sends_the_decision_pickup_and_rating_invitation():
                                           "reasons": []}), CATALOGUE, CONTACT, item_code="MZ-001")
     assert [n.notice for n in issued] == ["decision", "pickup", "rating_invitation"]
     assert "准予许可" in issued[0].body
-    rejected = plan(event("CaseConcluded", {"result": "rejected", "concluded_on": "2026-03-02", "decisions": [],
-                                            "reasons": ["water: 不符合规划"]}), CATALOGUE, CONTACT, item_code="MZ-001")
+    rejected = plan(event("CaseConcluded", {
+        "result": "rejected", "concluded_on": "2026-03-02", "reasons": ["water: 不符合规划（《水法》）"],
+        "decisions": [{"department": "water", "stage": 1, "decision": "reject", "opinion": "不符合规划",
+                       "legal_basis": "《水法》"}]}), CATALOGUE, CONTACT, item_code="MZ-001")
     assert [n.notice for n in rejected] == ["decision", "rating_invitation"] and "不符合规划" in rejected[0].body
+
+
+def test_applicants_read_the_departments_names_never_their_codes():
+    """Events name departments by code (水务局 is `water`); what the applicant reads names them."""
+    water = REFERENCE.org.department("water").name
+    supplement = plan(event("SupplementRequested", {
+        "task_id": "t", "department": "water", "note": "", "late": False,
+        "materials": [{"code": "id_card", "problem": "复印件不清晰"}]}), CATALOGUE, CONTACT, item_code="MZ-003")
+    special = plan(event("TaskPaused", {"task_id": "t", "department": "water", "reason": "special_procedure",
+                                        "procedure": "hearing", "note": ""}), CATALOGUE, CONTACT, item_code="MZ-001")
+    answer = plan(event("ComplaintAnswered", {"complaint_id": 3, "department": "water", "answer": "已核实并致歉",
+                                              "contact": CONTACT}), CATALOGUE, CONTACT)
+    rejected = plan(event("CaseConcluded", {
+        "result": "rejected", "concluded_on": "2026-03-02",
+        "reasons": ["water: 取水口位于水源保护区（《水法》第三十四条）", "commerce: 不符合布局（《商务条例》）"],
+        "decisions": [
+            {"department": "water", "stage": 2, "decision": "reject", "opinion": "取水口位于水源保护区",
+             "legal_basis": "《水法》第三十四条"},
+            {"department": "land_resources", "stage": 2, "decision": "approve", "opinion": "同意",
+             "legal_basis": "《土地管理法》"},
+            {"department": "commerce", "stage": 2, "decision": "reject", "opinion": "不符合布局",
+             "legal_basis": "《商务条例》"}]}), CATALOGUE, CONTACT, item_code="TZ-002")
+    for notice in (supplement[0], special[0], answer[0], rejected[0]):
+        assert notice.audience == APPLICANT and water in notice.body, notice
+        assert "water" not in notice.body and "commerce" not in notice.body, notice.body
+    assert f"1. {water}：取水口位于水源保护区（《水法》第三十四条）" in rejected[0].body
+    assert f"2. {REFERENCE.org.department('commerce').name}：不符合布局（《商务条例》）" in rejected[0].body
+    assert "同意" not in rejected[0].body  # an approval is no reason for a rejection
+
+
+def test_other_conclusions_give_their_reasons_as_they_come():
+    (lapsed, _) = plan(event("CaseConcluded", {
+        "result": "supplement_timeout", "concluded_on": "2026-03-02",
+        "reasons": ["承诺补齐的材料未在 2026-02-24 前提交（补正超时驳回）"],
+        "decisions": [{"department": "water", "stage": 1, "decision": "reject", "opinion": "不符合规划",
+                       "legal_basis": "《水法》"}]}), CATALOGUE, CONTACT, item_code="MZ-001")
+    assert "承诺补齐的材料未在 2026-02-24 前提交" in lapsed.body and "不符合规划" not in lapsed.body
 
 
 def test_departments_get_new_tasks_urges_and_escalations():
