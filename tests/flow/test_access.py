@@ -35,8 +35,9 @@ EXPECTED = {
     "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
     "supervision.ListWarnings": "ds", "supervision.Instruct": "s", "supervision.ReplyToInstruction": "d",
     "supervision.ListFaults": "ds", "supervision.Rate": "cs",
-    "supervision.ListRectifications": "ds", "supervision.Rectify": "d", "supervision.FollowUp": "ds",
-    "supervision.Appeal": "d", "supervision.ReviewAppeal": "s", "supervision.Complain": "cs",
+    # a centre's clerks answer for the bad ratings of its desks' and rooms' acceptance acts
+    "supervision.ListRectifications": "dcs", "supervision.Rectify": "dc", "supervision.FollowUp": "dcs",
+    "supervision.Appeal": "dc", "supervision.ReviewAppeal": "s", "supervision.Complain": "cs",
     "supervision.AnswerComplaint": "ds", "supervision.ListComplaints": "ds", "supervision.GetFigures": "ds",
 }
 SERVICES = {"intake": (ipb, "Intake", intake_pb2_grpc.IntakeStub),
