@@ -2,7 +2,7 @@
 
 No Docker engine is needed: the compose file is validated against the Compose Specification's JSON
 schema (vendored by check-jsonschema), then checked against what the code says: every process of
-services/processes.py runs from the one image after `migrate`, with a /readyz healthcheck on its
+tooling/processes.py runs from the one image after `migrate`, with a /readyz healthcheck on its
 metrics port, where Prometheus's compose scrape config looks for it; the mounted files exist; the
 published ports are the documented ones.
 """

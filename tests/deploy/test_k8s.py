@@ -4,7 +4,7 @@ what the processes actually do.
 Core objects are checked with kubernetes-validate (strict: an unknown field fails) against the
 oldest Kubernetes the manifests claim and the newest the package knows; the operators' custom
 resources with jsonschema against the schema excerpts in k8s/schemas/. Then the wiring: every
-process of services/processes.py has its Deployment, Service, autoscaler and disruption budget;
+process of tooling/processes.py has its Deployment, Service, autoscaler and disruption budget;
 probes follow the health contract; every ConfigMap and Secret a pod names exists; the alert
 rules and the reference data are those of deploy/; the database has room for every copy.
 
@@ -204,7 +204,7 @@ def test_the_validation_bites():
 
 def test_every_process_has_a_deployment_service_autoscaler_and_disruption_budget(objects):
     by_process = deployments(objects)
-    assert sorted(by_process) == sorted(PROCESSES), "one Deployment per process of services/processes.py"
+    assert sorted(by_process) == sorted(PROCESSES), "one Deployment per process of tooling/processes.py"
     services, autoscalers, budgets = (of_kind(objects, k) for k in
                                       ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"))
     for process, deployment in by_process.items():
