@@ -25,11 +25,13 @@ class RequestSupplement:
 
 @dataclass(frozen=True)
 class StartSpecialProcedure:
-    """特别程序 (expert review, hearing, inspection, public notice): the clock stops."""
+    """特别程序 (expert review, hearing, inspection, public notice): the clock stops. The applicant
+    is told in writing, with the day it is expected to end if the department plans its length."""
 
     task_id: str
     procedure: str
     note: str
+    planned_days: int = 0  # working days it is expected to take; 0: not known
 
 
 @dataclass(frozen=True)

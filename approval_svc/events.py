@@ -62,6 +62,10 @@ class TaskPaused(Payload):
     procedure: str | None = None
     note: str
     until: dt.date | None = None
+    # A special procedure's planned length in working days and the day it is expected to end,
+    # when the department gave one (the end day is unknown while the calendar stops short of it).
+    planned_days: int | None = None
+    expected_end: dt.date | None = None
 
 
 @event("TaskResumed", PRODUCER, "a task's clock runs again; after a suspension its limit may have grown")

@@ -180,7 +180,8 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
     def StartSpecialProcedure(self, request, context, caller):
         if request.procedure not in _PROCEDURES:
             raise InvalidRequest([("procedure", "EXPERT_REVIEW, HEARING, INSPECTION or PUBLIC_NOTICE")])
-        return self._act(caller, StartSpecialProcedure(request.task_id, _PROCEDURES[request.procedure], request.note))
+        return self._act(caller, StartSpecialProcedure(request.task_id, _PROCEDURES[request.procedure], request.note,
+                                                       request.planned_days))
 
     @rpc
     def EndSpecialProcedure(self, request, context, caller):

@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
+from hall.calendar import CalendarYearMissing
 from hall.domain import CaseStatus, Decision, ResultCode, TaskStatus
 from hall.reference import Reference
 from services.contracts import Envelope
-from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
+from services.errors import Forbidden, NotAllowedNow, NotFound, Violations
 from services.timesource import local_day
 from services.uow import UnitOfWork
 
@@ -21,6 +22,7 @@ from .desk import CO_HANDLING, LEAD, PARALLEL, Task
 
 SOURCE = "approval"
 NOTE_CHARS, PROBLEM_CHARS = 2000, 500  # free text stored and sent on in events and notices
+PLANNED_DAYS = 365  # at most, for a special procedure: more than a year of working days is no plan
 
 
 @dataclass(frozen=True)
@@ -145,13 +147,18 @@ class Handling:
                 uow.emit("SupplementRequested", task.case_number, {
                     "task_id": task.id, "department": department, "note": note, "late": changed.supplement_late,
                     "materials": [{"code": c, "problem": p} for c, p in materials]})
-            case StartSpecialProcedure(procedure=procedure, note=note):
+            case StartSpecialProcedure(procedure=procedure, note=note, planned_days=planned_days):
+                v = Violations()
                 if len(note) > NOTE_CHARS:
-                    raise InvalidRequest([("note", f"at most {NOTE_CHARS} characters")])
+                    v.add("note", f"at most {NOTE_CHARS} characters")
+                if not 0 <= planned_days <= PLANNED_DAYS:
+                    v.add("planned_days", f"0 (not known) or 1 to {PLANNED_DAYS} working days")
+                v.check()
                 changed = desk.start_special_procedure(task, today, procedure)
                 uow.emit("TaskPaused", task.case_number, {"task_id": task.id, "department": department,
                                                           "reason": "special_procedure", "procedure": procedure,
-                                                          "note": note})
+                                                          "note": note, "planned_days": planned_days or None,
+                                                          "expected_end": self._expected_end(today, planned_days)})
             case EndSpecialProcedure():
                 changed = desk.end_special_procedure(task, today)
                 uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": department,
@@ -170,6 +177,17 @@ class Handling:
         if changed != task:
             store.save_task(uow, changed)
         return changed
+
+    def _expected_end(self, start: dt.date, planned_days: int) -> dt.date | None:
+        """The planned_days-th working day after a special procedure starts, on the county calendar;
+        None when no length was planned, or when the calendar does not reach that far yet: the
+        applicant is then told the length alone, and a year still to be loaded stops no procedure."""
+        if not planned_days:
+            return None
+        try:
+            return self.ref.calendar.add(start, planned_days)
+        except CalendarYearMissing:
+            return None
 
     def _check_supplement(self, task: Task, materials: list[tuple[str, str]], note: str) -> None:
         """Each material once, of the item (intake takes only the item's materials: a request for

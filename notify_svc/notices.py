@@ -117,10 +117,12 @@ def supplement_request(d: Draft, p: dict) -> None:
 
 
 def special_procedure(d: Draft, p: dict) -> None:
-    """A special procedure is told to the applicant; a suspension is not."""
+    """A special procedure is told to the applicant, with its expected end when planned; a
+    suspension is not told."""
     if p["reason"] == "special_procedure":
         d.to_applicant("special_procedure", department=d.department(p["department"]), note=p["note"],
-                       procedure=_PROCEDURES.get(p.get("procedure") or "", "特别程序"))
+                       procedure=_PROCEDURES.get(p.get("procedure") or "", "特别程序"),
+                       planned_days=p.get("planned_days"), expected_end=p.get("expected_end"))
 
 
 def decision(d: Draft, p: dict) -> None:

@@ -1,5 +1,6 @@
 """Approval's reactions to time, on the real PostgreSQL with the clock injected: a lapsed 容缺
-commitment ends the case (补正超时驳回) once, and a suspension ends on its `until` day."""
+commitment ends the case (补正超时驳回) once, a suspension ends on its `until` day, and a planned
+special procedure is expected to end on the county's working days."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,11 +9,13 @@ import uuid
 import psycopg
 import pytest
 
-from approval_svc.commands import Resume, Suspend
+from approval_svc.commands import Resume, StartSpecialProcedure, Suspend
+from approval_svc.events import TaskPaused
 from approval_svc.use_cases import Handling
 from hall.domain import Decision
 from hall.reference import load_reference
 from services.contracts import new_envelope
+from services.errors import InvalidRequest
 from services.db import migrate, open_pool, service_migrations
 from services.timesource import CHINA, ManualTime
 from services.uow import unit_of_work_factory
@@ -86,3 +89,46 @@ def test_a_suspension_resumes_on_its_until_day_without_extension(approval):
         ("claimed", None, 0)]
     assert approval.sql("SELECT envelope->'payload'->>'task_id' FROM outbox WHERE event_type = 'TaskResumed'") == [
         ("S1.1.water",)]
+
+
+def _paused(approval) -> dict[str, dict]:
+    """The TaskPaused payloads, by task."""
+    return {row[0]["task_id"]: row[0] for row in approval.sql(
+        "SELECT envelope->'payload' FROM outbox WHERE event_type = 'TaskPaused'")}
+
+
+def test_a_planned_special_procedure_is_expected_to_end_on_the_countys_working_days(approval):
+    approval.deliver("routing", "CaseRouted", "P1", PLAN, D(2026, 3, 2))
+    with approval.on(D(2026, 9, 29)) as uow:  # a Tuesday before the National Day holiday
+        approval.handling.act(uow, "water", StartSpecialProcedure("P1.1.water", "hearing", "", planned_days=5))
+    # 30 Sep; 1-7 Oct off; 8, 9, 10 Oct (a Saturday worked in exchange), 12 Oct
+    paused = _paused(approval)["P1.1.water"]
+    assert (paused["planned_days"], paused["expected_end"]) == (5, "2026-10-12")
+
+
+def test_an_unplanned_or_uncharted_special_procedure_has_no_expected_end(approval):
+    approval.deliver("routing", "CaseRouted", "P2", PLAN, D(2026, 3, 2))
+    with approval.on(D(2026, 3, 3)) as uow:
+        approval.handling.act(uow, "water", StartSpecialProcedure("P2.1.water", "hearing", ""))
+    approval.deliver("routing", "CaseRouted", "P3", PLAN, D(2026, 3, 2))
+    with approval.on(D(2027, 12, 1)) as uow:  # 365 working days run into 2028, which no calendar holds yet
+        approval.handling.act(uow, "water", StartSpecialProcedure("P3.1.water", "expert_review", "", planned_days=365))
+    unplanned, uncharted = _paused(approval)["P2.1.water"], _paused(approval)["P3.1.water"]
+    assert (unplanned["planned_days"], unplanned["expected_end"]) == (None, None)
+    assert (uncharted["planned_days"], uncharted["expected_end"]) == (365, None)
+
+
+@pytest.mark.parametrize("days", [-1, 366])
+def test_planned_days_out_of_bounds_are_a_field_error_and_change_nothing(approval, days):
+    approval.deliver("routing", "CaseRouted", "P4", PLAN, D(2026, 3, 2))
+    with pytest.raises(InvalidRequest) as info, approval.on(D(2026, 3, 3)) as uow:
+        approval.handling.act(uow, "water", StartSpecialProcedure("P4.1.water", "hearing", "", planned_days=days))
+    assert [field for field, _ in info.value.violations] == ["planned_days"]
+    assert approval.sql("SELECT status FROM tasks WHERE id = 'P4.1.water'") == [("assigned",)]
+    assert _paused(approval) == {}
+
+
+def test_a_task_paused_event_from_before_planned_days_still_validates():
+    old = TaskPaused.model_validate({"task_id": "C1.1.water", "department": "water", "reason": "special_procedure",
+                                     "procedure": "hearing", "note": ""})
+    assert old.planned_days is None and old.expected_end is None

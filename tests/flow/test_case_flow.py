@@ -90,8 +90,12 @@ def test_investment_case_through_four_stages(system):
     tasks_of(lead, number, status=dpb.CLAIMED)
 
     # an expert review stops the clock; co-handling is asked of two departments at once
+    with pytest.raises(grpc.RpcError) as info:
+        lead.StartSpecialProcedure(dpb.StartSpecialProcedureRequest(
+            task_id=lead_id, procedure=dpb.EXPERT_REVIEW, note="专家评审", planned_days=-1))
+    assert [f for f, _ in field_violations(info.value)] == ["planned_days"]
     assert lead.StartSpecialProcedure(dpb.StartSpecialProcedureRequest(
-        task_id=lead_id, procedure=dpb.EXPERT_REVIEW, note="专家评审")).status == dpb.SPECIAL_PROCEDURE
+        task_id=lead_id, procedure=dpb.EXPERT_REVIEW, note="专家评审", planned_days=5)).status == dpb.SPECIAL_PROCEDURE
     assert _code(lambda: approve(lead, lead_id)) == grpc.StatusCode.FAILED_PRECONDITION
     assert lead.EndSpecialProcedure(dpb.TaskRef(task_id=lead_id)).status == dpb.CLAIMED
     lead.RequestCoHandling(dpb.RequestCoHandlingRequest(task_id=lead_id, asks=[
@@ -122,6 +126,14 @@ def test_investment_case_through_four_stages(system):
                  "co_handling_requested", "concluded"):
         assert kind in kinds, kind
     assert kinds.count("stage_opened") == 4
+    # the applicant is told in writing when the expert review is expected to end
+    paused = next(h for h in case.history if h.kind == "task_paused")
+    detail = json.loads(paused.detail_json)["detail"]
+    started = local_day(dt.datetime.fromisoformat(paused.at))
+    assert (detail["planned_days"], detail["expected_end"]) == (5, str(REFERENCE.calendar.add(started, 5)))
+    (told,) = _applicants_notices("TaskPaused", number, detail, notices.special_procedure, "TZ-001")
+    assert f"于{detail['expected_end']}结束" in told.body
+    assert REFERENCE.org.department("development_reform").name in told.body
     progress = system.desk("water").GetProgress(dpb.GetProgressRequest(case_number=number))
     assert progress.status == "concluded" and progress.stages == 4 and len(progress.tasks) == 17
 

@@ -121,6 +121,20 @@ def test_special_procedures_are_told_in_writing_and_other_pauses_are_not():
                 CATALOGUE, CONTACT, item_code="MZ-001") == []
 
 
+def test_a_planned_special_procedure_tells_the_applicant_when_it_is_expected_to_end():
+    paused = {"task_id": "t", "department": "water", "reason": "special_procedure", "procedure": "hearing",
+              "note": ""}
+    (dated,) = plan(event("TaskPaused", paused | {"planned_days": 5, "expected_end": "2026-10-12"}),
+                    CATALOGUE, CONTACT, item_code="MZ-001")
+    assert "预计需5个工作日，于2026-10-12结束，届时恢复计算办理时限" in dated.body
+    # the calendar did not reach the end yet: the length alone
+    (undated,) = plan(event("TaskPaused", paused | {"planned_days": 365, "expected_end": None}),
+                      CATALOGUE, CONTACT, item_code="MZ-001")
+    assert "预计需365个工作日，结束后恢复计算办理时限" in undated.body
+    (unplanned,) = plan(event("TaskPaused", paused), CATALOGUE, CONTACT, item_code="MZ-001")  # as before
+    assert "预计" not in unplanned.body and "不计入办理时限" in unplanned.body
+
+
 def test_templates_render_and_webhook_signatures_are_stable():
     subject, body = render("pickup", case_number="C1", item_name="证", name="王*明")
     assert subject == "领证通知：C1" and "领取" in body
