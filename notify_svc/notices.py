@@ -20,7 +20,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 APPLICANT, DEPARTMENT = "applicant", "department"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=False,
                    autoescape=False)
-_RESULTS = {"issued": "准予许可", "rejected": "不予许可", "reported_up": "已转报上级机关审批", "concluded": "办结"}
+# What an applicant reads for each result code (hall.domain.ResultCode): never the code itself.
+RESULTS = {"issued": "准予许可", "rejected": "不予许可", "reported_up": "已转报上级机关审批", "concluded": "办结",
+           "returned": "退回", "voided": "作废", "deleted": "删除", "supplement_timeout": "补正材料超期，申请予以驳回"}
 _RESOLUTIONS = {"fixed": "已立行立改", "ledger": "已列入整改台账限期整改", "explained": "已向您解释说明"}
 _COLOURS = {"yellow": "黄牌", "red": "红牌"}
 _PROCEDURES = {"expert_review": "专家评审", "hearing": "听证", "inspection": "现场勘查或检验检测",
@@ -133,7 +135,7 @@ def decision(d: Draft, p: dict) -> None:
         # the same opinions with the code apart, so the applicant reads the department's name.
         reasons = [f"{d.department(r['department'])}：{r['opinion']}（{r['legal_basis']}）"
                    for r in p["decisions"] if r["decision"] == "reject"]
-    d.to_applicant("decision", concluded_on=p["concluded_on"], result=_RESULTS.get(p["result"], p["result"]),
+    d.to_applicant("decision", concluded_on=p["concluded_on"], result=RESULTS.get(p["result"], p["result"]),
                    reasons=reasons)
     if p["result"] == "issued":
         d.to_applicant("pickup")

@@ -171,3 +171,11 @@ def test_an_instruction_on_a_warning_goes_to_the_department_with_its_reply_day()
     assert notice.subject == "督办意见：202602100000001"
     assert "已亮红牌" in notice.body and "请分管领导牵头，三日内办结" in notice.body and "2026-02-13" in notice.body
     assert CATALOGUE.item("MZ-001").name in notice.body
+
+
+def test_every_result_code_reads_as_chinese_to_the_applicant():
+    from hall.domain import ResultCode
+    from notify_svc.notices import RESULTS
+
+    assert set(RESULTS) == {code.value for code in ResultCode}
+    assert all(text and not text.isascii() for text in RESULTS.values())
