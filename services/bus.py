@@ -1,6 +1,9 @@
 """nameko glue: the `Kernel` dependency (pool, unit of work, inbox, outbox relay, the service's use
 cases) and `subscribe`, which turns a service's handler table into nameko event entrypoints.
 
+    def use_cases(settings: RoutingSettings) -> Routing:
+        return Routing(load_reference(settings), settings.transfer_limit_days)
+
     HANDLERS = (
         Handler("intake", "ApplicationAccepted", "route_case", Routing.route),
     )
@@ -8,7 +11,7 @@ cases) and `subscribe`, which turns a service's handler table into nameko event 
     @subscribe(HANDLERS)
     class RoutingService:
         name = "routing"
-        kernel = Kernel(Routing.from_settings)
+        kernel = Kernel(use_cases, RoutingSettings)
 
 A row's `id` is stable: it names the handler's durable queue
 (`evt-<source>-<event>--<service>.<id>`) and its inbox key, whatever the Python function is called.
@@ -31,13 +34,12 @@ from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
-from services.timesource import SystemTime
-
 from .config import Settings, load_settings
 from .db import open_pool
 from .housekeeping import prune
 from .inbox import Early, Inbox
 from .relay import RECOVERABLE, OutboxRelay, Publisher
+from .timesource import SystemTime
 from .uow import unit_of_work_factory
 
 log = logging.getLogger(__name__)

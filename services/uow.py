@@ -17,9 +17,8 @@ from psycopg import Connection
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from services.timesource import SystemTime, TimeSource
-
 from .contracts import Envelope, new_envelope
+from .timesource import SystemTime, TimeSource
 
 
 def notify_channel(schema: str) -> str:

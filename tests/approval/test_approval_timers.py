@@ -15,8 +15,8 @@ from approval_svc.use_cases import Handling
 from hall.domain import Decision
 from hall.reference import load_reference
 from services.contracts import new_envelope
-from services.errors import InvalidRequest
 from services.db import migrate, open_pool, service_migrations
+from services.errors import InvalidRequest
 from services.timesource import CHINA, ManualTime
 from services.uow import unit_of_work_factory
 from tooling.settings import SystemSettings
