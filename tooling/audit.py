@@ -17,7 +17,8 @@ import psycopg
 
 from intake_svc.history import Entry, verify
 from services.relay import DEAD_LETTER_QUEUE
-from tooling.processes import SERVICES
+
+from .processes import SERVICES
 
 LOST, DUPLICATE, BROKEN = "lost", "duplicate", "broken"
 Finding = tuple[str, str]

@@ -45,12 +45,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from notify_svc.store import LEASE_SECONDS
 from services.contracts import new_envelope
 from services.relay import DEAD_LETTER_QUEUE, Publisher
-from tooling.settings import SystemSettings
 
 from .audit import BROKEN, CONCLUDED, LOST, WAITING, Store, audit, tally, unsettled_cases
 from .loadgen import Books, run_load
 from .processes import SERVICES, commands
 from .sandbox import Gateway, free_port, free_port_block, sandbox
+from .settings import SystemSettings
 from .system import System
 
 OUTAGE_SECONDS = 5.0

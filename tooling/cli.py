@@ -20,9 +20,9 @@ import click
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 from services.config import ROOT, ConfigError, load_settings
-from tooling.settings import SystemSettings
 
 from .processes import commands
+from .settings import SystemSettings
 
 NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case", "submit"}
 

@@ -20,9 +20,9 @@ from tqdm import tqdm
 from hall.reference import load_reference
 from services.access import read_tokens
 from services.grpcutil import api_channel
-from tooling.settings import SystemSettings
 
 from .loadgen import application, percentile
+from .settings import SystemSettings
 
 WAIT_SECONDS = 30.0
 LEGAL_BASIS = "《中华人民共和国行政许可法》第三十四条"

@@ -37,7 +37,8 @@ from hall.reference import load_reference
 from intake_svc.acceptance import with_check_digit
 from services.access import read_tokens
 from services.grpcutil import api_channel
-from tooling.settings import SystemSettings
+
+from .settings import SystemSettings
 
 CALL_TIMEOUT = 10.0
 DRAIN_SECONDS = 60.0

@@ -19,9 +19,9 @@ import grpc
 from services.config import ROOT
 from services.db import drop_database, ensure_database, migrate, service_migrations
 from services.grpcutil import api_channel
-from tooling.settings import SystemSettings
 
 from .processes import SERVICES, commands
+from .settings import SystemSettings
 
 
 def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = False, tokens: bool = True) -> None:
