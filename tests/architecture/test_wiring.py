@@ -127,3 +127,13 @@ def test_every_api_method_has_its_roles(package, descriptor):
     assert methods - roles.keys() == set(), "a proto method without roles is refused to everyone: give it roles"
     assert roles.keys() - methods == set(), "roles for a method the API does not have"
     assert all(roles.values())
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+def test_each_service_readme_names_what_it_consumes_and_publishes(service):
+    readme = (ROOT / service.package / "README.md").read_text(encoding="utf-8")
+    consumes = readme.partition("**Consumes**")[2].partition("- **")[0]
+    publishes = readme.partition("**Publishes**")[2].partition("- **")[0]
+    missing = [h.event for h in service.bus_class().HANDLERS if f"`{h.event}`" not in consumes]
+    missing += [s.name for s in load_events().values() if s.producer == service.name and f"`{s.name}`" not in publishes]
+    assert missing == [], f"{service.package}/README.md does not name {missing}"
