@@ -1,7 +1,6 @@
 """Routing's use case: plan an accepted case (转办 hops and stages) and hand it on as `CaseRouted`."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from hall.reference import Reference
@@ -17,7 +16,7 @@ class Routing:
     transfer_limit_days: int
 
     def route(self, uow: UnitOfWork, envelope: Envelope) -> None:
-        p = envelope.payload
-        plan = route(self.ref.org, self.ref.catalogue.item(p["item_code"]), p["organisation"],
-                     dt.date.fromisoformat(p["accepted_on"]), self.ref.calendar, self.transfer_limit_days)
+        accepted = envelope.body  # intake's ApplicationAccepted
+        plan = route(self.ref.org, self.ref.catalogue.item(accepted.item_code), accepted.organisation,
+                     accepted.accepted_on, self.ref.calendar, self.transfer_limit_days)
         uow.emit("CaseRouted", envelope.case_number, plan)

@@ -40,6 +40,12 @@ class Envelope(BaseModel):
     def to_wire(self) -> dict:
         return self.model_dump(mode="json")
 
+    @property
+    def body(self) -> Payload:
+        """The payload as its producer's contract class (dates as dates, enums as enums): a consumer
+        reads typed fields without importing the producer (`envelope.body.accepted_on`)."""
+        return spec_of(self.type, self.version).schema.model_validate(self.payload)
+
 
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -48,3 +48,10 @@ def test_every_event_is_past_tense_and_has_known_services():
     for (name, _), spec in load_events().items():
         assert name.endswith(("ed", "Withdrawn")), name  # past participles, regular or not
         assert spec.producer in services
+
+
+def test_a_consumer_reads_the_payload_typed_by_its_producers_contract():
+    envelope = parse_envelope(new_envelope("intake", "ApplicationAccepted", "C-1", ACCEPTED, NOW).to_wire())
+    body = envelope.body
+    assert type(body).__name__ == "ApplicationAccepted" and type(body).__module__ == "intake_svc.events"
+    assert body.accepted_on == dt.date(2026, 3, 2) and body.channel.value == "proxy_agent"
