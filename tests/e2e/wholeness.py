@@ -47,10 +47,15 @@ def intake_problems(running) -> list[str]:
                  LEFT JOIN h ON h.case_number = c.case_number AND h.kind = p.kind
                  LEFT JOIN o ON o.case_number = c.case_number AND o.event_type = p.event
             WHERE coalesce(h.n, 0) <> coalesce(o.n, 0)""")]
-        # no event of a case that is not there: a refused request's
+        # no event of a case that is not there: a refused request's (a consultation has no case)
         problems += [f"intake: {event} of unknown case {c}" for event, c in sql(
-            "SELECT event_type, envelope->>'case_number' FROM outbox o WHERE NOT EXISTS "
-            "(SELECT 1 FROM cases c WHERE c.case_number = o.envelope->>'case_number')")]
+            "SELECT event_type, envelope->>'case_number' FROM outbox o WHERE event_type <> 'ConsultationAnswered' "
+            "AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_number = o.envelope->>'case_number')")]
+        # one ConsultationAnswered per consultation recorded, and none without its record
+        problems += [f"intake: {n} consultation(s) recorded, {e} ConsultationAnswered sent" for n, e in sql(
+            "SELECT (SELECT count(*) FROM consultations), (SELECT count(*) FROM outbox "
+            "WHERE event_type = 'ConsultationAnswered') WHERE (SELECT count(*) FROM consultations) <> "
+            "(SELECT count(*) FROM outbox WHERE event_type = 'ConsultationAnswered')")]
         # a case's status is one its events say it reached
         problems += [f"intake: {c} is {status} without {event}" for c, status, event in sql("""
             SELECT c.case_number, c.status, e.event FROM cases c JOIN (VALUES
