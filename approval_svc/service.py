@@ -1,18 +1,13 @@
 """The approval bus process: opens routed cases' stages, resumes tasks, closes withdrawn and lapsed
 cases, and resumes suspensions whose `until` day has come."""
-import logging
-
 from nameko.timer import timer
 
 from hall.reference import load_reference
 from services.bus import Handler, Kernel, subscribe
-from services.errors import NotAllowedNow
 
-from .commands import Resume
 from .settings import ApprovalSettings
 from .use_cases import Handling
 
-log = logging.getLogger(__name__)
 SUSPENSION_POLL_SECONDS = 60
 
 
@@ -20,21 +15,8 @@ def use_cases(settings: ApprovalSettings) -> Handling:
     return Handling(load_reference(settings))
 
 
-def end_suspensions(handling: Handling, unit_of_work, stopping=lambda: False) -> None:
-    """A suspension ends on its `until` day (挂起期满): the task resumes with no extension."""
-    with unit_of_work() as uow:
-        due = handling.suspensions_due(uow)
-    for department, task_id in due:
-        if stopping():
-            return
-        try:
-            with unit_of_work() as uow:
-                handling.act(uow, department, Resume(task_id, extension_days=0))
-        except NotAllowedNow:  # resumed meanwhile, by its department or another replica
-            log.info("suspension of %s already ended", task_id)
+TIMERS = (Handling.end_due_suspensions,)  # what the timers of the bus process run, for an in-process hall too
 
-
-TIMERS = (end_suspensions,)  # what the timers of the bus process run, for an in-process hall too
 HANDLERS = (
     Handler("routing", "CaseRouted", "open_case", Handling.open_case),
     Handler("intake", "MaterialsSupplied", "resume_supplied", Handling.materials_supplied),
@@ -50,4 +32,4 @@ class ApprovalService:
 
     @timer(interval=SUSPENSION_POLL_SECONDS)
     def resume_suspensions(self):
-        end_suspensions(self.kernel.use_cases, self.kernel.unit_of_work, lambda: self.kernel.stopping)
+        self.kernel.use_cases.end_due_suspensions(self.kernel.unit_of_work, lambda: self.kernel.stopping)

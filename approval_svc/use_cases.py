@@ -6,6 +6,7 @@ the other, so the join (the last decision ends the stage) fires exactly once.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, replace
 
 from hall.calendar import CalendarYearMissing
@@ -21,6 +22,7 @@ from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, Sta
 from .desk import CO_HANDLING, LEAD, PARALLEL, Task
 
 SOURCE = "approval"
+log = logging.getLogger(__name__)
 NOTE_CHARS, PROBLEM_CHARS = 2000, 500  # free text stored and sent on in events and notices
 PLANNED_DAYS = 365  # at most, for a special procedure: more than a year of working days is no plan
 
@@ -118,6 +120,20 @@ class Handling:
     def suspensions_due(self, uow: UnitOfWork) -> list[tuple[str, str]]:
         """(department, task id) of suspended tasks whose `until` day has come."""
         return store.suspensions_due(uow, self._today(uow))
+
+    def end_due_suspensions(self, unit_of_work, stopping=lambda: False) -> None:
+        """A suspension ends on its `until` day (挂起期满): the task resumes with no extension,
+        each in a transaction of its own (the bus process's timer)."""
+        with unit_of_work() as uow:
+            due = self.suspensions_due(uow)
+        for department, task_id in due:
+            if stopping():
+                return
+            try:
+                with unit_of_work() as uow:
+                    self.act(uow, department, Resume(task_id, extension_days=0))
+            except NotAllowedNow:  # resumed meanwhile, by its department or another replica
+                log.info("suspension of %s already ended", task_id)
 
     # --- the desk (API side) -----------------------------------------------------------------
 

@@ -11,6 +11,7 @@ def use_cases(settings: IntakeSettings) -> Intake:
 
 
 TIMERS = ()
+
 HANDLERS = (
     Handler("routing", "CaseRouted", "record_routed", Intake.routed),
     Handler("approval", "StageOpened", "record_stage_opened", Intake.stage_opened),

@@ -33,13 +33,8 @@ class Notices:
         notify.deliver(uow, envelope, self.planner)
 
 
-def send_due(notify: Notify, unit_of_work, stopping=lambda: False) -> None:
-    """Send the notices that are due, a batch at a time, until none is left."""
-    while notify.send_due(unit_of_work) and not stopping():
-        pass
+TIMERS = (Notify.send_all_due,)  # what the timers of the bus process run, for an in-process hall too
 
-
-TIMERS = (send_due,)  # what the timers of the bus process run, for an in-process hall too
 HANDLERS = (
     Handler("intake", "ApplicationAccepted", "on_accepted", Notices(notices.receipt)),
     Handler("intake", "SupplementNoticeIssued", "on_one_time_notice", Notices(notices.one_time_notice)),
@@ -63,4 +58,4 @@ class NotifyService:
 
     @every("notify_poll_seconds")
     def send_due(self):
-        send_due(self.kernel.use_cases, self.kernel.unit_of_work, lambda: self.kernel.stopping)
+        self.kernel.use_cases.send_all_due(self.kernel.unit_of_work, lambda: self.kernel.stopping)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator
 
-from services.config import SECRET, Settings
+from services.config import SECRET, Settings, readable_file
 from services.yamlfile import Document
 
 
@@ -26,9 +26,7 @@ class NotifySettings(Settings):
     @field_validator("notify_webhooks")
     @classmethod
     def _webhooks_readable(cls, path: Path | None) -> Path | None:
-        if path is not None and not path.is_file():
-            raise ValueError(f"no such file: {path}")
-        return path
+        return readable_file(path)
 
     def secrets(self) -> list[str]:
         """The API tokens, the SMS gateway's token and the webhooks' signing secrets."""

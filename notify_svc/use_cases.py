@@ -77,6 +77,12 @@ class Notify:
             routes.append(("email", contact["email"]))
         return routes
 
+    def send_all_due(self, unit_of_work, stopping=lambda: False) -> None:
+        """Send the notices that are due, a batch at a time, until none is left (the bus process's
+        timer)."""
+        while self.send_due(unit_of_work) and not stopping():
+            pass
+
     def send_due(self, unit_of_work, limit: int = 20) -> int:
         """Send one batch of due notices; returns how many were tried."""
         with unit_of_work() as uow:

@@ -11,6 +11,7 @@ def use_cases(settings: RoutingSettings) -> Routing:
 
 
 TIMERS = ()
+
 HANDLERS = (
     Handler("intake", "ApplicationAccepted", "route_case", Routing.route),
 )

@@ -174,15 +174,17 @@ def _entrypoint(handler: Handler):
 
 
 class _SettingTimer(Timer):
-    """nameko's timer, its interval the service's setting of that name, read when the service starts
-    (never at import, and never bypassing the checked settings)."""
+    """nameko's timer, its interval the service's setting of that name, taken from the settings the
+    Kernel read (never at import, never a second read of the environment)."""
 
     def __init__(self, setting: str, **kwargs):
         super().__init__(interval=None, **kwargs)
         self.setting = setting
 
-    def setup(self) -> None:
-        self.interval = getattr(load_settings(self.container.service_cls.kernel.settings_class), self.setting)
+    def start(self) -> None:  # every extension's setup is done: the Kernel holds the settings
+        kernel = next(d for d in self.container.dependencies if isinstance(d, Kernel))
+        self.interval = getattr(kernel.settings, self.setting)
+        super().start()
 
 
 def every(setting: str):

@@ -42,21 +42,20 @@ def load(spec: str):
 def main(argv: list[str]) -> int:
     logs.configure()
     log = logging.getLogger("busrun")
-    services = [load(spec) for spec in argv]
-    try:  # every setting of the process checked here, before anything starts
-        settings = [load_settings(service.kernel.settings_class) for service in services]
+    (spec,) = argv
+    service = load(spec)
+    try:  # every setting of the service checked here, before anything starts
+        settings = load_settings(service.kernel.settings_class)
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
-    logs.configure_from(settings[0])
-    runner = ServiceRunner({"AMQP_URI": settings[0].amqp_url, "max_workers": 20,
+    logs.configure_from(settings)
+    runner = ServiceRunner({"AMQP_URI": settings.amqp_url, "max_workers": 20,
                             "PARENT_CALLS_TRACKED": 10, "SERIALIZER": "json"})
-    for service in services:
-        runner.add_service(service)
-    health = process_health(settings[0], [service.__module__.partition(".")[0] for service in services],
-                            broker=True)
-    if settings[0].metrics_port:
-        log.info("/metrics, /livez, /readyz on port %d", health.serve(settings[0].metrics_port))
+    runner.add_service(service)
+    health = process_health(settings, [service.__module__.partition(".")[0]], broker=True)
+    if settings.metrics_port:
+        log.info("/metrics, /livez, /readyz on port %d", health.serve(settings.metrics_port))
 
     def stop(signum, _frame):
         # Stop in a green thread: the signal handler must return for the hub to go on.

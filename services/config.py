@@ -60,9 +60,7 @@ class Settings(BaseSettings):
     @field_validator("org", "catalogue", "calendar", "tls_cert", "tls_key", "tls_ca")
     @classmethod
     def _readable(cls, path: Path | None) -> Path | None:
-        if path is not None and not path.is_file():
-            raise ValueError(f"no such file: {path}")
-        return path
+        return readable_file(path)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -79,6 +77,13 @@ class Settings(BaseSettings):
             return list(read_tokens(self.desk_tokens).values())
         except (OSError, ValueError):
             return []  # a bad tokens file is reported where it is used
+
+
+def readable_file(path: Path | None) -> Path | None:
+    """A file setting's check (a service's own file settings use it too)."""
+    if path is not None and not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    return path
 
 
 def _url(url: str, schemes: tuple[str, ...]) -> str:

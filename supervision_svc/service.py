@@ -14,31 +14,19 @@ def use_cases(settings: SupervisionSettings) -> Supervision:
 
 
 def _on(method):
-    """A handler from a Supervision method taking (uow, case number, payload, day of the event)."""
+    """A handler from a Supervision method taking (uow, case number or None, payload, day of the event)."""
     def handle(supervision, uow, envelope):
         method(supervision, uow, envelope.case_number, envelope.payload, local_day(envelope.occurred_at))
     return handle
 
 
-def scan_clocks(supervision: Supervision, unit_of_work, stopping=lambda: False) -> None:
-    """Raise the warnings falling due today, a batch per transaction, until none is left."""
-    while not stopping():
-        with unit_of_work() as uow:
-            if not supervision.scan(uow, local_day(uow.time.now())):
-                break
-
-
-TIMERS = (scan_clocks,)  # what the timers of the bus process run, for an in-process hall too
-def _consultation(supervision, uow, envelope):
-    """A consultation has no case number: it is known by its message id."""
-    supervision.consultation_answered(uow, envelope.id, envelope.payload, local_day(envelope.occurred_at))
-
+TIMERS = (Supervision.raise_due_warnings,)  # what the timers of the bus process run, for an in-process hall too
 
 HANDLERS = (
     Handler("intake", "ApplicationAccepted", "on_accepted", _on(Supervision.accepted)),
     Handler("intake", "ApplicationRejected", "on_rejected", _on(Supervision.rejected)),
     Handler("intake", "SupplementNoticeIssued", "on_notice", _on(Supervision.one_time_notice)),
-    Handler("intake", "ConsultationAnswered", "on_consultation", _consultation),
+    Handler("intake", "ConsultationAnswered", "on_consultation", _on(Supervision.consultation_answered)),
     Handler("routing", "CaseRouted", "on_routed", _on(Supervision.routed)),
     Handler("intake", "MaterialsSupplied", "on_materials", _on(Supervision.materials_supplied)),
     Handler("intake", "ApplicationWithdrawn", "on_withdrawn", _on(Supervision.withdrawn)),
@@ -59,4 +47,4 @@ class SupervisionService:
 
     @every("supervision_poll_seconds")
     def scan(self):
-        scan_clocks(self.kernel.use_cases, self.kernel.unit_of_work, lambda: self.kernel.stopping)
+        self.kernel.use_cases.raise_due_warnings(self.kernel.unit_of_work, lambda: self.kernel.stopping)

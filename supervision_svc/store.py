@@ -277,8 +277,6 @@ def faults_in(uow: UnitOfWork, since: dt.date, until: dt.date, department: str |
     return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY id LIMIT 1000", params).fetchall()
 
 
-def record_consultation(uow: UnitOfWork, message_id, item_code: str, organisation: str, channel: str,
-                        day: dt.date) -> None:
-    uow.execute("INSERT INTO consultations (message_id, item_code, organisation, channel, answered_on) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [message_id, item_code, organisation, channel, day])
+def record_consultation(uow: UnitOfWork, item_code: str, organisation: str, channel: str, day: dt.date) -> None:
+    uow.execute("INSERT INTO consultations (item_code, organisation, channel, answered_on) VALUES (%s, %s, %s, %s)",
+                [item_code, organisation, channel, day])

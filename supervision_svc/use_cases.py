@@ -11,6 +11,7 @@ from hall.clock import Clock, PauseReason
 from hall.domain import Level, OrgKind
 from hall.reference import Reference
 from services.inbox import Early
+from services.timesource import local_day
 from services.uow import UnitOfWork
 
 from . import store
@@ -94,9 +95,9 @@ class Supervision:
     def rejected(self, uow, case, p, day):
         store.record_answer(uow, case, p["item_code"], p["organisation"], "not_accepted", p["reasons"], day)
 
-    def consultation_answered(self, uow, message_id, p, day):
+    def consultation_answered(self, uow, case, p, day):
         """咨询: counted in the figures; no case, no clock."""
-        store.record_consultation(uow, message_id, p["item_code"], p["organisation"], p["channel"], day)
+        store.record_consultation(uow, p["item_code"], p["organisation"], p["channel"], day)
 
     def one_time_notice(self, uow, case, p, day):
         store.record_answer(uow, case, p["item_code"], p["organisation"], "notice",
@@ -218,6 +219,14 @@ class Supervision:
         self._change(uow, row, lambda c: (c.resume(day) if c.paused else c).stop(day))
 
     # --- the scan ------------------------------------------------------------------------------
+
+    def raise_due_warnings(self, unit_of_work, stopping=lambda: False) -> None:
+        """Raise the warnings falling due today, a batch per transaction, until none is left (the
+        bus process's timer)."""
+        while not stopping():
+            with unit_of_work() as uow:
+                if not self.scan(uow, local_day(uow.time.now())):
+                    break
 
     def scan(self, uow: UnitOfWork, today: dt.date, limit: int = 200) -> int:
         """Raise the warnings due today; returns how many were raised."""

@@ -47,6 +47,7 @@ from services.contracts import new_envelope
 from services.relay import DEAD_LETTER_QUEUE, Publisher
 
 from .audit import BROKEN, CONCLUDED, LOST, WAITING, Store, audit, tally, unsettled_cases
+from .events import subscriptions
 from .loadgen import Books, run_load
 from .processes import SERVICES, commands
 from .sandbox import Gateway, free_port, free_port_block, sandbox
@@ -243,11 +244,7 @@ def _poison(run: Run) -> dict:
 
 def _subscribers() -> Counter:
     """(source, event type) → how many handlers consume it."""
-    handlers: Counter = Counter()
-    for service in SERVICES:
-        for handler in service.bus_class().HANDLERS:
-            handlers[(handler.source, handler.event)] += 1
-    return handlers
+    return Counter((handler.source, handler.event) for _, handler in subscriptions())
 
 
 def _duplicates(run: Run) -> dict:

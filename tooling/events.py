@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from services.bus import Handler
 from services.contracts import EventType, load_events
 
 from .processes import SERVICES
 
 
+def subscriptions() -> list[tuple[str, Handler]]:
+    """(consuming service, handler) of every row of every service's handler table."""
+    return [(service.name, handler) for service in SERVICES for handler in service.bus_class().HANDLERS]
+
+
 def consumers() -> dict[tuple[str, str], list[str]]:
     """(producer, event) -> the services that handle it, in the order of SERVICES."""
     found: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for service in SERVICES:
-        for handler in service.bus_class().HANDLERS:
-            if service.name not in found[(handler.source, handler.event)]:
-                found[(handler.source, handler.event)].append(service.name)
+    for service, handler in subscriptions():
+        if service not in found[(handler.source, handler.event)]:
+            found[(handler.source, handler.event)].append(service)
     return found
 
 

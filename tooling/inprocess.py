@@ -40,7 +40,6 @@ TIMER_PASSES = 25  # the background thread runs the timers every 25 passes of 20
 
 @dataclass
 class _Consumer:
-    service: str
     inbox: Inbox
     handler: Handler
     use_cases: Any
@@ -96,7 +95,6 @@ class _Publisher:
 
 @dataclass
 class _Service:
-    name: str
     pool: Any
     unit_of_work: Any
     use_cases: Any
@@ -113,7 +111,6 @@ class InProcessHall:
         self.time = time or SystemTime()
         self.background = background
         self.bus = LocalBus()
-        self.dead = self.bus.dead_letters
         self.services: dict[str, _Service] = {}
         self._apis: list[tuple[grpc.Server, Any]] = []
         self._stop = threading.Event()
@@ -130,7 +127,7 @@ class InProcessHall:
         try:
             for service in SERVICES:
                 migrate(settings.database_url, service.name, service_migrations(service.package))
-                module = importlib.import_module(service.bus.partition(":")[0])
+                module = service.bus_module()
                 pool = open_pool(settings.database_url, service.name, 4, name=f"{service.name}-inprocess")
                 unit_of_work = unit_of_work_factory(pool, service.name, service.name, self.time)
                 inbox = Inbox(unit_of_work, service.name, sink, attempts=settings.dead_letter_after,
@@ -138,11 +135,10 @@ class InProcessHall:
                 relay = OutboxRelay(pool, settings.database_url, service.name, service.name,
                                     self.bus.publisher(service.name), settings.relay_batch)
                 use_cases = module.use_cases(settings)
-                self.services[service.name] = _Service(service.name, pool, unit_of_work, use_cases, relay,
-                                                       module.TIMERS)
+                self.services[service.name] = _Service(pool, unit_of_work, use_cases, relay, module.TIMERS)
                 for handler in module.HANDLERS:
                     self.bus.consumers[(handler.source, handler.event)].append(
-                        _Consumer(service.name, inbox, handler, use_cases))
+                        _Consumer(inbox, handler, use_cases))
                 if service.api:
                     self._serve(service.api)
             if self.background:

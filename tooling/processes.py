@@ -12,10 +12,13 @@ class Service:
     bus: str  # "module:Class" of the nameko service
     api: str | None = None  # module of the gRPC API process, if the service has one
 
+    def bus_module(self):
+        """The bus side's module: `use_cases(settings)`, `HANDLERS`, `TIMERS`, the nameko class."""
+        return importlib.import_module(self.bus.partition(":")[0])
+
     def bus_class(self):
         """The nameko service class (its `HANDLERS` table, its queues)."""
-        module, _, cls = self.bus.partition(":")
-        return getattr(importlib.import_module(module), cls)
+        return getattr(self.bus_module(), self.bus.partition(":")[2])
 
 
 SERVICES = (

@@ -1,6 +1,6 @@
 -- 咨询: consultations answered without a case, counted in the figures (咨询量, 接待人次).
 CREATE TABLE consultations (
-    message_id uuid PRIMARY KEY,
+    id bigserial PRIMARY KEY,  -- once per event: the inbox marks it handled with the row
     item_code text NOT NULL,
     organisation text NOT NULL,
     channel text NOT NULL,
