@@ -1,21 +1,26 @@
 """What every gRPC API process of a service is built on: its pool and unit of work, the reference
-files, the credentials of the tokens file. Each `grpc_api.build` starts from `ApiWiring.open` and
-returns it, with whatever else it opened registered to close at the end."""
+files, the credentials (systems' tokens from the tokens file, persons' from the identity service's
+trust). Each `grpc_api.build` starts from `ApiWiring.open` and returns it, with whatever else it
+opened registered to close at the end."""
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from onewindow.identity.v1 import identity_pb2 as ipb
+from onewindow.identity.v1 import identity_pb2_grpc
 from psycopg_pool import ConnectionPool
 
-from services.access import Credentials
+from services.access import Credentials, read_tokens
 from services.config import Settings
 from services.db import open_pool
+from services.grpcutil import api_channel
+from services.persons import PersonVerifier, Trust
 from services.timesource import TimeSource
 from services.uow import unit_of_work_factory
 
-from .holders import holder_role
+from .holders import HALL_APIS, holder_role, person_caller
 from .reference import Reference, load_reference
 
 
@@ -33,8 +38,12 @@ class ApiWiring:
         """`time`: where the use cases take `now` (the system clock unless a test sets it)."""
         pool = open_pool(settings.database_url, service, settings.api_db_pool_size, name=f"{service}-api")
         reference = load_reference(settings)
-        return cls(settings, pool, unit_of_work_factory(pool, service, service, time), reference,
-                   Credentials(settings.desk_tokens, functools.partial(holder_role, org=reference.org)))
+        fetch, close_channel = identity_trust(settings)
+        persons = PersonVerifier(fetch, functools.partial(person_caller, org=reference.org)).start()
+        credentials = Credentials(settings.desk_tokens, functools.partial(holder_role, org=reference.org),
+                                  persons=persons)
+        return cls(settings, pool, unit_of_work_factory(pool, service, service, time), reference, credentials,
+                   [close_channel, persons.close])
 
     def on_close(self, close: Callable[[], None]) -> None:
         self.closers.append(close)
@@ -44,3 +53,21 @@ class ApiWiring:
         for close in reversed(self.closers):
             close()
         self.pool.close()
+
+
+def identity_trust(settings: Settings) -> tuple[Callable[[str], Trust | None], Callable[[], None]]:
+    """Ask the identity service for its trust, as the hall's API processes (their token in the
+    tokens file); and how to close the channel."""
+    channel = api_channel(settings, settings.identity_port, settings.identity_host)
+    stub = identity_pb2_grpc.IdentityStub(channel)
+
+    def fetch(version: str) -> Trust | None:
+        token = read_tokens(settings.desk_tokens).get(HALL_APIS, "")
+        reply = stub.Trust(ipb.TrustRequest(version=version), timeout=5,
+                           metadata=(("authorization", f"Bearer {token}"),))
+        if reply.unchanged:
+            return None
+        return Trust.from_pem(reply.version, {k.key_id: k.public_key_pem for k in reply.keys},
+                              {(h.staff_number, h.post_id): h.not_before for h in reply.holdings})
+
+    return fetch, channel.close

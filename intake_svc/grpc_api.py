@@ -10,7 +10,7 @@ from hall.domain import Applicant, Application, Channel, ProvidedMaterial
 from hall.wiring import ApiWiring
 from services.access import Credentials
 from services.errors import InvalidRequest, NotFound
-from services.grpcutil import add_servicer, peer_address, rpc
+from services.grpcutil import add_servicer, rpc
 from services.timesource import TimeSource
 
 from .access import ROLES
@@ -98,7 +98,7 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
     @rpc
     def Track(self, request, context, caller):
         with self.unit_of_work() as uow:
-            row = self.intake.track(uow, request.case_number, request.phone_last4, peer_address(context))
+            row = self.intake.track(uow, request.case_number, request.phone_last4, caller.client)
         if row is None:  # the failed guess is committed before the answer
             raise NotFound("no case with this number and phone")
         return pb.PublicCaseView(

@@ -1,11 +1,17 @@
 """Who calls a gRPC API: callers and their roles, the tokens file, and the check of a method's roles.
 
-A caller presents `authorization: Bearer <token>`. The tokens file maps a holder's code to its
-token; what a code is (a department, an organisation's clerks, an agent, the supervision office)
-is the org chart's business (`hall.holders`), handed to `Credentials` as `resolve`. Each API names
-the roles allowed on each of its methods in its service's `access.py` (`ROLES`); a method missing
-there is refused. Which row of a role a caller may touch (its own task, its organisation's case)
-is checked by the use case, with the caller in hand.
+A caller presents `authorization: Bearer <token>`: a signed-in person's short-lived credential
+(a JWT from the identity service, verified by `services.persons`), or a system's long-lived token
+from the tokens file (a department's or a county system's, the supervision office's, the web
+front's, the hall's own processes'). What a holder code is, and what a post makes a person, is the
+org chart's and the register's business (`hall.holders`), handed in as `resolve` functions.
+Each API names the roles allowed on each of its methods in its service's `access.py` (`ROLES`);
+a method missing there is refused. Which row of a role a caller may touch (its own task, its
+organisation's case) is checked by the use case, with the caller in hand.
+
+The client's address is the peer's, except behind the trusted front: a call that carries the
+front's own token in `x-onewindow-front` may name the real client in `x-onewindow-client`; from
+anyone else that header is ignored. Limits that count guesses per address count that address.
 """
 from __future__ import annotations
 
@@ -16,10 +22,10 @@ import secrets
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import Annotated, Callable, Protocol
 
 import yaml
 from pydantic import RootModel, StringConstraints
@@ -32,24 +38,43 @@ log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
-    DEPARTMENT = "department"
-    CLERK = "clerk"
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
+    DEPARTMENT = "department"  # a department's system; a handler, approver or checker at its window or office
+    CLERK = "clerk"  # an organisation's acceptance and window clerks (受理员), or its system
+    AGENT = "agent"  # a proxy agent (代办员)
+    SUPERVISOR = "supervisor"  # the supervision office (电子监察)
+    MANAGER = "manager"  # a centre's manager (中心主任)
+    LEADER = "leader"  # a leader (带班领导): reads
+    ADMIN = "admin"  # county IT: accounts and posts
+    FRONT = "front"  # the trusted web front: may name the real client, acts only as the person it carries
+    HALL = "hall"  # the hall's own API processes (the identity service's trust)
     PUBLIC = "public"  # no credentials
+
+
+FRONT_HEADER, CLIENT_HEADER = "x-onewindow-front", "x-onewindow-client"
 
 
 @dataclass(frozen=True)
 class Caller:
     role: Role
-    code: str = ""  # the holder: department, organisation or agent code, or `supervision`
-    organisation: str = ""  # where a clerk or an agent takes applications in
+    code: str = ""  # the holder: department, organisation or agent code, `supervision`, …
+    organisation: str = ""  # where the caller works: a clerk's or agent's organisation, a person's post's
+    person: str = ""  # a signed-in person's staff number; empty for a system's token
+    post: str = ""  # the person's post id (organisation/kind/seat)
+    name: str = ""  # the person's name, for the record
+    client: str = ""  # the client's address (the real one behind the trusted front)
+    issued_at: int = 0  # when the person's credential was issued (seconds since 1970)
 
     def __str__(self) -> str:
+        if self.person:
+            return f"{self.name}（{self.person}）{self.post}"
         return f"{self.role.value} {self.code}" if self.code else self.role.value
 
 
 PUBLIC = Caller(Role.PUBLIC)
+
+
+class PersonCredentials(Protocol):
+    def verify(self, credential: str) -> Caller: ...
 
 
 class Credentials:
@@ -61,8 +86,9 @@ class Credentials:
     or changed into a bad one is logged, and the tokens in force stay in force."""
 
     def __init__(self, path: Path, resolve: Callable[[str], Caller | None],
-                 recheck_seconds: float = RECHECK_SECONDS):
+                 recheck_seconds: float = RECHECK_SECONDS, persons: PersonCredentials | None = None):
         self.path, self.resolve, self.recheck_seconds = path, resolve, recheck_seconds
+        self.persons = persons
         self._lock = threading.Lock()
         self._stamp = _stamp(path)
         self._by_digest = self._index(read_tokens(path))
@@ -104,16 +130,32 @@ class Credentials:
         else:
             log.info("tokens file %s re-read: %d holder(s)", self.path, len(self._by_digest))
 
-    def caller(self, metadata) -> Caller:
-        """The caller of a call with this metadata; PUBLIC without an authorization header."""
-        header = dict(metadata or ()).get("authorization")
+    def caller(self, metadata, peer: str = "") -> Caller:
+        """The caller of a call with this metadata from `peer`; PUBLIC without an authorization header."""
+        headers = dict(metadata or ())
+        client = self.client(headers, peer)
+        header = headers.get("authorization")
         if header is None:
-            return PUBLIC
+            return replace(PUBLIC, client=client)
         token = header[7:] if header.startswith("Bearer ") else ""
+        if self.persons is not None and token.count(".") == 2:  # a JWT; system tokens have no dots
+            return replace(self.persons.verify(token), client=client)
         found = self._current().get(_digest(token)) if token else None
         if found is None:
             raise Unauthenticated("the token is not known (authorization: Bearer <token>)")
-        return found
+        return replace(found, client=client)
+
+    def client(self, headers: dict, peer: str) -> str:
+        """The real client's address when the trusted front names it, else the peer's."""
+        named = headers.get(CLIENT_HEADER)
+        if named is None:
+            return peer
+        front = headers.get(FRONT_HEADER, "")
+        caller = self._current().get(_digest(front)) if front else None
+        if caller is None or caller.role != Role.FRONT:
+            log.debug("%s from an untrusted caller at %s ignored", CLIENT_HEADER, peer)
+            return peer
+        return named[:100]
 
 
 def _stamp(path: Path) -> bytes | None:

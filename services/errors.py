@@ -32,6 +32,10 @@ class TooManyAttempts(DomainError):
     """Too many failed guesses (the public Track): wait before trying again."""
 
 
+class Unavailable(DomainError):
+    """Something the answer needs cannot be reached now (the identity service at start): retry."""
+
+
 class NotAllowedNow(DomainError):
     """The action is valid but the state does not allow it (deciding twice, resuming what runs)."""
 

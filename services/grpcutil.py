@@ -26,7 +26,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from .access import authorize
-from .errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, Unauthenticated
+from .errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, Unauthenticated, Unavailable
 from .metrics import GRPC_REQUESTS, GRPC_SECONDS
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def api_channel(settings, port: int, host: str = "127.0.0.1") -> grpc.Channel:
 
 _CODES = {NotFound: grpc.StatusCode.NOT_FOUND, Forbidden: grpc.StatusCode.PERMISSION_DENIED,
           Unauthenticated: grpc.StatusCode.UNAUTHENTICATED, NotAllowedNow: grpc.StatusCode.FAILED_PRECONDITION,
-          TooManyAttempts: grpc.StatusCode.RESOURCE_EXHAUSTED}
+          TooManyAttempts: grpc.StatusCode.RESOURCE_EXHAUSTED, Unavailable: grpc.StatusCode.UNAVAILABLE}
 
 
 # An error answer travels in trailers, and a client accepts about 8 KiB of them: what an answer
@@ -185,7 +185,7 @@ def add_servicer(server: grpc.Server, servicer, service: ServiceDescriptor) -> N
 
 
 def _caller(servicer, context, name: str):
-    caller = servicer.credentials.caller(context.invocation_metadata())
+    caller = servicer.credentials.caller(context.invocation_metadata(), peer_address(context))
     authorize(caller, f"{servicer.API}.{name}", servicer.ROLES)
     return caller
 

@@ -1,10 +1,12 @@
 """The running hall as its clients see it, whether its processes are OS processes (tests/e2e) or
-one in-process hall (tests/flow): the three gRPC APIs called with each holder's token, and the
-database read to check the books."""
+one in-process hall (tests/flow): the gRPC APIs called with each holder's token or as a signed-in
+person of the staff register, and the database read to check the books."""
 from __future__ import annotations
 
 import psycopg
 from onewindow.desk.v1 import desk_pb2_grpc
+from onewindow.identity.v1 import identity_pb2 as idpb
+from onewindow.identity.v1 import identity_pb2_grpc
 from onewindow.intake.v1 import intake_pb2 as ipb
 from onewindow.intake.v1 import intake_pb2_grpc
 from onewindow.supervision.v1 import supervision_pb2_grpc
@@ -24,9 +26,12 @@ class Running:
         self.desk_channel = api_channel(settings, settings.desk_port)
         self.intake_stub = intake_pb2_grpc.IntakeStub(self.intake_channel)
         self.intake = ClerkIntake(self)
-        self._desk = desk_pb2_grpc.DepartmentDeskStub(self.desk_channel)
+        self._desk = self.desk_stub = desk_pb2_grpc.DepartmentDeskStub(self.desk_channel)
         self.supervision_channel = api_channel(settings, settings.supervision_port)
-        self._supervision = supervision_pb2_grpc.SupervisionStub(self.supervision_channel)
+        self._supervision = self.supervision_stub = supervision_pb2_grpc.SupervisionStub(self.supervision_channel)
+        self.identity_channel = api_channel(settings, settings.identity_port)
+        self.identity = identity_pb2_grpc.IdentityStub(self.identity_channel)
+        self.passwords: dict[str, str] = {}
 
     def desk(self, department: str) -> Desk:
         return Desk(self._desk, self.tokens[department])
@@ -38,6 +43,26 @@ class Running:
     def supervision(self, department: str = "supervision") -> Desk:
         """The supervision API as a department (or, by default, the supervision office) calls it."""
         return Desk(self._supervision, self.tokens[department])
+
+    def sign_in(self, staff_number: str, post_id: str = "") -> str:
+        """A credential of this person of the register: a first password set as county IT would,
+        changed at first sign-in, then kept for later sign-ins in this run."""
+        if staff_number not in self.passwords:
+            from tooling.people import set_first_passwords
+
+            (first,) = set_first_passwords(self.settings, [staff_number], replace=True)
+            chosen = f"Hall-{staff_number[::-1]}-2026x"
+            self.identity.ChangePassword(idpb.ChangePasswordRequest(
+                staff_number=staff_number, current_password=first.password, new_password=chosen,
+                post_id=post_id), timeout=10)
+            self.passwords[staff_number] = chosen
+        reply = self.identity.SignIn(idpb.SignInRequest(
+            staff_number=staff_number, password=self.passwords[staff_number], post_id=post_id), timeout=10)
+        return reply.credential
+
+    def as_person(self, stub, staff_number: str, post_id: str = "") -> Desk:
+        """Any API (`running.intake_stub`, `running.desk_stub`, …) as a signed-in person calls it."""
+        return Desk(stub, self.sign_in(staff_number, post_id))
 
     def sql(self, schema: str, query: str, params=()) -> list[tuple]:
         with psycopg.connect(self.settings.database_url, autocommit=True,
@@ -52,6 +77,7 @@ class Running:
         self.intake_channel.close()
         self.desk_channel.close()
         self.supervision_channel.close()
+        self.identity_channel.close()
 
 
 class Desk:

@@ -65,7 +65,8 @@ def schema(database_url) -> str:
 def process_env(database_url, amqp_url, tmp_path) -> dict[str, str]:
     """Environment for a real onewindow process pointed at this test's broker and database."""
     return {**os.environ, "ONEWINDOW_DATABASE_URL": database_url, "ONEWINDOW_AMQP_URL": amqp_url,
-            "ONEWINDOW_DESK_TOKENS": str(tmp_path / "desk-tokens.yaml"), "PYTHONPATH": str(ROOT),
+            "ONEWINDOW_DESK_TOKENS": str(tmp_path / "desk-tokens.yaml"),
+            "ONEWINDOW_SIGNING_KEYS": str(tmp_path / "signing-keys.yaml"), "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1"}
 
 
@@ -79,7 +80,8 @@ def in_process_hall(tmp, time=None, **overrides):
         "database_url": urlunsplit(urlsplit(base.database_url)._replace(
             path=f"/onewindow_flow_{uuid.uuid4().hex[:10]}")),
         "intake_port": free_port(), "desk_port": free_port(), "supervision_port": free_port(),
-        "desk_tokens": tmp / "desk-tokens.yaml", **overrides})
+        "identity_port": free_port(),
+        "desk_tokens": tmp / "desk-tokens.yaml", "signing_keys": tmp / "signing-keys.yaml", **overrides})
     try:
         with InProcessHall(settings, time) as hall:
             running = Running(settings, hall)

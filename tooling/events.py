@@ -12,7 +12,7 @@ from .processes import SERVICES
 
 def subscriptions() -> list[tuple[str, Handler]]:
     """(consuming service, handler) of every row of every service's handler table."""
-    return [(service.name, handler) for service in SERVICES for handler in service.bus_class().HANDLERS]
+    return [(service.name, handler) for service in SERVICES for handler in service.handlers()]
 
 
 def consumers() -> dict[tuple[str, str], list[str]]:

@@ -23,6 +23,7 @@ import grpc
 
 from hall.holders import holders
 from hall.reference import load_reference
+from identity_svc.keys import rotate
 from services.access import write_tokens
 from services.bus import Handler
 from services.db import drop_database, ensure_database, migrate, open_pool, service_migrations
@@ -123,22 +124,15 @@ class InProcessHall:
         drop_database(settings.database_url)
         ensure_database(settings.database_url)
         write_tokens(settings.desk_tokens, holders(reference.org))
+        if not settings.signing_keys.exists():
+            rotate(settings.signing_keys)
         sink = self.bus.publisher("dead-letters")
         try:
             for service in SERVICES:
                 migrate(settings.database_url, service.name, service_migrations(service.package))
-                module = service.bus_module()
-                pool = open_pool(settings.database_url, service.name, 4, name=f"{service.name}-inprocess")
-                unit_of_work = unit_of_work_factory(pool, service.name, service.name, self.time)
-                inbox = Inbox(unit_of_work, service.name, sink, attempts=settings.dead_letter_after,
-                              backoff_seconds=0.0, outage_pause_seconds=0.1, early_pause_seconds=0.0)
-                relay = OutboxRelay(pool, settings.database_url, service.name, service.name,
-                                    self.bus.publisher(service.name), settings.relay_batch)
-                use_cases = module.use_cases(settings)
-                self.services[service.name] = _Service(pool, unit_of_work, use_cases, relay, module.TIMERS)
-                for handler in module.HANDLERS:
-                    self.bus.consumers[(handler.source, handler.event)].append(
-                        _Consumer(inbox, handler, use_cases))
+                if service.bus:
+                    self._start_bus_side(service, sink)
+            for service in sorted(SERVICES, key=lambda s: s.name != "identity"):  # every API asks identity
                 if service.api:
                     self._serve(service.api)
             if self.background:
@@ -148,6 +142,20 @@ class InProcessHall:
             self.__exit__(None, None, None)
             raise
         return self
+
+    def _start_bus_side(self, service, sink) -> None:
+        settings = self.settings
+        module = service.bus_module()
+        pool = open_pool(settings.database_url, service.name, 4, name=f"{service.name}-inprocess")
+        unit_of_work = unit_of_work_factory(pool, service.name, service.name, self.time)
+        inbox = Inbox(unit_of_work, service.name, sink, attempts=settings.dead_letter_after,
+                      backoff_seconds=0.0, outage_pause_seconds=0.1, early_pause_seconds=0.0)
+        relay = OutboxRelay(pool, settings.database_url, service.name, service.name,
+                            self.bus.publisher(service.name), settings.relay_batch)
+        use_cases = module.use_cases(settings)
+        self.services[service.name] = _Service(pool, unit_of_work, use_cases, relay, module.TIMERS)
+        for handler in module.HANDLERS:
+            self.bus.consumers[(handler.source, handler.event)].append(_Consumer(inbox, handler, use_cases))
 
     def _serve(self, api_module: str) -> None:
         module = importlib.import_module(api_module)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Service:
     name: str  # nameko service name = database schema = events exchange prefix
     package: str
-    bus: str  # "module:Class" of the nameko service
+    bus: str | None  # "module:Class" of the nameko service, if the service has a bus side
     api: str | None = None  # module of the gRPC API process, if the service has one
 
     def bus_module(self):
@@ -20,6 +20,10 @@ class Service:
         """The nameko service class (its `HANDLERS` table, its queues)."""
         return getattr(self.bus_module(), self.bus.partition(":")[2])
 
+    def handlers(self) -> tuple:
+        """What the bus side consumes (`services.bus.Handler`s); none without a bus side."""
+        return self.bus_class().HANDLERS if self.bus else ()
+
 
 SERVICES = (
     Service("intake", "intake_svc", "intake_svc.service:IntakeService", "intake_svc.grpc_api"),
@@ -27,6 +31,7 @@ SERVICES = (
     Service("approval", "approval_svc", "approval_svc.service:ApprovalService", "approval_svc.grpc_api"),
     Service("notify", "notify_svc", "notify_svc.service:NotifyService"),
     Service("supervision", "supervision_svc", "supervision_svc.service:SupervisionService", "supervision_svc.grpc_api"),
+    Service("identity", "identity_svc", None, "identity_svc.grpc_api"),  # sign-in: no events, no bus side
 )
 
 
@@ -34,7 +39,8 @@ def commands(python: str) -> list[tuple[str, list[str]]]:
     """(process name, argv) of every process of every service."""
     procs = []
     for service in SERVICES:
-        procs.append((f"{service.name}-bus", [python, "-m", "services.busrun", service.bus]))
+        if service.bus:
+            procs.append((f"{service.name}-bus", [python, "-m", "services.busrun", service.bus]))
         if service.api:
             procs.append((f"{service.name}-api", [python, "-m", "services.apirun", service.api]))
     return procs

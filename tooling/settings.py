@@ -7,17 +7,19 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from approval_svc.settings import ApprovalSettings
+from identity_svc.settings import IdentitySettings
 from intake_svc.settings import IntakeSettings
 from notify_svc.settings import NotifySettings
 from routing_svc.settings import RoutingSettings
 from supervision_svc.settings import SupervisionSettings
 
 
-class SystemSettings(IntakeSettings, RoutingSettings, ApprovalSettings, NotifySettings, SupervisionSettings):
+class SystemSettings(IntakeSettings, RoutingSettings, ApprovalSettings, NotifySettings, SupervisionSettings,
+                     IdentitySettings):
     @model_validator(mode="after")
     def _ports_differ(self) -> SystemSettings:
         ports = {"intake_port": self.intake_port, "desk_port": self.desk_port,
-                 "supervision_port": self.supervision_port}
+                 "supervision_port": self.supervision_port, "identity_port": self.identity_port}
         used = [p for p in ports.values() if p]
         if len(used) != len(set(used)):
             raise ValueError(f"the gRPC ports must differ: {ports}")

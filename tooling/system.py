@@ -25,9 +25,9 @@ from .settings import SystemSettings
 
 
 def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = False, tokens: bool = True) -> None:
-    """Database, every service's migrations, every handler's queue, and API tokens, once the
-    reference files (org chart, catalogue, calendar) have been read whole: a bad one stops it
-    before anything is written.
+    """Database, every service's migrations, every handler's queue, API tokens and a signing key,
+    once the reference files (org chart, catalogue, calendar, staff register) have been read whole:
+    a bad one stops it before anything is written.
 
     `scratch`: a throwaway run (demo, load) on a database of its own, recreated empty, whose
     queues start empty too. `tokens=False`: the tokens file is managed elsewhere (a Kubernetes
@@ -35,16 +35,19 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
     """
     from hall.holders import holders
     from hall.reference import load_reference
+    from hall.staff import load_staff
+    from identity_svc.keys import rotate
     from services.access import read_tokens, write_tokens
     from services.bus import declare_queues
 
     reference = load_reference(settings)
+    load_staff(settings.staff, reference.org)
     if scratch:
         drop_database(settings.database_url)
     ensure_database(settings.database_url)
     for service in SERVICES:
         applied = migrate(settings.database_url, service.name, service_migrations(service.package))
-        queues = declare_queues(settings.amqp_url, service.name, service.bus_class(), purge=scratch)
+        queues = declare_queues(settings.amqp_url, service.name, service.bus_class(), purge=scratch) if service.bus else []
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
     everyone = holders(reference.org)
     if not tokens:
@@ -55,6 +58,8 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
     added = write_tokens(settings.desk_tokens, everyone)
     if added:
         echo(f"tokens for {len(added)} holder(s) written to {settings.desk_tokens}")
+    if not settings.signing_keys.exists():
+        echo(f"signing key {rotate(settings.signing_keys)} written to {settings.signing_keys}")
 
 
 def instances(procs: list[tuple[str, list[str]]], replicas: int) -> list[tuple[str, list[str]]]:
@@ -115,7 +120,8 @@ class System:
 
         deadline = time.monotonic() + timeout
         names = names or list(self.procs)
-        for port in (self.settings.intake_port, self.settings.desk_port, self.settings.supervision_port):
+        for port in (self.settings.intake_port, self.settings.desk_port, self.settings.supervision_port,
+                     self.settings.identity_port):
             with api_channel(self.settings, port) as channel:
                 stub = health_pb2_grpc.HealthStub(channel)
                 self._until(deadline, f"gRPC health of port {port}", lambda: stub.Check(

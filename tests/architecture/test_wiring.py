@@ -44,14 +44,14 @@ PREVIOUS_QUEUES = {
 
 
 def test_the_queues_of_the_previous_release_are_kept():
-    queues = {queue_name(s.name, h) for s in SERVICES for h in s.bus_class().HANDLERS}
+    queues = {queue_name(s.name, h) for s in SERVICES for h in s.handlers()}
     assert PREVIOUS_QUEUES <= queues, f"renamed or dropped: {sorted(PREVIOUS_QUEUES - queues)}"
 
 
 def test_every_handler_listens_to_an_event_its_source_publishes():
     registry = load_events()
     for service in SERVICES:
-        for handler in service.bus_class().HANDLERS:
+        for handler in service.handlers():
             spec = registry.get((handler.event, 1))
             assert spec is not None and spec.producer == handler.source, (service.name, handler)
 
@@ -134,6 +134,6 @@ def test_each_service_readme_names_what_it_consumes_and_publishes(service):
     readme = (ROOT / service.package / "README.md").read_text(encoding="utf-8")
     consumes = readme.partition("**Consumes**")[2].partition("- **")[0]
     publishes = readme.partition("**Publishes**")[2].partition("- **")[0]
-    missing = [h.event for h in service.bus_class().HANDLERS if f"`{h.event}`" not in consumes]
+    missing = [h.event for h in service.handlers() if f"`{h.event}`" not in consumes]
     missing += [s.name for s in load_events().values() if s.producer == service.name and f"`{s.name}`" not in publishes]
     assert missing == [], f"{service.package}/README.md does not name {missing}"

@@ -30,7 +30,7 @@ def isolated_settings(tmp, **overrides):
         "database_url": urlunsplit(urlsplit(base.database_url)._replace(path=f"/onewindow_e2e_{name}")),
         "amqp_url": urlunsplit(urlsplit(base.amqp_url)._replace(path=f"/{vhost}")),
         "intake_port": free_port(), "desk_port": free_port(), "supervision_port": free_port(),
-        "desk_tokens": tmp / "desk-tokens.yaml",
+        "identity_port": free_port(), "desk_tokens": tmp / "desk-tokens.yaml", "signing_keys": tmp / "signing-keys.yaml",
         "relay_poll_seconds": 0.5, **overrides})
     try:
         yield settings

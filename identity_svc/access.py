@@ -1,0 +1,21 @@
+"""Who may call each method of the identity API."""
+from __future__ import annotations
+
+from services.access import Role
+
+P, ADMIN, HALL = Role.PUBLIC, Role.ADMIN, Role.HALL
+PERSONS = {Role.CLERK, Role.DEPARTMENT, Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.LEADER, Role.ADMIN}
+
+# Every method of the API and the roles that may call it; a method missing here is refused.
+ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
+    "SignIn": {P},
+    "ChangePassword": {P},  # the current password proves the person
+    "Refresh": PERSONS,  # the use case checks the caller is a person, not a system's token
+    "WhoAmI": PERSONS,
+    "GetAccount": {ADMIN},
+    "ResetPassword": {ADMIN},
+    "Unlock": {ADMIN},
+    "Revoke": {ADMIN},
+    "Reinstate": {ADMIN},
+    "Trust": {HALL},
+}.items()}

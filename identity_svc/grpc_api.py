@@ -1,0 +1,147 @@
+"""The identity gRPC API (onewindow.identity.v1): parse the request, run the use case, answer."""
+from __future__ import annotations
+
+import datetime as dt
+
+from onewindow.identity.v1 import identity_pb2 as pb
+from onewindow.identity.v1 import identity_pb2_grpc
+
+from hall.catalogue import OrgChart
+from hall.staff import Holding, Person, Staff
+from hall.wiring import ApiWiring
+from services.access import Credentials
+from services.errors import DomainError, InvalidRequest
+from services.grpcutil import add_servicer, rpc
+from services.timesource import TimeSource
+from services.watched import WatchedFile
+
+from .access import ROLES
+from .keys import read_keys
+from .rules import AddressLimit, Backoff
+from .settings import IdentitySettings
+from .use_cases import SOURCE, Identity, Issued
+
+SETTINGS, PORT_SETTING = IdentitySettings, "identity_port"
+
+
+def post_view(holding: Holding, org: OrgChart) -> pb.Post:
+    organisation = org.organisation(holding.at)
+    return pb.Post(post_id=holding.post_id, kind=holding.post.value, label=holding.post.label,
+                   organisation=holding.at, organisation_name=organisation.name if organisation else "",
+                   holder=holding.holder, agent=holding.agent or "")
+
+
+def person_view(person: Person, org: OrgChart) -> pb.Person:
+    return pb.Person(staff_number=person.staff_number, name=person.name, work_phone=person.work_phone,
+                     posts=[post_view(h, org) for h in person.posts])
+
+
+def _required(**fields: str) -> None:
+    missing = [(name, "required") for name, value in fields.items() if not value]
+    if missing:
+        raise InvalidRequest(missing)
+
+
+class IdentityApi(identity_pb2_grpc.IdentityServicer):
+    API = "identity"
+    ROLES = ROLES
+
+    def __init__(self, identity: Identity, unit_of_work, credentials: Credentials):
+        self.identity = identity
+        self.unit_of_work = unit_of_work
+        self.credentials = credentials
+
+    def _issued(self, outcome: Issued | DomainError) -> pb.SignInReply:
+        if isinstance(outcome, DomainError):  # committed (the wrong guess counted), then refused
+            raise outcome
+        org = self.identity.org
+        return pb.SignInReply(credential=outcome.credential, expires_at=outcome.expires_at.isoformat(),
+                              person=person_view(outcome.person, org), post=post_view(outcome.holding, org))
+
+    def _account(self, uow, person: Person, account: dict | None) -> pb.Account:
+        locked = self.identity.locked_until(account)
+        return pb.Account(
+            person=person_view(person, self.identity.org), active=self.identity.active(person, account),
+            password_set=bool(account and account["password_hash"]),
+            must_change_password=bool(account and account["must_change"]),
+            failures=account["failures"] if account else 0,
+            locked_until=locked.isoformat() if locked and locked > uow.time.now() else "",
+            revoked_at=account["revoked_at"].isoformat() if account and account["revoked_at"] else "",
+            revoke_reason=(account or {}).get("revoke_reason") or "")
+
+    @rpc
+    def SignIn(self, request, context, caller):
+        _required(staff_number=request.staff_number, password=request.password)
+        with self.unit_of_work() as uow:
+            outcome = self.identity.sign_in(uow, request.staff_number, request.password, request.post_id,
+                                            caller.client)
+        return self._issued(outcome)
+
+    @rpc
+    def ChangePassword(self, request, context, caller):
+        _required(staff_number=request.staff_number, current_password=request.current_password,
+                  new_password=request.new_password)
+        with self.unit_of_work() as uow:
+            outcome = self.identity.change_password(uow, request.staff_number, request.current_password,
+                                                    request.new_password, request.post_id, caller.client)
+        return self._issued(outcome)
+
+    @rpc
+    def Refresh(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return self._issued(self.identity.refresh(caller, uow.time.now()))
+
+    @rpc
+    def WhoAmI(self, request, context, caller):
+        return person_view(self.identity.who_am_i(caller), self.identity.org)
+
+    @rpc
+    def GetAccount(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return self._account(uow, *self.identity.account(uow, request.staff_number))
+
+    @rpc
+    def ResetPassword(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            password, person, account = self.identity.reset_password(uow, request.staff_number)
+            return pb.ResetPasswordReply(account=self._account(uow, person, account), first_password=password)
+
+    @rpc
+    def Unlock(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return self._account(uow, *self.identity.unlock(uow, request.staff_number))
+
+    @rpc
+    def Revoke(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return self._account(uow, *self.identity.revoke(uow, caller, request.staff_number, request.reason))
+
+    @rpc
+    def Reinstate(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return self._account(uow, *self.identity.reinstate(uow, request.staff_number))
+
+    @rpc
+    def Trust(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            view = self.identity.trust(uow, request.version)
+        if view is None:
+            return pb.TrustReply(version=request.version, unchanged=True)
+        return pb.TrustReply(version=view.version,
+                             keys=[pb.VerifyingKey(key_id=k, public_key_pem=v) for k, v in view.keys.items()],
+                             holdings=[pb.Holding(staff_number=s, post_id=p, not_before=n)
+                                       for s, p, n in view.holdings])
+
+
+def build(settings: IdentitySettings, server, time: TimeSource | None = None) -> ApiWiring:
+    wiring = ApiWiring.open(settings, SOURCE, time)
+    org = wiring.reference.org
+    identity = Identity(
+        Staff(settings.staff, org), WatchedFile(settings.signing_keys, read_keys), org,
+        dt.timedelta(minutes=settings.credential_minutes),
+        Backoff(settings.sign_in_backoff_after, dt.timedelta(seconds=settings.sign_in_backoff_seconds),
+                dt.timedelta(minutes=settings.sign_in_backoff_max_minutes)),
+        AddressLimit(settings.sign_in_failures_per_address, dt.timedelta(minutes=settings.sign_in_window_minutes)))
+    add_servicer(server, IdentityApi(identity, wiring.unit_of_work, wiring.credentials),
+                 pb.DESCRIPTOR.services_by_name["Identity"])
+    return wiring
