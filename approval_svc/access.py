@@ -1,15 +1,16 @@
-"""Who may call each method of the department desk API."""
+"""Who may call each method of the department desk API, and which tasks a caller may handle."""
 from __future__ import annotations
 
-from services.access import Role
+from services.access import Caller, Role
+from services.errors import Forbidden
 
-D, S = Role.DEPARTMENT, Role.SUPERVISOR
+D, S, L = Role.DEPARTMENT, Role.SUPERVISOR, Role.LEADER
 
 # Every method of the API and the roles that may call it; a method missing here is refused.
 ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "ListTasks": {D},
     "WatchTasks": {D},
-    "GetProgress": {D, S},
+    "GetProgress": {D, S, L},  # the office and leaders read every case
     "Claim": {D},
     "RequestSupplement": {D},
     "StartSpecialProcedure": {D},
@@ -19,3 +20,18 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "RequestCoHandling": {D},
     "Decide": {D},
 }.items()}
+
+
+def task_scope(caller: Caller) -> tuple[str, str | None]:
+    """(department, organisation) of the tasks a department caller works on: a department's system
+    all of its department's, at every window and office (None); a person those of their post's
+    window or office only (a township station's handler not the county bureau's, nor the reverse)."""
+    return caller.code, caller.organisation if caller.person else None
+
+
+def may_handle(caller: Caller, task) -> None:
+    department, organisation = task_scope(caller)
+    if task.department != department:
+        raise Forbidden(f"task {task.id} belongs to another department")
+    if organisation is not None and task.organisation != organisation:
+        raise Forbidden(f"task {task.id} is handled at {task.organisation}, not at {organisation}")

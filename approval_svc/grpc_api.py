@@ -20,7 +20,7 @@ from services.grpcutil import add_servicer, rpc
 from services.timesource import TimeSource, local_day
 
 from . import store
-from .access import ROLES
+from .access import ROLES, task_scope
 from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
 from .desk import Task
 from .settings import ApprovalSettings
@@ -117,7 +117,7 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
 
     @rpc
     def ListTasks(self, request, context, caller):
-        department = caller.code
+        department, organisation = task_scope(caller)
         size = request.page_size or 50
         if not 1 <= size <= 500:
             raise InvalidRequest([("page_size", "between 1 and 500")])
@@ -131,31 +131,34 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
             raise InvalidRequest(unknown)
         statuses = [pb.TaskStatus.Name(s).lower() for s in request.statuses]
         with self.unit_of_work() as uow:
-            rows = store.list_tasks(uow, department, statuses, request.case_number or None, after, size + 1)
+            rows = store.list_tasks(uow, department, statuses, request.case_number or None, after, size + 1,
+                                    organisation)
             tasks = [self._view(t, uow) for _, t in rows[:size]]
         token = str(rows[size - 1][0]) if len(rows) > size else ""
         return pb.ListTasksReply(tasks=tasks, next_page_token=token)
 
     @rpc
     def WatchTasks(self, request, context, caller):
-        department = caller.code
+        department, organisation = task_scope(caller)
         cursor = request.after_cursor
         if cursor < 0:
             raise InvalidRequest([("after_cursor", "0 or a cursor from an earlier item")])
         while context.is_active() and not self.signal.closing.is_set():
             seen = self.signal.current(department)
             with self.unit_of_work() as uow:
+                feed = store.feed_after(uow, department, cursor)
                 items = [pb.WorkItem(cursor=position, reason=reason, task=self._view(task, uow))
-                         for position, reason, task in store.feed_after(uow, department, cursor)]
+                         for position, reason, task in feed if organisation in (None, task.organisation)]
             for item in items:
                 yield item
-                cursor = item.cursor
-            if not items:
+            if feed:
+                cursor = feed[-1][0]
+            else:
                 self.signal.wait(department, seen, timeout=5.0)
 
     @rpc
     def GetProgress(self, request, context, caller):
-        department = None if caller.role == Role.SUPERVISOR else caller.code
+        department = caller.code if caller.role == Role.DEPARTMENT else None
         with self.unit_of_work() as uow:
             case, tasks = self.handling.progress(uow, department, request.case_number)
             views = [self._view(t, uow) for t in tasks]
@@ -165,7 +168,7 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
 
     def _act(self, caller, command: TaskCommand) -> pb.Task:
         with self.unit_of_work() as uow:
-            return self._view(self.handling.act(uow, caller.code, command), uow)
+            return self._view(self.handling.act(uow, caller, command), uow)
 
     @rpc
     def Claim(self, request, context, caller):
@@ -201,20 +204,18 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
 
     @rpc
     def RequestCoHandling(self, request, context, caller):
-        department = caller.code
         if request.cause and request.cause not in _CAUSES:  # unspecified: a first request
             raise InvalidRequest([("cause", "CO_HANDLER_MISSED or LEAD_UNCLEAR, or unspecified for a first request")])
         asks = [(a.department, a.ask, a.limit_days) for a in request.asks]
         with self.unit_of_work() as uow:
-            lead = self.handling.request_co_handling(uow, department, request.task_id, asks,
+            lead = self.handling.request_co_handling(uow, caller, request.task_id, asks,
                                                      _CAUSES.get(request.cause))
             return self._view(lead, uow)
 
     @rpc
     def Decide(self, request, context, caller):
-        department = caller.code
         with self.unit_of_work() as uow:
-            out = self.handling.decide(uow, department, request.task_id, _DECISIONS.get(request.decision),
+            out = self.handling.decide(uow, caller, request.task_id, _DECISIONS.get(request.decision),
                                        request.opinion, request.legal_basis, list(request.documents))
             return pb.DecideReply(task=self._view(out.task, uow), stage_completed=out.stage_completed,
                                   case_concluded=out.concluded, result=out.result, next_stage=out.next_stage)

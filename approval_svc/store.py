@@ -98,9 +98,13 @@ def case_tasks(uow: UnitOfWork, case_number: str) -> list[Task]:
 
 
 def list_tasks(uow: UnitOfWork, department: str, statuses: list[str], case_number: str | None,
-               after_seq: int, limit: int) -> list[tuple[int, Task]]:
+               after_seq: int, limit: int, organisation: str | None = None) -> list[tuple[int, Task]]:
+    """The department's tasks (at one window or office, or at all of them when None), in seq order."""
     query = f"{_SELECT.replace('SELECT ', 'SELECT t.seq, ', 1)} WHERE t.department = %s AND t.seq > %s"
     params: list = [department, after_seq]
+    if organisation is not None:
+        query += " AND t.organisation = %s"
+        params.append(organisation)
     if statuses:
         query += " AND t.status = ANY(%s)"
         params.append(statuses)

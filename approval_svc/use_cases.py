@@ -12,12 +12,14 @@ from dataclasses import dataclass, replace
 from hall.calendar import CalendarYearMissing
 from hall.domain import CaseStatus, Decision, ResultCode, TaskStatus
 from hall.reference import Reference
+from services.access import Caller, Role
 from services.contracts import Envelope
 from services.errors import Forbidden, NotAllowedNow, NotFound, Violations
 from services.timesource import local_day
 from services.uow import UnitOfWork
 
 from . import desk, store
+from .access import may_handle
 from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
 from .desk import CO_HANDLING, LEAD, PARALLEL, Task
 
@@ -131,28 +133,28 @@ class Handling:
                 return
             try:
                 with unit_of_work() as uow:
-                    self.act(uow, department, Resume(task_id, extension_days=0))
+                    self.act(uow, Caller(Role.DEPARTMENT, department), Resume(task_id, extension_days=0))
             except NotAllowedNow:  # resumed meanwhile, by its department or another replica
                 log.info("suspension of %s already ended", task_id)
 
     # --- the desk (API side) -----------------------------------------------------------------
 
-    def _own(self, uow: UnitOfWork, department: str, task_id: str) -> tuple[dict, Task, list[Task]]:
-        """The task if it is the department's, with its case (row locked) and all the case's tasks."""
+    def _own(self, uow: UnitOfWork, actor: Caller, task_id: str) -> tuple[dict, Task, list[Task]]:
+        """The task if the actor may handle it, with its case (row locked) and all the case's tasks."""
         case = store.load_case(uow, store.case_of(task_id), lock=True) if task_id else None
         tasks = store.case_tasks(uow, case["case_number"]) if case else []
         task = next((t for t in tasks if t.id == task_id), None)
         if task is None:
             raise NotFound(f"no task {task_id!r}")
-        if task.department != department:
-            raise Forbidden(f"task {task_id} belongs to another department")
+        may_handle(actor, task)
         if case["status"] != CaseStatus.IN_HANDLING and task.status != TaskStatus.DECIDED:
             raise NotAllowedNow(f"case {task.case_number} is {case['status']}")
         return case, task, tasks
 
-    def act(self, uow: UnitOfWork, department: str, command: TaskCommand) -> Task:
+    def act(self, uow: UnitOfWork, actor: Caller, command: TaskCommand) -> Task:
         """Claim, supplement request, special procedure, suspension: one rule, one save, one event."""
-        case, task, _ = self._own(uow, department, command.task_id)
+        case, task, _ = self._own(uow, actor, command.task_id)
+        department = task.department
         today = self._today(uow)
         match command:
             case Claim():
@@ -224,9 +226,10 @@ class Handling:
             v.add("note", f"at most {NOTE_CHARS} characters")
         v.check()
 
-    def request_co_handling(self, uow: UnitOfWork, department: str, task_id: str,
+    def request_co_handling(self, uow: UnitOfWork, actor: Caller, task_id: str,
                             asks: list[tuple[str, str, int]], cause: str | None) -> Task:
-        case, lead, tasks = self._own(uow, department, task_id)
+        case, lead, tasks = self._own(uow, actor, task_id)
+        department = lead.department
         earlier = [t for t in tasks if t.lead_task_id == lead.id]
         new, growth = desk.co_handling(lead, asks, cause, earlier, {d.code for d in self.ref.org.departments},
                                        self._today(uow))
@@ -244,10 +247,11 @@ class Handling:
                      for t in new]})
         return lead
 
-    def decide(self, uow: UnitOfWork, department: str, task_id: str, decision: Decision | None, opinion: str,
+    def decide(self, uow: UnitOfWork, actor: Caller, task_id: str, decision: Decision | None, opinion: str,
                legal_basis: str, documents: list[str]) -> DecisionOutcome:
         desk.check_decision(decision, opinion, legal_basis, documents)
-        case, task, tasks = self._own(uow, department, task_id)
+        case, task, tasks = self._own(uow, actor, task_id)
+        department = task.department
         open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)
         decided = desk.decide(task, decision, opinion, legal_basis, documents, open_co, uow.time.now())
         store.save_task(uow, decided)

@@ -104,6 +104,18 @@ class OrgChart(_Strict):
             return org
         return self._orgs[org.parent]
 
+    def centres_over(self, code: str) -> list[str]:
+        """The centre an organisation belongs to and every centre above it, nearest first (a village
+        room's: itself, its township's, the county's): whose managers and leaders oversee it."""
+        org = self._orgs.get(code)
+        found = []
+        if org is not None:
+            centre = self.centre_of(org)
+            while centre is not None:
+                found.append(centre.code)
+                centre = self._orgs.get(centre.parent) if centre.parent else None
+        return found
+
     def model_post_init(self, _context) -> None:
         self._orgs = {o.code: o for o in self.organisations}
         self._depts = {d.code: d for d in self.departments}

@@ -67,8 +67,8 @@ def reinstate(uow: UnitOfWork, staff_number: str) -> None:
                 "WHERE staff_number = %s", [staff_number])
 
 
-def marks(uow: UnitOfWork) -> dict[str, tuple[bool, int]]:
+def marks(uow: UnitOfWork) -> dict[str, tuple[bool, float]]:
     """staff number -> (revoked, credentials not honoured before, seconds since 1970)."""
-    rows = uow.execute("SELECT staff_number, revoked_at IS NOT NULL, floor(extract(epoch FROM not_before))::bigint "
+    rows = uow.execute("SELECT staff_number, revoked_at IS NOT NULL, extract(epoch FROM not_before)::float8 "
                        "FROM accounts").fetchall()
     return {staff: (revoked, not_before) for staff, revoked, not_before in rows}

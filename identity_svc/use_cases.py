@@ -43,7 +43,7 @@ class Issued:
 class TrustView:
     version: str
     keys: dict[str, str]  # key id -> PEM public key
-    holdings: list[tuple[str, str, int]]  # staff number, post id, not before
+    holdings: list[tuple[str, str, float]]  # staff number, post id, not before (seconds since 1970)
 
 
 class Identity:
@@ -132,7 +132,7 @@ class Identity:
     def _issue(self, person: Person, holding: Holding, now: dt.datetime) -> Issued:
         key_id, key = self.keys.current.signing_key()
         expires = now + self.credential_life
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": person.staff_number, "iat": int(now.timestamp()),
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": person.staff_number, "iat": now.timestamp(),
                   "exp": int(expires.timestamp()), "jti": uuid.uuid4().hex, "name": person.name,
                   "post": holding.post_id, "kind": holding.post.value, "org": holding.at, "holder": holding.holder,
                   "agent": holding.agent or ""}
@@ -189,7 +189,7 @@ class Identity:
         """The keys and the posts held now by active, unrevoked persons; None when `held_version`
         is still current."""
         marks = store.marks(uow)
-        holdings = sorted((staff, post, marks.get(staff, (False, 0))[1])
+        holdings = sorted((staff, post, marks.get(staff, (False, 0.0))[1])
                           for staff, post in self.staff.register.active_holdings()
                           if not marks.get(staff, (False, 0))[0])
         keys = self.keys.current.public_pems()

@@ -5,13 +5,14 @@ from services.access import Caller, Role
 from services.errors import Forbidden
 
 D, C, A, S, P = Role.DEPARTMENT, Role.CLERK, Role.AGENT, Role.SUPERVISOR, Role.PUBLIC
+M, L = Role.MANAGER, Role.LEADER
 
 # Every method of the API and the roles that may call it; a method missing here is refused.
 ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "Submit": {C, A},
     "SupplyMaterials": {C, A},
     "Withdraw": {C, A},  # at the applicant's request, who proves it with the phone digits
-    "GetCase": {C, A, S},
+    "GetCase": {C, A, S, M, L},  # managers and leaders read their centres' cases
     "Track": {P, C, A, D, S},
 }.items()}
 
@@ -24,10 +25,12 @@ def may_submit(caller: Caller, organisation: str, agent: str | None) -> None:
         raise Forbidden(f"agent {caller.code} submits its own proxy cases to {caller.organisation} only")
 
 
-def may_see_case(caller: Caller, organisation: str, agent: str | None) -> None:
-    """A case accepted at an organisation is its clerks'; a proxy case its agent's too; all the
-    supervision office's."""
+def may_see_case(caller: Caller, organisation: str, agent: str | None, centres: list[str]) -> None:
+    """A case accepted at an organisation is its clerks'; a proxy case its agent's too; the cases of
+    a centre (`centres`: those over the case's organisation) its manager's and leaders' to read; all
+    the supervision office's."""
     if caller.role == Role.SUPERVISOR or (caller.role == Role.CLERK and organisation == caller.organisation) \
-            or (caller.role == Role.AGENT and agent == caller.code):
+            or (caller.role == Role.AGENT and agent == caller.code) \
+            or (caller.role in (Role.MANAGER, Role.LEADER) and caller.organisation in centres):
         return
     raise Forbidden(f"{caller} may not see or act on a case accepted at {organisation}")

@@ -224,7 +224,7 @@ class Intake:
         if row is None:
             raise NotFound(f"no case {case_number!r}")
         if caller is not None:
-            may_see_case(caller, row["organisation"], row["agent"])
+            may_see_case(caller, row["organisation"], row["agent"], self.ref.org.centres_over(row["organisation"]))
         return row
 
     def read(self, uow: UnitOfWork, caller: Caller, case_number: str) -> dict:

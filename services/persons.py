@@ -36,10 +36,10 @@ QUIET_OUTAGE_SECONDS = 10.0  # an identity service away for less is not worth a 
 class Trust:
     version: str
     keys: dict[str, object]  # key id -> public key
-    holdings: dict[tuple[str, str], int] = field(default_factory=dict)  # (staff number, post id) -> not before
+    holdings: dict[tuple[str, str], float] = field(default_factory=dict)  # (staff, post id) -> not before
 
     @classmethod
-    def from_pem(cls, version: str, keys: dict[str, str], holdings: dict[tuple[str, str], int]) -> Trust:
+    def from_pem(cls, version: str, keys: dict[str, str], holdings: dict[tuple[str, str], float]) -> Trust:
         return cls(version, {kid: load_pem_public_key(pem.encode()) for kid, pem in keys.items()}, holdings)
 
 
@@ -58,7 +58,7 @@ class PersonVerifier:
         self.refresh_seconds, self.leeway = refresh_seconds, leeway_seconds
         self.trust: Trust | None = None
         self._lock = threading.Lock()
-        self._last_fetch = 0.0
+        self._last_key_fetch = 0.0
         self._failing_since: float | None = None
         self._warned = False
         self._stop = threading.Event()
@@ -82,7 +82,6 @@ class PersonVerifier:
     def refresh(self) -> bool:
         """Ask for the trust now; False when the identity service did not answer."""
         with self._lock:
-            self._last_fetch = time.monotonic()
             try:
                 fresh = self.fetch(self.trust.version if self.trust else "")
             except Exception as exc:  # noqa: BLE001 - any failure keeps the trust in force
@@ -132,7 +131,8 @@ class PersonVerifier:
     def _trust_with(self, key_id: str) -> Trust:
         trust = self.trust
         if trust is None or key_id not in trust.keys:
-            if time.monotonic() - self._last_fetch >= KEY_REFRESH_GAP:
+            if time.monotonic() - self._last_key_fetch >= KEY_REFRESH_GAP:  # a rotated key, or a forger's
+                self._last_key_fetch = time.monotonic()
                 self.refresh()
             trust = self.trust
         if trust is None:

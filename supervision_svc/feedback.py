@@ -148,7 +148,7 @@ class Feedback:
             return True
         if caller.role == Role.DEPARTMENT:
             return caller.code == item["department"]
-        if caller.role == Role.CLERK:  # a centre's token; a desk's, a window's or a room's answers for nothing
+        if caller.role in (Role.CLERK, Role.MANAGER):  # a centre's token or manager; a desk, window or room: nothing
             return item["department"] is None and caller.organisation == self.answerer(item)
         return False
 

@@ -105,8 +105,9 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
 
     @staticmethod
     def _scope(caller: Caller, asked: str) -> str | None:
-        """The department whose items a caller may list: the office any (or all), a department its own."""
-        if caller.role == Role.SUPERVISOR:
+        """The department whose items a caller may list: the office and leaders any (or all), a
+        department its own."""
+        if caller.role in (Role.SUPERVISOR, Role.LEADER):
             return asked or None
         if asked and asked != caller.code:
             raise Forbidden(f"{caller.code} may list its own items only")
@@ -159,7 +160,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
 
     @rpc
     def ListRectifications(self, request, context, caller):
-        if caller.role == Role.CLERK:  # a centre: the items of its organisations without a department
+        if caller.role in (Role.CLERK, Role.MANAGER):  # a centre: its organisations' without a department
             if request.department:
                 raise Forbidden(f"{caller.code} lists its centre's items only: leave department empty")
             department, organisations = None, self.feedback.organisations_answered_by(caller.organisation)

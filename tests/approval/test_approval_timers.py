@@ -14,6 +14,7 @@ from approval_svc.events import TaskPaused
 from approval_svc.use_cases import Handling
 from hall.domain import Decision
 from hall.reference import load_reference
+from services.access import Caller, Role
 from services.contracts import new_envelope
 from services.db import migrate, open_pool, service_migrations
 from services.errors import InvalidRequest
@@ -22,6 +23,7 @@ from services.uow import unit_of_work_factory
 from tooling.settings import SystemSettings
 
 D = dt.date
+WATER = Caller(Role.DEPARTMENT, "water")  # the water bureau's system
 PLAN = {"item_code": "TZ-002", "kind": "joint", "transfers": [], "deciding_level": "county", "reported_up": False,
         "stages": [{"index": 1, "name": "立项用地规划许可", "lead": "development_reform", "limit_days": 10, "tasks": [
             {"department": "development_reform", "organisation": "county-window-development-reform"},
@@ -62,7 +64,7 @@ def approval(database_url):
 def test_a_lapsed_commitment_ends_the_case_once_and_withdraws_its_open_tasks(approval):
     approval.deliver("routing", "CaseRouted", "L1", PLAN, D(2026, 3, 2))
     with approval.on(D(2026, 3, 3)) as uow:
-        approval.handling.decide(uow, "water", "L1.1.water", Decision.APPROVE, "同意", "《水法》", [])
+        approval.handling.decide(uow, WATER, "L1.1.water", Decision.APPROVE, "同意", "《水法》", [])
     lapsed = {"deadline": "2026-03-09", "lapsed_on": "2026-03-10"}
     approval.deliver("supervision", "CommitmentLapsed", "L1", lapsed, D(2026, 3, 10))
     approval.deliver("supervision", "CommitmentLapsed", "L1", lapsed, D(2026, 3, 10))  # another replica's scan
@@ -77,14 +79,14 @@ def test_a_lapsed_commitment_ends_the_case_once_and_withdraws_its_open_tasks(app
 def test_a_suspension_resumes_on_its_until_day_without_extension(approval):
     approval.deliver("routing", "CaseRouted", "S1", PLAN, D(2026, 3, 2))
     with approval.on(D(2026, 3, 3)) as uow:
-        approval.handling.act(uow, "water", Suspend("S1.1.water", until=D(2026, 3, 20), reason="等待司法认定"))
+        approval.handling.act(uow, WATER, Suspend("S1.1.water", until=D(2026, 3, 20), reason="等待司法认定"))
     with approval.on(D(2026, 3, 19)) as uow:
         assert approval.handling.suspensions_due(uow) == []
     with approval.on(D(2026, 3, 20)) as uow:
         due = approval.handling.suspensions_due(uow)
         assert due == [("water", "S1.1.water")]
         for department, task_id in due:
-            approval.handling.act(uow, department, Resume(task_id, extension_days=0))
+            approval.handling.act(uow, Caller(Role.DEPARTMENT, department), Resume(task_id, extension_days=0))
     assert approval.sql("SELECT status, suspended_until, extension_days FROM tasks WHERE id = 'S1.1.water'") == [
         ("claimed", None, 0)]
     assert approval.sql("SELECT envelope->'payload'->>'task_id' FROM outbox WHERE event_type = 'TaskResumed'") == [
@@ -100,7 +102,7 @@ def _paused(approval) -> dict[str, dict]:
 def test_a_planned_special_procedure_is_expected_to_end_on_the_countys_working_days(approval):
     approval.deliver("routing", "CaseRouted", "P1", PLAN, D(2026, 3, 2))
     with approval.on(D(2026, 9, 29)) as uow:  # a Tuesday before the National Day holiday
-        approval.handling.act(uow, "water", StartSpecialProcedure("P1.1.water", "hearing", "", planned_days=5))
+        approval.handling.act(uow, WATER, StartSpecialProcedure("P1.1.water", "hearing", "", planned_days=5))
     # 30 Sep; 1-7 Oct off; 8, 9, 10 Oct (a Saturday worked in exchange), 12 Oct
     paused = _paused(approval)["P1.1.water"]
     assert (paused["planned_days"], paused["expected_end"]) == (5, "2026-10-12")
@@ -109,10 +111,10 @@ def test_a_planned_special_procedure_is_expected_to_end_on_the_countys_working_d
 def test_an_unplanned_or_uncharted_special_procedure_has_no_expected_end(approval):
     approval.deliver("routing", "CaseRouted", "P2", PLAN, D(2026, 3, 2))
     with approval.on(D(2026, 3, 3)) as uow:
-        approval.handling.act(uow, "water", StartSpecialProcedure("P2.1.water", "hearing", ""))
+        approval.handling.act(uow, WATER, StartSpecialProcedure("P2.1.water", "hearing", ""))
     approval.deliver("routing", "CaseRouted", "P3", PLAN, D(2026, 3, 2))
     with approval.on(D(2027, 12, 1)) as uow:  # 365 working days run into 2028, which no calendar holds yet
-        approval.handling.act(uow, "water", StartSpecialProcedure("P3.1.water", "expert_review", "", planned_days=365))
+        approval.handling.act(uow, WATER, StartSpecialProcedure("P3.1.water", "expert_review", "", planned_days=365))
     unplanned, uncharted = _paused(approval)["P2.1.water"], _paused(approval)["P3.1.water"]
     assert (unplanned["planned_days"], unplanned["expected_end"]) == (None, None)
     assert (uncharted["planned_days"], uncharted["expected_end"]) == (365, None)
@@ -122,7 +124,7 @@ def test_an_unplanned_or_uncharted_special_procedure_has_no_expected_end(approva
 def test_planned_days_out_of_bounds_are_a_field_error_and_change_nothing(approval, days):
     approval.deliver("routing", "CaseRouted", "P4", PLAN, D(2026, 3, 2))
     with pytest.raises(InvalidRequest) as info, approval.on(D(2026, 3, 3)) as uow:
-        approval.handling.act(uow, "water", StartSpecialProcedure("P4.1.water", "hearing", "", planned_days=days))
+        approval.handling.act(uow, WATER, StartSpecialProcedure("P4.1.water", "hearing", "", planned_days=days))
     assert [field for field, _ in info.value.violations] == ["planned_days"]
     assert approval.sql("SELECT status FROM tasks WHERE id = 'P4.1.water'") == [("assigned",)]
     assert _paused(approval) == {}
