@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import grpc
 from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.desk.v1 import desk_pb2_grpc
+from onewindow.identity.v1 import identity_pb2 as idpb
+from onewindow.identity.v1 import identity_pb2_grpc
 from onewindow.intake.v1 import intake_pb2 as ipb
 from onewindow.intake.v1 import intake_pb2_grpc
 from stdnum.cn import ric
@@ -228,15 +230,44 @@ class Department:
             self.stream.cancel()
 
 
+def person_bearers(settings: SystemSettings, organisations: set[str], departments: set[str]) -> dict[str, str]:
+    """Signed-in persons in place of the systems' tokens: for each accepting organisation the A
+    holder of its clerk post, for each department the A holder of the handler post at its county
+    office. Each gets a first password (set in the store, as county IT's command does), changes it
+    over the identity API and acts with the credential that answer gives."""
+    from hall.staff import load_staff
+
+    from .people import set_first_passwords
+
+    ref = load_reference(settings)
+    register = load_staff(settings.staff, ref.org)
+    wanted = {code: (("acceptance_clerk", "window_clerk"), code) for code in organisations}
+    wanted |= {code: (("handler",), ref.org.office_for(code, "county-centre").code) for code in departments}
+    holders = {}
+    for code, (kinds, at) in wanted.items():
+        holders[code] = next((p.staff_number, h.post_id) for p in register.persons if p.active for h in p.posts
+                             if h.post in kinds and h.at == at and h.holder == "A")
+    firsts = {f.staff_number: f.password for f in
+              set_first_passwords(settings, sorted({s for s, _ in holders.values()}), replace=True)}
+    with api_channel(settings, settings.identity_port, settings.identity_host) as channel:
+        identity = identity_pb2_grpc.IdentityStub(channel)
+        return {code: identity.ChangePassword(idpb.ChangePasswordRequest(
+            staff_number=staff, current_password=firsts[staff], new_password=f"load-{uuid.uuid4().hex}",
+            post_id=post), timeout=CALL_TIMEOUT).credential for code, (staff, post) in holders.items()}
+
+
 def run_load(settings: SystemSettings, *, cases: int | None = None, duration: float | None = None, rate: float = 40.0,
              concurrency: int = 32, mix: dict[str, float] | None = None, echo=print, progress: bool = True,
-             drain: float = DRAIN_SECONDS, books: Books | None = None, cursors: dict[str, int] | None = None) -> dict:
+             drain: float = DRAIN_SECONDS, books: Books | None = None, cursors: dict[str, int] | None = None,
+             as_persons: bool = False) -> dict:
     """Submit at `rate` per second for `cases` cases or `duration` seconds; return the figures.
 
     `drain`: seconds to wait after the last arrival for the open cases to conclude. `books`: where
     the clients record what they saw, for a caller that compares it with the store afterwards.
     `cursors`: where each department's watch resumes, updated at the end, for a caller that runs
     several batches on one system (a department system keeps its cursor across sessions).
+    `as_persons`: clerks and handlers sign in and act with their credentials, instead of the
+    organisations' and departments' system tokens (what the credential checks cost).
     """
     ref = load_reference(settings)
     mix = mix or {"TZ-002": 1.0}
@@ -254,11 +285,14 @@ def run_load(settings: SystemSettings, *, cases: int | None = None, duration: fl
     desk = desk_pb2_grpc.DepartmentDeskStub(desk_channel)
     deciders = ThreadPoolExecutor(64, thread_name_prefix="decide")
     cursors = {} if cursors is None else cursors
+    deciding = sorted(set().union(*(departments_of(i) for i in items.values())))
+    organisations = {code: accepting_organisation(item, ref.org) for code, item in items.items()}
+    if as_persons:
+        tokens = person_bearers(settings, set(organisations.values()), set(deciding))
     departments = [Department(code, tokens[code], desk, books, deciders, stop, cursors.get(code, 0))
-                   for code in sorted(set().union(*(departments_of(i) for i in items.values())))]
+                   for code in deciding]
     for d in departments:
         d.thread.start()
-    organisations = {code: accepting_organisation(item, ref.org) for code, item in items.items()}
     codes, weights = list(mix), list(mix.values())
     slots = threading.Semaphore(concurrency)
     bar = tqdm(total=total, desc="cases concluded", unit="case", disable=not progress, leave=False, mininterval=1.0)
@@ -309,7 +343,8 @@ def run_load(settings: SystemSettings, *, cases: int | None = None, duration: fl
         bar.close()
         intake_channel.close()
         desk_channel.close()
-    return _figures(books, start, arrivals_end, rate, concurrency, mix)
+    return {**_figures(books, start, arrivals_end, rate, concurrency, mix),
+            "callers": "persons" if as_persons else "systems"}
 
 
 def _progress(bar: tqdm, books: Books) -> None:

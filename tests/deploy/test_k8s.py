@@ -45,11 +45,12 @@ SCHEMAS = {
 
 PROCESSES = [name for name, _ in commands("python")]
 # API process -> the setting of its gRPC port (services/config.py).
-GRPC_PORT_SETTING = {"intake-api": "intake_port", "approval-api": "desk_port", "supervision-api": "supervision_port"}
+GRPC_PORT_SETTING = {"intake-api": "intake_port", "approval-api": "desk_port", "supervision-api": "supervision_port",
+                     "identity-api": "identity_port"}
 METRICS_PORT = 9100
 STOP_SECONDS = 10  # every process stops within 10 s of SIGTERM (docs/operations.md, section 5)
 # The Secret the installer makes by hand (k8s/README.md); no rendering may contain it.
-INSTALLER_SECRETS = {"onewindow-desk-tokens"}
+INSTALLER_SECRETS = {"onewindow-desk-tokens", "onewindow-signing-keys"}
 # Connections that are not the processes' pools: superuser_reserved_connections (3), the
 # standbys' replication, the metrics exporter, the migrate Job, an operator's psql.
 DB_CONNECTION_RESERVE = 20
