@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     relay_batch: int = Field(200, ge=1, le=10_000, description="outbox rows published per batch")
     retention_days: int = Field(30, ge=1, le=3650, description="days published outbox rows and inbox marks "
                                                               "are kept before housekeeping deletes them")
+    audit_keep_days: int = Field(366, ge=183, le=36500, description="days audit log entries are kept before "
+                                                                 "`onewindow audit-log prune` deletes them "
+                                                                 "(at least six months)")
     relay_poll_seconds: float = Field(1.0, gt=0, le=60, description="outbox polling fallback to LISTEN/NOTIFY")
     db_pool_size: int = Field(10, ge=1, le=200, description="connections per bus process")
     api_db_pool_size: int = Field(20, ge=1, le=200, description="connections per gRPC process")

@@ -1,6 +1,7 @@
 """The `onewindow` command line (run through the `./onewindow` script at the repository root)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -439,6 +440,81 @@ def events() -> None:
     from .events import events_table
 
     click.echo(events_table())
+
+
+@main.group("audit-log")
+def audit_log() -> None:
+    """The audit log: one hash chain per service (verify, export, prune)."""
+
+
+@contextlib.contextmanager
+def _database_errors():
+    """A database that does not answer ends the command with its message, not a traceback."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise click.ClickException(f"PostgreSQL: {exc}") from None
+
+
+@audit_log.command("verify")
+def audit_log_verify() -> None:
+    """Recompute every service's chain: its entries, and OK or BROKEN with the first bad seq and
+    why. Exits 1 if any chain is broken."""
+    from .auditlog import report_lines, verify_all
+
+    with _database_errors():
+        checks = verify_all(current_settings().database_url)
+    for line in report_lines(checks):
+        click.echo(line)
+    sys.exit(0 if all(check.ok for check in checks.values()) else 1)
+
+
+@audit_log.command("export")
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (China time).")
+@click.option("--until", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, included.")
+@click.option("--service", help="Only this service's chain.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write [standard output].")
+def audit_log_export(since, until, service: str | None, out: Path | None) -> None:
+    """Write the entries of the days from --since to --until as JSON lines, each naming its service,
+    with its seq and hashes: a period's chain can be checked on its own."""
+    import datetime as dt
+
+    from services.timesource import CHINA
+
+    from .auditlog import export_all
+    from .processes import SERVICES
+
+    if service is not None and service not in [s.name for s in SERVICES]:
+        raise click.BadParameter(f"not a service: {service}", param_hint="--service")
+    start = dt.datetime.combine(since.date(), dt.time(), CHINA)
+    end = dt.datetime.combine(until.date() + dt.timedelta(days=1), dt.time(), CHINA)
+    count = 0
+    with _database_errors(), (out.open("w", encoding="utf-8") if out else contextlib.nullcontext(None)) as file:
+        for entry in export_all(current_settings().database_url, start, end, service):
+            line = json.dumps(entry, ensure_ascii=False)
+            if file:
+                file.write(line + "\n")
+            else:
+                click.echo(line)
+            count += 1
+    click.echo(f"{count} entries" + (f" written to {out}" if out else ""), err=True)
+
+
+@audit_log.command("prune")
+@click.option("--keep-days", type=click.IntRange(183), help="Days kept [ONEWINDOW_AUDIT_KEEP_DAYS].")
+def audit_log_prune(keep_days: int | None) -> None:
+    """Delete the entries older than the retention, each chain's anchor moved so that it still verifies."""
+    from services.timesource import SystemTime
+
+    from .auditlog import prune_all
+
+    settings = current_settings()
+    with _database_errors():
+        deleted = prune_all(settings.database_url, keep_days or settings.audit_keep_days, SystemTime().now())
+    for name, count in deleted.items():
+        click.echo(f"{name}: {count} entries deleted")
 
 
 if __name__ == "__main__":
