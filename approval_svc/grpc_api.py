@@ -20,7 +20,7 @@ from services.grpcutil import add_servicer, rpc
 from services.timesource import TimeSource, local_day
 
 from . import store
-from .access import ROLES, task_scope
+from .access import QUIET, ROLES, task_scope
 from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
 from .desk import Task
 from .settings import ApprovalSettings
@@ -105,6 +105,7 @@ class FeedSignal:
 class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
     API = "desk"
     ROLES = ROLES
+    QUIET = QUIET
 
     def __init__(self, handling: Handling, unit_of_work, credentials: Credentials, signal: FeedSignal):
         self.handling = handling

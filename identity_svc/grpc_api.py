@@ -11,11 +11,11 @@ from hall.staff import Holding, Person, Staff
 from hall.wiring import ApiWiring
 from services.access import Credentials
 from services.errors import DomainError, InvalidRequest
-from services.grpcutil import add_servicer, rpc
+from services.grpcutil import add_servicer, refusing, rpc
 from services.timesource import TimeSource
 from services.watched import WatchedFile
 
-from .access import ROLES
+from .access import QUIET, ROLES
 from .keys import read_keys
 from .rules import AddressLimit, Backoff
 from .settings import IdentitySettings
@@ -45,6 +45,7 @@ def _required(**fields: str) -> None:
 class IdentityApi(identity_pb2_grpc.IdentityServicer):
     API = "identity"
     ROLES = ROLES
+    QUIET = QUIET
 
     def __init__(self, identity: Identity, unit_of_work, credentials: Credentials):
         self.identity = identity
@@ -75,6 +76,8 @@ class IdentityApi(identity_pb2_grpc.IdentityServicer):
         with self.unit_of_work() as uow:
             outcome = self.identity.sign_in(uow, request.staff_number, request.password, request.post_id,
                                             caller.client)
+            if isinstance(outcome, DomainError):
+                refusing(outcome)
         return self._issued(outcome)
 
     @rpc
@@ -84,6 +87,8 @@ class IdentityApi(identity_pb2_grpc.IdentityServicer):
         with self.unit_of_work() as uow:
             outcome = self.identity.change_password(uow, request.staff_number, request.current_password,
                                                     request.new_password, request.post_id, caller.client)
+            if isinstance(outcome, DomainError):
+                refusing(outcome)
         return self._issued(outcome)
 
     @rpc

@@ -13,7 +13,7 @@ from services.errors import InvalidRequest, NotFound
 from services.grpcutil import add_servicer, rpc
 from services.timesource import TimeSource
 
-from .access import ROLES
+from .access import QUIET, ROLES
 from .settings import IntakeSettings
 from .use_cases import SOURCE, Intake, TrackLimits
 
@@ -66,6 +66,7 @@ def case_view(row: dict) -> pb.CaseView:
 class IntakeApi(intake_pb2_grpc.IntakeServicer):
     API = "intake"
     ROLES = ROLES
+    QUIET = QUIET
 
     def __init__(self, intake: Intake, unit_of_work, credentials: Credentials):
         self.intake = intake

@@ -39,8 +39,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, le=200, description="connections per bus process")
     api_db_pool_size: int = Field(20, ge=1, le=200, description="connections per gRPC process")
     desk_tokens: Path = Field(ROOT / ".secrets" / "desk-tokens.yaml",
-                              description="YAML secrets file of the API tokens: holder code (department, "
-                                          "organisation, agent, `supervision`) -> token")
+                              description="YAML secrets file of the systems' API tokens: holder code "
+                                          "(department, organisation, agent, `supervision`, `web`, `apis`) -> token")
+    identity_host: str = Field("127.0.0.1", description="host of the identity API, which every API asks which "
+                                                        "keys and posts to trust")
+    identity_port: int = Field(50054, ge=0, le=65535, description="gRPC port of the identity API (sign-in)")
     tls_cert: Path | None = Field(None, description="PEM certificate chain of the gRPC servers; unset: plaintext")
     tls_key: Path | None = Field(None, description="PEM private key matching tls_cert")
     tls_ca: Path | None = Field(None, description="PEM certificates the project's clients (CLI, load generator, "

@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -25,9 +26,11 @@ from google.protobuf.message_factory import GetMessageClass
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from .access import authorize
+from . import auditlog
+from .access import Caller, authorize
 from .errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, Unauthenticated, Unavailable
 from .metrics import GRPC_REQUESTS, GRPC_SECONDS
+from .uow import CURRENT_ACT, Act
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +92,13 @@ def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str,
 
 
 def _fail(context, exc: Exception) -> None:
-    if isinstance(exc, InvalidRequest):
-        abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc), exc.violations)
-    for kind, code in _CODES.items():
-        if isinstance(exc, kind):
-            abort(context, code, str(exc))
+    name = status_name(exc)
+    if name == "INTERNAL":
+        raise exc
     if isinstance(exc, (psycopg.OperationalError, TimeoutError)):
         log.warning("store unavailable: %r", exc)
         abort(context, grpc.StatusCode.UNAVAILABLE, "the store is unavailable, retry")
-    raise exc
+    abort(context, grpc.StatusCode[name], str(exc), getattr(exc, "violations", []))
 
 
 def nul_fields(message, prefix: str = "") -> list[str]:
@@ -190,39 +191,110 @@ def _caller(servicer, context, name: str):
     return caller
 
 
+# What names the thing an act is done to, in the order looked for in the request.
+_TARGETS = ("case_number", "task_id", "staff_number", "warning_id", "rating_id", "complaint_id")
+REFUSALS = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
+
+
+def _target(request) -> str:
+    for name in _TARGETS:
+        if name in request.DESCRIPTOR.fields_by_name and (value := getattr(request, name)):
+            return str(value)[:200]
+    return ""
+
+
+def status_name(exc: Exception) -> str:
+    """The gRPC status a domain error is answered with (`_fail`), by name."""
+    if isinstance(exc, InvalidRequest):
+        return "INVALID_ARGUMENT"
+    for kind, code in _CODES.items():
+        if isinstance(exc, kind):
+            return code.name
+    if isinstance(exc, (psycopg.OperationalError, TimeoutError)):
+        return "UNAVAILABLE"
+    return "INTERNAL"
+
+
+def refusing(exc: Exception) -> None:
+    """The call's act is a refusal that its transaction commits (a wrong password counted): its
+    audit entry says so. Call it inside that transaction, then raise `exc` after it."""
+    act = CURRENT_ACT.get()
+    if act is not None:
+        act.refused(status_name(exc), str(exc))
+
+
+def _identify(act: Act, caller: Caller) -> None:
+    act.entry = replace(act.entry, person=caller.person, post=caller.post, organisation=caller.organisation,
+                        holder="" if caller.person else caller.code, client=caller.client)
+
+
+def _record(servicer, act: Act, result: str) -> None:
+    """An act's entry when no transaction of the call recorded it: a refusal, a failure, a read that
+    wrote nothing. A quiet method (lists, the public lookup) is recorded only when it is refused."""
+    if act.recorded or (act.quiet and result not in REFUSALS):
+        return
+    try:
+        with servicer.unit_of_work() as uow:
+            auditlog.append(uow.conn, act.entry, uow.time.now())
+    except Exception as exc:  # noqa: BLE001 - the answer stands; the store being away is alerted on anyway
+        log.warning("audit entry of %s (%s) not written: %r", act.entry.action, act.entry.result, exc)
+
+
 def rpc(method):
     """Authorize the caller of a unary or server-streaming servicer method and pass it on, map
-    domain errors to gRPC statuses, and count the answers. The servicer names its API in `API` and
-    holds the `credentials` (services.access.Credentials) and its
-    `ROLES` (method name -> roles, in the service's access.py)."""
+    domain errors to gRPC statuses, record the act in the service's audit log, and count the
+    answers. The servicer names its API in `API` and holds the `credentials`
+    (services.access.Credentials), its `ROLES` (method name -> roles) and `QUIET` (methods whose
+    answered calls are not recorded: lists and lookups without personal data), from its service's
+    access.py, and its `unit_of_work`."""
     name = method.__name__
+
+    def begin(self, request, context) -> tuple[Act, object]:
+        act = Act(auditlog.AuditEntry(f"{self.API}.{name}", client=peer_address(context), target=_target(request)),
+                  quiet=name in self.QUIET)
+        return act, CURRENT_ACT.set(act)
+
     if _is_generator(method):
         @functools.wraps(method)
         def streaming(self, request, context):
+            act, token = begin(self, request, context)
+            result = "OK"
             try:
                 caller = _caller(self, context, name)
+                _identify(act, caller)
                 _check_request(request)
                 yield from method(self, request, context, caller)
             except grpc.RpcError:
                 raise
             except Exception as exc:  # noqa: BLE001 - mapped or re-raised
+                result = status_name(exc)
+                act.refused(result, str(exc))
                 _fail(context, exc)
             finally:
+                CURRENT_ACT.reset(token)
+                _record(self, act, result)
                 GRPC_REQUESTS.labels(self.API, name, _code(context)).inc()
         return streaming
 
     @functools.wraps(method)
     def unary(self, request, context):
         started = time.perf_counter()
+        act, token = begin(self, request, context)
+        result = "OK"
         try:
             caller = _caller(self, context, name)
+            _identify(act, caller)
             _check_request(request)
             return method(self, request, context, caller)
         except grpc.RpcError:
             raise
         except Exception as exc:  # noqa: BLE001 - mapped or re-raised
+            result = status_name(exc)
+            act.refused(result, str(exc))
             _fail(context, exc)
         finally:
+            CURRENT_ACT.reset(token)
+            _record(self, act, result)
             GRPC_REQUESTS.labels(self.API, name, _code(context)).inc()
             GRPC_SECONDS.labels(self.API, name).observe(time.perf_counter() - started)
     return unary

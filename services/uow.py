@@ -6,23 +6,52 @@
     # committed: the relay is woken by NOTIFY and publishes the event
 
 Leaving the block by an exception rolls everything back: nothing half-written, nothing emitted.
+
+A unit of work opened while a gRPC call is doing an act (`CURRENT_ACT`, set by `grpcutil.rpc`)
+records that act in its service's audit log as its last statement: the act and its entry commit
+together, or neither (`services.auditlog`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any
 
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from . import auditlog
 from .contracts import Envelope, new_envelope
 from .timesource import SystemTime, TimeSource
 
 
 def notify_channel(schema: str) -> str:
     return f"outbox_{schema}"
+
+
+@dataclass
+class Act:
+    """The act a gRPC call is doing, to be recorded once: by the first unit of work that commits
+    during the call, else by the call's end (a refusal, a read without a transaction)."""
+    entry: auditlog.AuditEntry
+    quiet: bool = False  # recorded only if refused (a list, the public lookup): no transaction records it
+    recorded: bool = False
+
+    def entry_for(self, emitted: list[Envelope]) -> auditlog.AuditEntry:
+        """The entry, naming the case the transaction acted on when the request named none (a
+        submission names its request id; its case number is born in the transaction)."""
+        case = next((e.case_number for e in emitted if e.case_number), None)
+        return replace(self.entry, target=case) if case and not self.entry.target else self.entry
+
+    def refused(self, result: str, detail: str = "") -> None:
+        """The transaction commits a refusal (a wrong password counted): record it as such."""
+        self.entry = replace(self.entry, result=result, detail=detail[:200])
+
+
+CURRENT_ACT: ContextVar[Act | None] = ContextVar("onewindow_act", default=None)
 
 
 class UnitOfWork:
@@ -68,7 +97,14 @@ def unit_of_work_factory(pool: ConnectionPool, source: str, schema: str,
 
     @contextmanager
     def unit_of_work() -> Iterator[UnitOfWork]:
-        with pool.connection() as conn, conn.transaction():
-            yield UnitOfWork(conn, source, schema, time)
+        act = CURRENT_ACT.get()
+        with pool.connection() as conn:
+            with conn.transaction():
+                uow = UnitOfWork(conn, source, schema, time)
+                yield uow
+                if act is not None and not act.recorded and not act.quiet:  # last: the head stays locked to commit
+                    auditlog.append(conn, act.entry_for(uow.emitted), time.now())
+            if act is not None and not act.quiet:
+                act.recorded = True
 
     return unit_of_work

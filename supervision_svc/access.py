@@ -25,3 +25,7 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "ListComplaints": {D, S, L},
     "GetFigures": {D, S, M, L},  # leaders read figures (考核); managers their halls'
 }.items()}
+
+# Methods whose answered calls are not recorded in the audit log (lists and figures); every other
+# call is, and every refused one.
+QUIET = frozenset({'ListWarnings', 'ListFaults', 'ListRectifications', 'ListComplaints', 'GetFigures'})

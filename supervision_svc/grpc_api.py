@@ -16,7 +16,7 @@ from services.grpcutil import add_servicer, rpc
 from services.timesource import TimeSource
 
 from . import store
-from .access import ROLES
+from .access import QUIET, ROLES
 from .feedback import Complaint, Feedback, Rating
 from .figures import agent_figures, figures
 from .gauges import BusinessCollector
@@ -96,6 +96,7 @@ def complaint_view(c: dict) -> pb.Complaint:
 class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     API = "supervision"
     ROLES = ROLES
+    QUIET = QUIET
 
     def __init__(self, feedback: Feedback, instructions: Instructions, unit_of_work, credentials: Credentials):
         self.feedback = feedback

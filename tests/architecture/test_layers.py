@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-SERVICES = ("intake_svc", "routing_svc", "approval_svc", "notify_svc", "supervision_svc")
+SERVICES = ("intake_svc", "routing_svc", "approval_svc", "notify_svc", "supervision_svc", "identity_svc")
 PACKAGES = ("services", "hall", "tooling", *SERVICES)
 
 

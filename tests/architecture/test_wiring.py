@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from onewindow.desk.v1 import desk_pb2
+from onewindow.identity.v1 import identity_pb2
 from onewindow.intake.v1 import intake_pb2
 from onewindow.supervision.v1 import supervision_pb2
 
@@ -118,11 +119,14 @@ def test_handler_ids_are_unique_in_a_service():
     ("intake_svc", intake_pb2.DESCRIPTOR.services_by_name["Intake"]),
     ("approval_svc", desk_pb2.DESCRIPTOR.services_by_name["DepartmentDesk"]),
     ("supervision_svc", supervision_pb2.DESCRIPTOR.services_by_name["Supervision"]),
+    ("identity_svc", identity_pb2.DESCRIPTOR.services_by_name["Identity"]),
 ])
 def test_every_api_method_has_its_roles(package, descriptor):
     import importlib
 
-    roles = importlib.import_module(f"{package}.access").ROLES
+    access = importlib.import_module(f"{package}.access")
+    roles = access.ROLES
+    assert access.QUIET <= roles.keys(), "QUIET names a method the API does not have"
     methods = {m.name for m in descriptor.methods}
     assert methods - roles.keys() == set(), "a proto method without roles is refused to everyone: give it roles"
     assert roles.keys() - methods == set(), "roles for a method the API does not have"

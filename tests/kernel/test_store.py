@@ -36,13 +36,13 @@ def outbox_rows(pool) -> list[tuple]:
 def test_migrations_apply_once_and_are_recorded(database_url):
     name = f"m_{uuid.uuid4().hex[:8]}"
     first = migrate(database_url, name, [KERNEL_MIGRATIONS])
-    assert first == ["0000_kernel_outbox_inbox"]
+    assert first == ["0000_kernel_outbox_inbox", "0001_audit_log"]
     assert migrate(database_url, name, [KERNEL_MIGRATIONS]) == []
     with psycopg.connect(database_url) as conn:
         tables = {r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [name])}
         conn.execute(f'DROP SCHEMA "{name}" CASCADE')
-    assert {"outbox", "inbox"} <= tables
+    assert {"outbox", "inbox", "audit_log", "audit_head"} <= tables
 
 
 def test_state_and_events_commit_together_or_not_at_all(pool, uow):
