@@ -88,13 +88,21 @@ def rotate(path: Path, today: dt.date | None = None) -> str:
     return kid
 
 
+class _Dumper(yaml.SafeDumper):
+    """PEM blocks as YAML literal blocks, readable as they are."""
+
+
+_Dumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+
+
 def _write(path: Path, content: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # a new file beside it, then renamed: a crash leaves the old keys or the new ones, never half
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(yaml.safe_dump(content, sort_keys=False, default_style=None))
+            file.write(yaml.dump(content, Dumper=_Dumper, sort_keys=False))
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

@@ -25,7 +25,8 @@ from services.config import ROOT, ConfigError, load_settings
 from .processes import commands
 from .settings import SystemSettings
 
-NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case", "submit"}
+NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case", "submit", "passwords",
+                  "audit-log"}
 
 
 def _answers(url: str, default_port: int) -> tuple[str, int, bool]:
@@ -179,12 +180,15 @@ def show_config() -> None:
 @main.command("check-config")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def check_config(files: tuple[Path, ...]) -> None:
-    """Validate org chart, catalogue and calendar files (told apart by their top-level key).
+    """Validate org chart, catalogue, calendar and staff register files (told apart by their
+    top-level key).
 
-    A catalogue is checked against the org chart given with it, or the configured one.
+    A catalogue or a staff register is checked against the org chart given with it, or the
+    configured one.
     """
     from hall.calendar import WorkingCalendar
     from hall.catalogue import load_catalogue, load_org
+    from hall.staff import load_staff
     from services.yamlfile import ConfigFileError, Document
 
     failed = False
@@ -201,14 +205,15 @@ def check_config(files: tuple[Path, ...]) -> None:
             click.echo(f"{path}: ok ({describe(loaded)})")
         return loaded
 
-    kinds: dict[str, list[Path]] = {"org": [], "catalogue": [], "calendar": []}
+    kinds: dict[str, list[Path]] = {"org": [], "catalogue": [], "calendar": [], "staff": []}
     for path in files:
         doc = check(path, Document, None)
         if doc is not None:
             keys = set(doc.data) if isinstance(doc.data, dict) else set()
-            kinds["catalogue" if "items" in keys else "calendar" if "years" in keys else "org"].append(path)
+            kinds["catalogue" if "items" in keys else "calendar" if "years" in keys
+                  else "staff" if "persons" in keys else "org"].append(path)
     org = None
-    for path in kinds["org"] or ([current_settings().org] if kinds["catalogue"] else []):
+    for path in kinds["org"] or ([current_settings().org] if kinds["catalogue"] or kinds["staff"] else []):
         org = check(path, load_org, (lambda o: f"{len(o.departments)} departments, {len(o.organisations)} "
                                                f"organisations, {len(o.agents)} agents") if path in files else None)
     for path in kinds["catalogue"]:
@@ -217,6 +222,13 @@ def check_config(files: tuple[Path, ...]) -> None:
             failed = True
             continue
         check(path, lambda p: load_catalogue(p, org), lambda c: f"{len(c.items)} items")
+    for path in kinds["staff"]:
+        if org is None:
+            click.echo(f"{path}: not checked: the org chart has errors", err=True)
+            failed = True
+            continue
+        check(path, lambda p: load_staff(p, org), lambda r: f"{len(r.persons)} persons, "
+                                                            f"{len(r.active_holdings())} posts held")
     for path in kinds["calendar"]:
         check(path, WorkingCalendar.from_file, lambda c: "years " + ", ".join(map(str, c.local_years)))
     sys.exit(1 if failed else 0)
@@ -318,8 +330,10 @@ def demo(logs: Path | None) -> None:
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000),
               help="Submissions in flight at most.")
 @click.option("--mix", default="TZ-002=1", show_default=True, help="Item codes and weights, e.g. TZ-002=3,TZ-001=1.")
+@click.option("--as-persons", is_flag=True,
+              help="Clerks and handlers sign in and act with their credentials (not the systems' tokens).")
 @click.option("--logs", type=click.Path(path_type=Path), help="Directory for the processes' logs.")
-def load(cases: int | None, duration: float | None, rate: float, concurrency: int, mix: str,
+def load(cases: int | None, duration: float | None, rate: float, concurrency: int, mix: str, as_persons: bool,
          logs: Path | None) -> None:
     """Benchmark: submit cases at a rate, departments decide over gRPC; the last line is JSON."""
     from .loadgen import parse_mix, run_load, summary_lines
@@ -333,7 +347,7 @@ def load(cases: int | None, duration: float | None, rate: float, concurrency: in
 
     def play(settings):
         result = run_load(settings, cases=cases, duration=duration, rate=rate, concurrency=concurrency,
-                          mix=weights, echo=lambda line: click.echo(line, err=True))
+                          mix=weights, echo=lambda line: click.echo(line, err=True), as_persons=as_persons)
         return result, summary_lines(result)
 
     _run_system("load", play, logs)
@@ -440,6 +454,44 @@ def events() -> None:
     from .events import events_table
 
     click.echo(events_table())
+
+
+@main.command()
+@click.argument("staff_numbers", nargs=-1)
+@click.option("--replace", is_flag=True, help="Also for the named persons who have a password (a lost one).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV file to write, readable by its owner only [standard output].")
+def passwords(staff_numbers: tuple[str, ...], replace: bool, out: Path | None) -> None:
+    """First passwords for the staff register: every active person without one, or those named.
+    Hand each over on paper; the person changes it at first sign-in (ChangePassword)."""
+    from .people import set_first_passwords, write_sheet
+
+    settings = current_settings()
+    try:
+        made = set_first_passwords(settings, list(staff_numbers) or None, replace=replace)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    text = write_sheet(made, out)
+    if text:
+        click.echo(text, nl=False)
+    click.echo(f"{len(made)} first password(s)" + (f" written to {out}" if out else ""), err=True)
+
+
+@main.group()
+def keys() -> None:
+    """The signing keys of signed-in persons' credentials."""
+
+
+@keys.command("rotate")
+@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The secrets file [ONEWINDOW_SIGNING_KEYS].")
+def keys_rotate(path: Path | None) -> None:
+    """Add a new signing key and sign with it; the previous key still verifies the credentials it
+    signed until they expire; older ones are dropped. Running processes take it without a restart."""
+    from identity_svc.keys import rotate
+
+    path = path or current_settings().signing_keys
+    click.echo(f"signing key {rotate(path)} added to {path}")
 
 
 @main.group("audit-log")

@@ -229,3 +229,26 @@ def test_revoking_a_person_or_removing_a_post_takes_effect_everywhere_within_ten
     register.write_text("".join(edited), encoding="utf-8")
     wait_until(lambda: check() == grpc.StatusCode.UNAUTHENTICATED, timeout=10, what="the register edit")
     assert revoked_after < 10 and time.monotonic() - started < 10
+
+
+def test_the_passwords_command_hands_out_first_passwords_in_a_file_only_its_owner_reads(system, tmp_path):
+    import csv
+    import subprocess
+
+    from tests.tooling.test_cli import ONEWINDOW
+
+    staff, post = holder_of("acceptance_clerk", "fangang-desk")
+    sheet = tmp_path / "first.csv"
+    done = subprocess.run([ONEWINDOW, "passwords", staff, "--replace", "--out", str(sheet)], env=system.env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sheet.stat().st_mode & 0o777 == 0o600
+    (row,) = list(csv.DictReader(sheet.open(encoding="utf-8")))
+    assert row["staff_number"] == staff and row["posts"] == post
+    with pytest.raises(grpc.RpcError) as first:  # the first password works only to change it
+        sign_in(system, staff, row["first_password"], "ipv4:10.6.0.1")
+    assert first.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    system.passwords.pop(staff, None)
+    unknown = subprocess.run([ONEWINDOW, "passwords", "SX9999"], env=system.env(), capture_output=True, text=True,
+                             timeout=120)
+    assert unknown.returncode == 1 and "SX9999" in unknown.stderr

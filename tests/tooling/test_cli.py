@@ -25,9 +25,21 @@ def run(*args: str, env=None, timeout: float = 120) -> subprocess.CompletedProce
 
 
 def test_check_config_accepts_the_sample_set():
-    result = run("check-config", "deploy/org.yaml", "deploy/catalogue.yaml", "deploy/calendar.yaml")
+    result = run("check-config", "deploy/org.yaml", "deploy/catalogue.yaml", "deploy/calendar.yaml",
+                 "deploy/staff.yaml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count(": ok") == 3
+    assert result.stdout.count(": ok") == 4 and "persons" in result.stdout
+
+
+def test_check_config_names_two_a_holders_of_one_post_with_file_and_line(tmp_path):
+    register = tmp_path / "staff.yaml"
+    text = (ROOT / "deploy" / "staff.yaml").read_text(encoding="utf-8")
+    register.write_text(text.replace("seat: 2, holder: A}", "seat: 1, holder: A}", 1), encoding="utf-8")
+    line = next(i for i, (a, b) in enumerate(zip(text.splitlines(), register.read_text(encoding="utf-8").splitlines()),
+                                             1) if a != b)
+    result = run("check-config", "deploy/org.yaml", str(register))
+    assert result.returncode == 1
+    assert f"{register}:{line}: " in result.stderr and "already has" in result.stderr and "A holder" in result.stderr
 
 
 def test_check_config_rejects_a_broken_copy_with_file_line_and_reason(tmp_path):
