@@ -62,7 +62,6 @@ class Caller:
     post: str = ""  # the person's post id (organisation/kind/seat)
     name: str = ""  # the person's name, for the record
     client: str = ""  # the client's address (the real one behind the trusted front)
-    issued_at: float = 0  # when the person's credential was issued (seconds since 1970)
 
     def __str__(self) -> str:
         if self.person:

@@ -197,6 +197,8 @@ REFUSALS = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
 
 
 def _target(request) -> str:
+    if isinstance(request, Undecodable):
+        return ""
     for name in _TARGETS:
         if name in request.DESCRIPTOR.fields_by_name and (value := getattr(request, name)):
             return str(value)[:200]

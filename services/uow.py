@@ -42,7 +42,7 @@ class Act:
 
     def entry_for(self, emitted: list[Envelope]) -> auditlog.AuditEntry:
         """The entry, naming the case the transaction acted on when the request named none (a
-        submission names its request id; its case number is born in the transaction)."""
+        submission's case number is born in its transaction)."""
         case = next((e.case_number for e in emitted if e.case_number), None)
         return replace(self.entry, target=case) if case and not self.entry.target else self.entry
 

@@ -46,8 +46,9 @@ CALL_TIMEOUT = 10.0
 DRAIN_SECONDS = 60.0
 # A call that got no answer may or may not have taken effect; both calls retried are idempotent
 # (Submit on its request id, Decide on its task), so the client sends it again until this deadline.
+# CANCELLED: a call still running when its server stopped and the grace period ran out.
 RETRY_SECONDS = 180.0
-RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 
 
 def parse_mix(text: str) -> dict[str, float]:

@@ -63,7 +63,7 @@ def test_two_copies_of_every_process_share_the_work_and_conclude_every_case_once
         json.dumps(result, default=str)
     assert_books_balance(replicated)
     system = replicated.system
-    for service in SERVICES:  # competing consumers: both copies of each bus process did work
+    for service in [s for s in SERVICES if s.bus]:  # competing consumers: both copies of each bus side worked
         name = f"{service.name}-bus"
         shares = [handled(system.metrics_ports[n]) for n in (name, f"{name}.2")]
         assert all(share > 0 for share in shares), (name, shares)
