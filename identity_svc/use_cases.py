@@ -46,6 +46,13 @@ class TrustView:
     holdings: list[tuple[str, str, float]]  # staff number, post id, not before (seconds since 1970)
 
 
+def _refused(why: str) -> Unauthenticated:
+    """The one answer to every refused sign-in; why it was refused is noted for the audit log only."""
+    refusal = Unauthenticated(REFUSED)
+    refusal.add_note(why)
+    return refusal
+
+
 class Identity:
     def __init__(self, staff: Staff, keys: WatchedFile[SigningKeys], org: OrgChart, credential_life: dt.timedelta,
                  backoff: Backoff, limit: AddressLimit):
@@ -102,14 +109,18 @@ class Identity:
         waiting = account is not None and self.backoff.until(account["failures"], account["last_failure_at"])
         if waiting and waiting > now:  # no guess is checked while the account backs off
             store.address_failed(uow, client, now, self.limit.window)
-            return Unauthenticated(REFUSED)
+            return _refused(f"backing off until {waiting.isoformat()} after {account['failures']} wrong passwords")
         if not password_matches(account["password_hash"] if account else None, password):
             if account is not None:
                 store.account_failed(uow, staff_number, now)
             store.address_failed(uow, client, now, self.limit.window)
-            return Unauthenticated(REFUSED)
+            if person is None:
+                return _refused("no such person in the register")
+            if account is None or account["password_hash"] is None:
+                return _refused("no password set yet")
+            return _refused(f"wrong password ({account['failures'] + 1} in a row)")
         if not person.active or account["revoked_at"] is not None:
-            return Unauthenticated(REFUSED)
+            return _refused("inactive in the register" if not person.active else "revoked by county IT")
         return person, account
 
     def _post(self, person: Person, post_id: str) -> Holding:

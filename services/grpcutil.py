@@ -221,8 +221,8 @@ def refusing(exc: Exception) -> None:
     """The call's act is a refusal that its transaction commits (a wrong password counted): its
     audit entry says so. Call it inside that transaction, then raise `exc` after it."""
     act = CURRENT_ACT.get()
-    if act is not None:
-        act.refused(status_name(exc), str(exc))
+    if act is not None:  # the notes say more than the answer does (why a sign-in was refused)
+        act.refused(status_name(exc), "; ".join(getattr(exc, "__notes__", ())) or str(exc))
 
 
 def _identify(act: Act, caller: Caller) -> None:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 ISSUER, AUDIENCE, ALGORITHM = "onewindow-identity", "onewindow", "EdDSA"
 REFRESH_SECONDS = 2.0  # with the identity service's re-reading of the register (5 s), revocation within 10 s
 KEY_REFRESH_GAP = 1.0
+VERIFIED_KEPT = 10_000  # credentials whose signature was checked, kept until they expire (or this many)
 QUIET_OUTAGE_SECONDS = 10.0  # an identity service away for less is not worth a warning (a restart)  # an unknown key id asks for the trust again at most this often
 
 
@@ -41,6 +43,15 @@ class Trust:
     @classmethod
     def from_pem(cls, version: str, keys: dict[str, str], holdings: dict[tuple[str, str], float]) -> Trust:
         return cls(version, {kid: load_pem_public_key(pem.encode()) for kid, pem in keys.items()}, holdings)
+
+
+class _Verified(NamedTuple):
+    expires: float
+    caller: Caller
+    person: str
+    post: str
+    issued: float
+    key_id: str
 
 
 Fetch = Callable[[str], "Trust | None"]  # the held version -> a new trust, or None when unchanged
@@ -59,6 +70,9 @@ class PersonVerifier:
         self.trust: Trust | None = None
         self._lock = threading.Lock()
         self._last_key_fetch = 0.0
+        # credentials whose signature was checked once; whether their key is still trusted and
+        # their post still held is looked up in the trust at every call
+        self._verified: dict[str, _Verified] = {}
         self._failing_since: float | None = None
         self._warned = False
         self._stop = threading.Event()
@@ -105,12 +119,24 @@ class PersonVerifier:
                         now - self._failing_since, getattr(exc, "details", lambda: exc)())
 
     def verify(self, credential: str) -> Caller:
+        """The caller the credential makes, if it is genuine, unexpired, its key still trusted and its
+        post still held by its person since before it was issued."""
+        known = self._verified.get(credential)
+        if known is None or known.expires <= time.time():  # a credential comes back with every call
+            known = self._verify_signed(credential)
+        trust = self.trust
+        not_before = trust.holdings.get((known.person, known.post)) if trust else None
+        if not_before is None or known.issued < not_before or known.key_id not in trust.keys:
+            raise Unauthenticated("the credential was revoked: sign in again")
+        return known.caller
+
+    def _verify_signed(self, credential: str) -> _Verified:
         try:
             header = jwt.get_unverified_header(credential)
         except jwt.PyJWTError:
             raise Unauthenticated("the credential is not valid") from None
-        trust = self._trust_with(header.get("kid", ""))
-        key = trust.keys.get(header.get("kid", ""))
+        key_id = header.get("kid", "")
+        key = self._trust_with(key_id).keys.get(key_id)
         if key is None:
             raise Unauthenticated("the credential is not valid")
         try:
@@ -120,13 +146,14 @@ class PersonVerifier:
             raise Unauthenticated("the credential has expired: sign in again") from None
         except jwt.PyJWTError:
             raise Unauthenticated("the credential is not valid") from None
-        not_before = trust.holdings.get((claims["sub"], claims["post"]))
-        if not_before is None or claims["iat"] < not_before:
-            raise Unauthenticated("the credential was revoked: sign in again")
         caller = self.resolve(claims)
         if caller is None:
             raise Unauthenticated("the credential names a post the org chart does not have")
-        return caller
+        verified = _Verified(claims["exp"], caller, claims["sub"], claims["post"], claims["iat"], key_id)
+        if len(self._verified) >= VERIFIED_KEPT:
+            self._verified.clear()
+        self._verified[credential] = verified
+        return verified
 
     def _trust_with(self, key_id: str) -> Trust:
         trust = self.trust
