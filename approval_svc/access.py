@@ -21,9 +21,9 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "Decide": {D},
 }.items()}
 
-# Methods whose answered calls are not recorded in the audit log (tasks carry no applicant's personal data); every other
-# call is, and every refused one.
-QUIET = frozenset({'ListTasks', 'WatchTasks', 'GetProgress'})
+# Methods whose answered calls are not recorded in the audit log (tasks carry no applicant's personal
+# data); every other call is, and every refused one.
+QUIET = frozenset({"ListTasks", "WatchTasks", "GetProgress"})
 
 
 def task_scope(caller: Caller) -> tuple[str, str | None]:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from services.watched import RECHECK_SECONDS, WatchedFile
 from services.yamlfile import ConfigFileError, Document
 
-from .catalogue import Code, Name, OrgChart, Organisation
+from .catalogue import Code, Name, Organisation, OrgChart
 from .domain import Level, OrgKind
 
 HolderMark = Literal["A", "B"]
@@ -176,7 +176,8 @@ def _check(doc: Document, register: StaffRegister, org: OrgChart) -> list:
     b_holders: list[tuple[tuple, str]] = []
     for i, person in enumerate(register.persons):
         if person.staff_number in numbers:
-            problems.append(doc.problem(("persons", i, "staff_number"), f"duplicate staff number {person.staff_number!r}"))
+            reason = f"duplicate staff number {person.staff_number!r}"
+            problems.append(doc.problem(("persons", i, "staff_number"), reason))
         numbers.add(person.staff_number)
         own: set[str] = set()
         for j, holding in enumerate(person.posts):
@@ -188,23 +189,28 @@ def _check(doc: Document, register: StaffRegister, org: OrgChart) -> list:
             own.add(post_id)
             where = org.organisation(holding.at)
             if where is None:
-                problems.append(doc.problem(loc + ("at",), f"unknown organisation {holding.at!r} (not in the org chart)"))
+                reason = f"unknown organisation {holding.at!r} (not in the org chart)"
+                problems.append(doc.problem(loc + ("at",), reason))
                 continue
             if not holding.post.sits_at(where):
-                problems.append(doc.problem(loc + ("post",), f"{_a(holding.post)} sits at {holding.post.places}; "
-                                                              f"{holding.at} is {_a(where.level.value)} {where.kind.value}"))
+                reason = (f"{_a(holding.post)} sits at {holding.post.places}; "
+                          f"{holding.at} is {_a(where.level.value)} {where.kind.value}")
+                problems.append(doc.problem(loc + ("post",), reason))
                 continue
             if holding.agent is not None:
                 agent = org.agent(holding.agent)
                 if agent is None:
-                    problems.append(doc.problem(loc + ("agent",), f"unknown agent {holding.agent!r} (not in the org chart)"))
+                    reason = f"unknown agent {holding.agent!r} (not in the org chart)"
+                    problems.append(doc.problem(loc + ("agent",), reason))
                     continue
                 if agent.organisation != holding.at:
-                    problems.append(doc.problem(loc + ("agent",), f"agent {holding.agent} belongs to {agent.organisation}, not {holding.at}"))
+                    reason = f"agent {holding.agent} belongs to {agent.organisation}, not {holding.at}"
+                    problems.append(doc.problem(loc + ("agent",), reason))
                     continue
                 if person.active and holding.holder == "A":
                     if (other := agents.get(holding.agent)) is not None:
-                        problems.append(doc.problem(loc + ("agent",), f"agent {holding.agent} is already {other} (as A)"))
+                        reason = f"agent {holding.agent} is already {other} (as A)"
+                        problems.append(doc.problem(loc + ("agent",), reason))
                         continue
                     agents[holding.agent] = person.staff_number
             if holding.holder == "A":
@@ -213,7 +219,8 @@ def _check(doc: Document, register: StaffRegister, org: OrgChart) -> list:
                 b_holders.append((loc + ("holder",), post_id))
             if person.active:
                 if (other := held.get((post_id, holding.holder))) is not None:
-                    problems.append(doc.problem(loc + ("holder",), f"{post_id} already has {other} as its {holding.holder} holder"))
+                    reason = f"{post_id} already has {other} as its {holding.holder} holder"
+                    problems.append(doc.problem(loc + ("holder",), reason))
                 else:
                     held[(post_id, holding.holder)] = person.staff_number
     for loc, post_id in b_holders:

@@ -20,6 +20,6 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "Trust": {HALL},
 }.items()}
 
-# Methods whose answered calls are not recorded in the audit log (a person's own posts; the APIs' trust every 2 s); every other
-# call is, and every refused one.
-QUIET = frozenset({'WhoAmI', 'Trust'})
+# Methods whose answered calls are not recorded in the audit log (a person's own posts; the APIs'
+# trust every 2 s); every other call is, and every refused one.
+QUIET = frozenset({"WhoAmI", "Trust"})

@@ -17,8 +17,15 @@ import jwt
 from hall.catalogue import OrgChart
 from hall.staff import Holding, Person, Staff
 from services.access import Caller
-from services.errors import DomainError, Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, \
-    Unauthenticated
+from services.errors import (
+    DomainError,
+    Forbidden,
+    InvalidRequest,
+    NotAllowedNow,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from services.persons import ALGORITHM, AUDIENCE, ISSUER
 from services.uow import UnitOfWork
 from services.watched import WatchedFile

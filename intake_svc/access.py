@@ -16,9 +16,9 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "Track": {P, C, A, D, S},
 }.items()}
 
-# Methods whose answered calls are not recorded in the audit log (the public lookup has its own limits; GetCase, a view of personal data, is recorded); every other
-# call is, and every refused one.
-QUIET = frozenset({'Track'})
+# Methods whose answered calls are not recorded in the audit log (the public lookup has its own
+# limits; GetCase, a view of personal data, is recorded); every other call is, and every refused one.
+QUIET = frozenset({"Track"})
 
 
 def may_submit(caller: Caller, organisation: str, agent: str | None) -> None:

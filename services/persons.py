@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 
 ISSUER, AUDIENCE, ALGORITHM = "onewindow-identity", "onewindow", "EdDSA"
 REFRESH_SECONDS = 2.0  # with the identity service's re-reading of the register (5 s), revocation within 10 s
-KEY_REFRESH_GAP = 1.0
+KEY_REFRESH_GAP = 0.5  # an unknown key id (a rotated key, a forger's) asks again at most this often
 VERIFIED_KEPT = 10_000  # credentials whose signature was checked, kept until they expire (or this many)
-QUIET_OUTAGE_SECONDS = 10.0  # an identity service away for less is not worth a warning (a restart)  # an unknown key id asks for the trust again at most this often
+QUIET_OUTAGE_SECONDS = 10.0  # an identity service away for less is not worth a warning (a restart)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,6 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "GetFigures": {D, S, M, L},  # leaders read figures (考核); managers their halls'
 }.items()}
 
-# Methods whose answered calls are not recorded in the audit log (lists and figures); every other
-# call is, and every refused one.
-QUIET = frozenset({'ListWarnings', 'ListFaults', 'ListRectifications', 'ListComplaints', 'GetFigures'})
+# Methods whose answered calls are not recorded in the audit log (lists and figures); every other call
+# is, and every refused one.
+QUIET = frozenset({"ListWarnings", "ListFaults", "ListRectifications", "ListComplaints", "GetFigures"})

@@ -20,9 +20,9 @@ from hall.reference import load_reference
 from hall.staff import load_staff
 from services.access import read_tokens
 from tests.clients import Desk
-from tooling.settings import SystemSettings
 from tests.flow_steps import submission, tasks_of
 from tests.support import wait_until
+from tooling.settings import SystemSettings
 
 # Who calls, and as what: a system's token (its holder) or a signed-in person of the staff register
 # (`post` names a post of the register, found when the case is known). The letter is the role:

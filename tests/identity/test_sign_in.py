@@ -2,7 +2,6 @@
 behind the trusted front, credentials expired, forged, revoked, refreshed and rotated."""
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import time
 import uuid
