@@ -18,6 +18,7 @@ import psycopg
 from intake_svc.history import Entry, verify
 from services.relay import DEAD_LETTER_QUEUE
 
+from .auditlog import verify_all
 from .processes import SERVICES
 
 LOST, DUPLICATE, BROKEN = "lost", "duplicate", "broken"
@@ -193,13 +194,19 @@ def dead_letters(amqp_url: str, poison: set[str]) -> list[Finding]:
     return found
 
 
+def audit_logs(database_url: str) -> list[Finding]:
+    """Every service's audit log is one unbroken chain (services/auditlog.py)."""
+    return [(BROKEN, f"{name}: audit log broken at seq {check.first_bad_seq}: {check.reason}")
+            for name, check in verify_all(database_url).items() if not check.ok]
+
+
 def audit(database_url: str, amqp_url: str, poison: set[str] = frozenset(),
           gateway: Counter | None = None) -> list[Finding]:
     """Every check, on a system that has drained."""
     with Store(database_url) as store:
         found = (cases(store) + tasks(store) + histories(store) + notices(store, gateway) + warnings(store)
                  + outboxes(store) + inboxes(store, set(poison)))
-    return found + dead_letters(amqp_url, set(poison))
+    return found + audit_logs(database_url) + dead_letters(amqp_url, set(poison))
 
 
 def tally(found: list[Finding]) -> dict[str, int]:
