@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from services.access import Role
 
-D, C, S, M, L = Role.DEPARTMENT, Role.CLERK, Role.SUPERVISOR, Role.MANAGER, Role.LEADER
+D, C, A, S, M, L = Role.DEPARTMENT, Role.CLERK, Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.LEADER
+F, P = Role.FRONT, Role.PUBLIC
 
 # Every method of the API and the roles that may call it; a method missing here is refused.
 ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
@@ -11,7 +12,8 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "Instruct": {S},  # 督办: the office acts on a warning
     "ReplyToInstruction": {D},
     "ListFaults": {D, S, L},
-    "Rate": {C, S},  # the rating device at the window, the online hall, a follow-up call
+    # the rating device at the window, the online hall, a follow-up call; the web front online only
+    "Rate": {C, S, F},
     # a rectification item is its department's; a centre's (its manager, C for its system) for an
     # acceptance desk, centre or village room, which have no department; the use case checks the
     # item is the caller's
@@ -20,12 +22,17 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "FollowUp": {D, C, S, M},  # 回访: whoever answers for the item calls, the office may too
     "Appeal": {D, C, M},
     "ReviewAppeal": {S},
-    "Complain": {C, S},  # the online form through its hall; phone, letter, mailbox by the office
+    # the online form through its hall or the web front (online only, limited per client); phone,
+    # letter, mailbox by the office
+    "Complain": {C, S, F},
     "AnswerComplaint": {D, S},
     "ListComplaints": {D, S, L},
     "GetFigures": {D, S, M, L},  # leaders read figures (考核); managers their halls'
+    # the complainant: the number and the phone's last 4 digits are the credential, as for intake's Track
+    "LookUpComplaint": {P, F, C, A, D, S},
 }.items()}
 
-# Methods whose answered calls are not recorded in the audit log (lists and figures); every other call
-# is, and every refused one.
-QUIET = frozenset({"ListWarnings", "ListFaults", "ListRectifications", "ListComplaints", "GetFigures"})
+# Methods whose answered calls are not recorded in the audit log (lists and figures; the public lookup
+# has its own limits); every other call is, and every refused one.
+QUIET = frozenset({"ListWarnings", "ListFaults", "ListRectifications", "ListComplaints", "GetFigures",
+                   "LookUpComplaint"})

@@ -9,16 +9,22 @@ department (an acceptance desk, a centre, a village room) is answered for by the
 (便民服务中心) it belongs to, through the centre's clerk token. The office may act on any item.
 A complaint is registered from any channel against a case or a department, and answered within
 its limit; its clock warns too.
+
+The public reaches two of these through the trusted web front, which names the real client: the
+online rating of a whole case, and the online complaint, which needs a contact phone and is limited
+per client address. The complainant looks the answer up with the complaint's number and the last 4
+digits of that phone, without a token; failed guesses are limited as intake's Track limits them.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from hall.domain import OrgKind
 from hall.holders import SUPERVISION_OFFICE
 from services.access import Caller, Role
-from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, Violations
 from services.timesource import local_day
 from services.uow import UnitOfWork
 
@@ -30,6 +36,8 @@ BAD = 2  # ratings at or below are bad reviews (差评)
 RATING_CHANNELS = ("on_site", "online")
 COMPLAINT_CHANNELS = ("phone", "letter", "mailbox", "online")
 RESOLUTIONS = ("fixed", "ledger", "explained")
+PUBLIC_PHONE = re.compile(r"[0-9]{7,20}")  # a contact phone the public gives: digits only
+LAST_DIGITS = re.compile(r"[0-9]{4}")
 
 
 @dataclass(frozen=True)
@@ -54,11 +62,29 @@ class Complaint:
     contact: dict | None = None
 
 
+@dataclass(frozen=True)
+class PublicLimits:
+    """What the public may do in a window of time: complaints through the front per client address
+    (against flooding the office), and failed lookups per complaint (against guessing one
+    complainant's 4 phone digits) and per client address (against trying many numbers)."""
+    complaints_per_client: int = 5
+    complaint_window: dt.timedelta = dt.timedelta(hours=1)
+    failures_per_complaint: int = 5
+    failures_per_client: int = 30
+    lookup_window: dt.timedelta = dt.timedelta(hours=1)
+
+
+def _front(caller: Caller | None) -> bool:
+    """Whether the call comes from the public through the trusted web front (None: from within the hall)."""
+    return caller is not None and caller.role == Role.FRONT
+
+
 @dataclass
 class Feedback:
     supervision: Supervision
     rectification_days: int
     complaint_limit_days: int
+    limits: PublicLimits = field(default_factory=PublicLimits)
 
     @property
     def ref(self):
@@ -69,15 +95,22 @@ class Feedback:
 
     # --- ratings ---------------------------------------------------------------------------------
 
-    def rate(self, uow: UnitOfWork, r: Rating) -> dict:
+    def rate(self, uow: UnitOfWork, r: Rating, caller: Caller | None = None) -> dict:
+        """Record a rating; the same request id again gives the same rating. The web front rates a
+        whole case online, as the applicant."""
+        front = _front(caller)
+        if front and r.channel == "on_site":
+            raise Forbidden("the web front rates whole cases online; on site, the window's rating device rates")
         v = Violations()
         v.require(r.request_id, "request_id")
         v.require(r.case_number, "case_number")
         v.require(r.rater, "rater")
+        if front and r.rater and r.rater != "applicant":
+            v.add("rater", "'applicant': through the web front the applicant rates")
         if r.level not in LEVELS:
             v.add("level", "1 (非常不满意) to 5 (非常满意)")
         if r.channel not in RATING_CHANNELS:
-            v.add("channel", "ON_SITE or ONLINE")
+            v.add("channel", "ONLINE" if front else "ON_SITE or ONLINE")
         elif r.channel == "online" and r.act:
             v.add("act", "an online rating is for the whole case: leave act empty")
         elif r.channel == "on_site" and not r.act:
@@ -215,25 +248,34 @@ class Feedback:
 
     # --- complaints ------------------------------------------------------------------------------
 
-    def complain(self, uow: UnitOfWork, c: Complaint) -> dict:
+    def complain(self, uow: UnitOfWork, c: Complaint, caller: Caller | None = None) -> dict:
+        """Register a complaint; the same request id again gives the same complaint. Through the web
+        front: online only, with a contact phone (the lookup's key), a limited number per client."""
+        front = _front(caller)
+        if front and c.channel in COMPLAINT_CHANNELS and c.channel != "online":
+            raise Forbidden("the web front files online complaints (ONLINE_FORM) only")
         v = Violations()
         v.require(c.request_id, "request_id")
         v.require(c.text, "text", max_len=5000)
         if c.channel not in COMPLAINT_CHANNELS:
-            v.add("channel", "PHONE, LETTER, MAILBOX or ONLINE")
+            v.add("channel", "ONLINE_FORM" if front else "PHONE, LETTER, MAILBOX or ONLINE")
         if not (c.case_number or c.department):
             v.add("case_number", "a complaint is about a case or a department: give one")
         if c.department and self.ref.org.department(c.department) is None:
             v.add("department", f"no department {c.department!r}")
         limits = {"name": 100, "phone": 20, "email": 254}
         for key, value in (c.contact or {}).items():
-            if len(value) > limits[key]:
+            if len(value) > limits[key] and not (front and key == "phone"):
                 v.add(f"contact_{key}", f"at most {limits[key]} characters")
+        if front and not PUBLIC_PHONE.fullmatch((c.contact or {}).get("phone", "")):
+            v.add("contact_phone", "required online, 7 to 20 digits: the answer is looked up with its last 4")
         v.check()
         if (earlier := store.complaint_by_request(uow, c.request_id)) is not None:
             if (earlier["text"], earlier["case_number"] or "") != (c.text, c.case_number):
                 raise InvalidRequest([("request_id", "already used for a different complaint")])
-            return earlier
+            return earlier  # not counted again
+        if front:
+            self._within_client_limit(uow, caller.client)
         department = c.department
         if c.case_number:
             facts = store.case(uow, c.case_number)
@@ -242,8 +284,42 @@ class Feedback:
             department = department or facts["department"]
         today = self._today(uow)
         complaint = store.insert_complaint(uow, c, department, today)
-        self.supervision.open_clock(uow, None, COMPLAINT, str(complaint["id"]), department, today, self.complaint_limit_days)
+        self.supervision.open_clock(uow, None, COMPLAINT, str(complaint["id"]), department, today,
+                                    self.complaint_limit_days)
+        if front:
+            store.record_front_complaint(uow, complaint["id"], caller.client,
+                                         uow.time.now() - self.limits.complaint_window)
         return complaint
+
+    def _within_client_limit(self, uow: UnitOfWork, client: str) -> None:
+        store.take_turn(uow, "front_complaints", client)
+        since = uow.time.now() - self.limits.complaint_window
+        if store.complaints_from(uow, client, since) >= self.limits.complaints_per_client:
+            raise TooManyAttempts("too many complaints from this address: try again later, or call or write to "
+                                  "the supervision office")
+
+    def look_up_complaint(self, uow: UnitOfWork, complaint_id: int, phone_last4: str, client: str) -> dict | None:
+        """The complainant's view of a complaint, found only with the last 4 digits of its contact
+        phone: its department, dates and answer, no contact and no text.
+
+        None for an unknown number or wrong digits, recorded as a failed guess of `client` (the caller
+        commits it and answers NOT_FOUND); past the limits every answer is TooManyAttempts for a while.
+        """
+        limits = self.limits
+        since = uow.time.now() - limits.lookup_window
+        store.take_turn(uow, "lookup_failures", str(complaint_id))
+        by_complaint, by_client = store.failed_lookups(uow, complaint_id, client, since)
+        if by_complaint >= limits.failures_per_complaint or by_client >= limits.failures_per_client:
+            raise TooManyAttempts("too many failed attempts: try again later, or call the supervision office")
+        row = store.complaint(uow, complaint_id)
+        phone = re.sub(r"[^0-9]", "", ((row or {}).get("contact") or {}).get("phone", ""))
+        if row is None or not LAST_DIGITS.fullmatch(phone_last4) or not phone.endswith(phone_last4):
+            store.record_failed_lookup(uow, complaint_id, client, since)
+            return None
+        department = self.ref.org.department(row["department"])
+        return {"id": row["id"], "case_number": row["case_number"], "registered_on": row["registered_on"],
+                "deadline": row["deadline"], "answer": row["answer"], "answered_on": row["answered_on"],
+                "department_name": department.name if department else row["department"]}
 
     def answer_complaint(self, uow: UnitOfWork, caller: str, complaint_id: int, answer: str) -> dict:
         if not answer.strip():

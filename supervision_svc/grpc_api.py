@@ -11,13 +11,13 @@ from prometheus_client import REGISTRY
 
 from hall.wiring import ApiWiring
 from services.access import Caller, Credentials, Role
-from services.errors import Forbidden, InvalidRequest
+from services.errors import Forbidden, InvalidRequest, NotFound
 from services.grpcutil import add_servicer, rpc
 from services.timesource import TimeSource
 
 from . import store
 from .access import QUIET, ROLES
-from .feedback import Complaint, Feedback, Rating
+from .feedback import Complaint, Feedback, PublicLimits, Rating
 from .figures import agent_figures, figures
 from .gauges import BusinessCollector
 from .instructions import Instructions
@@ -153,7 +153,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
                         channel=_RATING_CHANNELS.get(request.channel, ""), act=request.act, level=request.level,
                         rater=request.rater, comment=request.comment, named=request.named)
         with self.unit_of_work() as uow:
-            r = self.feedback.rate(uow, rating)
+            r = self.feedback.rate(uow, rating, caller)
             opened = store.rectification(uow, r["id"]) is not None
         return pb.Rating(id=r["id"], case_number=r["case_number"], channel=request.channel, act=r["act"],
                          level=r["level"], department=r["department"] or "", rated_on=_day(r["rated_on"]),
@@ -207,7 +207,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
                               text=request.text, case_number=request.case_number, department=request.department,
                               contact=contact)
         with self.unit_of_work() as uow:
-            c = self.feedback.complain(uow, complaint)
+            c = self.feedback.complain(uow, complaint, caller)
             return complaint_view(store.complaint(uow, c["id"]))
 
     @rpc
@@ -224,6 +224,17 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
             rows = store.complaints(uow, department, request.open_only, after, size + 1)
         return pb.ListComplaintsReply(complaints=[complaint_view(c) for c in rows[:size]],
                                       next_page_token=_next(rows, size, "id"))
+
+    @rpc
+    def LookUpComplaint(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            c = self.feedback.look_up_complaint(uow, request.complaint_id, request.phone_last4, caller.client)
+        if c is None:  # the failed guess is committed before the answer
+            raise NotFound("no complaint with this number and phone")
+        return pb.PublicComplaint(id=c["id"], registered_on=_day(c["registered_on"]), deadline=_day(c["deadline"]),
+                                  answered=c["answered_on"] is not None, answer=c["answer"] or "",
+                                  answered_on=_day(c["answered_on"]), case_number=c["case_number"] or "",
+                                  department_name=c["department_name"])
 
     @rpc
     def GetFigures(self, request, context, caller):
@@ -247,7 +258,10 @@ def build(settings: SupervisionSettings, server, time: TimeSource | None = None)
     wiring = ApiWiring.open(settings, SOURCE, time)
     supervision = Supervision(wiring.reference, settings.warn_share, settings.suggestion_after_reds,
                               settings.progress_notice_days)
-    feedback = Feedback(supervision, settings.rectification_days, settings.complaint_limit_days)
+    limits = PublicLimits(settings.complaints_per_client, dt.timedelta(minutes=settings.complaint_window_minutes),
+                          settings.lookup_failures_per_complaint, settings.lookup_failures_per_address,
+                          dt.timedelta(minutes=settings.lookup_window_minutes))
+    feedback = Feedback(supervision, settings.rectification_days, settings.complaint_limit_days, limits)
     instructions = Instructions(supervision, settings.instruction_reply_days)
     api = SupervisionApi(feedback, instructions, wiring.unit_of_work, wiring.credentials)
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["Supervision"])

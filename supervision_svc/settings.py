@@ -1,4 +1,5 @@
-"""The settings of supervision: its API port, warnings, rectifications, complaints, instructions, progress notices."""
+"""The settings of supervision: its API port, warnings, rectifications, complaints, instructions, progress notices,
+and the limits on the public's complaints and lookups."""
 from __future__ import annotations
 
 from pydantic import Field
@@ -18,3 +19,12 @@ class SupervisionSettings(Settings):
                                                                     "the supervision office's instruction (督办)")
     progress_notice_days: int = Field(5, ge=1, le=20, description="working days within which a beyond-township "
                                                                   "applicant is told in writing how the case stands")
+    complaints_per_client: int = Field(5, ge=1, le=10_000, description="complaints through the web front from one "
+                                                                     "client address in the window")
+    complaint_window_minutes: int = Field(60, ge=1, le=10_080, description="window of the per-client complaint limit")
+    lookup_failures_per_complaint: int = Field(5, ge=1, le=1000, description="failed public complaint lookups on one "
+                                                                             "complaint in the window before it is "
+                                                                             "refused")
+    lookup_failures_per_address: int = Field(30, ge=1, le=100_000, description="failed public complaint lookups from "
+                                                                               "one client address in the window")
+    lookup_window_minutes: int = Field(60, ge=1, le=10_080, description="window of the complaint lookup limits")

@@ -1,4 +1,5 @@
-"""Supervision's tables: clocks, warnings, supervision suggestions."""
+"""Supervision's tables: clocks, warnings, supervision suggestions, what it knows of cases, ratings, rectification
+items, complaints, and the counts behind the public's limits."""
 from __future__ import annotations
 
 import datetime as dt
@@ -251,6 +252,40 @@ def complaints(uow: UnitOfWork, department: str | None, open_only: bool, after: 
 
 def answer_complaint(uow: UnitOfWork, complaint_id: int, answer: str, today: dt.date) -> None:
     uow.execute("UPDATE complaints SET answer = %s, answered_on = %s WHERE id = %s", [answer, today, complaint_id])
+
+
+# --- the public's complaints through the web front, and their lookup ---------------------------
+
+
+def take_turn(uow: UnitOfWork, what: str, key: str) -> None:
+    """Wait for the other transactions counting toward the same limit (`what` of `key`) to end, so
+    that calls at once cannot all pass the count before any is recorded."""
+    uow.execute("SELECT pg_advisory_xact_lock(hashtext('onewindow.' || %s || '.' || %s))", [what, key])
+
+
+def complaints_from(uow: UnitOfWork, client: str, since) -> int:
+    """Complaints the front filed for this client address since `since`."""
+    (n,) = uow.execute("SELECT count(*) FROM front_complaints WHERE client = %s AND at >= %s",
+                       [client, since]).fetchone()
+    return n
+
+
+def record_front_complaint(uow: UnitOfWork, complaint_id: int, client: str, expired) -> None:
+    uow.execute("DELETE FROM front_complaints WHERE at < %s", [expired])
+    uow.execute("INSERT INTO front_complaints (complaint_id, client, at) VALUES (%s, %s, %s)",
+                [complaint_id, client, uow.time.now()])
+
+
+def failed_lookups(uow: UnitOfWork, complaint_id: int, client: str, since) -> tuple[int, int]:
+    """Failed lookups since `since`: of this complaint number, and from this client address."""
+    return uow.execute("SELECT count(*) FILTER (WHERE complaint_id = %s), count(*) FILTER (WHERE client = %s) "
+                       "FROM lookup_failures WHERE at >= %s", [complaint_id, client, since]).fetchone()
+
+
+def record_failed_lookup(uow: UnitOfWork, complaint_id: int, client: str, expired) -> None:
+    uow.execute("DELETE FROM lookup_failures WHERE at < %s", [expired])
+    uow.execute("INSERT INTO lookup_failures (complaint_id, client, at) VALUES (%s, %s, %s)",
+                [complaint_id, client, uow.time.now()])
 
 
 # --- warnings and faults, for the API -------------------------------------------------------

@@ -48,11 +48,12 @@ EXPECTED = {
     "desk.RequestSupplement": "d", "desk.StartSpecialProcedure": "d", "desk.EndSpecialProcedure": "d",
     "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
     "supervision.ListWarnings": "dsl", "supervision.Instruct": "s", "supervision.ReplyToInstruction": "d",
-    "supervision.ListFaults": "dsl", "supervision.Rate": "cs",
+    "supervision.ListFaults": "dsl", "supervision.Rate": "csf",
     # a centre (its manager, or its system) answers for the bad ratings of its desks' and rooms' acts
     "supervision.ListRectifications": "dcsml", "supervision.Rectify": "dcm", "supervision.FollowUp": "dcsm",
-    "supervision.Appeal": "dcm", "supervision.ReviewAppeal": "s", "supervision.Complain": "cs",
+    "supervision.Appeal": "dcm", "supervision.ReviewAppeal": "s", "supervision.Complain": "csf",
     "supervision.AnswerComplaint": "ds", "supervision.ListComplaints": "dsl", "supervision.GetFigures": "dsml",
+    "supervision.LookUpComplaint": "dcasfp",
     "identity.SignIn": "p", "identity.ChangePassword": "p", "identity.Refresh": "dcasmli*",
     "identity.WhoAmI": "dcasmli*", "identity.GetAccount": "i", "identity.ResetPassword": "i",
     "identity.Unlock": "i", "identity.Revoke": "i", "identity.Reinstate": "i", "identity.Trust": "h",
@@ -129,6 +130,9 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "supervision.AnswerComplaint": spb.AnswerComplaintRequest(complaint_id=987654, answer="已答复"),
         "supervision.ListComplaints": spb.ListComplaintsRequest(),
         "supervision.GetFigures": spb.GetFiguresRequest(period=period),
+        # a number of each role's own: two wrong guesses each stay under the limit per complaint
+        "supervision.LookUpComplaint": lambda role: spb.LookUpComplaintRequest(complaint_id=987000 + ord(role),
+                                                                              phone_last4="0000"),
         "identity.SignIn": idpb.SignInRequest(staff_number="SX9999"),
         "identity.ChangePassword": idpb.ChangePasswordRequest(staff_number="SX9999"),
         "identity.Refresh": idpb.RefreshRequest(),
@@ -191,6 +195,7 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["intake.GetCase", "centre manager"] == outcomes["intake.GetCase", "leader"] == grpc.StatusCode.OK
     assert outcomes["supervision.ReviewAppeal", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
+    assert outcomes["supervision.LookUpComplaint", "public"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.ReplyToInstruction", "handler"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["identity.GetAccount", "county IT"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["identity.SignIn", "public"] == grpc.StatusCode.INVALID_ARGUMENT
