@@ -6,6 +6,7 @@ from services.errors import Forbidden
 
 D, C, A, S, P = Role.DEPARTMENT, Role.CLERK, Role.AGENT, Role.SUPERVISOR, Role.PUBLIC
 M, L = Role.MANAGER, Role.LEADER
+EVERYONE = set(Role)  # public: no token, or a token of any kind (a signed-in clerk reads the guide too)
 
 # Every method of the API and the roles that may call it; a method missing here is refused.
 ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
@@ -14,11 +15,15 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "Withdraw": {C, A},  # at the applicant's request, who proves it with the phone digits
     "GetCase": {C, A, S, M, L},  # managers and leaders read their centres' cases
     "Track": {P, C, A, D, S},
+    "ListItems": EVERYONE,  # the guide (办事指南)
+    "GetItem": EVERYONE,
+    "GetBoard": EVERYONE,  # the hall board (大屏): counts only
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (the public lookup has its own
-# limits; GetCase, a view of personal data, is recorded); every other call is, and every refused one.
-QUIET = frozenset({"Track"})
+# limits; the guide and the board hold no personal data; GetCase, a view of personal data, is
+# recorded); every other call is, and every refused one.
+QUIET = frozenset({"Track", "ListItems", "GetItem", "GetBoard"})
 
 
 def may_submit(caller: Caller, organisation: str, agent: str | None) -> None:

@@ -11,9 +11,11 @@ from hall.wiring import ApiWiring
 from services.access import Credentials
 from services.errors import InvalidRequest, NotFound
 from services.grpcutil import add_servicer, rpc
-from services.timesource import TimeSource
+from services.timesource import SystemTime, TimeSource
 
 from .access import QUIET, ROLES
+from .board import BoardRow, Counts
+from .guide import Guide, GuideItem
 from .settings import IntakeSettings
 from .use_cases import SOURCE, Intake, TrackLimits
 
@@ -63,13 +65,36 @@ def case_view(row: dict) -> pb.CaseView:
                                  detail_json=e.body, hash=e.hash, prev_hash=e.prev_hash) for e in row["history"]])
 
 
+def guide_item(item: GuideItem) -> pb.GuideItem:
+    return pb.GuideItem(
+        code=item.code, name=item.name, department=item.department, department_name=item.department_name,
+        kind=_KINDS[item.kind], legal_limit_days=item.legal_limit_days, promised_limit_days=item.promised_limit_days,
+        fee_yuan=item.fee_yuan, fee_basis=item.fee_basis, legal_basis=item.legal_basis,
+        materials=[pb.GuideMaterial(code=m.code, name=m.name, essential=m.essential, copies=m.copies)
+                   for m in item.materials],
+        agent_may_carry=item.agent_may_carry, levels=item.levels, decided_at=item.decided_at,
+        consult_only=item.consult_only, requires_project_code=item.requires_project_code,
+        stages=[pb.GuideStage(name=s.name, lead=s.lead, departments=s.departments, limit_days=s.limit_days)
+                for s in item.stages])
+
+
+def _counts(c: Counts) -> pb.BoardCounts:
+    return pb.BoardCounts(accepted_today=c.accepted_today, in_handling=c.in_handling,
+                          concluded_today=c.concluded_today, overdue=c.overdue)
+
+
+def _board_row(row: BoardRow) -> pb.BoardRow:
+    return pb.BoardRow(code=row.code, name=row.name, centre=row.centre, counts=_counts(row.counts))
+
+
 class IntakeApi(intake_pb2_grpc.IntakeServicer):
     API = "intake"
     ROLES = ROLES
     QUIET = QUIET
 
-    def __init__(self, intake: Intake, unit_of_work, credentials: Credentials):
+    def __init__(self, intake: Intake, guide: Guide, unit_of_work, credentials: Credentials):
         self.intake = intake
+        self.guide = guide
         self.unit_of_work = unit_of_work
         self.credentials = credentials
 
@@ -108,12 +133,31 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
             promised_deadline=str(row["promised_deadline"] or ""), result=row["result"] or "",
             steps=[pb.PublicStep(at=at, summary=summary) for at, summary in row["steps"]])
 
+    @rpc
+    def ListItems(self, request, context, caller):
+        page = self.guide.page(request.query, request.department, request.page_size, request.page_token)
+        return pb.ListItemsReply(items=[guide_item(i) for i in page.items], next_page_token=page.next_page_token,
+                                 total=page.total, departments=[pb.GuideDepartment(code=code, name=name)
+                                                                for code, name in page.departments])
+
+    @rpc
+    def GetItem(self, request, context, caller):
+        return guide_item(self.guide.item(request.code))
+
+    @rpc
+    def GetBoard(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            b = self.intake.board(uow, request.centre)
+        return pb.Board(day=str(b.day), as_of=b.as_of.isoformat(timespec="seconds"), total=_counts(b.total),
+                        centres=[_board_row(r) for r in b.centres], windows=[_board_row(r) for r in b.windows])
+
 
 def build(settings: IntakeSettings, server, time: TimeSource | None = None) -> ApiWiring:
     wiring = ApiWiring.open(settings, SOURCE, time)
     limits = TrackLimits(settings.track_failures_per_case, settings.track_failures_per_address,
                          dt.timedelta(minutes=settings.track_window_minutes))
     intake = Intake(wiring.reference, settings.commitment_days, limits)
-    add_servicer(server, IntakeApi(intake, wiring.unit_of_work, wiring.credentials),
+    guide = Guide(wiring.reference, time or SystemTime())
+    add_servicer(server, IntakeApi(intake, guide, wiring.unit_of_work, wiring.credentials),
                  pb.DESCRIPTOR.services_by_name["Intake"])
     return wiring

@@ -1,6 +1,8 @@
 """Intake's tables: the case record and its hash-chained history (in the `intake` schema)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -94,3 +96,18 @@ def record_failed_guess(uow: UnitOfWork, case_number: str, peer: str, expired) -
     uow.execute("DELETE FROM track_failures WHERE at < %s", [expired])
     uow.execute("INSERT INTO track_failures (case_number, peer, at) VALUES (%s, %s, %s)",
                 [case_number[:64], peer, uow.time.now()])
+
+
+def board_counts(uow: UnitOfWork, today: dt.date, start: dt.datetime, end: dt.datetime,
+                 open_statuses: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """Per accepting organisation: (code, accepted today, in handling, concluded today, overdue), for
+    the board; `start`..`end` is today. Reads only the cases open, accepted today or archived today
+    (each through its index), whatever the size of the table."""
+    return uow.execute(
+        "SELECT organisation, count(*) FILTER (WHERE accepted_on = %(today)s), "
+        "count(*) FILTER (WHERE status = ANY(%(open)s)), "
+        "count(*) FILTER (WHERE status = 'concluded' AND archived_at >= %(start)s AND archived_at < %(end)s), "
+        "count(*) FILTER (WHERE status = ANY(%(open)s) AND promised_deadline < %(today)s) "
+        "FROM cases WHERE status = ANY(%(open)s) OR accepted_on = %(today)s "
+        "OR (archived_at >= %(start)s AND archived_at < %(end)s) GROUP BY organisation",
+        {"today": today, "start": start, "end": end, "open": open_statuses}).fetchall()

@@ -1,6 +1,6 @@
-"""Intake's use cases over a unit of work: submit, supply materials, withdraw, read, track, and the
-case timeline kept from the events of routing and approval. The gRPC API and the bus side both
-call these; the rules themselves are in `acceptance`."""
+"""Intake's use cases over a unit of work: submit, supply materials, withdraw, read, track, the hall
+board, and the case timeline kept from the events of routing and approval. The gRPC API and the bus
+side both call these; the rules themselves are in `acceptance` and `board`."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,12 +14,13 @@ from services.access import Caller
 from services.contracts import Envelope
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, Violations
 from services.privacy import applicant_key, mask_id, mask_name, mask_phone
-from services.timesource import local_day
+from services.timesource import CHINA, local_day
 from services.uow import UnitOfWork
 
 from . import store
 from .acceptance import ClerkAnswer, check_materials, examine, validate
 from .access import may_see_case, may_submit
+from .board import Board, Counts, board, board_scope
 from .history import canonical, verify
 
 SOURCE = "intake"
@@ -250,6 +251,16 @@ class Intake:
                        for e in store.history(uow, case_number))
         return {**row, "applicant_name": mask_name(applicant["name"]), "id_number": mask_id(applicant["id_number"]),
                 "phone": mask_phone(applicant["phone"]), "steps": steps}
+
+    def board(self, uow: UnitOfWork, centre: str) -> Board:
+        """The hall board (大屏): today's counts by centre and accepting organisation, of every centre
+        or of `centre` and those under it; one query, cheap enough to be polled every few seconds."""
+        scope = board_scope(self.ref.org, centre)
+        now = uow.time.now()
+        today = local_day(now)
+        start = dt.datetime.combine(today, dt.time(), CHINA)
+        rows = store.board_counts(uow, today, start, start + dt.timedelta(days=1), sorted(OPEN))
+        return board(self.ref.org, scope, {code: Counts(*numbers) for code, *numbers in rows}, today, now, centre)
 
     def verify(self, uow: UnitOfWork, case_number: str) -> list[str]:
         row = self._case(uow, case_number)

@@ -44,6 +44,8 @@ AGENT, AGENT_ROOM = "agent-zhangqiao-liugang", "zhangqiao-liugang-room"
 EXPECTED = {
     "intake.Submit": "ca", "intake.SupplyMaterials": "ca", "intake.Withdraw": "ca", "intake.GetCase": "casml",
     "intake.Track": "dcasp",
+    # public, with any credentials or none: the guide (办事指南) and the hall board (大屏)
+    "intake.ListItems": "dcasmlifhp", "intake.GetItem": "dcasmlifhp", "intake.GetBoard": "dcasmlifhp",
     "desk.ListTasks": "d", "desk.WatchTasks": "d", "desk.GetProgress": "dsl", "desk.Claim": "d",
     "desk.RequestSupplement": "d", "desk.StartSpecialProcedure": "d", "desk.EndSpecialProcedure": "d",
     "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
@@ -104,6 +106,9 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "intake.Withdraw": ipb.WithdrawRequest(case_number=number, phone_last4=phone[-4:], reason=""),
         "intake.GetCase": ipb.GetCaseRequest(case_number=number),
         "intake.Track": ipb.TrackRequest(case_number=number, phone_last4=phone[-4:]),
+        "intake.ListItems": ipb.ListItemsRequest(query="低保", page_size=5),
+        "intake.GetItem": ipb.GetItemRequest(code="MZ-001"),
+        "intake.GetBoard": ipb.GetBoardRequest(centre="zhangqiao-centre"),
         "desk.ListTasks": dpb.ListTasksRequest(case_number=number),
         "desk.WatchTasks": dpb.WatchTasksRequest(after_cursor=0),
         "desk.GetProgress": dpb.GetProgressRequest(case_number=number),
@@ -192,6 +197,8 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["desk.Suspend", "department system"] == outcomes["desk.Suspend", "handler"] \
         == grpc.StatusCode.INVALID_ARGUMENT
     assert outcomes["intake.GetCase", "clerk"] == outcomes["intake.Track", "public"] == grpc.StatusCode.OK
+    assert {outcomes[f"intake.{m}", who] for m in ("ListItems", "GetItem", "GetBoard")
+            for who in ("public", "clerk", "web front", "county IT")} == {grpc.StatusCode.OK}
     assert outcomes["intake.GetCase", "centre manager"] == outcomes["intake.GetCase", "leader"] == grpc.StatusCode.OK
     assert outcomes["supervision.ReviewAppeal", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
