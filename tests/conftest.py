@@ -81,7 +81,8 @@ def in_process_hall(tmp, time=None, **overrides):
             path=f"/onewindow_flow_{uuid.uuid4().hex[:10]}")),
         "intake_port": free_port(), "desk_port": free_port(), "supervision_port": free_port(),
         "identity_port": free_port(),
-        "desk_tokens": tmp / "desk-tokens.yaml", "signing_keys": tmp / "signing-keys.yaml", **overrides})
+        "desk_tokens": tmp / "desk-tokens.yaml", "signing_keys": tmp / "signing-keys.yaml",
+        "web_secret": tmp / "web-secret.yaml", **overrides})
     try:
         with InProcessHall(settings, time) as hall:
             running = Running(settings, hall)

@@ -292,7 +292,7 @@ def run_chaos(settings: SystemSettings, *, cases_per_fault: int = 100, rate: flo
             "database_url": postgres.url("onewindow"), "amqp_url": rabbit.url(), "intake_port": intake_port,
             "desk_port": desk_port, "supervision_port": supervision_port, "identity_port": free_port(),
             "desk_tokens": work / "tokens.yaml", "signing_keys": work / "signing-keys.yaml",
-            "sms_gateway_url": gateway.url, "sms_gateway_token": None, "smtp_host": None, "notify_webhooks": None,
+            "web_port": free_port(), "web_secret": work / "web-secret.yaml", "sms_gateway_url": gateway.url, "sms_gateway_token": None, "smtp_host": None, "notify_webhooks": None,
             "metrics_port": 0})
         echo(f"chaos: private PostgreSQL on port {postgres.port}, RabbitMQ node {rabbit.node} on port {rabbit.port}; "
              f"logs in {work / 'logs'}")

@@ -117,7 +117,7 @@ def migrate(no_tokens: bool) -> None:
 @click.option("--metrics-port", default=9101, show_default=True,
               help="/metrics, /livez and /readyz of the first process; the others count up from it.")
 @click.option("--replicas", default=1, show_default=True, type=click.IntRange(1, 16),
-              help="Copies of every process (the API copies share their gRPC port).")
+              help="Copies of every process (the API copies share their gRPC port, the web copies theirs).")
 def up(no_migrate: bool, metrics_port: int, replicas: int) -> None:
     """Start every process of every service in the foreground; Ctrl-C or SIGTERM stops them all."""
     import honcho.manager
@@ -126,6 +126,10 @@ def up(no_migrate: bool, metrics_port: int, replicas: int) -> None:
 
     if not no_migrate:
         click.get_current_context().invoke(migrate)
+    settings = current_settings()
+    scheme = "https" if settings.web_tls_cert else "http"
+    click.secho(f"the hall: {scheme}://127.0.0.1:{settings.web_port}/ (public address {settings.public_url}); "
+                "people sign in with the first passwords of `onewindow passwords`", bold=True)
     honcho.manager.KILL_WAIT = 10
     manager = honcho.manager.Manager()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

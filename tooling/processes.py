@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,19 @@ SERVICES = (
 )
 
 
+# The web front: one more process, a client of the APIs, with its own schema for its sessions only
+# (its migrations alone: it has no outbox, inbox or audit log of its own).
+WEB_FRONT = "web_front"
+WEB_MIGRATIONS = Path(__file__).resolve().parent.parent / WEB_FRONT / "migrations"
+
+
 def commands(python: str) -> list[tuple[str, list[str]]]:
-    """(process name, argv) of every process of every service."""
+    """(process name, argv) of every process of every service, and of the web front."""
     procs = []
     for service in SERVICES:
         if service.bus:
             procs.append((f"{service.name}-bus", [python, "-m", "services.busrun", service.bus]))
         if service.api:
             procs.append((f"{service.name}-api", [python, "-m", "services.apirun", service.api]))
+    procs.append(("web", [python, "-m", "web_front.run"]))
     return procs

@@ -12,10 +12,11 @@ from intake_svc.settings import IntakeSettings
 from notify_svc.settings import NotifySettings
 from routing_svc.settings import RoutingSettings
 from supervision_svc.settings import SupervisionSettings
+from web_front.settings import WebSettings
 
 
 class SystemSettings(IntakeSettings, RoutingSettings, ApprovalSettings, NotifySettings, SupervisionSettings,
-                     IdentitySettings):
+                     IdentitySettings, WebSettings):
     @model_validator(mode="after")
     def _ports_differ(self) -> SystemSettings:
         ports = {"intake_port": self.intake_port, "desk_port": self.desk_port,

@@ -20,7 +20,7 @@ from services.config import ROOT
 from services.db import drop_database, ensure_database, migrate, service_migrations
 from services.grpcutil import api_channel
 
-from .processes import SERVICES, commands
+from .processes import SERVICES, WEB_FRONT, WEB_MIGRATIONS, commands
 from .settings import SystemSettings
 
 
@@ -39,6 +39,7 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
     from identity_svc.keys import rotate
     from services.access import read_tokens, write_tokens
     from services.bus import declare_queues
+    from web_front.links import LINK_KEY
 
     reference = load_reference(settings)
     load_staff(settings.staff, reference.org)
@@ -49,6 +50,8 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
         applied = migrate(settings.database_url, service.name, service_migrations(service.package))
         queues = declare_queues(settings.amqp_url, service.name, service.bus_class(), purge=scratch) if service.bus else []
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
+    applied = migrate(settings.database_url, WEB_FRONT, [WEB_MIGRATIONS])
+    echo(f"web front: {len(applied)} migration(s) applied")
     everyone = holders(reference.org)
     if not tokens:
         missing = [h for h in everyone if h not in read_tokens(settings.desk_tokens)]
@@ -58,6 +61,8 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
     added = write_tokens(settings.desk_tokens, everyone)
     if added:
         echo(f"tokens for {len(added)} holder(s) written to {settings.desk_tokens}")
+    if write_tokens(settings.web_secret, [LINK_KEY]):
+        echo(f"the web front's link key written to {settings.web_secret}")
     if not settings.signing_keys.exists():
         echo(f"signing key {rotate(settings.signing_keys)} written to {settings.signing_keys}")
 

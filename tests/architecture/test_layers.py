@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-SERVICES = ("intake_svc", "routing_svc", "approval_svc", "notify_svc", "supervision_svc", "identity_svc")
+SERVICES = ("intake_svc", "routing_svc", "approval_svc", "notify_svc", "supervision_svc", "identity_svc",
+            "web_front")  # the web front: a client of the APIs, importing none of the services
 PACKAGES = ("services", "hall", "tooling", *SERVICES)
 
 

@@ -31,7 +31,7 @@ def isolated_settings(tmp, **overrides):
         "amqp_url": urlunsplit(urlsplit(base.amqp_url)._replace(path=f"/{vhost}")),
         "intake_port": free_port(), "desk_port": free_port(), "supervision_port": free_port(),
         "identity_port": free_port(), "desk_tokens": tmp / "desk-tokens.yaml", "signing_keys": tmp / "signing-keys.yaml",
-        "relay_poll_seconds": 0.5, **overrides})
+        "web_port": free_port(), "web_secret": tmp / "web-secret.yaml", "relay_poll_seconds": 0.5, **overrides})
     try:
         yield settings
     finally:

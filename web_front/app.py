@@ -1,0 +1,185 @@
+"""The web front's application: its pages (public.py, staff.py), and what every page shares:
+rendering in the chosen language, cookies, the CSRF check, security headers, the client's address,
+metrics."""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import secrets
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prometheus_client import Counter, Histogram
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from . import i18n
+from .apis import Apis
+from .board import BoardFeed
+from .links import RatingLinks
+from .sessions import Sessions
+
+HERE = Path(__file__).parent
+CHINA = ZoneInfo("Asia/Shanghai")
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+       "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+
+REQUESTS = Counter("onewindow_web_requests_total", "Requests answered by the web front", ["route", "status"])
+LATENCY = Histogram("onewindow_web_request_seconds", "Time to answer a request of the web front", ["route"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+@dataclass
+class Front:
+    """What the pages use: the APIs, the sessions, the rating links, the board feed, the county."""
+    apis: Apis
+    sessions: Sessions
+    links: RatingLinks
+    board: BoardFeed
+    county: str
+    templates: Jinja2Templates | None = None
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
+
+
+def secure(request: Request) -> bool:
+    """Served over TLS, directly or through a trusted proxy that says so."""
+    return request.url.scheme == "https"
+
+
+def cookie_name(request: Request, name: str) -> str:
+    """A `__Host-` cookie under TLS (Secure, this host only, path /); a plain name over HTTP, which
+    only localhost may sign in over."""
+    return f"__Host-{name}" if secure(request) else name
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None,
+               http_only: bool = True) -> None:
+    response.set_cookie(cookie_name(request, name), value, max_age=max_age, path="/", secure=secure(request),
+                        httponly=http_only, samesite="strict" if name == "session" else "lax")
+
+
+def client(request: Request) -> str:
+    """The real client's address (its proxy's X-Forwarded-For only when the proxy is trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+def local(request: Request) -> bool:
+    try:
+        return ipaddress.ip_address(client(request)).is_loopback
+    except ValueError:
+        return False
+
+
+def anonymous_csrf(request: Request) -> tuple[str, bool]:
+    """The browser's CSRF token for the public forms (double submit): (token, newly made)."""
+    token = request.cookies.get(cookie_name(request, "csrf"), "")
+    if len(token) >= 20:
+        return token, False
+    return secrets.token_urlsafe(24), True
+
+
+async def posted(request: Request, expected: str | None = None):
+    """The posted form when its CSRF token is the session's (`expected`) or, on the public's
+    forms, the browser's cookie; None otherwise."""
+    data = await request.form()
+    if expected is None:
+        expected = request.cookies.get(cookie_name(request, "csrf"), "")
+    given = str(data.get("csrf", ""))
+    return data if expected and secrets.compare_digest(given.encode(), expected.encode()) else None
+
+
+def expired_form(request: Request) -> HTMLResponse:
+    return render(request, "error.html", status=400, title="页面已过期",
+                  text="表单已过期或来自其他网站，请返回重新填写。")
+
+
+def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    """A page in the request's language, with the public forms' CSRF token; no caching of pages."""
+    front: Front = request.app.state.front
+    locale = i18n.choose(request.query_params.get("lang"), request.cookies.get("lang"))
+    i18n.use(locale)
+    csrf, new_csrf = anonymous_csrf(request)
+    context.setdefault("csrf", csrf)
+    response = front.templates.TemplateResponse(
+        request, template, {"county": front.county, "lang": i18n.HTML_LANG[locale], "locale": locale,
+                            "other_locale": "en" if locale == "zh-CN" else "zh-CN", **context},
+        status_code=status)
+    if new_csrf:
+        set_cookie(request, response, "csrf", csrf)
+    if request.query_params.get("lang") in i18n.LOCALES:
+        response.set_cookie("lang", locale, max_age=365 * 86400, path="/", samesite="lax", secure=secure(request))
+    return response
+
+
+class Headers:
+    """Security headers on every answer, `no-store` on every page (they may hold personal data),
+    and the request metrics by route."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), [500]
+        static = scope["path"].startswith("/static/")
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
+                           or static]
+                headers += [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                            (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", "static" if static else "other")
+            REQUESTS.labels(label, str(status[0])).inc()
+            LATENCY.labels(label).observe(time.perf_counter() - started)
+
+
+def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None) -> Starlette:
+    """The ASGI application; `on_start`/`on_stop` run at the server's start and stop."""
+    from . import public, staff
+
+    front.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = front.templates.env
+    env.globals["_"] = i18n.gettext_
+    env.filters["yuan"] = lambda text: text if text and text != "0" else ""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        if on_start:
+            await on_start()
+        yield
+        await front.board.stop()
+        if on_stop:
+            await on_stop()
+
+    app = Starlette(routes=[*public.ROUTES, *staff.ROUTES,
+                            Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
+                    middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),
+                                Middleware(Headers), Middleware(GZipMiddleware, minimum_size=500)],
+                    exception_handlers={404: public.not_found, 500: public.failed},
+                    lifespan=lifespan)
+    app.state.front = front
+    return app

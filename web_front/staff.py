@@ -1,0 +1,164 @@
+"""Sign-in for the hall's people (the pages of their posts build on it): sign in at a post, change
+the first password, see who and where I am, sign out. Over plain HTTP only localhost may sign in."""
+from __future__ import annotations
+
+import datetime as dt
+
+from onewindow.identity.v1 import identity_pb2 as identity
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from . import forms
+from .apis import ApiError
+from .app import Front, client, cookie_name, expired_form, local, posted, render, secure, set_cookie
+from .sessions import Session
+
+RENEW_BEFORE = dt.timedelta(minutes=3)  # a credential this close to its end is renewed at the next page
+
+
+def _front(request: Request) -> Front:
+    return request.app.state.front
+
+
+async def current_session(request: Request) -> tuple[str, Session] | None:
+    """The signed-in session of this browser, its credential renewed when near its end."""
+    session_id = request.cookies.get(cookie_name(request, "session"), "")
+    if not session_id:
+        return None
+    front = _front(request)
+    now = front.now()
+    session = await front.sessions.find(session_id, now)
+    if session is None:
+        return None
+    if session.credential_expires - now < RENEW_BEFORE:
+        try:
+            renewed = await front.apis.call(front.apis.identity.Refresh, identity.RefreshRequest(), client(request),
+                                            credential=session.credential)
+        except ApiError as error:
+            if error.code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):  # revoked, post no longer held
+                await front.sessions.close(session_id)
+                return None
+            raise
+        expires = dt.datetime.fromisoformat(renewed.expires_at)
+        await front.sessions.renew(session_id, renewed.credential, expires)
+        session = Session(**{**session.__dict__, "credential": renewed.credential, "credential_expires": expires})
+    return session_id, session
+
+
+def _insecure(request: Request) -> bool:
+    return not secure(request) and not local(request)
+
+
+def _refuse_insecure(request: Request):
+    return render(request, "error.html", status=403, title="请使用安全连接登录",
+                  text="为保护密码，只能通过 HTTPS 登录（本机除外）。请使用 https:// 开头的地址。")
+
+
+async def _start(request: Request, signed_in) -> RedirectResponse:
+    front = _front(request)
+    session_id, _ = await front.sessions.open(signed_in, front.now())
+    response = RedirectResponse("/me", status_code=303)
+    set_cookie(request, response, "session", session_id)
+    return response
+
+
+def _posts(error: ApiError) -> list[str]:
+    """The posts identity lists when a person holding several must choose one."""
+    for field, reason in error.fields:
+        if field == "post_id" and ":" in reason:
+            return [p.strip() for p in reason.partition(":")[2].split(",") if p.strip()]
+    return []
+
+
+async def sign_in(request: Request):
+    if _insecure(request):
+        return _refuse_insecure(request)
+    if request.method == "GET":
+        if await current_session(request):
+            return RedirectResponse("/me", status_code=303)
+        return render(request, "sign_in.html", form=forms.Form({"staff_number": "", "post_id": ""}), posts=[])
+    data = await posted(request)
+    if data is None:
+        return expired_form(request)
+    form = forms.sign_in_form(data)
+    if not form.ok:
+        return render(request, "sign_in.html", status=400, form=form, posts=[])
+    front = _front(request)
+    v = form.values
+    try:
+        signed_in = await front.apis.call(front.apis.identity.SignIn, identity.SignInRequest(
+            staff_number=v["staff_number"], password=v["password"], post_id=v["post_id"]), client(request))
+    except ApiError as error:
+        if error.code == "FAILED_PRECONDITION":  # a first password: change it now
+            return render(request, "password.html", form=forms.Form({"staff_number": v["staff_number"],
+                                                                        "post_id": v["post_id"]}), first=True)
+        if error.code == "INVALID_ARGUMENT" and _posts(error):
+            form.errors["post_id"] = "您有多个岗位，请选择本次登录的岗位"
+            return render(request, "sign_in.html", status=400, form=form, posts=_posts(error))
+        if error.code in ("UNAUTHENTICATED", "RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"):
+            return render(request, "sign_in.html", status=401, form=form, posts=[],
+                          problem="工号或密码不正确，或账号暂时无法登录。多次输错后须等待一段时间再试。")
+        raise
+    return await _start(request, signed_in)
+
+
+async def change_password(request: Request):
+    if _insecure(request):
+        return _refuse_insecure(request)
+    if request.method == "GET":
+        return render(request, "password.html", form=forms.Form({"staff_number": "", "post_id": ""}), first=False)
+    data = await posted(request)
+    if data is None:
+        return expired_form(request)
+    form = forms.password_form(data)
+    first = data.get("first") == "1"
+    if not form.ok:
+        return render(request, "password.html", status=400, form=form, first=first, posts=[])
+    front = _front(request)
+    v = form.values
+    try:
+        signed_in = await front.apis.call(front.apis.identity.ChangePassword, identity.ChangePasswordRequest(
+            staff_number=v["staff_number"], current_password=v["current_password"], new_password=v["new_password"],
+            post_id=v["post_id"]), client(request))
+    except ApiError as error:
+        if error.code == "INVALID_ARGUMENT":
+            fields = {f for f, _ in error.fields}
+            if "new_password" in fields:
+                form.errors["new_password"] = "新密码不符合要求：至少10个字符，须同时含字母和数字，不得包含工号，且不同于当前密码"
+            if _posts(error):
+                form.errors["post_id"] = "您有多个岗位，请选择本次登录的岗位"
+            return render(request, "password.html", status=400, form=form, first=first, posts=_posts(error))
+        if error.code in ("UNAUTHENTICATED", "RESOURCE_EXHAUSTED"):
+            return render(request, "password.html", status=401, form=form, first=first,
+                          problem="工号或当前密码不正确，或账号暂时无法登录。")
+        raise
+    return await _start(request, signed_in)
+
+
+async def me(request: Request):
+    found = await current_session(request)
+    if found is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    _, session = found
+    return render(request, "me.html", session=session, csrf=session.csrf)
+
+
+async def sign_out(request: Request):
+    found = await current_session(request)
+    if found is not None:
+        session_id, session = found
+        if await posted(request, session.csrf) is None:
+            return expired_form(request)
+        await _front(request).sessions.close(session_id)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(cookie_name(request, "session"), path="/", secure=secure(request), httponly=True)
+    return response
+
+
+ROUTES = [
+    Route("/sign-in", sign_in, methods=["GET", "POST"]),
+    Route("/password", change_password, methods=["GET", "POST"]),
+    Route("/me", me),
+    Route("/sign-out", sign_out, methods=["POST"]),
+]

@@ -1,0 +1,24 @@
+// The only script of the pages, and none of them needs it: it moves focus to an error summary,
+// and keeps an open hall board live (server-sent events; the browser reconnects after a restart).
+(function () {
+  "use strict";
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+  var board = document.querySelector("[data-events]");
+  if (!board || !window.EventSource) { return; }
+  var figures = document.getElementById("board-figures");
+  var live = document.getElementById("board-live");
+  var texts = { zh: ["实时更新", "连接中断，正在重新连接…"], en: ["Live", "Connection lost, reconnecting…"] };
+  var text = document.documentElement.lang === "en" ? texts.en : texts.zh;
+  function listen() {
+    var source = new EventSource(board.getAttribute("data-events"));
+    source.addEventListener("board", function (event) { figures.innerHTML = event.data; live.textContent = text[0]; });
+    source.addEventListener("open", function () { live.textContent = text[0]; });
+    source.addEventListener("error", function () {
+      live.textContent = text[1];
+      // the browser retries a dropped stream itself, but not one answered with an error status
+      if (source.readyState === EventSource.CLOSED) { window.setTimeout(listen, 3000); }
+    });
+  }
+  listen();
+}());
