@@ -25,6 +25,7 @@ from hall.holders import holders
 from hall.reference import load_reference
 from identity_svc.keys import rotate
 from services.access import write_tokens
+from web_front.links import LINK_KEY
 from services.bus import Handler
 from services.db import drop_database, ensure_database, migrate, open_pool, service_migrations
 from services.inbox import Early, Inbox
@@ -32,7 +33,7 @@ from services.relay import OutboxRelay
 from services.timesource import SystemTime, TimeSource
 from services.uow import unit_of_work_factory
 
-from .processes import SERVICES
+from .processes import SERVICES, WEB_FRONT, WEB_MIGRATIONS
 from .settings import SystemSettings
 
 log = logging.getLogger(__name__)
@@ -126,12 +127,14 @@ class InProcessHall:
         write_tokens(settings.desk_tokens, holders(reference.org))
         if not settings.signing_keys.exists():
             rotate(settings.signing_keys)
+        write_tokens(settings.web_secret, [LINK_KEY])  # the web front's pages run on this hall too
         sink = self.bus.publisher("dead-letters")
         try:
             for service in SERVICES:
                 migrate(settings.database_url, service.name, service_migrations(service.package))
                 if service.bus:
                     self._start_bus_side(service, sink)
+            migrate(settings.database_url, WEB_FRONT, [WEB_MIGRATIONS])
             for service in sorted(SERVICES, key=lambda s: s.name != "identity"):  # every API asks identity
                 if service.api:
                     self._serve(service.api)

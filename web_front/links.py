@@ -6,8 +6,9 @@ service's rule: a used link is refused there."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 
 LINK_KEY = "link_key"  # the web secret file's entry: the key the links are signed with
@@ -22,8 +23,9 @@ class ExpiredLink(Exception):
 
 
 class RatingLinks:
-    def __init__(self, key: str, public_url: str, days: int):
-        self._signer = URLSafeTimedSerializer(key, salt="onewindow-rating")
+    def __init__(self, key: str, public_url: str, days: int, clock=time.time):
+        signer = type("Signer", (TimestampSigner,), {"get_timestamp": lambda self: int(clock())})
+        self._signer = URLSafeTimedSerializer(key, salt="onewindow-rating", signer=signer)
         self.public_url = public_url.rstrip("/")
         self.max_age = dt.timedelta(days=days)
 

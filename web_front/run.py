@@ -15,7 +15,6 @@ from pathlib import Path
 
 import uvicorn
 from onewindow.intake.v1 import intake_pb2 as intake
-from psycopg_pool import AsyncConnectionPool
 
 from hall.catalogue import load_org
 from services import logs
@@ -54,34 +53,24 @@ def listening_socket(port: int) -> socket.socket:
     return sock
 
 
-def front_of(settings: WebSettings) -> tuple[Front, AsyncConnectionPool]:
-    """The front's parts from its settings; the pool opens with the server."""
+def front_of(settings: WebSettings) -> Front:
+    """The front's parts from its settings; channels and pool open with the server."""
     apis = Apis(settings)
-    pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=settings.web_db_pool_size, open=False,
-                               kwargs={"options": "-c search_path=web_front,public", "application_name": "web"})
-    sessions = Sessions(pool, dt.timedelta(minutes=settings.session_idle_minutes),
-                        dt.timedelta(hours=settings.session_hours))
+    sessions = Sessions(settings.database_url, settings.web_db_pool_size,
+                        dt.timedelta(minutes=settings.session_idle_minutes), dt.timedelta(hours=settings.session_hours))
     links = RatingLinks(link_key(settings), settings.public_url, settings.rating_link_days)
 
     async def read_board():
         return await apis.call(apis.intake.GetBoard, intake.GetBoardRequest(), "web-board")
 
     board = BoardFeed(read_board, settings.board_poll_seconds)
-    return Front(apis, sessions, links, board, load_org(settings.org).county), pool
+    return Front(apis, sessions, links, board, load_org(settings.org).county)
 
 
-def main(argv: list[str]) -> int:
-    logs.configure()
+def application(settings: WebSettings, health: Health | None = None):
+    """The ASGI application with its parts; they open and close with the server's event loop."""
     log = logging.getLogger("web")
-    try:
-        settings = load_settings(WebSettings)
-        front, pool = front_of(settings)
-    except (ConfigError, RuntimeError) as exc:
-        log.error("%s", exc)
-        return 2
-    logs.configure_from(settings)
-    health = Health({"database": database_check(settings.database_url),
-                     "migrations:web_front": migrations_check(settings.database_url, "web_front", [MIGRATIONS])})
+    front = front_of(settings)
     pruning: list[asyncio.Task] = []
 
     async def prune_sessions():
@@ -96,24 +85,41 @@ def main(argv: list[str]) -> int:
 
     async def on_start():
         front.apis.open()
-        await pool.open(wait=False)
+        await front.sessions.connect()
         pruning.append(asyncio.create_task(prune_sessions()))
-        health.started = True
+        if health:
+            health.started = True
 
     async def on_stop():
-        health.stopping = True
+        if health:
+            health.stopping = True
         for task in pruning:
             task.cancel()
         await front.apis.close()
-        await pool.close()
+        await front.sessions.disconnect()
 
-    app = build(front, settings.trusted_proxies(), on_start, on_stop)
+    return build(front, settings.trusted_proxies(), on_start, on_stop)
+
+
+def main(argv: list[str]) -> int:
+    logs.configure()
+    log = logging.getLogger("web")
+    try:
+        settings = load_settings(WebSettings)
+        health = Health({"database": database_check(settings.database_url),
+                         "migrations:web_front": migrations_check(settings.database_url, "web_front", [MIGRATIONS])})
+        app = application(settings, health)
+    except (ConfigError, RuntimeError) as exc:
+        log.error("%s", exc)
+        return 2
+    logs.configure_from(settings)
     if settings.metrics_port:
         log.info("/metrics, /livez, /readyz on port %d", health.serve(settings.metrics_port))
     config = uvicorn.Config(app, host="0.0.0.0", port=settings.web_port, proxy_headers=False, server_header=False,
                             ssl_certfile=str(settings.web_tls_cert) if settings.web_tls_cert else None,
                             ssl_keyfile=str(settings.web_tls_key) if settings.web_tls_key else None,
                             timeout_graceful_shutdown=STOP_GRACE_SECONDS, log_config=None, access_log=False)
+
     class Server(uvicorn.Server):
         def handle_exit(self, sig, frame):
             health.stopping = True  # not ready at once, before the open connections are drained

@@ -29,8 +29,21 @@ def _hash(session_id: str) -> bytes:
 
 
 class Sessions:
-    def __init__(self, pool: AsyncConnectionPool, idle: dt.timedelta, absolute: dt.timedelta):
-        self.pool, self.idle, self.absolute = pool, idle, absolute
+    """The sessions table through a pool that opens and closes with the server's event loop."""
+
+    def __init__(self, database_url: str, pool_size: int, idle: dt.timedelta, absolute: dt.timedelta):
+        self.database_url, self.pool_size, self.idle, self.absolute = database_url, pool_size, idle, absolute
+        self.pool: AsyncConnectionPool | None = None
+
+    async def connect(self) -> None:
+        self.pool = AsyncConnectionPool(self.database_url, min_size=1, max_size=self.pool_size, open=False,
+                                        kwargs={"options": "-c search_path=web_front,public",
+                                                "application_name": "web"})
+        await self.pool.open(wait=False)
+
+    async def disconnect(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
 
     async def open(self, signed_in, now: dt.datetime) -> tuple[str, Session]:
         """A new session (a new id at every sign-in) for identity's SignInReply; (id, session)."""
