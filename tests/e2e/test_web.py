@@ -1,0 +1,281 @@
+"""The web front in a real browser (Debian's chromium driven by Playwright), every process of the
+hall running as an OS process on the real RabbitMQ and PostgreSQL: the public's pages on their
+main paths, with JavaScript and without, accessible (axe-core, WCAG 2.1 A/AA), light, masked;
+the lookup's limits per real client; rating links; the live board across a restart of the web
+process; a first sign-in by keyboard alone."""
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect, sync_playwright
+
+from services.access import read_tokens
+from tests.e2e.conftest import isolated_system
+from tests.flow_steps import submission
+from web_front.links import LINK_KEY, RatingLinks
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+PAGE_BUDGET = 100 * 1024
+WEIGHTS: dict[str, int] = {}  # page -> bytes transferred, printed at the end of the module
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    # the browser reaches the web front from 127.0.0.1, which plays the trusted proxy: a request
+    # that carries X-Forwarded-For is another client behind it
+    with isolated_system(tmp_path_factory.mktemp("web"), web_trusted_proxies="127.0.0.1",
+                         track_failures_per_case=2, complaints_per_client=2, board_poll_seconds=0.5) as running:
+        running.web = f"http://127.0.0.1:{running.settings.web_port}"
+        yield running
+    if WEIGHTS:
+        print("\npage weights (bytes transferred): " + ", ".join(f"{k} {v}" for k, v in WEIGHTS.items()))
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    assert shutil.which("chromium"), "Debian's chromium is needed (apt-get install chromium fonts-wqy-microhei)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+def context(chromium, javascript=True, forwarded_for: str | None = None):
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    return chromium.new_context(java_script_enabled=javascript, bypass_csp=javascript, extra_http_headers=headers,
+                                locale="zh-CN")
+
+
+def case_of(hall, item="MZ-001", organisation="county-window-civil-affairs"):
+    request = submission(item, organisation)
+    return hall.intake_as(organisation).Submit(request).case_number, request.applicant
+
+
+class Weighed:
+    """Bytes transferred for each page load (the document and everything it loads)."""
+
+    def __init__(self, page):
+        self.total = 0
+        page.on("requestfinished", self._add)
+
+    def _add(self, request):
+        sizes = request.sizes()
+        self.total += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+
+def check(page, name: str, weighed: Weighed | None = None, personal: tuple[str, ...] = ()):
+    """No WCAG 2.1 A/AA violation, nothing personal in the DOM, and the page's weight (after the
+    page's own requests, before axe's script is injected)."""
+    if weighed is not None:
+        page.wait_for_load_state("load")
+        WEIGHTS[name] = weighed.total
+        assert weighed.total < PAGE_BUDGET, f"{name}: {weighed.total} bytes"
+    dom = page.content()
+    for secret in personal:
+        assert secret not in dom, f"{name}: {secret} is in the page"
+    violations = Axe().run(page, options=WCAG).response["violations"]
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == [], name
+
+
+def test_the_public_pages_are_accessible_light_and_masked(hall, chromium):
+    number, applicant = case_of(hall)
+    personal = (applicant.phone, applicant.phone[-4:], applicant.id_number, applicant.name)
+    for name, path in [("home", "/"), ("guide", "/guide"), ("item", "/guide/GA-001"),
+                       ("checklist", "/guide/GA-001/checklist"), ("complaint form", "/complaints"),
+                       ("complaint lookup", "/complaints/lookup"), ("sign-in", "/sign-in"), ("board", "/board")]:
+        with context(chromium) as ctx:  # a cold cache: the page with its style sheet and script
+            page = ctx.new_page()
+            weighed = Weighed(page)
+            page.goto(hall.web + path)
+            expect(page.locator("h1")).to_be_visible()
+            assert page.locator("html").get_attribute("lang") == "zh-CN"
+            check(page, name, weighed)
+    with context(chromium) as ctx:
+        page = ctx.new_page()
+        weighed = Weighed(page)
+        page.goto(hall.web + "/lookup")
+        check(page, "lookup", weighed)
+        page.fill("#case_number", "12")
+        page.click("button[type=submit]")
+        expect(page.locator("#error-summary")).to_be_focused()
+        expect(page.locator("#case_number")).to_have_value("12")
+        check(page, "lookup with errors")
+        page.fill("#case_number", number)
+        page.fill("#phone_last4", applicant.phone[-4:])
+        weighed = Weighed(page)
+        page.click("button[type=submit]")
+        expect(page.locator("#case-heading")).to_contain_text(number)
+        check(page, "lookup result", weighed, personal)
+        page.click("text=评价本件")
+        check(page, "rating form")
+        page.click("button[type=submit]")
+        expect(page.locator("#error-summary")).to_be_focused()
+        check(page, "rating with errors")
+        page.click("label[for=level-5]")
+        page.click("button[type=submit]")
+        expect(page.get_by_role("status")).to_contain_text("感谢您的评价")
+        check(page, "rating done")
+
+
+def test_the_main_paths_work_without_javascript(hall, chromium):
+    number, applicant = case_of(hall)
+    with context(chromium, javascript=False) as ctx:
+        page = ctx.new_page()
+        page.goto(hall.web + "/")
+        page.click("text=办事指南")
+        page.fill("#q", "身份证")
+        page.click("form.search button")
+        page.click("table.list a >> nth=0")
+        expect(page.locator("h1")).not_to_have_text("办事指南")
+        page.click("text=打印材料清单")
+        expect(page.locator("h1")).to_contain_text("申请材料清单")
+        page.goto(hall.web + "/lookup")
+        page.fill("#case_number", number)
+        page.fill("#phone_last4", applicant.phone[-4:])
+        page.click("button[type=submit]")
+        expect(page.locator("#case-heading")).to_contain_text(number)
+        page.goto(hall.web + "/complaints")
+        page.select_option("#department", "civil_affairs")
+        page.fill("#text", "窗口中午无人值守")
+        page.fill("#contact_phone", "13900002468")
+        page.click("button[type=submit]")
+        complaint = page.locator(".big").inner_text()
+        check_page = ctx.new_page()
+        check_page.goto(hall.web + "/complaints/lookup")
+        check_page.fill("#complaint_id", complaint)
+        check_page.fill("#phone_last4", "2468")
+        check_page.click("button[type=submit]")
+        expect(check_page.locator(".result")).to_contain_text("尚未答复")
+        page.goto(hall.web + "/board")
+        expect(page.locator("#total-accepted")).not_to_have_text("")
+
+
+def test_the_lookup_limits_each_real_client(hall, chromium):
+    number, applicant = case_of(hall)
+    other_number, other = case_of(hall)
+    unknown = "209901010000001"
+    with context(chromium, forwarded_for="203.0.113.7") as first, \
+            context(chromium, forwarded_for="203.0.113.8") as second:
+        guesser = first.new_page()
+        for _ in range(2):  # the per-case limit: two wrong guesses on the applicant's case
+            guesser.goto(hall.web + "/lookup")
+            guesser.fill("#case_number", number)
+            guesser.fill("#phone_last4", "0000" if not applicant.phone.endswith("0000") else "1111")
+            guesser.click("button[type=submit]")
+            expect(guesser.locator("#error-summary")).to_contain_text("没有找到")
+        wrong_text = guesser.locator("#error-summary").inner_text()
+        guesser.goto(hall.web + "/lookup")
+        guesser.fill("#case_number", unknown)
+        guesser.fill("#phone_last4", "1234")
+        guesser.click("button[type=submit]")
+        assert guesser.locator("#error-summary").inner_text() == wrong_text  # unknown and wrong read the same
+        guesser.goto(hall.web + "/lookup")
+        guesser.fill("#case_number", number)
+        guesser.fill("#phone_last4", applicant.phone[-4:])
+        guesser.click("button[type=submit]")
+        expect(guesser.locator("#error-summary")).to_contain_text("稍后再试")
+        own = second.new_page()  # another client behind the proxy, its own case
+        own.goto(hall.web + "/lookup")
+        own.fill("#case_number", other_number)
+        own.fill("#phone_last4", other.phone[-4:])
+        own.click("button[type=submit]")
+        expect(own.locator("#case-heading")).to_contain_text(other_number)
+    # a forged X-Forwarded-For from an address that is no trusted proxy counts for that address
+    with httpx.Client(base_url=f"http://127.0.0.2:{hall.settings.web_port}",
+                      transport=httpx.HTTPTransport(local_address="127.0.0.2")) as forger:
+        for n in range(hall.settings.track_failures_per_address):
+            page = forger.get("/lookup", headers={"X-Forwarded-For": f"198.51.100.{n}"})
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+            forger.post("/lookup", data={"csrf": token, "case_number": f"2099010200{n:05d}", "phone_last4": "1234"},
+                        headers={"X-Forwarded-For": f"198.51.100.{n}"})
+        page = forger.get("/lookup")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        last = forger.post("/lookup", headers={"X-Forwarded-For": "198.51.100.250"}, data={
+            "csrf": token, "case_number": other_number, "phone_last4": other.phone[-4:]})
+        assert last.status_code == 429
+
+
+def test_a_used_or_expired_rating_link_is_refused_and_complaints_are_limited(hall, chromium):
+    number, _ = case_of(hall)
+    key = read_tokens(hall.settings.web_secret)[LINK_KEY]
+    past = RatingLinks(key, hall.web, hall.settings.rating_link_days,
+                       clock=lambda: 1_700_000_000 - 86400 * hall.settings.rating_link_days)
+    fresh = RatingLinks(key, hall.web, hall.settings.rating_link_days)
+    with context(chromium, forwarded_for="203.0.113.40") as ctx:  # a client of its own: its own complaint limit
+        page = ctx.new_page()
+        page.goto(past.url(number))
+        expect(page.get_by_role("alert")).to_contain_text("已过期")
+        check(page, "rating link expired")
+        for expected in ("感谢您的评价", "已经评价过"):
+            page.goto(fresh.url(number))
+            page.click("label[for=level-4]")
+            page.click("button[type=submit]")
+            expect(page.locator("main")).to_contain_text(expected)
+        outcomes = []
+        for n in range(3):
+            page.goto(hall.web + "/complaints")
+            page.fill("#text", f"第{n}次投诉")
+            page.select_option("#department", "civil_affairs")
+            page.fill("#contact_phone", "13900001357")
+            page.click("button[type=submit]")
+            outcomes.append(page.locator("h1").inner_text())
+        assert outcomes[:2] == ["投诉已登记"] * 2 and outcomes[2] == "在线投诉"
+        expect(page.locator("#error-summary")).to_contain_text("提交过于频繁")
+        check(page, "complaint flooded")
+
+
+def test_the_board_follows_acceptances_live_and_after_a_restart(hall, chromium):
+    with context(chromium) as ctx:
+        page = ctx.new_page()
+        page.goto(hall.web + "/board")
+        total = page.locator("#total-accepted")
+        before = int(total.inner_text())
+        case_of(hall)
+        expect(total).to_have_text(str(before + 1), timeout=10_000)
+        web = hall.system.procs["web"]
+        web.kill()
+        web.wait()
+        hall.system.start("web")
+        hall.system.wait_ready(names=["web"])
+        case_of(hall)
+        expect(total).to_have_text(str(before + 2), timeout=15_000)  # the same page, never reloaded
+
+
+def test_a_first_sign_in_by_keyboard_alone(hall, chromium):
+    from tooling.people import set_first_passwords
+
+    (first,) = set_first_passwords(hall.settings, ["SX0002"], replace=True)
+    with context(chromium) as ctx:
+        page = ctx.new_page()
+        page.goto(hall.web + "/sign-in")
+        page.focus("#staff_number")
+        page.keyboard.type("SX0002")
+        page.keyboard.press("Tab")
+        page.keyboard.type(first.password)
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("修改密码")
+        check(page, "first password")
+        page.focus("#current_password")
+        page.keyboard.type(first.password)
+        for text in ("Keyboard-2026-ok", "Keyboard-2026-ok"):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == "new_password-hint":
+                page.keyboard.press("Tab")
+            page.keyboard.type(text)
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("我的岗位")
+        expect(page.locator("main")).to_contain_text("SX0002")
+        check(page, "my post")
+        page.get_by_role("button", name="退出登录").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_contain_text("政务服务中心")
