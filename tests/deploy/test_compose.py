@@ -4,7 +4,7 @@ No Docker engine is needed: the compose file is validated against the Compose Sp
 schema (vendored by check-jsonschema), then checked against what the code says: every process of
 tooling/processes.py runs from the one image after `migrate`, with a /readyz healthcheck on its
 metrics port, where Prometheus's compose scrape config looks for it; the mounted files exist; the
-published ports are the documented ones.
+published ports are the documented ones; the web front is published and reaches the APIs.
 """
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ import pytest
 import yaml
 
 from services.config import PREFIX
-from tooling.processes import SERVICES, commands
+from tooling.processes import SERVICES, WEB_FRONT, commands
 from tooling.settings import SystemSettings
+from web_front.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -28,6 +29,10 @@ COMPOSE = DEPLOY / "compose.yaml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 SCRAPE_CONFIG = DEPLOY / "prometheus" / "prometheus-compose.yml"
 PROCESSES = [name for name, _ in commands("python")]
+WEB = "web"  # the web front's process
+# The API host settings the web front reads -> the API process each names.
+API_HOST_SETTING = {"intake_host": "intake-api", "desk_host": "approval-api", "supervision_host": "supervision-api",
+                    "identity_host": "identity-api"}
 INFRASTRUCTURE = {"rabbitmq", "postgres", "migrate", "prometheus", "alertmanager", "grafana"}
 # gRPC ports of the APIs (services/config.py), the RabbitMQ management UI, Prometheus, Alertmanager, Grafana.
 PUBLISHED = {"rabbitmq": 15672, "prometheus": 9090, "alertmanager": 9093, "grafana": 3000}
@@ -135,9 +140,11 @@ def test_the_reference_data_is_mounted_read_only_where_the_configuration_points(
 
 def test_migrate_writes_the_tokens_that_the_apis_read():
     services = compose()["services"]
-    # an API built on ApiWiring reads the tokens file (its credentials)
+    # an API built on ApiWiring reads the tokens file (its credentials); the web front its own token
     readers = [f"{s.name}-api" for s in SERVICES if s.api and "ApiWiring.open" in api_source(s.api)]
     assert readers, "no API reads the department tokens?"
+    if "settings.desk_tokens" in web_source():
+        readers.append(WEB)
     tokens = PurePosixPath(services["migrate"]["environment"][f"{PREFIX}DESK_TOKENS"])
     volume, read_only = mounts(services["migrate"])[str(tokens.parent)]
     assert not read_only and not volume.startswith(".")  # a named volume, written by migrate
@@ -150,6 +157,20 @@ def test_migrate_writes_the_tokens_that_the_apis_read():
 
 def api_source(module: str) -> str:
     return (ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+
+
+def web_source() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / WEB_FRONT).rglob("*.py"))
+
+
+def test_migrate_writes_the_web_secret_where_the_web_front_reads_it():
+    services = compose()["services"]
+    secret = services["migrate"]["environment"][f"{PREFIX}WEB_SECRET"]
+    assert services[WEB]["environment"][f"{PREFIX}WEB_SECRET"] == secret
+    folder = str(PurePosixPath(secret).parent)
+    volume, read_only = mounts(services["migrate"])[folder]
+    assert not read_only and not volume.startswith(".")  # migrate writes it into a named volume
+    assert mounts(services[WEB])[folder] == (volume, True)
 
 
 def test_environment_variables_are_settings_the_code_reads():
@@ -177,10 +198,33 @@ def test_published_ports_are_the_documented_ones():
         if service.api:
             setting = importlib.import_module(service.api).PORT_SETTING
             expected[f"{service.name}-api"] = {SystemSettings.model_fields[setting].default}
+    expected[WEB] = {SystemSettings.model_fields["web_port"].default}
     got = {name: set(published(s)) for name, s in services.items() if s.get("ports")}
     assert got == expected
     for name, ports in got.items():
         assert all(published(services[name])[p] == p for p in ports), name  # same number on the host
+
+
+def test_the_web_front_is_published_and_reaches_the_apis():
+    services = compose()["services"]
+    web = services[WEB]
+    env = web["environment"]
+    port = int(env[f"{PREFIX}WEB_PORT"])
+    assert published(web) == {port: port}, "the pages on the same port on the host"
+    for setting, process in API_HOST_SETTING.items():
+        host = env[f"{PREFIX}{setting.upper()}"]
+        assert services[host]["command"] == ["run", process], setting  # a compose service name is its host
+        assert web["depends_on"][host] == {"condition": "service_healthy"}, f"{WEB} waits for {host}"
+    for setting in ("PUBLIC_URL", "WEB_TRUSTED_PROXIES"):
+        assert f"${{{PREFIX}{setting}:-" in COMPOSE.read_text(encoding="utf-8"), f"{setting} is set from deploy/.env"
+    defaults = {k: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(v)) for k, v in env.items()
+                if k.startswith(PREFIX + "WEB") or k == f"{PREFIX}PUBLIC_URL"}
+    assert defaults[f"{PREFIX}PUBLIC_URL"].startswith(("http://", "https://"))
+    WebSettings._networks(defaults[f"{PREFIX}WEB_TRUSTED_PROXIES"])
+    assert f"{PREFIX}WEB_TLS_CERT" not in env, "an empty path is not a setting: TLS goes in an override file"
+    # the other processes have no business with the web front's settings
+    for name in set(PROCESSES) - {WEB}:
+        assert f"{PREFIX}PUBLIC_URL" not in services[name]["environment"], name
 
 
 def test_prometheus_alertmanager_and_grafana_read_the_repository_files():
@@ -253,10 +297,8 @@ def test_the_build_context_leaves_out_secrets_and_keeps_what_the_image_needs():
         assert dockerignored(path, patterns), f"{path} would be sent to the image build"
     needed = ["pyproject.toml", "requirements.lock", "README.md", "deploy/org.yaml", "deploy/catalogue.yaml",
               "deploy/calendar.yaml", *[str(p.relative_to(ROOT)) for p in (ROOT / "proto").rglob("*.proto")]]
-    for service in SERVICES:
-        needed += [str(p.relative_to(ROOT)) for p in (ROOT / service.package).rglob("*") if p.is_file()
+    for package in [*(s.package for s in SERVICES), "services", "hall", "tooling", WEB_FRONT]:
+        needed += [str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*") if p.is_file()
                    and "__pycache__" not in p.parts]
-    needed += [str(p.relative_to(ROOT)) for p in (ROOT / "services").rglob("*") if p.is_file()
-               and "__pycache__" not in p.parts]
     left_out = [p for p in needed if dockerignored(p, patterns)]
     assert not left_out, f".dockerignore leaves out what the image needs: {left_out}"
