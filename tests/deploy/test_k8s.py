@@ -5,8 +5,10 @@ Core objects are checked with kubernetes-validate (strict: an unknown field fail
 oldest Kubernetes the manifests claim and the newest the package knows; the operators' custom
 resources with jsonschema against the schema excerpts in k8s/schemas/. Then the wiring: every
 process of tooling/processes.py has its Deployment, Service, autoscaler and disruption budget;
-probes follow the health contract; every ConfigMap and Secret a pod names exists; the alert
-rules and the reference data are those of deploy/; the database has room for every copy.
+probes follow the health contract; pods meet the `restricted` Pod Security Standard; every
+ConfigMap and Secret a pod names exists; the web front is reached through an Ingress with TLS and
+reaches the APIs through their Services; the alert rules and the reference data are those of
+deploy/; the database has room for every copy.
 
 Needs `kubectl` (with kustomize v5); without it these tests fail rather than skip.
 """
@@ -34,7 +36,7 @@ RENDERINGS = {"base": K8S / "base", "production": K8S / "overlays" / "production
 # grpc probes are GA from 1.27; 1.37 is the newest kubernetes-validate 1.37.0 knows.
 KUBERNETES_VERSIONS = ("1.27.0", "1.37.0")
 CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Service", "Deployment", "Job",
-              "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+              "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress", "NetworkPolicy"}
 SCHEMAS = {
     ("rabbitmq.com/v1beta1", "RabbitmqCluster"): "rabbitmq.com/rabbitmqcluster_v1beta1.yaml",
     ("rabbitmq.com/v1beta1", "Policy"): "rabbitmq.com/policy_v1beta1.yaml",
@@ -47,10 +49,21 @@ PROCESSES = [name for name, _ in commands("python")]
 # API process -> the setting of its gRPC port (services/config.py).
 GRPC_PORT_SETTING = {"intake-api": "intake_port", "approval-api": "desk_port", "supervision-api": "supervision_port",
                      "identity-api": "identity_port"}
+# The web front: its pages' port setting (web_front/settings.py), the API host settings it reads
+# (services/config.py, web_front/settings.py) -> the API process each names.
+WEB = "web"
+WEB_PORT_SETTING = "web_port"
+API_HOST_SETTING = {"intake_host": "intake-api", "desk_host": "approval-api", "supervision_host": "supervision-api",
+                    "identity_host": "identity-api"}
 METRICS_PORT = 9100
 STOP_SECONDS = 10  # every process stops within 10 s of SIGTERM (docs/operations.md, section 5)
-# The Secret the installer makes by hand (k8s/README.md); no rendering may contain it.
-INSTALLER_SECRETS = {"onewindow-desk-tokens", "onewindow-signing-keys"}
+# The Secrets the installer makes by hand (k8s/README.md); no rendering may contain them.
+INSTALLER_SECRETS = {"onewindow-desk-tokens", "onewindow-signing-keys", "onewindow-web-secret"}
+# The Ingress's certificate: `kubectl create secret tls` by the installer, or cert-manager's.
+TLS_SECRETS = {"onewindow-web-tls"}
+# Volume types the `restricted` Pod Security Standard allows.
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                      "projected", "secret"}
 # Connections that are not the processes' pools: superuser_reserved_connections (3), the
 # standbys' replication, the metrics exporter, the migrate Job, an operator's psql.
 DB_CONNECTION_RESERVE = 20
@@ -228,6 +241,9 @@ def test_every_process_has_a_deployment_service_autoscaler_and_disruption_budget
         assert ports["metrics"]["targetPort"] == "metrics" and container_ports["metrics"] == METRICS_PORT
         if process in GRPC_PORT_SETTING:
             assert ports["grpc"]["targetPort"] == "grpc" and "grpc" in container_ports
+        if process == WEB:
+            assert ports["http"]["targetPort"] == "http"
+            assert container_ports["http"] == SystemSettings.model_fields[WEB_PORT_SETTING].default
 
 
 def test_the_service_monitor_scrapes_every_process_as_alerts_yml_expects(objects):
@@ -276,6 +292,141 @@ def test_pods_are_locked_down_sized_and_stop_in_time(objects):
             for resource in ("cpu", "memory"):
                 request, limit = c["resources"]["requests"][resource], c["resources"]["limits"][resource]
                 assert quantity(request) <= quantity(limit), f"{name}: {resource} request {request} > limit {limit}"
+
+
+def restricted_violations(pod: dict) -> list[str]:
+    """What breaks the `restricted` Pod Security Standard (kubernetes.io/docs/concepts/security/
+    pod-security-standards) in a pod spec."""
+    out = []
+    security = pod.get("securityContext", {})
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(key):
+            out.append(key)
+    out += [f"volume {v['name']}: {set(v) - {'name'}}" for v in pod.get("volumes", [])
+            if not set(v) - {"name"} <= RESTRICTED_VOLUMES]
+    for c in [*pod["containers"], *pod.get("initContainers", [])]:
+        mine = c.get("securityContext", {})
+        if not mine.get("runAsNonRoot", security.get("runAsNonRoot")):
+            out.append(f"{c['name']}: runAsNonRoot")
+        if mine.get("runAsUser", security.get("runAsUser")) == 0:
+            out.append(f"{c['name']}: runAsUser 0")
+        seccomp = mine.get("seccompProfile", security.get("seccompProfile", {})).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            out.append(f"{c['name']}: seccompProfile {seccomp}")
+        if mine.get("allowPrivilegeEscalation") is not False:
+            out.append(f"{c['name']}: allowPrivilegeEscalation")
+        if mine.get("privileged"):
+            out.append(f"{c['name']}: privileged")
+        if "ALL" not in mine.get("capabilities", {}).get("drop", []) \
+                or set(mine.get("capabilities", {}).get("add", [])) - {"NET_BIND_SERVICE"}:
+            out.append(f"{c['name']}: capabilities")
+        if any(p.get("hostPort") for p in c.get("ports", [])):
+            out.append(f"{c['name']}: hostPort")
+    return out
+
+
+def test_every_pod_meets_the_restricted_pod_security_standard(objects):
+    workloads = [*of_kind(objects, "Deployment").values(), *of_kind(objects, "Job").values()]
+    violations = [f"{w['metadata']['name']}: {v}" for w in workloads
+                  for v in restricted_violations(w["spec"]["template"]["spec"])]
+    assert not violations, "\n".join(violations)
+
+
+def test_the_restricted_check_bites():
+    pod = copy.deepcopy(one(render("base"), "Deployment", "onewindow-web")["spec"]["template"]["spec"])
+    pod["containers"][0]["securityContext"]["capabilities"]["add"] = ["NET_RAW"]
+    pod["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
+    pod["securityContext"].pop("seccompProfile")
+    assert len(restricted_violations(pod)) == 3, restricted_violations(pod)
+
+
+def test_the_web_front_runs_read_only_with_the_others_security_context(objects):
+    web, api = one(objects, "Deployment", "onewindow-web"), one(objects, "Deployment", "onewindow-intake-api")
+    pod, api_pod = web["spec"]["template"]["spec"], api["spec"]["template"]["spec"]
+    assert pod["securityContext"] == api_pod["securityContext"]
+    assert container(web)["securityContext"] == container(api)["securityContext"]
+    assert container(web)["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001 and pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["automountServiceAccountToken"] is False
+    # nothing writable but the /tmp emptyDir every pod has; the secrets and the reference read-only
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    writable = [m for m in container(web)["volumeMounts"] if not m.get("readOnly")]
+    assert [(m["mountPath"], set(volumes[m["name"]]) - {"name"}) for m in writable] == [("/tmp", {"emptyDir"})]
+    # its link key: the installer's Secret, mounted where ONEWINDOW_WEB_SECRET points, on no other pod
+    folder, _, file = settings(objects)["ONEWINDOW_WEB_SECRET"].rpartition("/")
+    (mount,) = [m for m in container(web)["volumeMounts"] if m["mountPath"] == folder]
+    secret = volumes[mount["name"]]["secret"]["secretName"]
+    assert secret in INSTALLER_SECRETS
+    assert f"create secret generic {secret} --from-file={file}=" in (K8S / "README.md").read_text(encoding="utf-8")
+    for other in of_kind(objects, "Deployment").values():
+        if other is not web:
+            assert all(v.get("secret", {}).get("secretName") != secret
+                       for v in other["spec"]["template"]["spec"]["volumes"]), other["metadata"]["name"]
+
+
+def test_the_web_front_stops_within_its_grace_period(objects):
+    from web_front.run import STOP_GRACE_SECONDS
+
+    web = one(objects, "Deployment", "onewindow-web")
+    pre_stop = container(web)["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[0] == "sleep", "the pause while the Ingress controller drops the pod"
+    assert int(pre_stop[1]) + STOP_GRACE_SECONDS + 3 <= web["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+
+
+def test_an_ingress_with_tls_routes_to_the_web_service(objects):
+    ingress = one(objects, "Ingress")["spec"]
+    web = one(objects, "Deployment", "onewindow-web")
+    pod_labels = web["spec"]["template"]["metadata"]["labels"]
+    (service,) = [s for s in of_kind(objects, "Service").values() if s["spec"]["selector"].items() <= pod_labels.items()]
+    hosts = {rule["host"] for rule in ingress["rules"]}
+    assert hosts and ingress.get("ingressClassName")
+    for rule in ingress["rules"]:
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == service["metadata"]["name"], path
+            (port,) = [p for p in service["spec"]["ports"] if p["name"] == backend["port"].get("name")
+                       or p["port"] == backend["port"].get("number")]
+            assert port["targetPort"] == "http", "the pages, not the metrics"
+    assert all(t["secretName"] in TLS_SECRETS for t in ingress["tls"])
+    assert hosts <= {host for t in ingress["tls"] for host in t["hosts"]}, "every host served over TLS"
+    readme = (K8S / "README.md").read_text(encoding="utf-8")
+    assert all(f"create secret tls {name}" in readme for name in TLS_SECRETS)
+    assert not TLS_SECRETS & set(of_kind(objects, "Secret")), "no certificate ships in k8s/"
+    # the links in the QR codes name the address the Ingress serves
+    data = settings(objects)
+    assert data["ONEWINDOW_PUBLIC_URL"] in {f"https://{host}" for host in hosts}
+
+
+def test_only_the_ingress_controller_reaches_the_pages(objects):
+    web = one(objects, "Deployment", "onewindow-web")
+    (policy,) = [p for p in of_kind(objects, "NetworkPolicy").values()
+                 if p["spec"]["podSelector"]["matchLabels"].items() <= web["spec"]["template"]["metadata"]["labels"].items()]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    for rule in policy["spec"]["ingress"]:
+        ports = {p["port"] for p in rule["ports"]}
+        if "http" in ports:  # the pages: from the controller's namespace alone
+            assert rule["from"] and all(set(peer) == {"namespaceSelector"} for peer in rule["from"]), rule
+        else:
+            assert ports == {"metrics"}, rule  # Prometheus and the probes
+
+
+def test_the_web_front_reaches_the_apis_through_their_services(objects):
+    from web_front.settings import WebSettings
+
+    data = settings(objects)
+    services = {s["metadata"]["name"]: s for s in of_kind(objects, "Service").values()}
+    for setting, process in API_HOST_SETTING.items():
+        service = services[data[f"ONEWINDOW_{setting.upper()}"]]
+        assert component(service) == process, setting
+        port = int(data[f"ONEWINDOW_{GRPC_PORT_SETTING[process].upper()}"])
+        assert any(p["name"] == "grpc" and p["port"] == port for p in service["spec"]["ports"]), setting
+    web = one(objects, "Deployment", "onewindow-web")
+    http = {p["name"]: p["containerPort"] for p in container(web)["ports"]}["http"]
+    assert data[f"ONEWINDOW_{WEB_PORT_SETTING.upper()}"] == str(http)
+    assert int(data["ONEWINDOW_WEB_DB_POOL_SIZE"]) >= 1
+    # the trusted proxies are networks the web front accepts (its own validator)
+    WebSettings._networks(data["ONEWINDOW_WEB_TRUSTED_PROXIES"])
+    assert data["ONEWINDOW_WEB_TRUSTED_PROXIES"], "the Ingress controller is a proxy to trust"
 
 
 def test_the_migrate_job_migrates_without_writing_tokens(objects):
@@ -382,12 +533,14 @@ def test_the_prometheus_rule_is_alerts_yml(objects):
 
 def test_the_database_has_a_connection_for_every_copy(objects):
     data = settings(objects)
-    pool = {"bus": int(data["ONEWINDOW_DB_POOL_SIZE"]), "api": int(data["ONEWINDOW_API_DB_POOL_SIZE"])}
+    pool = {"bus": int(data["ONEWINDOW_DB_POOL_SIZE"]), "api": int(data["ONEWINDOW_API_DB_POOL_SIZE"]),
+            WEB: int(data["ONEWINDOW_WEB_DB_POOL_SIZE"])}
     autoscalers = {h["spec"]["scaleTargetRef"]["name"]: h for h in of_kind(objects, "HorizontalPodAutoscaler").values()}
     needed = DB_CONNECTION_RESERVE
     for process, deployment in deployments(objects).items():
         copies = autoscalers[deployment["metadata"]["name"]]["spec"]["maxReplicas"]
-        needed += copies * (pool[process.rsplit("-", 1)[1]] + 1)  # + its LISTEN connection
+        # + its LISTEN connection (bus, API); the web front's + 1 is its readiness check's
+        needed += copies * (pool[process.rsplit("-", 1)[-1]] + 1)
     available = int(one(objects, "Cluster")["spec"]["postgresql"]["parameters"]["max_connections"])
     assert needed <= available, f"{needed} connections at the autoscalers' maximum, max_connections {available}"
 
