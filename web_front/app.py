@@ -24,7 +24,7 @@ from starlette.templating import Jinja2Templates
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from . import i18n
-from .apis import Apis
+from .apis import ApiError, Apis
 from .board import BoardFeed
 from .links import RatingLinks
 from .sessions import Sessions
@@ -51,6 +51,10 @@ class Front:
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc)
+
+
+def front_of(request: Request) -> Front:
+    return request.app.state.front
 
 
 def secure(request: Request) -> bool:
@@ -107,7 +111,7 @@ def expired_form(request: Request) -> HTMLResponse:
 
 def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
     """A page in the request's language, with the public forms' CSRF token; no caching of pages."""
-    front: Front = request.app.state.front
+    front = front_of(request)
     locale = i18n.choose(request.query_params.get("lang"), request.cookies.get("lang"))
     i18n.use(locale)
     csrf, new_csrf = anonymous_csrf(request)
@@ -179,7 +183,7 @@ def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None)
                             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
                     middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),
                                 Middleware(Headers), Middleware(GZipMiddleware, minimum_size=500)],
-                    exception_handlers={404: public.not_found, 500: public.failed},
+                    exception_handlers={404: public.not_found, ApiError: public.failed, 500: public.failed},
                     lifespan=lifespan)
     app.state.front = front
     return app

@@ -10,7 +10,6 @@ import time
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-
 LINK_KEY = "link_key"  # the web secret file's entry: the key the links are signed with
 
 

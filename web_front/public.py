@@ -2,6 +2,7 @@
 from the receipt's QR code, the online complaint and its answer, and the hall board (大屏)."""
 from __future__ import annotations
 
+import logging
 import uuid
 
 from onewindow.intake.v1 import intake_pb2 as intake
@@ -13,15 +14,12 @@ from starlette.routing import Route
 
 from . import forms, i18n, labels
 from .apis import ApiError
-from .app import Front, client, expired_form, posted, render
+from .app import Front, client, expired_form, front_of, posted, render
 from .links import BadLink, ExpiredLink
 
+log = logging.getLogger(__name__)
 PAGE_SIZE = 20
 TRY_LATER = "查询过于频繁，请稍后再试"
-
-
-def _front(request: Request) -> Front:
-    return request.app.state.front
 
 
 async def home(request: Request):
@@ -32,7 +30,7 @@ async def guide(request: Request):
     query = request.query_params.get("q", "").strip()[:50]
     department = request.query_params.get("department", "").strip()[:50]
     token = request.query_params.get("page", "")[:200]
-    front = _front(request)
+    front = front_of(request)
     try:
         reply = await front.apis.call(front.apis.intake.ListItems, intake.ListItemsRequest(
             query=query, department=department, page_size=PAGE_SIZE, page_token=token), client(request))
@@ -47,7 +45,7 @@ async def guide(request: Request):
 
 
 async def _item(request: Request):
-    front = _front(request)
+    front = front_of(request)
     code = request.path_params["code"][:50]
     try:
         return await front.apis.call(front.apis.intake.GetItem, intake.GetItemRequest(code=code), client(request))
@@ -80,7 +78,7 @@ async def lookup(request: Request):
     form = forms.lookup_form(data)
     if not form.ok:
         return render(request, "lookup.html", status=400, form=form)
-    front = _front(request)
+    front = front_of(request)
     try:
         case = await front.apis.call(front.apis.intake.Track, intake.TrackRequest(
             case_number=form.values["case_number"], phone_last4=form.values["phone_last4"]), client(request))
@@ -96,7 +94,7 @@ async def lookup(request: Request):
 
 
 async def rate(request: Request):
-    front = _front(request)
+    front = front_of(request)
     try:
         case_number = front.links.case_of(request.path_params["token"])
     except ExpiredLink:
@@ -135,7 +133,7 @@ async def _departments(front: Front, request: Request):
 
 
 async def complain(request: Request):
-    front = _front(request)
+    front = front_of(request)
     departments = await _departments(front, request)
     empty = forms.Form({"case_number": "", "department": "", "text": "", "contact_name": "", "contact_phone": ""})
     if request.method == "GET":
@@ -174,7 +172,7 @@ async def complaint_lookup(request: Request):
     form = forms.complaint_lookup_form(data)
     if not form.ok:
         return render(request, "complaint_lookup.html", status=400, form=form)
-    front = _front(request)
+    front = front_of(request)
     try:
         found = await front.apis.call(front.apis.supervision.LookUpComplaint, supervision.LookUpComplaintRequest(
             complaint_id=int(form.values["complaint_id"]), phone_last4=form.values["phone_last4"]), client(request))
@@ -195,7 +193,7 @@ def _board_view(board, centre: str) -> dict:
 
 
 async def board(request: Request):
-    front = _front(request)
+    front = front_of(request)
     centre = request.query_params.get("centre", "")[:50]
     current = await front.board.current()
     if centre and centre not in {r.code for r in current.centres}:
@@ -204,7 +202,7 @@ async def board(request: Request):
 
 
 async def board_events(request: Request):
-    front = _front(request)
+    front = front_of(request)
     centre = request.query_params.get("centre", "")[:50]
     locale = i18n.choose(request.query_params.get("lang"), request.cookies.get("lang"))
     fragment = front.templates.get_template("_board.html")
@@ -223,6 +221,9 @@ async def not_found(request: Request, exc):
 
 
 async def failed(request: Request, exc):
+    """An API away or refusing unexpectedly (one line in the log, no trace), or a fault of the page's."""
+    if isinstance(exc, ApiError):
+        log.warning("%s %s: %s %s", request.method, request.url.path, exc.code, exc.message)
     return render(request, "error.html", status=503, title="暂时无法办理",
                   text="系统暂时无法完成您的请求，请稍后再试。如急需办理，请到窗口咨询。")
 

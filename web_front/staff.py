@@ -11,14 +11,10 @@ from starlette.routing import Route
 
 from . import forms
 from .apis import ApiError
-from .app import Front, client, cookie_name, expired_form, local, posted, render, secure, set_cookie
+from .app import client, cookie_name, expired_form, front_of, local, posted, render, secure, set_cookie
 from .sessions import Session
 
 RENEW_BEFORE = dt.timedelta(minutes=3)  # a credential this close to its end is renewed at the next page
-
-
-def _front(request: Request) -> Front:
-    return request.app.state.front
 
 
 async def current_session(request: Request) -> tuple[str, Session] | None:
@@ -26,7 +22,7 @@ async def current_session(request: Request) -> tuple[str, Session] | None:
     session_id = request.cookies.get(cookie_name(request, "session"), "")
     if not session_id:
         return None
-    front = _front(request)
+    front = front_of(request)
     now = front.now()
     session = await front.sessions.find(session_id, now)
     if session is None:
@@ -56,7 +52,7 @@ def _refuse_insecure(request: Request):
 
 
 async def _start(request: Request, signed_in) -> RedirectResponse:
-    front = _front(request)
+    front = front_of(request)
     session_id, _ = await front.sessions.open(signed_in, front.now())
     response = RedirectResponse("/me", status_code=303)
     set_cookie(request, response, "session", session_id)
@@ -84,7 +80,7 @@ async def sign_in(request: Request):
     form = forms.sign_in_form(data)
     if not form.ok:
         return render(request, "sign_in.html", status=400, form=form, posts=[])
-    front = _front(request)
+    front = front_of(request)
     v = form.values
     try:
         signed_in = await front.apis.call(front.apis.identity.SignIn, identity.SignInRequest(
@@ -115,7 +111,7 @@ async def change_password(request: Request):
     first = data.get("first") == "1"
     if not form.ok:
         return render(request, "password.html", status=400, form=form, first=first, posts=[])
-    front = _front(request)
+    front = front_of(request)
     v = form.values
     try:
         signed_in = await front.apis.call(front.apis.identity.ChangePassword, identity.ChangePasswordRequest(
@@ -150,7 +146,7 @@ async def sign_out(request: Request):
         session_id, session = found
         if await posted(request, session.csrf) is None:
             return expired_form(request)
-        await _front(request).sessions.close(session_id)
+        await front_of(request).sessions.close(session_id)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(cookie_name(request, "session"), path="/", secure=secure(request), httponly=True)
     return response

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import grpc
+import httpx
 import pytest
 from onewindow.intake.v1 import intake_pb2 as ipb
 from onewindow.intake.v1 import intake_pb2_grpc
@@ -44,7 +45,7 @@ def tls_system(tmp_path_factory):
     base = urlsplit(SystemSettings().database_url)
     database_url = urlunsplit(base._replace(netloc=f"{base.username or 'postgres'}:{password}@{base.hostname}:"
                                                    f"{base.port or 5432}", path=f"/onewindow_tls_{uuid.uuid4().hex[:8]}"))
-    overrides = {"tls_cert": cert, "tls_key": key, "database_url": database_url,
+    overrides = {"tls_cert": cert, "tls_key": key, "web_tls_cert": cert, "web_tls_key": key, "database_url": database_url,
                  # an SMS gateway that is not there: sending fails, is retried and logged, with its token
                  "sms_gateway_url": f"http://127.0.0.1:{free_port()}/sms",
                  "sms_gateway_token": secrets.token_urlsafe(24), "notify_backoff_seconds": 0.2}
@@ -79,6 +80,19 @@ def test_the_apis_speak_tls_only_and_a_case_goes_through(tls_system, tmp_path):
             intake_pb2_grpc.IntakeStub(channel).GetCase(ipb.GetCaseRequest(case_number=receipt.case_number),
                                                         metadata=token, timeout=5)
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_the_web_front_serves_https_itself_with_host_only_secure_cookies(tls_system):
+    running, _ = tls_system
+    cert = running.settings.web_tls_cert
+    with httpx.Client(base_url=f"https://127.0.0.1:{running.settings.web_port}", verify=str(cert)) as browser:
+        page = browser.get("/sign-in")  # over TLS a person may sign in from anywhere
+        assert page.status_code == 200 and "工作人员登录" in page.text
+        assert "最低生活保障" in browser.get("/guide/MZ-001").text  # the front reached intake over TLS
+        cookie = page.headers["set-cookie"]
+        assert cookie.startswith("__Host-csrf=") and "secure" in cookie.lower() and "path=/" in cookie.lower()
+    with pytest.raises(httpx.HTTPError):  # no plain HTTP beside it
+        httpx.get(f"http://127.0.0.1:{running.settings.web_port}/", timeout=5)
 
 
 def test_no_log_line_holds_a_secret_or_an_applicants_numbers(tls_system):

@@ -191,3 +191,12 @@ def test_first_sign_in_changes_the_password_then_the_post_is_shown(hall, browser
     assert browser.post("/sign-out", data={"csrf": "forged"}).status_code == 400
     browser.post("/sign-out", data={"csrf": csrf_of(me)})
     assert browser.get("/me", follow_redirects=False).headers["location"] == "/sign-in"
+
+
+def test_an_api_away_gives_a_page_that_says_so(hall):
+    from tests.support import free_port
+
+    away = application(hall.settings.model_copy(update={"intake_port": free_port()}))
+    with TestClient(away, base_url="https://hall.test", client=(PROXY, 4000)) as browser:
+        page = browser.get("/guide")
+    assert page.status_code == 503 and "暂时无法办理" in page.text and "Traceback" not in page.text
