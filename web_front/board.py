@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 log = logging.getLogger(__name__)
@@ -19,14 +20,25 @@ class BoardFeed:
     def __init__(self, read: Callable[[], Awaitable], every_seconds: float):
         self._read, self.every = read, every_seconds
         self.latest = None
+        self._read_at = 0.0  # monotonic time of the latest read
         self._listeners: set[asyncio.Queue] = set()
         self._task: asyncio.Task | None = None
 
     async def current(self):
-        """The latest board, read now if none is held."""
-        if self.latest is None:
-            self.latest = await self._read()
+        """The board as last read, read again first if that is older than a poll."""
+        if self.latest is None or time.monotonic() - self._read_at > self.every:
+            self._keep(await self._read())
         return self.latest
+
+    def _keep(self, board) -> None:
+        """Hold a board read now; every open board gets it if its counts changed."""
+        changed = self.latest is None or _counts(board) != _counts(self.latest)
+        self.latest, self._read_at = board, time.monotonic()
+        if changed:
+            for queue in list(self._listeners):
+                if queue.full():
+                    queue.get_nowait()  # a slow board skips to the newest counts
+                queue.put_nowait(board)
 
     async def changes(self) -> AsyncIterator:
         """The board as it is, then each time its counts change, for as long as the caller listens."""
@@ -53,12 +65,7 @@ class BoardFeed:
                 failing = True
             else:
                 failing = False
-                if self.latest is None or _counts(board) != _counts(self.latest):
-                    self.latest = board
-                    for queue in list(self._listeners):
-                        if queue.full():
-                            queue.get_nowait()  # a slow board skips to the newest counts
-                        queue.put_nowait(board)
+                self._keep(board)
             await asyncio.sleep(self.every)
 
     async def stop(self) -> None:

@@ -124,6 +124,9 @@ def main(argv: list[str]) -> int:
         def handle_exit(self, sig, frame):
             health.stopping = True  # not ready at once, before the open connections are drained
             super().handle_exit(sig, frame)
+            # uvicorn raises the signal again once stopped, and the process would end killed by
+            # it; a clean stop ends with exit code 0, as every process's does
+            self._captured_signals.clear()
 
     server = Server(config)
     scheme = "https" if settings.web_tls_cert else "http"

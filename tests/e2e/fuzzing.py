@@ -85,6 +85,9 @@ def _rating(case_number: str, uid: uuid.UUID, on_site: bool, level: int) -> spb.
                            act="acceptance" if on_site else "", level=level, rater="applicant", named=level <= 2)
 
 
+LIMITED = {"Track", "LookUpComplaint", "Complain"}  # the public's methods limited per client
+
+
 class Fuzz:
     """The running system, what the fuzz knows of it, and the calls."""
 
@@ -176,7 +179,7 @@ class Fuzz:
         self.answers[(api, method.name, code.name)] += 1
         details = (error.details() or "") if error else ""
         clear = REFUSED | {C.OK}
-        if method.name == "Track" or size > LIMIT:  # the guess limit; the message limit
+        if method.name in LIMITED or size > LIMIT:  # the guess and flood limits; the message limit
             clear.add(C.RESOURCE_EXHAUSTED)
         if method.server_streaming:
             clear.add(C.DEADLINE_EXCEEDED)

@@ -41,10 +41,12 @@ EXAMPLES = 3_000  # per API
 
 @pytest.fixture(scope="module")
 def fuzz(tmp_path_factory):
-    # Track's limits of failed guesses would soon refuse every Track of the fuzz (one address, a few
-    # case numbers): raised, so that the fuzz goes on reaching the lookup.
+    # the public lookups' limits of failed guesses and the complaint limit would soon refuse every
+    # such call of the fuzz (one address, a few numbers): raised, so that the fuzz goes on reaching them
     with isolated_system(tmp_path_factory.mktemp("fuzz"), grpc_max_message_bytes=LIMIT,
-                         track_failures_per_case=1000, track_failures_per_address=100_000) as running:
+                         track_failures_per_case=1000, track_failures_per_address=100_000,
+                         lookup_failures_per_complaint=1000, lookup_failures_per_address=100_000,
+                         complaints_per_client=10_000) as running:
         yield Fuzz(running)
 
 
