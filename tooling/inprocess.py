@@ -25,13 +25,13 @@ from hall.holders import holders
 from hall.reference import load_reference
 from identity_svc.keys import rotate
 from services.access import write_tokens
-from web_front.links import LINK_KEY
 from services.bus import Handler
 from services.db import drop_database, ensure_database, migrate, open_pool, service_migrations
 from services.inbox import Early, Inbox
 from services.relay import OutboxRelay
 from services.timesource import SystemTime, TimeSource
 from services.uow import unit_of_work_factory
+from web_front.links import LINK_KEY
 
 from .processes import SERVICES, WEB_FRONT, WEB_MIGRATIONS
 from .settings import SystemSettings
