@@ -33,6 +33,8 @@ ORG = load_org(DEPLOY / "org.yaml")
 
 
 def fuzz(examples: int) -> settings:
+    """Derandomized: every run tries the same examples, so more of them buys little on each run
+    (the counts were cut from 1500-2000 to keep `./onewindow test` within its 12 minutes)."""
     return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -235,19 +237,19 @@ def calendar_base() -> dict:
     return {"years": {**SAMPLE["calendar"]["years"], 2026: {"complete": False, "holidays": [dt.date(2026, 3, 2)]}}}
 
 
-@fuzz(1500)
+@fuzz(1000)
 @given(doc=small_org().flatmap(mutated))
 def test_a_broken_org_chart_is_refused_clearly_or_loads_consistent(workdir, doc):
     answers_clearly("org", write(workdir / "org.yaml", doc))
 
 
-@fuzz(2000)
+@fuzz(1200)
 @given(doc=small_catalogue().flatmap(mutated))
 def test_a_broken_catalogue_is_refused_clearly_or_loads_consistent(workdir, doc):
     answers_clearly("catalogue", write(workdir / "catalogue.yaml", doc))
 
 
-@fuzz(2000)
+@fuzz(1200)
 @given(doc=mutated(calendar_base()))
 def test_a_broken_calendar_is_refused_clearly_or_loads_consistent(workdir, doc):
     answers_clearly("calendar", write(workdir / "calendar.yaml", doc))
