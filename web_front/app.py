@@ -23,6 +23,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from hall.catalogue import OrgChart
+
 from . import i18n
 from .apis import ApiError, Apis
 from .board import BoardFeed
@@ -41,12 +43,12 @@ LATENCY = Histogram("onewindow_web_request_seconds", "Time to answer a request o
 
 @dataclass
 class Front:
-    """What the pages use: the APIs, the sessions, the rating links, the board feed, the county."""
+    """What the pages use: the APIs, the sessions, the rating links, the board feed, the org chart."""
     apis: Apis
     sessions: Sessions
     links: RatingLinks
     board: BoardFeed
-    county: str
+    org: OrgChart  # the county's name, what to call a post
     templates: Jinja2Templates | None = None
 
     def now(self) -> dt.datetime:
@@ -117,7 +119,7 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
     csrf, new_csrf = anonymous_csrf(request)
     context.setdefault("csrf", csrf)
     response = front.templates.TemplateResponse(
-        request, template, {"county": front.county, "lang": i18n.HTML_LANG[locale], "locale": locale,
+        request, template, {"county": front.org.county, "lang": i18n.HTML_LANG[locale], "locale": locale,
                             "other_locale": "en" if locale == "zh-CN" else "zh-CN", **context},
         status_code=status)
     if new_csrf:

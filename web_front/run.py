@@ -64,7 +64,7 @@ def front_of(settings: WebSettings) -> Front:
         return await apis.call(apis.intake.GetBoard, intake.GetBoardRequest(), "web-board")
 
     board = BoardFeed(read_board, settings.board_poll_seconds)
-    return Front(apis, sessions, links, board, load_org(settings.org).county)
+    return Front(apis, sessions, links, board, load_org(settings.org))
 
 
 def application(settings: WebSettings, health: Health | None = None):

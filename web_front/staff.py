@@ -3,11 +3,14 @@ the first password, see who and where I am, sign out. Over plain HTTP only local
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from onewindow.identity.v1 import identity_pb2 as identity
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
+
+from hall.staff import PostKind
 
 from . import forms
 from .apis import ApiError
@@ -59,12 +62,33 @@ async def _start(request: Request, signed_in) -> RedirectResponse:
     return response
 
 
-def _posts(error: ApiError) -> list[str]:
-    """The posts identity lists when a person holding several must choose one."""
+@dataclass(frozen=True)
+class PostChoice:
+    post_id: str
+    place: str  # the organisation's name
+    post: str  # the kind of post, as the register calls it (a msgid)
+    seat: str
+
+
+def _posts(request: Request, error: ApiError) -> list[PostChoice]:
+    """Each post identity lists when a person holding several must choose one, with its names."""
+    org = front_of(request).org
     for field, reason in error.fields:
         if field == "post_id" and ":" in reason:
-            return [p.strip() for p in reason.partition(":")[2].split(",") if p.strip()]
+            return [_choice(org, post_id) for post_id in (p.strip() for p in reason.partition(":")[2].split(","))
+                    if post_id]
     return []
+
+
+def _choice(org, post_id: str) -> PostChoice:
+    code, _, rest = post_id.partition("/")
+    kind, _, seat = rest.partition("/")
+    organisation = org.organisation(code)
+    try:
+        post = PostKind(kind).label
+    except ValueError:
+        post = kind
+    return PostChoice(post_id, organisation.name if organisation else code, post, seat)
 
 
 async def sign_in(request: Request):
@@ -89,9 +113,9 @@ async def sign_in(request: Request):
         if error.code == "FAILED_PRECONDITION":  # a first password: change it now
             return render(request, "password.html", form=forms.Form({"staff_number": v["staff_number"],
                                                                         "post_id": v["post_id"]}), first=True)
-        if error.code == "INVALID_ARGUMENT" and _posts(error):
+        if error.code == "INVALID_ARGUMENT" and _posts(request, error):
             form.errors["post_id"] = "您有多个岗位，请选择本次登录的岗位"
-            return render(request, "sign_in.html", status=400, form=form, posts=_posts(error))
+            return render(request, "sign_in.html", status=400, form=form, posts=_posts(request, error))
         if error.code in ("UNAUTHENTICATED", "RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"):
             return render(request, "sign_in.html", status=401, form=form, posts=[],
                           problem="工号或密码不正确，或账号暂时无法登录。多次输错后须等待一段时间再试。")
@@ -122,9 +146,9 @@ async def change_password(request: Request):
             fields = {f for f, _ in error.fields}
             if "new_password" in fields:
                 form.errors["new_password"] = "新密码不符合要求：至少10个字符，须同时含字母和数字，不得包含工号，且不同于当前密码"
-            if _posts(error):
+            if _posts(request, error):
                 form.errors["post_id"] = "您有多个岗位，请选择本次登录的岗位"
-            return render(request, "password.html", status=400, form=form, first=first, posts=_posts(error))
+            return render(request, "password.html", status=400, form=form, first=first, posts=_posts(request, error))
         if error.code in ("UNAUTHENTICATED", "RESOURCE_EXHAUSTED"):
             return render(request, "password.html", status=401, form=form, first=first,
                           problem="工号或当前密码不正确，或账号暂时无法登录。")

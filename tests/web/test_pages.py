@@ -200,3 +200,22 @@ def test_an_api_away_gives_a_page_that_says_so(hall):
     with TestClient(away, base_url="https://hall.test", client=(PROXY, 4000)) as browser:
         page = browser.get("/guide")
     assert page.status_code == 503 and "暂时无法办理" in page.text and "Traceback" not in page.text
+
+
+def test_a_person_of_two_posts_chooses_one_by_its_name(hall, browser):
+    from tooling.people import set_first_passwords
+
+    (first,) = set_first_passwords(hall.settings, ["SX0017"], replace=True)  # a window clerk and a handler
+    page = post(browser, "/sign-in", {"staff_number": "SX0017", "password": first.password})
+    assert "这是您的初始密码" in page.text
+    new = {"staff_number": "SX0017", "first": "1", "current_password": first.password,
+           "new_password": "Two-posts-2026", "repeat_password": "Two-posts-2026"}
+    choose = browser.post("/password", data={"csrf": csrf_of(page), **new})
+    assert choose.status_code == 400 and 'href="#post_id"' in choose.text
+    options = dict(re.findall(r"<option value=\"([^\"]+)\"[^>]*>([^<]+)<", choose.text))
+    handler = next(value for value in options if "/handler/" in value)
+    assert "·" in options[handler] and "承办" in options[handler]
+    signed_in = browser.post("/password", data={"csrf": csrf_of(choose), **new, "post_id": handler},
+                             follow_redirects=False)
+    assert signed_in.status_code == 303
+    assert "承办" in browser.get("/me").text

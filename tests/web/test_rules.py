@@ -95,6 +95,16 @@ def test_every_text_of_the_pages_has_its_english():
     assert missing == []
 
 
+def test_every_post_is_named_in_english():
+    from hall.staff import PostKind
+
+    i18n.use("en")
+    try:
+        assert [k.label for k in PostKind if i18n.gettext_(k.label) == k.label] == []
+    finally:
+        i18n.use("zh-CN")
+
+
 def test_the_labels_cover_every_status_a_case_takes():
     from hall.domain import CaseStatus, ResultCode
 
