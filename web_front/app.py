@@ -10,7 +10,6 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter, Histogram
 from starlette.applications import Starlette
@@ -32,7 +31,6 @@ from .links import RatingLinks
 from .sessions import Sessions
 
 HERE = Path(__file__).parent
-CHINA = ZoneInfo("Asia/Shanghai")
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 
@@ -70,10 +68,11 @@ def cookie_name(request: Request, name: str) -> str:
     return f"__Host-{name}" if secure(request) else name
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None,
-               http_only: bool = True) -> None:
-    response.set_cookie(cookie_name(request, name), value, max_age=max_age, path="/", secure=secure(request),
-                        httponly=http_only, samesite="strict" if name == "session" else "lax")
+def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    """A cookie for the browser's session: HttpOnly, Secure under TLS, SameSite strict for the
+    signed-in session (lax for the public's CSRF token, so that a link into a form still works)."""
+    response.set_cookie(cookie_name(request, name), value, path="/", secure=secure(request), httponly=True,
+                        samesite="strict" if name == "session" else "lax")
 
 
 def client(request: Request) -> str:
