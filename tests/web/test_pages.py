@@ -67,8 +67,15 @@ def test_the_guide_finds_items_by_name_and_shows_each(browser):
     assert "Service guide" in browser.get("/guide", params={"lang": "en"}).text
 
 
-def test_pages_carry_their_security_headers(browser):
+def test_pages_carry_their_security_headers_and_are_counted_by_route(browser):
+    from prometheus_client import REGISTRY
+
+    def answered() -> float:
+        return REGISTRY.get_sample_value("onewindow_web_requests_total", {"route": "/lookup", "status": "200"}) or 0
+
+    before = answered()
     page = browser.get("/lookup")
+    assert answered() == before + 1
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
     assert page.headers["cache-control"] == "no-store" and page.headers["x-content-type-options"] == "nosniff"
     assert browser.get("/static/site.css").headers.get("cache-control") != "no-store"
