@@ -1,10 +1,9 @@
-"""The settings of approval: the department desk's port."""
+"""The settings of approval: none of its own yet (its API's port is the kernel's, which its clients
+read too)."""
 from __future__ import annotations
-
-from pydantic import Field
 
 from services.config import Settings
 
 
 class ApprovalSettings(Settings):
-    desk_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the department desk")
+    pass

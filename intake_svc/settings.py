@@ -1,4 +1,4 @@
-"""The settings of intake: its API port, the public Track limits, the 容缺 commitment."""
+"""The settings of intake: the public Track limits, the 容缺 commitment (its API's port is the kernel's)."""
 from __future__ import annotations
 
 from pydantic import Field
@@ -7,7 +7,6 @@ from services.config import Settings
 
 
 class IntakeSettings(Settings):
-    intake_port: int = Field(50051, ge=0, le=65535, description="gRPC port of the intake API")
     track_failures_per_case: int = Field(5, ge=1, le=1000, description="failed public Track attempts on one case "
                                                                        "number in the window before it is refused")
     track_failures_per_address: int = Field(30, ge=1, le=100_000, description="failed public Track attempts from "

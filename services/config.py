@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     identity_host: str = Field("127.0.0.1", description="host of the identity API, which every API asks which "
                                                         "keys and posts to trust")
     identity_port: int = Field(50054, ge=0, le=65535, description="gRPC port of the identity API (sign-in)")
+    intake_host: str = Field("127.0.0.1", description="host of the intake API (for its clients: the web front)")
+    intake_port: int = Field(50051, ge=0, le=65535, description="gRPC port of the intake API")
+    desk_host: str = Field("127.0.0.1", description="host of the department desk API (for its clients)")
+    desk_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the department desk")
+    supervision_host: str = Field("127.0.0.1", description="host of the supervision API (for its clients)")
+    supervision_port: int = Field(50053, ge=0, le=65535, description="gRPC port of the supervision API")
     tls_cert: Path | None = Field(None, description="PEM certificate chain of the gRPC servers; unset: plaintext")
     tls_key: Path | None = Field(None, description="PEM private key matching tls_cert")
     tls_ca: Path | None = Field(None, description="PEM certificates the project's clients (CLI, load generator, "

@@ -42,18 +42,20 @@ RETRY_UNAVAILABLE = json.dumps({"methodConfig": [{"name": [{}], "retryPolicy": {
     "retryableStatusCodes": ["UNAVAILABLE"]}}]})
 
 
-def client_channel(target: str, root_certificates: Path | None = None) -> grpc.Channel:
-    """A channel that retries UNAVAILABLE; over TLS when given the certificates to trust."""
+def client_channel(target: str, root_certificates: Path | None = None, asyncio: bool = False) -> grpc.Channel:
+    """A channel that retries UNAVAILABLE; over TLS when given the certificates to trust; an
+    asyncio one (grpc.aio) for a client on an event loop."""
+    kind = grpc.aio if asyncio else grpc
     options = [("grpc.enable_retries", 1), ("grpc.service_config", RETRY_UNAVAILABLE)]
     if root_certificates is None:
-        return grpc.insecure_channel(target, options=options)
+        return kind.insecure_channel(target, options=options)
     credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates.read_bytes())
-    return grpc.secure_channel(target, credentials, options=options)
+    return kind.secure_channel(target, credentials, options=options)
 
 
-def api_channel(settings, port: int, host: str = "127.0.0.1") -> grpc.Channel:
+def api_channel(settings, port: int, host: str = "127.0.0.1", asyncio: bool = False) -> grpc.Channel:
     """A channel to one of the configured APIs, over TLS when the servers serve it."""
-    return client_channel(f"{host}:{port}", settings.tls_ca or settings.tls_cert)
+    return client_channel(f"{host}:{port}", settings.tls_ca or settings.tls_cert, asyncio)
 
 
 _CODES = {NotFound: grpc.StatusCode.NOT_FOUND, Forbidden: grpc.StatusCode.PERMISSION_DENIED,

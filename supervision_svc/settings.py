@@ -1,4 +1,4 @@
-"""The settings of supervision: its API port, warnings, rectifications, complaints, instructions, progress notices,
+"""The settings of supervision: warnings, rectifications, complaints, instructions, progress notices,
 and the limits on the public's complaints and lookups."""
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from services.config import Settings
 
 
 class SupervisionSettings(Settings):
-    supervision_port: int = Field(50053, ge=0, le=65535, description="gRPC port of the supervision API")
     warn_share: float = Field(0.8, gt=0, lt=1, description="share of a limit used that raises a yellow warning")
     supervision_poll_seconds: float = Field(5.0, gt=0, le=3600, description="how often clocks are scanned")
     suggestion_after_reds: int = Field(3, ge=1, le=100, description="red warnings of a department in a month "

@@ -17,7 +17,7 @@ from onewindow.supervision.v1 import supervision_pb2_grpc
 
 from hall.holders import WEB_FRONT
 from services.access import CLIENT_HEADER, FRONT_HEADER, read_tokens
-from services.grpcutil import RETRY_UNAVAILABLE, field_violations
+from services.grpcutil import api_channel, field_violations
 
 from .settings import WebSettings
 
@@ -37,14 +37,6 @@ class ApiError(Exception):
         return cls(error.code().name, error.details() or "", violations)
 
 
-def _channel(settings: WebSettings, host: str, port: int) -> grpc.aio.Channel:
-    options = [("grpc.enable_retries", 1), ("grpc.service_config", RETRY_UNAVAILABLE)]
-    target, roots = f"{host}:{port}", settings.tls_ca or settings.tls_cert
-    if roots is None:
-        return grpc.aio.insecure_channel(target, options=options)
-    return grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(roots.read_bytes()), options=options)
-
-
 class Apis:
     """Stubs of the four APIs on channels that live as long as the server's event loop (`open`
     within it)."""
@@ -58,9 +50,9 @@ class Apis:
 
     def open(self) -> None:
         s = self.settings
-        self._channels = [_channel(s, s.intake_host, s.intake_port), _channel(s, s.desk_host, s.desk_port),
-                          _channel(s, s.supervision_host, s.supervision_port),
-                          _channel(s, s.identity_host, s.identity_port)]
+        self._channels = [api_channel(s, port, host, asyncio=True) for host, port in (
+            (s.intake_host, s.intake_port), (s.desk_host, s.desk_port), (s.supervision_host, s.supervision_port),
+            (s.identity_host, s.identity_port))]
         intake, desk, supervision, identity = self._channels
         self.intake = intake_pb2_grpc.IntakeStub(intake)
         self.desk = desk_pb2_grpc.DepartmentDeskStub(desk)

@@ -69,28 +69,39 @@ async def checklist(request: Request):
     return render(request, "checklist.html", item=found, labels=labels)
 
 
-async def lookup(request: Request):
+async def _look_up(request: Request, template: str, check, ask, not_found: str, show):
+    """The public's lookups (a case, a complaint): a number and the phone's last 4 digits, posted,
+    never in an address. `check` the form, `ask` the API with its values, `show` what it found; an
+    unknown number and wrong digits read the same (`not_found`), past the limit the page says to
+    try later."""
     if request.method == "GET":
-        return render(request, "lookup.html", form=forms.Form({"case_number": "", "phone_last4": ""}))
+        return render(request, template, form=forms.Form({}))
     data = await posted(request)
     if data is None:
         return expired_form(request)
-    form = forms.lookup_form(data)
+    form = check(data)
     if not form.ok:
-        return render(request, "lookup.html", status=400, form=form)
-    front = front_of(request)
+        return render(request, template, status=400, form=form)
     try:
-        case = await front.apis.call(front.apis.intake.Track, intake.TrackRequest(
-            case_number=form.values["case_number"], phone_last4=form.values["phone_last4"]), client(request))
+        found = await ask(form.values)
     except ApiError as error:
         if error.code == "RESOURCE_EXHAUSTED":
-            return render(request, "lookup.html", status=429, form=form, problem=TRY_LATER)
+            return render(request, template, status=429, form=form, problem=TRY_LATER)
         if error.code in ("NOT_FOUND", "INVALID_ARGUMENT"):
-            return render(request, "lookup.html", status=404, form=form,
-                          problem="没有找到与办件编号和手机号后4位相符的办件，请核对后再查")
+            return render(request, template, status=404, form=form, problem=not_found)
         raise
-    return render(request, "lookup.html", form=form, case=case, labels=labels,
-                  rating_path=front.links.path(case.case_number))
+    return show(form, found)
+
+
+async def lookup(request: Request):
+    front = front_of(request)
+    return await _look_up(
+        request, "lookup.html", forms.lookup_form,
+        lambda v: front.apis.call(front.apis.intake.Track, intake.TrackRequest(
+            case_number=v["case_number"], phone_last4=v["phone_last4"]), client(request)),
+        "没有找到与办件编号和手机号后4位相符的办件，请核对后再查",
+        lambda form, case: render(request, "lookup.html", form=form, case=case, labels=labels,
+                                  rating_path=front.links.path(case.case_number)))
 
 
 async def rate(request: Request):
@@ -164,26 +175,13 @@ async def complain(request: Request):
 
 
 async def complaint_lookup(request: Request):
-    if request.method == "GET":
-        return render(request, "complaint_lookup.html", form=forms.Form({"complaint_id": "", "phone_last4": ""}))
-    data = await posted(request)
-    if data is None:
-        return expired_form(request)
-    form = forms.complaint_lookup_form(data)
-    if not form.ok:
-        return render(request, "complaint_lookup.html", status=400, form=form)
     front = front_of(request)
-    try:
-        found = await front.apis.call(front.apis.supervision.LookUpComplaint, supervision.LookUpComplaintRequest(
-            complaint_id=int(form.values["complaint_id"]), phone_last4=form.values["phone_last4"]), client(request))
-    except ApiError as error:
-        if error.code == "RESOURCE_EXHAUSTED":
-            return render(request, "complaint_lookup.html", status=429, form=form, problem=TRY_LATER)
-        if error.code in ("NOT_FOUND", "INVALID_ARGUMENT"):
-            return render(request, "complaint_lookup.html", status=404, form=form,
-                          problem="没有找到与投诉编号和手机号后4位相符的投诉，请核对后再查")
-        raise
-    return render(request, "complaint_lookup.html", form=form, complaint=found)
+    return await _look_up(
+        request, "complaint_lookup.html", forms.complaint_lookup_form,
+        lambda v: front.apis.call(front.apis.supervision.LookUpComplaint, supervision.LookUpComplaintRequest(
+            complaint_id=int(v["complaint_id"]), phone_last4=v["phone_last4"]), client(request)),
+        "没有找到与投诉编号和手机号后4位相符的投诉，请核对后再查",
+        lambda form, complaint: render(request, "complaint_lookup.html", form=form, complaint=complaint))
 
 
 def _board_view(board, centre: str) -> dict:

@@ -30,12 +30,6 @@ class WebSettings(Settings):
     board_poll_seconds: float = Field(2.0, gt=0, le=60, description="how often the web front reads the board "
                                                                     "counts for every open board")
     web_db_pool_size: int = Field(5, ge=1, le=100, description="connections of the web front (its sessions)")
-    intake_host: str = Field("127.0.0.1", description="host of the intake API")
-    intake_port: int = Field(50051, ge=0, le=65535, description="gRPC port of the intake API")
-    desk_host: str = Field("127.0.0.1", description="host of the department desk API")
-    desk_port: int = Field(50052, ge=0, le=65535, description="gRPC port of the department desk")
-    supervision_host: str = Field("127.0.0.1", description="host of the supervision API")
-    supervision_port: int = Field(50053, ge=0, le=65535, description="gRPC port of the supervision API")
 
     @field_validator("web_trusted_proxies")
     @classmethod
