@@ -21,6 +21,7 @@ Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 ItemCode = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Days = Annotated[int, Field(ge=0, le=1000)]
+PublicPhone = Annotated[str, Field(pattern=r"^[0-9]+(-[0-9]+)*$", min_length=5, max_length=20)]
 
 
 class _Strict(BaseModel):
@@ -42,6 +43,7 @@ class Organisation(_Strict):
     level: Level
     parent: Code | None = None  # the centre this one belongs to, or the centre above
     department: Code | None = None  # for windows and back offices
+    phone: PublicPhone | None = None  # the public phone applicants are given (a centre's serves its own)
 
     @model_validator(mode="after")
     def _shape(self) -> Organisation:
@@ -103,6 +105,16 @@ class OrgChart(_Strict):
         if org.kind in (OrgKind.CENTRE, OrgKind.VILLAGE_ROOM):
             return org
         return self._orgs[org.parent]
+
+    def public_phone(self, code: str) -> str:
+        """The public phone an applicant is given for an organisation: its own, else its centre's
+        (a window's, a village room's), else the centre above; '' when none is set."""
+        org = self._orgs.get(code)
+        while org is not None:
+            if org.phone:
+                return org.phone
+            org = self._orgs.get(org.parent) if org.parent else None
+        return ""
 
     def centres_over(self, code: str) -> list[str]:
         """The centre an organisation belongs to and every centre above it, nearest first (a village
@@ -205,6 +217,9 @@ class Stage(_Strict):
     limit_days: Days
 
 
+SignOffPost = Literal["approver", "checker"]  # hall.staff.PostKind values that sign a decision off
+
+
 class Item(_Strict):
     code: ItemCode
     name: Name
@@ -222,6 +237,9 @@ class Item(_Strict):
     decided_at: Level = Level.COUNTY  # where it is decided; never the village
     consult_only: bool = False  # 咨询服务: answered, not accepted
     requires_project_code: bool = False  # 项目代码 for investment projects
+    # The decision's sign-off chain (审批/核准), in order, after the handler's proposal: each post of
+    # the deciding window or office signs before the decision takes effect. Empty: the handler decides.
+    sign_off: list[SignOffPost] = []
     stages: list[Stage] = []
     valid_from: date | None = None
     valid_until: date | None = None
@@ -244,6 +262,8 @@ class Item(_Strict):
             raise ValueError("the stages' limits add up to more than promised_limit_days")
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
             raise ValueError("valid_until is before valid_from")
+        if len(set(self.sign_off)) != len(self.sign_off):
+            raise ValueError("sign_off names each post once")
         if not self.consult_only and not any(m.kind == MaterialKind.ESSENTIAL for m in self.materials):
             raise ValueError("an item that is accepted needs at least one essential material")
         return self

@@ -1,16 +1,14 @@
-"""The settings of identity: the staff register, the signing keys, credentials' life, sign-in limits."""
+"""The settings of identity: the signing keys, credentials' life, sign-in limits."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from services.config import ROOT, Settings, readable_file
+from services.config import ROOT, Settings
 
 
 class IdentitySettings(Settings):
-    staff: Path = Field(ROOT / "deploy" / "staff.yaml", description="staff register (persons and their posts; no "
-                                                                    "secrets), re-read when it changes")
     signing_keys: Path = Field(ROOT / ".secrets" / "signing-keys.yaml",
                                description="YAML secrets file of the credentials' signing keys (Ed25519), "
                                            "re-read when it changes; `./onewindow keys rotate` adds one")
@@ -23,8 +21,3 @@ class IdentitySettings(Settings):
     sign_in_failures_per_address: int = Field(30, ge=1, le=100_000, description="wrong sign-ins from one client "
                                                                                 "address in the window")
     sign_in_window_minutes: int = Field(15, ge=1, le=1440, description="window of the per-address limit")
-
-    @field_validator("staff")
-    @classmethod
-    def _readable_staff(cls, path: Path) -> Path:
-        return readable_file(path)

@@ -63,6 +63,11 @@ class Caller:
     name: str = ""  # the person's name, for the record
     client: str = ""  # the client's address (the real one behind the trusted front)
 
+    def actor(self) -> dict:
+        """This caller as an event and the case history name whoever did an act (contracts.Actor)."""
+        return {"person": self.person, "name": self.name, "post": self.post, "organisation": self.organisation,
+                "holder": self.code}
+
     def __str__(self) -> str:
         if self.person:
             return f"{self.name}（{self.person}）{self.post}"

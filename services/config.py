@@ -25,6 +25,8 @@ class Settings(BaseSettings):
                               description="PostgreSQL; the database is created by `migrate`")
     org: Path = Field(ROOT / "deploy" / "org.yaml", description="org chart (departments, organisations, agents)")
     catalogue: Path = Field(ROOT / "deploy" / "catalogue.yaml", description="catalogue of items (事项目录)")
+    staff: Path = Field(ROOT / "deploy" / "staff.yaml", description="staff register (persons and their posts; no "
+                                                                    "secrets), re-read when it changes")
     calendar: Path | None = Field(ROOT / "deploy" / "calendar.yaml",
                                   description="county calendar file; unset: chinese-calendar alone")
     metrics_port: int = Field(0, ge=0, le=65535, description="HTTP port of /metrics, /livez, /readyz; 0: none")
@@ -69,7 +71,7 @@ class Settings(BaseSettings):
     def _database(cls, url: str) -> str:
         return _url(url, ("postgresql", "postgres"))
 
-    @field_validator("org", "catalogue", "calendar", "tls_cert", "tls_key", "tls_ca")
+    @field_validator("org", "catalogue", "staff", "calendar", "tls_cert", "tls_key", "tls_ca")
     @classmethod
     def _readable(cls, path: Path | None) -> Path | None:
         return readable_file(path)

@@ -51,6 +51,17 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Actor(Payload):
+    """Who did an act (every act names its person and post): a signed-in person at a post, or a
+    system by its token's holder (a department's own system, which names no person)."""
+
+    person: str = ""  # staff number; '' for a system
+    name: str = ""
+    post: str = ""  # the post id: organisation/kind/seat
+    organisation: str = ""  # where the act was done: the post's window, desk, office or centre
+    holder: str = ""  # the caller's code: a department, an organisation, an agent, `supervision` …
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
