@@ -23,6 +23,25 @@ WORKABLE = (TaskStatus.ASSIGNED, TaskStatus.CLAIMED)
 
 
 @dataclass(frozen=True)
+class Proposal:
+    """A decision the handler proposed (拟办意见) on an item whose decision is signed off: it takes
+    effect when every post of the item's chain (审批人, 核准人 …) has signed, in order."""
+
+    decision: Decision
+    opinion: str
+    legal_basis: str
+    documents: tuple[str, ...]
+    by: dict  # contracts.Actor: the handler who proposed it
+    chain: tuple[str, ...]  # the item's sign-off posts when it was proposed, in order
+    signatures: tuple[dict, ...] = ()  # Actor + step (the post kind) + opinion, in the chain's order
+
+    @property
+    def awaiting(self) -> str:
+        """The post kind whose signature comes next."""
+        return self.chain[len(self.signatures)]
+
+
+@dataclass(frozen=True)
 class Task:
     id: str
     case_number: str
@@ -50,6 +69,11 @@ class Task:
     legal_basis: str | None = None
     documents: tuple[str, ...] = ()
     decided_at: dt.datetime | None = None
+    holder: str | None = None  # the staff number holding it (A or B of the handler post); None: the pool
+    post: str = ""  # the handler post it went to
+    proposal: Proposal | None = None  # a proposed decision waiting for sign-off
+    decided_by: dict | None = None  # contracts.Actor of the decision (the proposer, with a sign-off chain)
+    signed_off: tuple[dict, ...] = ()  # who signed the decision off, in the chain's order
 
     @property
     def clock(self) -> Clock:
@@ -67,13 +91,28 @@ def task_id(case_number: str, stage: int, department: str, round: int = 0) -> st
 def _workable(task: Task, action: str) -> None:
     if task.status not in WORKABLE:
         raise NotAllowedNow(f"cannot {action} task {task.id}: it is {task.status.value}")
+    if task.proposal is not None:
+        raise NotAllowedNow(f"cannot {action} task {task.id}: its proposed decision awaits sign-off "
+                            f"by the {SIGN_OFF_LABELS[task.proposal.awaiting]}")
 
 
-def claim(task: Task) -> Task:
-    if task.status == TaskStatus.CLAIMED:
-        return task  # a department system retrying its claim
-    _workable(task, "claim")
-    return replace(task, status=TaskStatus.CLAIMED)
+def claim(task: Task, person: str = "") -> Task:
+    """签收; a person claiming a task of the pool becomes its holder."""
+    holder = task.holder or person or None
+    if task.status == TaskStatus.CLAIMED and holder == task.holder:
+        return task  # a retried claim
+    if task.status != TaskStatus.CLAIMED:
+        _workable(task, "claim")
+    return replace(task, status=TaskStatus.CLAIMED, holder=holder)
+
+
+def move(task: Task, to: str, post: str) -> Task:
+    """The centre manager gives an open task to another holder (a long absence, a person who left)."""
+    if task.status in (TaskStatus.DECIDED, TaskStatus.WITHDRAWN):
+        raise NotAllowedNow(f"task {task.id} is {task.status.value}: only open tasks move")
+    if task.holder == to:
+        raise NotAllowedNow(f"task {task.id} is held by {to} already")
+    return replace(task, holder=to, post=post)
 
 
 def request_supplement(task: Task, cal: WorkingCalendar, today: dt.date, materials: list[tuple[str, str]]) -> Task:
@@ -205,16 +244,88 @@ def check_decision(decision: Decision | None, opinion: str, legal_basis: str, do
     v.check()
 
 
-def decide(task: Task, decision: Decision | None, opinion: str, legal_basis: str, documents: list[str],
-           open_co_handling: int, now: dt.datetime) -> Task:
-    check_decision(decision, opinion, legal_basis, documents)
+def _decidable(task: Task, open_co_handling: int) -> None:
     if task.status == TaskStatus.DECIDED:
         raise NotAllowedNow(f"task {task.id} is already decided")
     _workable(task, "decide")
     if open_co_handling:
         raise NotAllowedNow(f"task {task.id} waits for {open_co_handling} co-handling answer(s)")
+
+
+def decide(task: Task, decision: Decision | None, opinion: str, legal_basis: str, documents: list[str],
+           open_co_handling: int, now: dt.datetime, by: dict, signed_off: tuple[dict, ...] = ()) -> Task:
+    check_decision(decision, opinion, legal_basis, documents)
+    _decidable(task, open_co_handling)
     return replace(task, status=TaskStatus.DECIDED, decision=decision, opinion=opinion, legal_basis=legal_basis,
-                   documents=tuple(documents), decided_at=now)
+                   documents=tuple(documents), decided_at=now, decided_by=by, signed_off=signed_off)
+
+
+# --- the sign-off chain (审批, 核准) ---------------------------------------------------------------
+
+SIGN_OFF_LABELS = {"approver": "审批人 approver", "checker": "核准人 checker"}
+
+
+
+
+def propose(task: Task, decision: Decision | None, opinion: str, legal_basis: str, documents: list[str],
+            open_co_handling: int, by: dict, chain: list[str]) -> Task:
+    """The handler's proposed decision (拟办) on an item signed off by a chain: nothing takes effect
+    until the chain has signed."""
+    check_decision(decision, opinion, legal_basis, documents)
+    _decidable(task, open_co_handling)
+    return replace(task, proposal=Proposal(decision, opinion, legal_basis, tuple(documents), by, tuple(chain)))
+
+
+def sign_off(task: Task, post_kind: str, by: dict, agree: bool, opinion: str, open_co_handling: int,
+             now: dt.datetime) -> Task:
+    """One signature of the chain, by a person at the post whose turn it is; the last one makes the
+    proposed decision the task's decision (the proposer named as its maker, the signers after).
+    A refusal sends the proposal back to the handler with the refuser's opinion: nothing is decided.
+    Nobody signs twice, nor signs their own proposal."""
+    proposal = task.proposal
+    if proposal is None:
+        raise NotAllowedNow(f"task {task.id} has no proposed decision to sign off")
+    if post_kind != proposal.awaiting:
+        raise NotAllowedNow(f"the proposed decision on {task.id} waits for the {SIGN_OFF_LABELS[proposal.awaiting]}")
+    if by["person"] in {proposal.by["person"], *(s["person"] for s in proposal.signatures)}:
+        raise NotAllowedNow("one person signs a decision once: the proposer and each signer are different persons")
+    v = Violations()
+    if agree:
+        if len(opinion) > 2000:
+            v.add("opinion", "at most 2000 characters")
+    else:
+        v.require(opinion, "opinion", 2000)  # a refusal says why
+    v.check()
+    if not agree:
+        return replace(task, proposal=None)
+    signatures = (*proposal.signatures, {**by, "step": post_kind, "opinion": opinion})
+    if len(signatures) < len(proposal.chain):
+        return replace(task, proposal=replace(proposal, signatures=signatures))
+    signed = replace(task, proposal=None)
+    return decide(signed, proposal.decision, proposal.opinion, proposal.legal_basis, list(proposal.documents),
+                  open_co_handling, now, proposal.by, signatures)
+
+
+def checked_signers(chain: list[str], signers: list[tuple[str, dict | None, bool]]) -> tuple[dict, ...]:
+    """A department system's own record of its sign-off: one signer per post of the chain, in order,
+    each a person holding that post at the task's window or office, all different.
+    `signers`: (staff number, the person as an Actor or None if unknown, whether they hold the post)."""
+    v = Violations()
+    if len(signers) != len(chain):
+        v.add("signed_off", f"this item's decision is signed off by {', '.join(SIGN_OFF_LABELS[k] for k in chain)}: "
+                            f"name {len(chain)} staff number(s) in that order")
+        v.check()
+    seen = set()
+    for i, ((staff, actor, holds), kind) in enumerate(zip(signers, chain)):
+        if actor is None:
+            v.add(f"signed_off[{i}]", f"no active person {staff!r} in the staff register")
+        elif not holds:
+            v.add(f"signed_off[{i}]", f"{staff} holds no {SIGN_OFF_LABELS[kind]} post at the task's window or office")
+        elif staff in seen:
+            v.add(f"signed_off[{i}]", "each signer is a different person")
+        seen.add(staff)
+    v.check()
+    return tuple({**actor, "step": kind, "opinion": ""} for (_, actor, _), kind in zip(signers, chain))
 
 
 @dataclass(frozen=True)

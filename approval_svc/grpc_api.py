@@ -13,16 +13,17 @@ from onewindow.desk.v1 import desk_pb2_grpc
 
 from hall.domain import Decision
 from hall.reference import Reference
+from hall.staff import Staff, StaffRegister
 from hall.wiring import ApiWiring
 from services.access import Credentials, Role
 from services.errors import InvalidRequest
 from services.grpcutil import add_servicer, rpc
-from services.timesource import TimeSource, local_day
+from services.timesource import CHINA, TimeSource, local_day
 
 from . import store
 from .access import QUIET, ROLES, task_scope
 from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
-from .desk import Task
+from .desk import Proposal, Task
 from .settings import ApprovalSettings
 from .use_cases import SOURCE, Handling
 
@@ -32,13 +33,32 @@ _ROLES = {"lead": pb.LEAD, "parallel": pb.PARALLEL, "co_handling": pb.CO_HANDLIN
 _STATUS = {name: pb.TaskStatus.Value(name.upper()) for name in
            ("assigned", "claimed", "waiting_supplement", "special_procedure", "suspended", "decided", "withdrawn")}
 _DECISIONS = {pb.APPROVE: Decision.APPROVE, pb.REJECT: Decision.REJECT}
+_DECISION_VIEW = {d: p for p, d in _DECISIONS.items()}
 _PROCEDURES = {pb.EXPERT_REVIEW: "expert_review", pb.HEARING: "hearing", pb.INSPECTION: "inspection",
                pb.PUBLIC_NOTICE: "public_notice"}
 _CAUSES = {pb.CO_HANDLER_MISSED: "co_handler_missed", pb.LEAD_UNCLEAR: "lead_unclear"}
 
 
-def task_view(task: Task, ref: Reference, today: dt.date) -> pb.Task:
+def actor_view(actor: dict | None) -> pb.Actor | None:
+    if not actor:
+        return None
+    return pb.Actor(staff_number=actor.get("person", ""), name=actor.get("name", ""), post=actor.get("post", ""),
+                    organisation=actor.get("organisation", ""), holder=actor.get("holder", ""),
+                    step=actor.get("step", ""), opinion=actor.get("opinion", ""))
+
+
+def _proposal_view(proposal: Proposal | None) -> pb.Proposal | None:
+    if proposal is None:
+        return None
+    return pb.Proposal(decision=_DECISION_VIEW[proposal.decision], opinion=proposal.opinion,
+                       legal_basis=proposal.legal_basis, documents=list(proposal.documents),
+                       proposed_by=actor_view(proposal.by), signatures=[actor_view(a) for a in proposal.signatures],
+                       awaiting=proposal.awaiting)
+
+
+def task_view(task: Task, ref: Reference, today: dt.date, register: StaffRegister) -> pb.Task:
     reading = task.read(ref.calendar, today)
+    holder = register.person(task.holder) if task.holder else None
     return pb.Task(
         task_id=task.id, case_number=task.case_number, item_code=task.item_code, department=task.department,
         organisation=task.organisation,
@@ -47,9 +67,21 @@ def task_view(task: Task, ref: Reference, today: dt.date) -> pb.Task:
         deadline=str(reading.deadline or ""), used_days=reading.used,
         supplement_requested=task.supplement_requested_on is not None, supplement_late=task.supplement_late,
         ask=task.ask or "", lead_task_id=task.lead_task_id or "",
-        decision={Decision.APPROVE: pb.APPROVE, Decision.REJECT: pb.REJECT}.get(task.decision, 0),
+        decision=_DECISION_VIEW.get(task.decision, 0),
         opinion=task.opinion or "", legal_basis=task.legal_basis or "", documents=list(task.documents),
-        decided_at=task.decided_at.isoformat() if task.decided_at else "")
+        decided_at=task.decided_at.isoformat() if task.decided_at else "",
+        holder=task.holder or "", holder_name=holder.name if holder else "", post=task.post,
+        proposal=_proposal_view(task.proposal), decided_by=actor_view(task.decided_by),
+        signed_off=[actor_view(a) for a in task.signed_off])
+
+
+def away_view(row: dict | None, staff_number: str, register: StaffRegister) -> pb.AwayNotice:
+    person = register.person(staff_number)
+    if row is None:
+        return pb.AwayNotice(staff_number=staff_number, name=person.name if person else "")
+    return pb.AwayNotice(staff_number=row["staff_number"], name=person.name if person else "",
+                         back_at=row["back_at"].isoformat(), note=row["note"], set_by=actor_view(row["set_by"]),
+                         set_at=row["set_at"].isoformat())
 
 
 class FeedSignal:
@@ -114,18 +146,28 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
         self.signal = signal
 
     def _view(self, task: Task, uow) -> pb.Task:
-        return task_view(task, self.handling.ref, local_day(uow.time.now()))
+        return task_view(task, self.handling.ref, local_day(uow.time.now()), self.handling.staff.register)
 
-    @rpc
-    def ListTasks(self, request, context, caller):
-        department, organisation = task_scope(caller)
+    @staticmethod
+    def _page(request) -> tuple[int, int]:
         size = request.page_size or 50
         if not 1 <= size <= 500:
             raise InvalidRequest([("page_size", "between 1 and 500")])
         try:
-            after = int(request.page_token or 0)
+            return size, int(request.page_token or 0)
         except ValueError:
             raise InvalidRequest([("page_token", "a token from a previous reply")]) from None
+
+    def _tasks_page(self, rows, size: int, uow) -> pb.ListTasksReply:
+        token = str(rows[size - 1][0]) if len(rows) > size else ""
+        return pb.ListTasksReply(tasks=[self._view(t, uow) for _, t in rows[:size]], next_page_token=token)
+
+    @rpc
+    def ListTasks(self, request, context, caller):
+        department, organisation = task_scope(caller)
+        size, after = self._page(request)
+        if request.mine and not caller.person:
+            raise InvalidRequest([("mine", "for a signed-in person: a system holds no tasks of its own")])
         unknown = [(f"statuses[{i}]", "not a task status") for i, s in enumerate(request.statuses)
                    if s not in pb.TaskStatus.values() or s == pb.TASK_STATUS_UNSPECIFIED]
         if unknown:
@@ -133,10 +175,8 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
         statuses = [pb.TaskStatus.Name(s).lower() for s in request.statuses]
         with self.unit_of_work() as uow:
             rows = store.list_tasks(uow, department, statuses, request.case_number or None, after, size + 1,
-                                    organisation)
-            tasks = [self._view(t, uow) for _, t in rows[:size]]
-        token = str(rows[size - 1][0]) if len(rows) > size else ""
-        return pb.ListTasksReply(tasks=tasks, next_page_token=token)
+                                    organisation, caller.person if request.mine else None, request.awaiting_sign_off)
+            return self._tasks_page(rows, size, uow)
 
     @rpc
     def WatchTasks(self, request, context, caller):
@@ -213,19 +253,67 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
                                                      _CAUSES.get(request.cause))
             return self._view(lead, uow)
 
+    def _decided(self, out, uow) -> pb.DecideReply:
+        return pb.DecideReply(task=self._view(out.task, uow), stage_completed=out.stage_completed,
+                              case_concluded=out.concluded, result=out.result, next_stage=out.next_stage)
+
     @rpc
     def Decide(self, request, context, caller):
         with self.unit_of_work() as uow:
-            out = self.handling.decide(uow, caller, request.task_id, _DECISIONS.get(request.decision),
-                                       request.opinion, request.legal_basis, list(request.documents))
-            return pb.DecideReply(task=self._view(out.task, uow), stage_completed=out.stage_completed,
-                                  case_concluded=out.concluded, result=out.result, next_stage=out.next_stage)
+            return self._decided(self.handling.decide(
+                uow, caller, request.task_id, _DECISIONS.get(request.decision), request.opinion, request.legal_basis,
+                list(request.documents), list(request.signed_off)), uow)
+
+    @rpc
+    def SignOff(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return self._decided(self.handling.sign_off(uow, caller, request.task_id, request.agree, request.opinion),
+                                 uow)
+
+    @rpc
+    def SetAway(self, request, context, caller):
+        try:
+            back_at = dt.datetime.fromisoformat(request.back_at)
+            if back_at.tzinfo is None:
+                back_at = back_at.replace(tzinfo=CHINA)
+        except ValueError:
+            raise InvalidRequest([("back_at", "a date and time, YYYY-MM-DDTHH:MM")]) from None
+        with self.unit_of_work() as uow:
+            row = self.handling.set_away(uow, caller, request.staff_number, back_at, request.note)
+        return away_view(row, row["staff_number"], self.handling.staff.register)
+
+    @rpc
+    def ClearAway(self, request, context, caller):
+        staff_number = request.staff_number or caller.person
+        with self.unit_of_work() as uow:
+            self.handling.clear_away(uow, caller, staff_number)
+        return away_view(None, staff_number, self.handling.staff.register)
+
+    @rpc
+    def ListAway(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            rows = self.handling.away_notices(uow, caller)
+        register = self.handling.staff.register
+        return pb.ListAwayReply(notices=[away_view(r, r["staff_number"], register) for r in rows])
+
+    @rpc
+    def ListPool(self, request, context, caller):
+        size, after = self._page(request)
+        with self.unit_of_work() as uow:
+            return self._tasks_page(self.handling.pool(uow, caller, after, size + 1), size, uow)
+
+    @rpc
+    def MoveTasks(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            moved = self.handling.move(uow, caller, list(request.task_ids), request.to_staff_number, request.reason)
+            return pb.ListTasksReply(tasks=[self._view(t, uow) for t in moved])
 
 
 def build(settings: ApprovalSettings, server, time: TimeSource | None = None) -> ApiWiring:
     wiring = ApiWiring.open(settings, SOURCE, time)
     signal = FeedSignal(settings.database_url, SOURCE)
     wiring.on_close(signal.close)
-    api = DeskApi(Handling(wiring.reference), wiring.unit_of_work, wiring.credentials, signal)
+    api = DeskApi(Handling(wiring.reference, Staff(settings.staff, wiring.reference.org)), wiring.unit_of_work,
+                  wiring.credentials, signal)
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["DepartmentDesk"])
     return wiring

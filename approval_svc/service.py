@@ -3,6 +3,7 @@ cases, and resumes suspensions whose `until` day has come."""
 from nameko.timer import timer
 
 from hall.reference import load_reference
+from hall.staff import Staff
 from services.bus import Handler, Kernel, subscribe
 
 from .settings import ApprovalSettings
@@ -12,7 +13,8 @@ SUSPENSION_POLL_SECONDS = 60
 
 
 def use_cases(settings: ApprovalSettings) -> Handling:
-    return Handling(load_reference(settings))
+    reference = load_reference(settings)
+    return Handling(reference, Staff(settings.staff, reference.org))
 
 
 TIMERS = (Handling.end_due_suspensions,)  # what the timers of the bus process run, for an in-process hall too

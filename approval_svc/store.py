@@ -10,13 +10,14 @@ from hall.clock import Pause, PauseReason
 from hall.domain import Decision, TaskStatus
 from services.uow import UnitOfWork
 
-from .desk import Task
+from .desk import Proposal, Task
 
 FEED_CHANNEL = "desk_feed"
 _COLUMNS = ("id", "case_number", "item_code", "stage", "stage_name", "department", "organisation", "role",
             "status", "assigned_on", "limit_days", "extension_days", "pauses", "supplement_requested_on",
             "supplement_late", "suspended_until", "suspension_extension_days", "procedure", "ask",
-            "lead_task_id", "round", "decision", "opinion", "legal_basis", "documents", "decided_at")
+            "lead_task_id", "round", "decision", "opinion", "legal_basis", "documents", "decided_at",
+            "holder", "post", "proposal", "decided_by", "signed_off")
 _SELECT = "SELECT " + ", ".join(f"t.{c}" for c in _COLUMNS) + " FROM tasks t"
 
 
@@ -25,10 +26,18 @@ def _pauses(raw) -> tuple[Pause, ...]:
                        dt.date.fromisoformat(p["end"]) if p["end"] else None) for p in raw)
 
 
+def _proposal(raw: dict | None) -> Proposal | None:
+    if raw is None:
+        return None
+    return Proposal(**{**raw, "decision": Decision(raw["decision"]), "documents": tuple(raw["documents"]),
+                       "chain": tuple(raw["chain"]), "signatures": tuple(raw["signatures"])})
+
+
 def task_from_row(row: dict) -> Task:
     return Task(**{**row, "status": TaskStatus(row["status"]), "pauses": _pauses(row["pauses"]),
                    "decision": Decision(row["decision"]) if row["decision"] else None,
-                   "documents": tuple(row["documents"])})
+                   "documents": tuple(row["documents"]), "proposal": _proposal(row["proposal"]),
+                   "signed_off": tuple(row["signed_off"])})
 
 
 def _row(task: Task) -> list:
@@ -38,8 +47,14 @@ def _row(task: Task) -> list:
         if column == "pauses":
             value = Jsonb([{"reason": p.reason.value, "start": str(p.start), "end": str(p.end) if p.end else None}
                            for p in value])
-        elif column == "documents":
+        elif column in ("documents", "signed_off"):
             value = Jsonb(list(value))
+        elif column == "decided_by" and value is not None:
+            value = Jsonb(value)
+        elif column == "proposal" and value is not None:
+            value = Jsonb({"decision": value.decision.value, "opinion": value.opinion,
+                           "legal_basis": value.legal_basis, "documents": list(value.documents), "by": value.by,
+                           "chain": list(value.chain), "signatures": list(value.signatures)})
         elif column in ("status", "decision") and value is not None:
             value = value.value
         values.append(value)
@@ -97,14 +112,25 @@ def case_tasks(uow: UnitOfWork, case_number: str) -> list[Task]:
     return [task_from_row(r) for r in rows]
 
 
+_OPEN = "t.status NOT IN ('decided', 'withdrawn')"
+
+
 def list_tasks(uow: UnitOfWork, department: str, statuses: list[str], case_number: str | None,
-               after_seq: int, limit: int, organisation: str | None = None) -> list[tuple[int, Task]]:
-    """The department's tasks (at one window or office, or at all of them when None), in seq order."""
+               after_seq: int, limit: int, organisation: str | None = None, holder: str | None = None,
+               awaiting_sign_off: bool = False) -> list[tuple[int, Task]]:
+    """The department's tasks (at one window or office, or at all of them when None), in seq order;
+    only one person's open tasks with `holder`, only proposals waiting for sign-off with
+    `awaiting_sign_off`."""
     query = f"{_SELECT.replace('SELECT ', 'SELECT t.seq, ', 1)} WHERE t.department = %s AND t.seq > %s"
     params: list = [department, after_seq]
     if organisation is not None:
         query += " AND t.organisation = %s"
         params.append(organisation)
+    if holder is not None:
+        query += f" AND t.holder = %s AND {_OPEN}"
+        params.append(holder)
+    if awaiting_sign_off:
+        query += " AND t.proposal IS NOT NULL"
     if statuses:
         query += " AND t.status = ANY(%s)"
         params.append(statuses)
@@ -147,3 +173,39 @@ def feed_after(uow: UnitOfWork, department: str, cursor: int, limit: int = 200) 
 
 
 
+
+
+def pool(uow: UnitOfWork, organisations: list[str], after_seq: int, limit: int) -> list[tuple[int, Task]]:
+    """Open tasks nobody holds at these organisations (the pools a centre manager watches), in seq order."""
+    rows = uow.conn.cursor(row_factory=dict_row).execute(
+        f"{_SELECT.replace('SELECT ', 'SELECT t.seq, ', 1)} WHERE t.holder IS NULL AND {_OPEN} "
+        "AND t.organisation = ANY(%s) AND t.seq > %s ORDER BY t.seq LIMIT %s", [organisations, after_seq, limit])
+    return [(r.pop("seq"), task_from_row(r)) for r in rows.fetchall()]
+
+
+def away(uow: UnitOfWork, staff_numbers: list[str], now: dt.datetime) -> set[str]:
+    """Which of these persons have an away notice in force now."""
+    if not staff_numbers:
+        return set()
+    return {r[0] for r in uow.execute("SELECT staff_number FROM away_notices WHERE staff_number = ANY(%s) "
+                                      "AND back_at > %s", [staff_numbers, now]).fetchall()}
+
+
+def set_away(uow: UnitOfWork, staff_number: str, back_at: dt.datetime, note: str, by: dict) -> dict:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "INSERT INTO away_notices (staff_number, back_at, note, set_by, set_at) VALUES (%s, %s, %s, %s, %s) "
+        "ON CONFLICT (staff_number) DO UPDATE SET back_at = excluded.back_at, note = excluded.note, "
+        "set_by = excluded.set_by, set_at = excluded.set_at RETURNING *",
+        [staff_number, back_at, note, Jsonb(by), uow.time.now()]).fetchone()
+
+
+def clear_away(uow: UnitOfWork, staff_number: str) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "DELETE FROM away_notices WHERE staff_number = %s RETURNING *", [staff_number]).fetchone()
+
+
+def away_notices(uow: UnitOfWork, staff_numbers: list[str], now: dt.datetime) -> list[dict]:
+    """The away notices in force now of these persons, the soonest back first."""
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM away_notices WHERE staff_number = ANY(%s) AND back_at > %s ORDER BY back_at, staff_number",
+        [staff_numbers, now]).fetchall()

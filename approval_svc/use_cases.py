@@ -12,14 +12,16 @@ from dataclasses import dataclass, replace
 from hall.calendar import CalendarYearMissing
 from hall.domain import CaseStatus, Decision, ResultCode, TaskStatus
 from hall.reference import Reference
+from hall.staff import PostKind, Staff
 from services.access import Caller, Role
 from services.contracts import Envelope
-from services.errors import Forbidden, NotAllowedNow, NotFound, Violations
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
 from services.timesource import local_day
 from services.uow import UnitOfWork
 
 from . import desk, store
-from .access import may_handle
+from .access import may_handle, may_mark_away, may_oversee, post_kind
+from .assignment import assign, candidates
 from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
 from .desk import CO_HANDLING, LEAD, PARALLEL, Task
 
@@ -27,6 +29,8 @@ SOURCE = "approval"
 log = logging.getLogger(__name__)
 NOTE_CHARS, PROBLEM_CHARS = 2000, 500  # free text stored and sent on in events and notices
 PLANNED_DAYS = 365  # at most, for a special procedure: more than a year of working days is no plan
+AWAY_DAYS = 90  # an away notice reaches at most this far; beyond, the manager moves the person's tasks
+MOVE_AT_ONCE = 500
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class DecisionOutcome:
 @dataclass
 class Handling:
     ref: Reference
+    staff: Staff  # the staff register, re-read when it changes: who holds each handler post
 
     def _today(self, uow: UnitOfWork) -> dt.date:
         return local_day(uow.time.now())
@@ -58,18 +63,38 @@ class Handling:
                     previous: list[Task] = ()) -> None:
         stage = plan["stages"][index - 1]
         today = self._today(uow)
-        tasks = [Task(id=desk.task_id(case_number, index, t["department"]), case_number=case_number,
-                      item_code=plan["item_code"], stage=index, stage_name=stage["name"],
-                      department=t["department"], organisation=t["organisation"],
-                      role=LEAD if t["department"] == stage["lead"] else PARALLEL, status=TaskStatus.ASSIGNED,
-                      assigned_on=today, limit_days=stage["limit_days"]) for t in stage["tasks"]]
+        tasks = self._assign(uow, [
+            Task(id=desk.task_id(case_number, index, t["department"]), case_number=case_number,
+                 item_code=plan["item_code"], stage=index, stage_name=stage["name"],
+                 department=t["department"], organisation=t["organisation"],
+                 role=LEAD if t["department"] == stage["lead"] else PARALLEL, status=TaskStatus.ASSIGNED,
+                 assigned_on=today, limit_days=stage["limit_days"]) for t in stage["tasks"]])
         store.insert_tasks(uow, tasks)
         store.feed(uow, [(t.department, t.id, "assigned") for t in tasks])
         uow.emit("StageOpened", case_number, {
             "stage": index, "stage_name": stage["name"],
             "tasks": [{"task_id": t.id, "department": t.department, "lead": t.role == LEAD,
-                       "limit_days": t.limit_days, "deadline": t.clock.deadline(self.ref.calendar)} for t in tasks],
+                       "limit_days": t.limit_days, "deadline": t.clock.deadline(self.ref.calendar),
+                       "organisation": t.organisation, "holder": t.holder or "", "post": t.post} for t in tasks],
             "previous_decisions": _decisions(previous)})
+        self._warn_pooled(uow, tasks)
+
+    def _assign(self, uow: UnitOfWork, tasks: list[Task]) -> list[Task]:
+        """New tasks to the A holder of their handler post, B while A is away, else the pool."""
+        register = self.staff.register
+        people = {o: candidates(register, o) for o in {t.organisation for t in tasks}}
+        away = store.away(uow, [p for group in people.values() for p in group], uow.time.now())
+        chosen = {o: assign(register, o, away) for o in people}
+        return [replace(t, holder=chosen[t.organisation].holder, post=chosen[t.organisation].post) for t in tasks]
+
+    def _warn_pooled(self, uow: UnitOfWork, tasks: list[Task]) -> None:
+        """Nothing is without an owner: a task in its organisation's pool warns the centre's manager."""
+        for t in tasks:
+            if t.holder is None:
+                centre = self.ref.org.centres_over(t.organisation)
+                uow.emit("TaskPooled", t.case_number, {"task_id": t.id, "department": t.department,
+                                                       "organisation": t.organisation, "post": t.post,
+                                                       "centre": centre[0] if centre else ""})
 
     def materials_supplied(self, uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
@@ -152,19 +177,25 @@ class Handling:
         return case, task, tasks
 
     def act(self, uow: UnitOfWork, actor: Caller, command: TaskCommand) -> Task:
-        """Claim, supplement request, special procedure, suspension: one rule, one save, one event."""
+        """Claim, supplement request, special procedure, suspension: one rule, one save, one event,
+        each naming who did it."""
         case, task, _ = self._own(uow, actor, command.task_id)
         department = task.department
         today = self._today(uow)
+        by = actor.actor()
         match command:
             case Claim():
-                changed = desk.claim(task)
+                changed = desk.claim(task, actor.person)
+                if changed != task:
+                    uow.emit("TaskClaimed", task.case_number, {"task_id": task.id, "department": department,
+                                                               "organisation": task.organisation,
+                                                               "holder": changed.holder or "", "by": by})
             case RequestSupplement(materials=materials, note=note):
                 self._check_supplement(task, materials, note)
                 changed = desk.request_supplement(task, self.ref.calendar, today, materials)
                 uow.emit("SupplementRequested", task.case_number, {
                     "task_id": task.id, "department": department, "note": note, "late": changed.supplement_late,
-                    "materials": [{"code": c, "problem": p} for c, p in materials]})
+                    "materials": [{"code": c, "problem": p} for c, p in materials], "by": by})
             case StartSpecialProcedure(procedure=procedure, note=note, planned_days=planned_days):
                 v = Violations()
                 if len(note) > NOTE_CHARS:
@@ -176,22 +207,26 @@ class Handling:
                 uow.emit("TaskPaused", task.case_number, {"task_id": task.id, "department": department,
                                                           "reason": "special_procedure", "procedure": procedure,
                                                           "note": note, "planned_days": planned_days or None,
-                                                          "expected_end": self._expected_end(today, planned_days)})
+                                                          "expected_end": self._expected_end(today, planned_days),
+                                                          "by": by})
             case EndSpecialProcedure():
                 changed = desk.end_special_procedure(task, today)
                 uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": department,
-                                                           "reason": "special_procedure", "extension_days": 0})
+                                                           "reason": "special_procedure", "extension_days": 0,
+                                                           "by": by})
             case Suspend(until=until, reason=reason):
                 v = Violations()
                 v.require(reason, "reason", NOTE_CHARS)
                 v.check()
                 changed = desk.suspend(task, today, until)
                 uow.emit("TaskPaused", task.case_number, {"task_id": task.id, "department": department,
-                                                          "reason": "suspension", "note": reason, "until": until})
+                                                          "reason": "suspension", "note": reason, "until": until,
+                                                          "by": by})
             case Resume(extension_days=extension_days):
                 changed = desk.resume(task, today, extension_days)
                 uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": department,
-                                                           "reason": "suspension", "extension_days": extension_days})
+                                                           "reason": "suspension", "extension_days": extension_days,
+                                                           "by": by})
         if changed != task:
             store.save_task(uow, changed)
         return changed
@@ -235,7 +270,8 @@ class Handling:
                                        self._today(uow))
         lead_office = self.ref.org.organisation(lead.organisation)
         centre = lead_office.parent or lead_office.code
-        new = [replace(t, organisation=self.ref.org.office_for(t.department, centre).code) for t in new]
+        new = self._assign(uow, [replace(t, organisation=self.ref.org.office_for(t.department, centre).code)
+                                 for t in new])
         store.insert_tasks(uow, new)
         store.feed(uow, [(t.department, t.id, "assigned") for t in new])
         if growth:
@@ -243,21 +279,71 @@ class Handling:
             store.save_task(uow, lead)
         uow.emit("CoHandlingRequested", lead.case_number, {
             "lead_task_id": lead.id, "department": department, "cause": cause, "lead_extension_days": growth,
-            "asks": [{"task_id": t.id, "department": t.department, "ask": t.ask, "limit_days": t.limit_days}
-                     for t in new]})
+            "asks": [{"task_id": t.id, "department": t.department, "ask": t.ask, "limit_days": t.limit_days,
+                      "organisation": t.organisation, "holder": t.holder or ""} for t in new],
+            "by": actor.actor()})
+        self._warn_pooled(uow, new)
         return lead
 
     def decide(self, uow: UnitOfWork, actor: Caller, task_id: str, decision: Decision | None, opinion: str,
-               legal_basis: str, documents: list[str]) -> DecisionOutcome:
+               legal_basis: str, documents: list[str], signed_off: list[str] = ()) -> DecisionOutcome:
+        """A decision; on an item signed off by a chain, a person's is a proposal waiting for the
+        chain, and a department's system names who signed it off in its own system."""
         desk.check_decision(decision, opinion, legal_basis, documents)
         case, task, tasks = self._own(uow, actor, task_id)
-        department = task.department
+        item = self.ref.catalogue.item(task.item_code)
+        chain = item.sign_off if item else []
+        if signed_off and (actor.person or not chain):
+            raise InvalidRequest([("signed_off", "only a department's system names its signers, on an item whose "
+                                                 "decision is signed off")])
         open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)
-        decided = desk.decide(task, decision, opinion, legal_basis, documents, open_co, uow.time.now())
+        if chain and actor.person:
+            proposed = desk.propose(task, decision, opinion, legal_basis, documents, open_co, actor.actor(), chain)
+            store.save_task(uow, proposed)
+            uow.emit("DecisionProposed", task.case_number, {
+                "task_id": task.id, "department": task.department, "organisation": task.organisation,
+                "decision": decision, "awaiting": proposed.proposal.awaiting, "by": actor.actor()})
+            return DecisionOutcome(proposed)
+        signers = desk.checked_signers(chain, [
+            self._signer(staff, task.organisation, chain[i]) if i < len(chain) else (staff, None, False)
+            for i, staff in enumerate(signed_off)]) if chain else ()
+        decided = desk.decide(task, decision, opinion, legal_basis, documents, open_co, uow.time.now(),
+                              actor.actor(), signers)
+        return self._decided(uow, case, decided, tasks)
+
+    def _signer(self, staff_number: str, organisation: str, kind: str) -> tuple[str, dict | None, bool]:
+        person = self.staff.register.person(staff_number)
+        if person is None or not person.active:
+            return staff_number, None, False
+        post = next((h.post_id for h in person.posts if h.at == organisation and h.post == kind), "")
+        return staff_number, {"person": person.staff_number, "name": person.name, "post": post,
+                              "organisation": organisation, "holder": ""}, bool(post)
+
+    def sign_off(self, uow: UnitOfWork, actor: Caller, task_id: str, agree: bool, opinion: str) -> DecisionOutcome:
+        """A signature of the chain (审批, 核准) by the person at the post whose turn it is."""
+        kind = post_kind(actor)
+        if kind not in (PostKind.APPROVER, PostKind.CHECKER):
+            raise Forbidden("a decision is signed off by a person at an approver or checker post")
+        case, task, tasks = self._own(uow, actor, task_id)
+        open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)
+        signed = desk.sign_off(task, kind.value, actor.actor(), agree, opinion, open_co, uow.time.now())
+        uow.emit("DecisionSignedOff", task.case_number, {
+            "task_id": task.id, "department": task.department, "organisation": task.organisation,
+            "step": kind.value, "agreed": agree, "opinion": opinion, "by": actor.actor(),
+            "awaiting": signed.proposal.awaiting if signed.proposal else ""})
+        if signed.status != TaskStatus.DECIDED:
+            store.save_task(uow, signed)
+            return DecisionOutcome(signed)
+        return self._decided(uow, case, signed, tasks)
+
+    def _decided(self, uow: UnitOfWork, case: dict, decided: Task, tasks: list[Task]) -> DecisionOutcome:
+        """A decision taken: saved, announced, and the stage joined when it was the last."""
+        task = decided
         store.save_task(uow, decided)
         uow.emit("TaskDecided", task.case_number, {
-            "task_id": task.id, "department": department, "stage": task.stage, "role": task.role,
-            "decision": decided.decision, "opinion": opinion, "legal_basis": legal_basis})
+            "task_id": task.id, "department": task.department, "stage": task.stage, "role": task.role,
+            "decision": decided.decision, "opinion": decided.opinion, "legal_basis": decided.legal_basis,
+            "organisation": task.organisation, "by": decided.decided_by, "signed_off": list(decided.signed_off)})
         if task.role == CO_HANDLING:
             store.feed(uow, [(t.department, t.id, "co_handling_answered") for t in tasks if t.id == task.lead_task_id])
             return DecisionOutcome(decided)
@@ -278,6 +364,75 @@ class Handling:
         uow.emit("CaseConcluded", case_number, {
             "result": joined.result, "concluded_on": self._today(uow), "reasons": list(joined.reasons),
             "decisions": _decisions(tasks)})
+
+    # --- posts: away notices, the pool, moving tasks ----------------------------------------------
+
+    def set_away(self, uow: UnitOfWork, actor: Caller, staff_number: str, back_at: dt.datetime, note: str) -> dict:
+        """去向留言: a person records being away until `back_at`, or the centre manager marks them
+        absent; while it lasts their new work goes to their B holder."""
+        staff_number = staff_number or actor.person
+        person = self.staff.register.person(staff_number)
+        may_mark_away(actor, person, self.ref.org)
+        v = Violations()
+        now = uow.time.now()
+        if back_at <= now:
+            v.add("back_at", "a time still to come")
+        elif back_at > now + dt.timedelta(days=AWAY_DAYS):
+            v.add("back_at", f"at most {AWAY_DAYS} days ahead: a longer absence is the manager's, who moves the tasks")
+        v.require(note, "note", NOTE_CHARS)
+        v.check()
+        return store.set_away(uow, staff_number, back_at, note, actor.actor())
+
+    def clear_away(self, uow: UnitOfWork, actor: Caller, staff_number: str) -> dict | None:
+        """Back: new work goes to the person again. None when no notice was in force."""
+        staff_number = staff_number or actor.person
+        may_mark_away(actor, self.staff.register.person(staff_number), self.ref.org)
+        return store.clear_away(uow, staff_number)
+
+    def away_notices(self, uow: UnitOfWork, actor: Caller) -> list[dict]:
+        """The away notices in force of the persons at the organisations the caller oversees."""
+        register = self.staff.register
+        people = [p.staff_number for p in register.persons if p.active
+                  and any(may_oversee(actor, h.at, self.ref.org) for h in p.posts)]
+        return store.away_notices(uow, people, uow.time.now())
+
+    def pool(self, uow: UnitOfWork, actor: Caller, after: int, limit: int) -> list[tuple[int, Task]]:
+        """The open tasks nobody holds at the organisations the caller oversees."""
+        organisations = [o.code for o in self.ref.org.organisations if may_oversee(actor, o.code, self.ref.org)]
+        return store.pool(uow, organisations, after, limit)
+
+    def move(self, uow: UnitOfWork, actor: Caller, task_ids: list[str], to: str, reason: str) -> list[Task]:
+        """The centre manager gives open tasks to another holder, all or none: a person holding the
+        handler post of the task's window or office (a long absence, a person who leaves)."""
+        v = Violations()
+        if not task_ids or len(task_ids) > MOVE_AT_ONCE:
+            v.add("task_ids", f"1 to {MOVE_AT_ONCE} tasks")
+        if len(set(task_ids)) != len(task_ids):
+            v.add("task_ids", "each task once")
+        v.require(to, "to_staff_number", 32)
+        v.require(reason, "reason", NOTE_CHARS)
+        v.check()
+        register = self.staff.register
+        moved = []
+        for task_id in sorted(task_ids):  # case rows locked in one order: two moves never deadlock
+            case = store.load_case(uow, store.case_of(task_id), lock=True)
+            task = store.load_task(uow, task_id) if case else None
+            if task is None:
+                raise NotFound(f"no task {task_id!r}")
+            if not may_oversee(actor, task.organisation, self.ref.org):
+                raise Forbidden(f"task {task_id} is handled at {task.organisation}, outside {actor.organisation}")
+            post = next((p for p in register.posts(task.organisation, PostKind.HANDLER)
+                         if to in {h.staff_number for h in register.holders(p).values()}), None)
+            if post is None:
+                raise InvalidRequest([("to_staff_number", f"{to} holds no handler post at {task.organisation}")])
+            changed = desk.move(task, to, post)
+            store.save_task(uow, changed)
+            uow.emit("TaskMoved", task.case_number, {
+                "task_id": task.id, "department": task.department, "organisation": task.organisation,
+                "from_holder": task.holder or "", "to_holder": to, "reason": reason, "by": actor.actor()})
+            moved.append(changed)
+        store.feed(uow, [(t.department, t.id, "moved") for t in moved])
+        return moved
 
     def progress(self, uow: UnitOfWork, department: str | None, case_number: str) -> tuple[dict, list[Task]]:
         """Every department's tasks on a case, for a department that has a task in it (None: the

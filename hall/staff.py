@@ -155,6 +155,17 @@ class StaffRegister(_Strict):
         """The active A and B holders of a post ("A" missing while A is inactive: B stands in)."""
         return dict(self._holders.get(post_id, {}))
 
+    def posts(self, organisation: str, kind: PostKind) -> list[str]:
+        """The ids of the posts of a kind at an organisation that someone active holds, by seat."""
+        return sorted({h.post_id for p in self.persons if p.active for h in p.posts
+                       if h.at == organisation and h.post == kind}, key=lambda post: int(post.rsplit("/", 1)[1]))
+
+    def holds(self, staff_number: str, organisation: str, kind: PostKind) -> bool:
+        """Whether an active person holds a post of this kind at this organisation (as A or B)."""
+        person = self._persons.get(staff_number)
+        return person is not None and person.active and any(
+            h.at == organisation and h.post == kind for h in person.posts)
+
     def active_holdings(self) -> list[tuple[str, str]]:
         """(staff_number, post_id) of every post held by an active person."""
         return [(p.staff_number, h.post_id) for p in self.persons if p.active for h in p.posts]

@@ -14,6 +14,7 @@ from approval_svc.events import TaskPaused
 from approval_svc.use_cases import Handling
 from hall.domain import Decision
 from hall.reference import load_reference
+from hall.staff import Staff
 from services.access import Caller, Role
 from services.contracts import new_envelope
 from services.db import migrate, open_pool, service_migrations
@@ -37,7 +38,9 @@ def approval(database_url):
     pool = open_pool(database_url, schema, max_size=2)
     time = ManualTime(dt.datetime(2026, 3, 2, 9, tzinfo=CHINA))
     unit_of_work = unit_of_work_factory(pool, "approval", schema, time)
-    handling = Handling(load_reference(SystemSettings()))
+    settings = SystemSettings()
+    reference = load_reference(settings)
+    handling = Handling(reference, Staff(settings.staff, reference.org))
 
     class Harness:
         def on(self, day: D):

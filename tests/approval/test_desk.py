@@ -16,6 +16,7 @@ from tooling.settings import SystemSettings
 D = dt.date
 CAL = WorkingCalendar()
 NOW = dt.datetime(2026, 2, 10, 10)
+SYSTEM = {"holder": "development_reform"}
 DEPTS = {"land_resources", "water", "environment", "transport", "development_reform"}
 
 
@@ -58,7 +59,7 @@ def test_suspension_at_most_three_months_and_the_limit_grows_at_most_30_percent(
 def test_a_special_procedure_pauses_and_blocks_the_decision():
     special = desk.start_special_procedure(task(), D(2026, 2, 3), "hearing")
     with pytest.raises(NotAllowedNow):
-        desk.decide(special, Decision.APPROVE, "同意", "法", [], 0, NOW)
+        desk.decide(special, Decision.APPROVE, "同意", "法", [], 0, NOW, SYSTEM)
     ended = desk.end_special_procedure(special, D(2026, 2, 12))
     assert ended.read(CAL, D(2026, 2, 12)).deadline > task().clock.deadline(CAL)
 
@@ -87,12 +88,12 @@ def test_co_handling_is_asked_all_at_once_and_a_second_ask_names_its_cause():
 
 def test_decide_once_with_reasons():
     with pytest.raises(InvalidRequest):
-        desk.decide(task(), None, "", "", [], 0, NOW)
+        desk.decide(task(), None, "", "", [], 0, NOW, SYSTEM)
     with pytest.raises(NotAllowedNow, match="co-handling"):
-        desk.decide(task(), Decision.APPROVE, "同意", "法", [], 1, NOW)
-    decided = desk.decide(task(), Decision.APPROVE, "同意", "法", ["批复.pdf"], 0, NOW)
+        desk.decide(task(), Decision.APPROVE, "同意", "法", [], 1, NOW, SYSTEM)
+    decided = desk.decide(task(), Decision.APPROVE, "同意", "法", ["批复.pdf"], 0, NOW, SYSTEM)
     with pytest.raises(NotAllowedNow, match="already decided"):
-        desk.decide(decided, Decision.APPROVE, "同意", "法", [], 0, NOW)
+        desk.decide(decided, Decision.APPROVE, "同意", "法", [], 0, NOW, SYSTEM)
 
 
 def _stage(*decisions):
