@@ -16,9 +16,10 @@ from stdnum.iso7064 import mod_11_10
 from hall.calendar import WorkingCalendar
 from hall.catalogue import Catalogue, Item, OrgChart
 from hall.domain import Application, Attendance, CaseStatus, Channel, Level, MaterialKind, OrgKind
-from services.errors import Violations
+from services.errors import InvalidRequest, Violations
 
 RETURNED = "returned"  # 退回件: the kind of a case that was not accepted
+SIGNED_IN_CLERK = "the signed-in clerk is the first-contact person"
 
 # ASCII: Python's \d also matches other scripts' digits (١٢٣, １２３), which no registry or SMS gateway takes.
 _PROJECT_CODE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$", re.ASCII)
@@ -51,6 +52,18 @@ def project_code_problem(code: str | None, today: dt.date) -> str | None:
 def with_check_digit(code_without_check: str) -> str:
     """Complete a 23-character project code with its check digit (for tools and tests)."""
     return code_without_check + mod_11_10.calc_check_digit(code_without_check.replace("-", ""))
+
+
+def first_contact(named: str, person: str, field: str = "first_clerk") -> str:
+    """Who answers for an act at the window (首问负责人): the signed-in person who does it (`person`,
+    a staff number), whatever the request leaves empty; a request naming someone else is refused,
+    since the record must say who really took the applicant's papers. A county system's token
+    (no person) names its clerk itself, as it always did."""
+    if not person:
+        return named
+    if named and named != person:
+        raise InvalidRequest([(field, SIGNED_IN_CLERK)])
+    return person
 
 
 def id_number_problem(number: str) -> str | None:

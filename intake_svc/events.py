@@ -1,10 +1,13 @@
-"""Events intake publishes: acceptance (受理), one-time notices, refusals, materials and withdrawals. (Their contracts: see services.contracts.)"""
+"""Events intake publishes: acceptance (受理), one-time notices, refusals, materials and withdrawals. (Their contracts: see services.contracts.)
+
+Each names who did the act in `by` (the signed-in clerk at a post, or the system by its token's
+holder): optional, as messages of the release before it still wait in queues."""
 from __future__ import annotations
 
 import datetime as dt
 
 from hall.domain import Channel, Contact, ItemKind, Level
-from services.contracts import Payload, event
+from services.contracts import Actor, Payload, event
 
 PRODUCER = "intake"
 
@@ -25,6 +28,7 @@ class ApplicationAccepted(Payload):
     commitment_deadline: dt.date | None = None
     promised_materials: list[str] = []  # secondary materials the applicant committed to bring
     contact: Contact | None = None
+    by: Actor | None = None  # who did the act
 
 
 @event("SupplementNoticeIssued", PRODUCER, "a one-time notice (一次性告知) listed every missing or defective material")
@@ -34,6 +38,7 @@ class SupplementNoticeIssued(Payload):
     missing: list[str]
     defective: dict[str, str]
     contact: Contact | None = None
+    by: Actor | None = None  # who did the act
 
 
 @event("ConsultationAnswered", PRODUCER, "a consultation (咨询) was answered at a window, a village room or online: no case")
@@ -44,6 +49,7 @@ class ConsultationAnswered(Payload):
     first_clerk: str
     agent: str | None = None
     answered_on: dt.date
+    by: Actor | None = None  # who did the act
 
 
 @event("ApplicationRejected", PRODUCER, "not accepted, with reasons (不予受理 / 退回件)")
@@ -52,6 +58,7 @@ class ApplicationRejected(Payload):
     organisation: str
     reasons: list[str]
     contact: Contact | None = None
+    by: Actor | None = None  # who did the act
 
 
 @event("MaterialsSupplied", PRODUCER, "the applicant brought materials a department asked for (补正) or had promised (容缺)")
@@ -59,8 +66,10 @@ class MaterialsSupplied(Payload):
     materials: list[str]
     answers: str  # "department" (a task's supplement request) or "commitment"
     task_id: str | None = None
+    by: Actor | None = None  # who did the act
 
 
 @event("ApplicationWithdrawn", PRODUCER, "the applicant withdrew the case before it concluded")
 class ApplicationWithdrawn(Payload):
     reason: str
+    by: Actor | None = None  # who did the act

@@ -51,6 +51,20 @@ def receipt(r: dict) -> pb.Receipt:
                       one_time_notice=[pb.NoticeLine(**line) for line in r["one_time_notice"]])
 
 
+def actor(by: dict) -> pb.Actor:
+    return pb.Actor(staff_number=by.get("person", ""), name=by.get("name", ""), post=by.get("post", ""),
+                    organisation=by.get("organisation", ""), holder=by.get("holder", ""))
+
+
+def history_entry(e) -> pb.HistoryEntry:
+    data = e.data
+    detail = data["detail"] if isinstance(data["detail"], dict) else {}
+    return pb.HistoryEntry(seq=e.seq, at=data["at"], kind=data["kind"], actor=data["actor"] or "",
+                           detail_json=e.body, hash=e.hash, prev_hash=e.prev_hash,
+                           by=actor(data["by"]) if data.get("by") else None,
+                           signed_off=[actor(a) for a in detail.get("signed_off") or ()])
+
+
 def case_view(row: dict) -> pb.CaseView:
     a = row["applicant"]
     return pb.CaseView(
@@ -61,8 +75,7 @@ def case_view(row: dict) -> pb.CaseView:
         received_at=row["received_at"].isoformat(), accepted_on=str(row["accepted_on"] or ""),
         promised_deadline=str(row["promised_deadline"] or ""), result=row["result"] or "",
         archived=row["archived_at"] is not None,
-        history=[pb.HistoryEntry(seq=e.seq, at=e.data["at"], kind=e.data["kind"], actor=e.data["actor"] or "",
-                                 detail_json=e.body, hash=e.hash, prev_hash=e.prev_hash) for e in row["history"]])
+        history=[history_entry(e) for e in row["history"]])
 
 
 def guide_item(item: GuideItem) -> pb.GuideItem:
@@ -131,7 +144,8 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
             case_number=row["case_number"], item_name=row["item_name"], status=row["status"],
             applicant_name=row["applicant_name"], id_number=row["id_number"], phone=row["phone"],
             promised_deadline=str(row["promised_deadline"] or ""), result=row["result"] or "",
-            steps=[pb.PublicStep(at=at, summary=summary) for at, summary in row["steps"]])
+            steps=[pb.PublicStep(at=at, summary=summary) for at, summary in row["steps"]],
+            window=row["window"], window_phone=row["window_phone"])
 
     @rpc
     def ListItems(self, request, context, caller):

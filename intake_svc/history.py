@@ -33,8 +33,15 @@ class Entry:
         return json.loads(self.body)
 
 
-def new_entry(case_number: str, seq: int, prev_hash: str, at: str, kind: str, actor: str, detail: dict) -> Entry:
-    body = canonical({"case": case_number, "seq": seq, "at": at, "kind": kind, "actor": actor, "detail": detail})
+def new_entry(case_number: str, seq: int, prev_hash: str, at: str, kind: str, actor: str, detail: dict,
+              by: dict | None = None) -> Entry:
+    """`actor` is the holder in charge (a clerk's or an agent's code, a department); `by` who did the
+    act (contracts.Actor: the signed-in person at a post, or the system by its holder), part of the
+    body and so of the hash. An act whose event names no one (before posts were recorded) has none."""
+    fields = {"case": case_number, "seq": seq, "at": at, "kind": kind, "actor": actor, "detail": detail}
+    if by is not None:
+        fields["by"] = by
+    body = canonical(fields)
     return Entry(seq, body, prev_hash, chain_hash(prev_hash, body))
 
 

@@ -19,6 +19,7 @@ HANDLERS = (
     Handler("approval", "TaskPaused", "record_task_paused", Intake.task_paused),
     Handler("approval", "TaskResumed", "record_task_resumed", Intake.task_resumed),
     Handler("approval", "CoHandlingRequested", "record_co_handling_requested", Intake.co_handling_requested),
+    Handler("approval", "TaskDecided", "record_task_decided", Intake.task_decided),
     Handler("approval", "CaseConcluded", "record_concluded", Intake.concluded),
     Handler("notify", "NoticeDelivered", "record_notice", Intake.notice_delivered),
 )

@@ -63,16 +63,17 @@ def lock_status(uow: UnitOfWork, case_number: str) -> str | None:
 
 
 def append(uow: UnitOfWork, case_number: str, kind: str, actor: str, detail: dict, at=None,
-           changes: dict | None = None) -> Entry:
+           changes: dict | None = None, by: dict | None = None) -> Entry:
     """Add an entry at the end of the case's history (locks the case row: one writer at a time),
-    with `changes` to the case row in the same update.
+    with `changes` to the case row in the same update; `by` is who did the act (history.new_entry).
 
     `at` is when it happened (an event's time), by default now; the order of the chain is the
     order of recording.
     """
     seq, head = uow.execute("SELECT history_seq, history_head FROM cases WHERE case_number = %s FOR UPDATE",
                             [case_number]).fetchone()
-    entry = new_entry(case_number, seq + 1, head, (at or uow.time.now()).isoformat(), kind, actor, detail)
+    entry = new_entry(case_number, seq + 1, head, (at or uow.time.now()).isoformat(), kind, actor, detail,
+                      by)
     uow.execute("INSERT INTO history (case_number, seq, body, prev_hash, hash) VALUES (%s, %s, %s, %s, %s)",
                 [case_number, entry.seq, entry.body, entry.prev_hash, entry.hash])
     changes = {**(changes or {}), "history_seq": entry.seq, "history_head": entry.hash}

@@ -18,7 +18,7 @@ from services.timesource import CHINA, local_day
 from services.uow import UnitOfWork
 
 from . import store
-from .acceptance import ClerkAnswer, check_materials, examine, validate
+from .acceptance import ClerkAnswer, check_materials, examine, first_contact, validate
 from .access import may_see_case, may_submit
 from .board import Board, Counts, board, board_scope
 from .history import canonical, verify
@@ -70,6 +70,7 @@ class Intake:
     def submit(self, uow: UnitOfWork, caller: Caller, app: Application) -> dict:
         """Examine an application and answer with a receipt; one case per request id."""
         may_submit(caller, app.organisation, app.agent)
+        app = dataclasses.replace(app, first_clerk=first_contact(app.first_clerk, caller.person))
         item = validate(app, self.ref.catalogue, self.ref.org)
         existing = store.case_by_request(uow, app.request_id)
         if existing:
@@ -77,11 +78,12 @@ class Intake:
         now = uow.time.now()
         today = local_day(now)
         outcome = examine(app, item, self.ref.org, self.ref.calendar, today, self.commitment_days)
+        by = caller.actor()
         if outcome.status is None:  # a consultation (咨询): answered and recorded, no case
             if store.insert_consultation(uow, app, now):
                 uow.emit("ConsultationAnswered", None, {
                     "item_code": item.code, "organisation": app.organisation, "channel": app.channel.value,
-                    "first_clerk": app.first_clerk, "agent": app.agent, "answered_on": today})
+                    "first_clerk": app.first_clerk, "agent": app.agent, "answered_on": today, "by": by})
             return _receipt(None, item.name, outcome, None)
         number = store.next_case_number(uow, today)
         accepted_on = today if outcome.accepted else None
@@ -104,11 +106,11 @@ class Intake:
             return self._same_request(store.case_by_request(uow, app.request_id), app)
         actor = app.agent or app.first_clerk
         store.append(uow, number, "received", actor, {"channel": app.channel.value, "organisation": app.organisation,
-                                                        "first_clerk": app.first_clerk, "agent": app.agent})
+                                                        "first_clerk": app.first_clerk, "agent": app.agent}, by=by)
         self._announce(uow, number, item.code, outcome, _origin(app.organisation, app.channel.value, app.first_clerk,
                                                                app.agent, app.project_code, app.applicant.id_number,
                                                                item.code),
-                       today, actor, _contact(dataclasses.asdict(app.applicant)))
+                       today, actor, _contact(dataclasses.asdict(app.applicant)), by)
         return receipt
 
     def _same_request(self, row: dict, app: Application) -> dict:
@@ -117,32 +119,33 @@ class Intake:
         return row["receipt"]
 
     def _announce(self, uow: UnitOfWork, number: str, item_code: str, outcome: ClerkAnswer, origin: dict,
-                  today, actor: str, contact: dict) -> None:
-        """The history entry and the event of an outcome; `origin` says where the case came in."""
+                  today, actor: str, contact: dict, by: dict) -> None:
+        """The history entry and the event of an outcome; `origin` says where the case came in, `by`
+        who examined it."""
         status = outcome.status
         if status == CaseStatus.NOT_ACCEPTED:
-            store.append(uow, number, "not_accepted", actor, {"reasons": list(outcome.reasons)})
+            store.append(uow, number, "not_accepted", actor, {"reasons": list(outcome.reasons)}, by=by)
             uow.emit("ApplicationRejected", number, {"item_code": item_code, "organisation": origin["organisation"],
-                                                     "reasons": list(outcome.reasons), "contact": contact})
+                                                     "reasons": list(outcome.reasons), "contact": contact, "by": by})
         elif status == CaseStatus.SUPPLEMENT_REQUIRED:
             notice = [dataclasses.asdict(line) for line in outcome.notice]
-            store.append(uow, number, "one_time_notice", actor, {"materials": notice})
+            store.append(uow, number, "one_time_notice", actor, {"materials": notice}, by=by)
             uow.emit("SupplementNoticeIssued", number, {
                 "item_code": item_code, "organisation": origin["organisation"],
                 "missing": [n.material_code for n in outcome.notice if n.problem == "missing"],
                 "defective": {n.material_code: n.problem for n in outcome.notice if n.problem != "missing"},
-                "contact": contact})
+                "contact": contact, "by": by})
         else:
             store.append(uow, number, "accepted", actor, {
                 "promised_deadline": str(outcome.promised_deadline),
                 "commitment": list(outcome.promised_materials),
-                "commitment_deadline": str(outcome.commitment_deadline or "")})
+                "commitment_deadline": str(outcome.commitment_deadline or "")}, by=by)
             uow.emit("ApplicationAccepted", number, {
                 "item_code": item_code, "kind": outcome.kind, "level": outcome.level.value, **origin,
                 "accepted_on": today,
                 "promised_deadline": outcome.promised_deadline,
                 "commitment_deadline": outcome.commitment_deadline,
-                "promised_materials": list(outcome.promised_materials), "contact": contact})
+                "promised_materials": list(outcome.promised_materials), "contact": contact, "by": by})
 
     def supply_materials(self, uow: UnitOfWork, caller: Caller, case_number: str, materials: list[ProvidedMaterial],
                          clerk: str) -> dict:
@@ -164,6 +167,8 @@ class Intake:
             problems.append(("clerk", "at most 64 characters"))
         if problems:
             raise InvalidRequest(problems)
+        clerk = first_contact(clerk, caller.person, "clerk")
+        by = caller.actor()
         provided = {**row["provided"], **{m.code: m.defect or None for m in materials}}
         codes = [m.code for m in materials]
         today = local_day(uow.time.now())
@@ -178,11 +183,12 @@ class Intake:
                               accepted_on=accepted_on, promised_deadline=outcome.promised_deadline,
                               commitment_deadline=outcome.commitment_deadline,
                               promised_materials=list(outcome.promised_materials))
-            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes})
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes}, by=by)
             if outcome.accepted:
                 origin = _origin(row["organisation"], row["channel"], row["first_clerk"], row["agent"],
                                  row["application"]["project_code"], row["applicant"]["id_number"], item.code)
-                self._announce(uow, case_number, item.code, outcome, origin, today, actor, _contact(row["applicant"]))
+                self._announce(uow, case_number, item.code, outcome, origin, today, actor, _contact(row["applicant"]),
+                               by)
             return receipt
         pending = row["pending_supplement"]
         if row["status"] == CaseStatus.WAITING_SUPPLEMENT and pending:
@@ -190,16 +196,18 @@ class Intake:
             if missing:
                 raise InvalidRequest([("materials", f"the department asked for {', '.join(missing)}")])
             store.update_case(uow, case_number, provided=provided, status=CaseStatus.IN_HANDLING.value, pending_supplement=None)
-            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "department"})
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "department"},
+                         by=by)
             uow.emit("MaterialsSupplied", case_number, {"materials": codes, "answers": "department",
-                                                         "task_id": pending["task_id"]})
+                                                         "task_id": pending["task_id"], "by": by})
             return row["receipt"]
         if row["status"] in OPEN and row["promised_materials"]:
             still = [c for c in row["promised_materials"] if c not in provided or provided[c]]
             store.update_case(uow, case_number, provided=provided, promised_materials=still)
-            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "commitment"})
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "commitment"},
+                         by=by)
             if not still:
-                uow.emit("MaterialsSupplied", case_number, {"materials": codes, "answers": "commitment"})
+                uow.emit("MaterialsSupplied", case_number, {"materials": codes, "answers": "commitment", "by": by})
             return row["receipt"]
         raise NotAllowedNow(f"case {case_number} is {row['status']}: no material is awaited")
 
@@ -213,8 +221,9 @@ class Intake:
         v.require(reason, "reason", 2000)
         v.check()
         store.update_case(uow, case_number, status=CaseStatus.WITHDRAWN.value, archived_at=uow.time.now())
-        store.append(uow, case_number, "withdrawn", "applicant", {"reason": reason})
-        uow.emit("ApplicationWithdrawn", case_number, {"reason": reason})
+        by = caller.actor()
+        store.append(uow, case_number, "withdrawn", "applicant", {"reason": reason}, by=by)
+        uow.emit("ApplicationWithdrawn", case_number, {"reason": reason, "by": by})
         return self.read(uow, caller, case_number)
 
     # --- queries ---------------------------------------------------------------------------
@@ -233,7 +242,8 @@ class Intake:
         return {**row, "history": store.history(uow, case_number)}
 
     def track(self, uow: UnitOfWork, case_number: str, phone_last4: str, peer: str) -> dict | None:
-        """The applicant's view: found only with the right phone digits, personal data masked.
+        """The applicant's view: found only with the right phone digits, personal data masked; the
+        steps without the persons who took them, the responsible window by its name and public phone.
 
         None for a wrong number or digits, recorded as a failed guess of `peer` (the caller commits
         it and answers NOT_FOUND); past the limits every answer is TooManyAttempts for a while.
@@ -249,8 +259,10 @@ class Intake:
         applicant = row["applicant"]
         steps = sorted((e.data["at"], _PUBLIC.get(e.data["kind"], e.data["kind"]))
                        for e in store.history(uow, case_number))
+        window = self.ref.org.organisation(row["organisation"])
         return {**row, "applicant_name": mask_name(applicant["name"]), "id_number": mask_id(applicant["id_number"]),
-                "phone": mask_phone(applicant["phone"]), "steps": steps}
+                "phone": mask_phone(applicant["phone"]), "steps": steps, "window": window.name if window else "",
+                "window_phone": self.ref.org.public_phone(row["organisation"])}
 
     def board(self, uow: UnitOfWork, centre: str) -> Board:
         """The hall board (大屏): today's counts by centre and accepting organisation, of every centre
@@ -294,6 +306,11 @@ class Intake:
     def co_handling_requested(self, uow: UnitOfWork, envelope: Envelope) -> None:
         self._append(uow, envelope, "co_handling_requested")
 
+    def task_decided(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """A department's decision on its task, by its handler and, where the item requires it, the
+        approver and the checker who signed it off (`signed_off` in the detail)."""
+        self._append(uow, envelope, "decided")
+
     def concluded(self, uow: UnitOfWork, envelope: Envelope) -> None:
         """办结, and 建档: the record is complete from here on."""
         self._append(uow, envelope, "concluded", lambda status: {
@@ -304,17 +321,21 @@ class Intake:
         self._append(uow, envelope, "notice_delivered")
 
     def _append(self, uow: UnitOfWork, envelope: Envelope, kind: str, changes=lambda status: {}) -> None:
-        """Append an event of another service to the case history, with the status change it makes."""
+        """Append an event of another service to the case history, with the status change it makes.
+        Who did the act is the event's `by` when it names one (an event from before posts were
+        recorded does not): the entry's own, not repeated in its detail."""
         number, p = envelope.case_number, envelope.payload
         status = store.lock_status(uow, number)
         if status is None:
             raise NotFound(f"{envelope.type} for unknown case {number}")  # retried, then dead-lettered
         actor = p.get("department") or envelope.source
-        store.append(uow, number, kind, actor, p, at=envelope.occurred_at, changes=changes(status))
+        by = p.get("by")
+        detail = {k: v for k, v in p.items() if k != "by"} if "by" in p else p
+        store.append(uow, number, kind, actor, detail, at=envelope.occurred_at, changes=changes(status), by=by)
 
 
 _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": "一次性告知：请补齐材料",
            "not_accepted": "不予受理", "materials_supplied": "已补交材料", "routed": "已转办",
            "stage_opened": "部门审批中", "supplement_requested": "部门要求补正材料", "task_paused": "特别程序或中止",
-           "task_resumed": "恢复办理", "co_handling_requested": "协办中",
+           "task_resumed": "恢复办理", "co_handling_requested": "协办中", "decided": "部门已作出审批决定",
            "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知"}
