@@ -321,10 +321,10 @@ class Handling:
 
     def sign_off(self, uow: UnitOfWork, actor: Caller, task_id: str, agree: bool, opinion: str) -> DecisionOutcome:
         """A signature of the chain (审批, 核准) by the person at the post whose turn it is."""
+        case, task, tasks = self._own(uow, actor, task_id)
         kind = post_kind(actor)
         if kind not in (PostKind.APPROVER, PostKind.CHECKER):
             raise Forbidden("a decision is signed off by a person at an approver or checker post")
-        case, task, tasks = self._own(uow, actor, task_id)
         open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)
         signed = desk.sign_off(task, kind.value, actor.actor(), agree, opinion, open_co, uow.time.now())
         uow.emit("DecisionSignedOff", task.case_number, {

@@ -49,6 +49,10 @@ EXPECTED = {
     "desk.ListTasks": "d", "desk.WatchTasks": "d", "desk.GetProgress": "dsl", "desk.Claim": "d",
     "desk.RequestSupplement": "d", "desk.StartSpecialProcedure": "d", "desk.EndSpecialProcedure": "d",
     "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
+    # sign-off by a person at an approver or checker post (the use case refuses anyone else); away
+    # notices by the person or the centre manager; the pool and its moves the manager's
+    "desk.SignOff": "d", "desk.SetAway": "dm", "desk.ClearAway": "dm", "desk.ListAway": "msl",
+    "desk.ListPool": "msl", "desk.MoveTasks": "m",
     "supervision.ListWarnings": "dsl", "supervision.Instruct": "s", "supervision.ReplyToInstruction": "d",
     "supervision.ListFaults": "dsl", "supervision.Rate": "csf",
     # a centre (its manager, or its system) answers for the bad ratings of its desks' and rooms' acts
@@ -121,6 +125,12 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "desk.Resume": dpb.ResumeRequest(task_id=task.task_id),
         "desk.RequestCoHandling": dpb.RequestCoHandlingRequest(task_id=task.task_id),
         "desk.Decide": dpb.DecideRequest(task_id=task.task_id),
+        "desk.SignOff": dpb.SignOffRequest(task_id="NO-SUCH-CASE.1.civil_affairs"),
+        "desk.SetAway": dpb.SetAwayRequest(back_at="not a time"),
+        "desk.ClearAway": dpb.ClearAwayRequest(staff_number="SX9999"),
+        "desk.ListAway": dpb.ListAwayRequest(),
+        "desk.ListPool": dpb.ListPoolRequest(),
+        "desk.MoveTasks": dpb.MoveTasksRequest(),
         "supervision.ListWarnings": spb.ListWarningsRequest(period=period),
         "supervision.Instruct": spb.InstructRequest(warning_id=987654, instruction="请限期办结"),
         "supervision.ReplyToInstruction": spb.ReplyToInstructionRequest(warning_id=987654, reply="已办结"),
