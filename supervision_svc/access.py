@@ -28,6 +28,7 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "AnswerComplaint": {D, S},
     "ListComplaints": {D, S, L},
     "GetFigures": {D, S, M, L},  # leaders read figures (考核); managers their halls'
+    "GetAssessment": {S, M, L},  # 月度考核, 红旗窗口: the office and leaders; a manager their centre's windows
     # the complainant: the number and the phone's last 4 digits are the credential, as for intake's Track
     "LookUpComplaint": {P, F, C, A, D, S},
 }.items()}
@@ -35,4 +36,4 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
 # Methods whose answered calls are not recorded in the audit log (lists and figures; the public lookup
 # has its own limits); every other call is, and every refused one.
 QUIET = frozenset({"ListWarnings", "ListFaults", "ListRectifications", "ListComplaints", "GetFigures",
-                   "LookUpComplaint"})
+                   "GetAssessment", "LookUpComplaint"})

@@ -1,11 +1,14 @@
 """Events supervision publishes: warnings, instructions (督办), lapsed commitments, progress notices,
-rectifications and complaint answers. (Their contracts: see services.contracts.)"""
+rectifications and complaint answers. (Their contracts: see services.contracts.)
+
+An act of a person names them in `by` (optional: messages of the release before still wait in queues);
+what the scan raises is the system's and names no one."""
 from __future__ import annotations
 
 import datetime as dt
 
 from hall.domain import Contact
-from services.contracts import Payload, event
+from services.contracts import Actor, Payload, event
 
 PRODUCER = "supervision"
 
@@ -26,6 +29,7 @@ class WarningInstructed(Payload):
     department: str
     instruction: str
     reply_by: dt.date | None = None
+    by: Actor | None = None  # the supervision officer who instructed
 
 
 @event("CommitmentLapsed", PRODUCER, "the promised materials of a 容缺 case did not arrive in time: the case ends (补正超时驳回)")
@@ -49,6 +53,7 @@ class RectificationCompleted(Payload):
     rating_id: int
     resolution: str
     note: str
+    by: Actor | None = None  # who closed it
 
 
 @event("ComplaintAnswered", PRODUCER, "a complaint (投诉) was answered")
@@ -57,3 +62,4 @@ class ComplaintAnswered(Payload):
     department: str
     answer: str
     contact: Contact | None = None
+    by: Actor | None = None  # who answered

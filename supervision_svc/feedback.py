@@ -130,31 +130,39 @@ class Feedback:
             raise NotFound(f"no accepted case {r.case_number!r}")
         if r.rater in (facts["first_clerk"], facts["agent"]):
             raise Forbidden("the clerk or agent of a case may not rate it")
-        department, organisation = self._responsible(uow, facts, r.act)
+        department, organisation, by = self._responsible(uow, facts, r.act)
         today = self._today(uow)
-        rating = store.insert_rating(uow, r, department, organisation, today)
+        rating = store.insert_rating(uow, r, department, organisation, by, today)
         if rating is None:
             raise NotAllowedNow("this case (or this service act) has been rated already" if r.channel == "online"
                                 else f"the act {r.act!r} of this case has been rated already")
         if r.level <= BAD:
-            store.open_rectification(uow, rating["id"], department, organisation, today)
+            store.open_rectification(uow, rating["id"], department, organisation, by["post"], today)
             self.supervision.open_clock(uow, None, RECTIFICATION, str(rating["id"]), department, today,
                                    self.rectification_days)
         return rating
 
-    def _responsible(self, uow: UnitOfWork, facts: dict, act: str) -> tuple[str | None, str]:
+    def _responsible(self, uow: UnitOfWork, facts: dict, act: str) -> tuple[str | None, str, dict]:
         """Who answers for what was rated: the accepting office (its department if it is a window;
         a desk, a centre or a village room has none, and `answerer` finds its centre), the
-        department of a task, or the item's department for the whole case."""
+        department of a task, or the item's department for the whole case. And whose act it rates,
+        the window and the person it counts for and the post its rectification goes to: the
+        acceptance's (the accepting organisation, the first clerk), a task's (its window or office,
+        who decided it), and for the whole case online the acceptance's too: under 首问负责制 the
+        first-contact window answers to the applicant for the whole case."""
+        first_contact = {"organisation": facts["organisation"], "person": facts["first_clerk"],
+                         "post": facts["first_clerk_post"]}
         if act == "acceptance":
             office = self.ref.org.organisation(facts["organisation"])
-            return office.department, office.code
+            return office.department, office.code, first_contact
         if act:
             task = store.task_clock(uow, facts["case_number"], act)
             if task is None:
                 raise InvalidRequest([("act", f"no task {act!r} in case {facts['case_number']}")])
-            return task["department"], task["department"]
-        return facts["department"], facts["department"]
+            return task["department"], task["department"], {
+                "organisation": task["organisation"] or "", "person": task["decided_by"] or "",
+                "post": task["decided_post"]}
+        return facts["department"], facts["department"], first_contact
 
     def centre_answering_for(self, organisation: str) -> str | None:
         """The centre (便民服务中心) that answers for an organisation without a department: a centre
@@ -203,10 +211,11 @@ class Feedback:
         if item["resolved_on"] is not None:
             raise NotAllowedNow(f"rating {rating_id} was closed on {item['resolved_on']} ({item['resolution']})")
         today = self._today(uow)
-        store.update_rectification(uow, rating_id, resolution=resolution, note=note, resolved_on=today)
+        by = caller.actor()
+        store.update_rectification(uow, rating_id, resolution=resolution, note=note, resolved_on=today, resolved_by=by)
         self.supervision.finish(uow, RECTIFICATION, str(rating_id), today)
         uow.emit("RectificationCompleted", item["case_number"], {"rating_id": rating_id, "resolution": resolution,
-                                                                  "note": note})
+                                                                  "note": note, "by": by})
         return store.rectification(uow, rating_id)
 
     def follow_up(self, uow: UnitOfWork, caller: Caller, rating_id: int, outcome: str) -> dict:
@@ -214,7 +223,8 @@ class Feedback:
             raise InvalidRequest([("outcome", "required: what the applicant said")])
         _at_most(outcome, "outcome", 2000)
         self._item(uow, rating_id, caller)
-        store.update_rectification(uow, rating_id, follow_up=outcome, followed_up_on=self._today(uow))
+        store.update_rectification(uow, rating_id, follow_up=outcome, followed_up_on=self._today(uow),
+                                   followed_up_by=caller.actor())
         return store.rectification(uow, rating_id)
 
     def appeal(self, uow: UnitOfWork, caller: Caller, rating_id: int, reason: str) -> dict:
@@ -226,7 +236,8 @@ class Feedback:
             raise NotAllowedNow(f"rating {rating_id} was appealed on {item['appealed_on']}")
         if item["resolved_on"] is not None:
             raise NotAllowedNow(f"rating {rating_id} is closed")
-        store.update_rectification(uow, rating_id, appeal=reason, appealed_on=self._today(uow))
+        store.update_rectification(uow, rating_id, appeal=reason, appealed_on=self._today(uow),
+                                   appealed_by=caller.actor())
         return store.rectification(uow, rating_id)
 
     def review_appeal(self, uow: UnitOfWork, caller: Caller, rating_id: int, upheld: bool, note: str) -> dict:
@@ -239,7 +250,7 @@ class Feedback:
         if item["appealed_on"] is None or item["reviewed_on"] is not None:
             raise NotAllowedNow(f"rating {rating_id} has no appeal waiting for review")
         today = self._today(uow)
-        store.update_rectification(uow, rating_id, appeal_upheld=upheld, reviewed_on=today)
+        store.update_rectification(uow, rating_id, appeal_upheld=upheld, reviewed_on=today, reviewed_by=caller.actor())
         if upheld:  # wrongly given: the rating no longer counts and nothing is left to rectify
             store.void_rating(uow, rating_id, today)
             store.update_rectification(uow, rating_id, resolution="voided", note=note, resolved_on=today)
@@ -283,7 +294,7 @@ class Feedback:
                 raise NotFound(f"no accepted case {c.case_number!r}")
             department = department or facts["department"]
         today = self._today(uow)
-        complaint = store.insert_complaint(uow, c, department, today)
+        complaint = store.insert_complaint(uow, c, department, today, caller.actor() if caller else None)
         self.supervision.open_clock(uow, None, COMPLAINT, str(complaint["id"]), department, today,
                                     self.complaint_limit_days)
         if front:
@@ -321,23 +332,24 @@ class Feedback:
                 "deadline": row["deadline"], "answer": row["answer"], "answered_on": row["answered_on"],
                 "department_name": department.name if department else row["department"]}
 
-    def answer_complaint(self, uow: UnitOfWork, caller: str, complaint_id: int, answer: str) -> dict:
+    def answer_complaint(self, uow: UnitOfWork, caller: Caller, complaint_id: int, answer: str) -> dict:
         if not answer.strip():
             raise InvalidRequest([("answer", "required")])
         _at_most(answer, "answer", 5000)
         complaint = store.complaint(uow, complaint_id, lock=True)
         if complaint is None:
             raise NotFound(f"no complaint {complaint_id}")
-        if caller not in (SUPERVISION_OFFICE, complaint["department"]):
+        if caller.code not in (SUPERVISION_OFFICE, complaint["department"]):
             raise Forbidden(f"complaint {complaint_id} is {complaint['department']}'s to answer")
         if complaint["answered_on"] is not None:
             raise NotAllowedNow(f"complaint {complaint_id} was answered on {complaint['answered_on']}")
         today = self._today(uow)
-        store.answer_complaint(uow, complaint_id, answer, today)
+        by = caller.actor()
+        store.answer_complaint(uow, complaint_id, answer, today, by)
         self.supervision.finish(uow, COMPLAINT, str(complaint_id), today)
         uow.emit("ComplaintAnswered", complaint["case_number"], {
             "complaint_id": complaint_id, "department": complaint["department"], "answer": answer,
-            "contact": complaint["contact"]})
+            "contact": complaint["contact"], "by": by})
         return store.complaint(uow, complaint_id)
 
 

@@ -17,8 +17,19 @@ None where it has nothing to divide by.
 - 回访率 follow_up_rate: named bad ratings with a follow-up call, of named bad ratings.
 - 咨询量 consulted: consultations answered without a case; 接待人次 received: every application
   answered at a window, village room or online (accepted, not accepted, one-time notice, consultation).
+- rectified: bad ratings given in the period whose rectification item is closed (fixed, on the
+  ledger, explained; a voided rating is no longer counted at all).
 - Per agent: cases carried in the period against the agent's quota (a weekly quota counts the
   whole weeks of the period, a monthly one the months it touches).
+
+By window and by person the acts are counted, for the organisation and the staff number that did
+them: an acceptance for the accepting desk, window or room and its first clerk (首问负责人); a
+decision for the deciding window or back office and the handler who decided (one per task, a
+co-handler's opinion is no decision), concluded on site when that organisation is a window
+stationed in a centre, on time when within the task's own limit (pauses and extensions counted); a
+rating for the window and person of the act it rates (see feedback: a whole case's online rating
+counts for the acceptance). Consultations and answers without a case count for their window, not
+for a person; complaints, project entries and window authorisation are not counted by either.
 """
 from __future__ import annotations
 
@@ -29,7 +40,10 @@ from hall.domain import Level, OrgKind
 from hall.reference import Reference
 from services.uow import UnitOfWork
 
-GROUPS = {"": None, "department": "department", "item": "item_code", "level": "level", "channel": "channel"}
+GROUPS = {"": None, "department": "department", "item": "item_code", "level": "level", "channel": "channel",
+          "window": "organisation", "person": "first_clerk"}
+# Grouped by the act: the decision's and the rating's columns (of clocks and of ratings)
+BY_ACT = {"window": ("organisation", "by_organisation"), "person": ("decided_by", "by_person")}
 
 
 @dataclass
@@ -49,6 +63,7 @@ class Counts:
     ratings: int = 0
     satisfied: int = 0
     dissatisfied: int = 0
+    rectified: int = 0  # bad ratings whose rectification item is closed
     bad_named: int = 0
     followed_up: int = 0
     complaints: int = 0
@@ -127,23 +142,32 @@ def figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date, gro
             f"SELECT {key}, count(*), count(*) FILTER (WHERE kind = 'immediate'), sum(promised_limit_days), "
             f"sum(legal_limit_days) FROM cases c WHERE accepted_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
         add(k, accepted=n, immediate=imm, promised_days=promised, legal_days=legal)
-    for k, n, site, on_time, used, limit in _rows(uow, (
-            f"SELECT {key}, count(*), count(*) FILTER (WHERE on_site), count(*) FILTER (WHERE on_time), "
-            f"sum(days_used), sum(limit_days) FROM cases c WHERE concluded_on BETWEEN %(since)s AND %(until)s "
-            f"AND result <> 'withdrawn' GROUP BY 1"), p):
-        add(k, concluded=n, concluded_on_site=site, concluded_on_time=on_time, days_used=used, limit_days=limit)
-    for k, n, sat, dis, named, called in _rows(uow, (
-            f"SELECT {key}, count(*), count(*) FILTER (WHERE g.level >= 3), count(*) FILTER (WHERE g.level <= 2), "
+    if group_by in BY_ACT:
+        decider, rated = BY_ACT[group_by]
+        _decisions(uow, ref, p, decider, add)
+        rating_key = f"g.{rated}"
+    else:
+        for k, n, site, on_time, used, limit in _rows(uow, (
+                f"SELECT {key}, count(*), count(*) FILTER (WHERE on_site), count(*) FILTER (WHERE on_time), "
+                f"sum(days_used), sum(limit_days) FROM cases c WHERE concluded_on BETWEEN %(since)s AND %(until)s "
+                f"AND result <> 'withdrawn' GROUP BY 1"), p):
+            add(k, concluded=n, concluded_on_site=site, concluded_on_time=on_time, days_used=used, limit_days=limit)
+        rating_key = key
+    for k, n, sat, dis, done, named, called in _rows(uow, (
+            f"SELECT {rating_key}, count(*), count(*) FILTER (WHERE g.level >= 3), "
+            f"count(*) FILTER (WHERE g.level <= 2), "
+            f"count(*) FILTER (WHERE g.level <= 2 AND r.resolved_on IS NOT NULL), "
             f"count(*) FILTER (WHERE g.level <= 2 AND g.named), "
             f"count(*) FILTER (WHERE g.level <= 2 AND g.named AND r.followed_up_on IS NOT NULL) "
             f"FROM ratings g JOIN cases c USING (case_number) LEFT JOIN rectifications r ON r.rating_id = g.id "
             f"WHERE g.rated_on BETWEEN %(since)s AND %(until)s AND g.voided_on IS NULL GROUP BY 1"), p):
-        add(k, ratings=n, satisfied=sat, dissatisfied=dis, bad_named=named, followed_up=called)
-    complaint_key = "p.department" if column == "department" else key
-    for (k, n) in _rows(uow, (
-            f"SELECT {complaint_key}, count(*) FROM complaints p LEFT JOIN cases c USING (case_number) "
-            f"WHERE p.registered_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
-        add(k, complaints=n)
+        add(k, ratings=n, satisfied=sat, dissatisfied=dis, rectified=done, bad_named=named, followed_up=called)
+    if group_by not in BY_ACT:  # a complaint names no act
+        complaint_key = "p.department" if column == "department" else key
+        for (k, n) in _rows(uow, (
+                f"SELECT {complaint_key}, count(*) FROM complaints p LEFT JOIN cases c USING (case_number) "
+                f"WHERE p.registered_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
+            add(k, complaints=n)
     for item, org, channel in _rows(uow, "SELECT item_code, organisation, channel FROM consultations "
                                          "WHERE answered_on BETWEEN %(since)s AND %(until)s", p):
         k = _group_key(ref, group_by, item, org, channel)
@@ -154,12 +178,23 @@ def figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date, gro
         k = _group_key(ref, group_by, item, org, None)
         if k is not None:
             add(k, answered=1)
-    _project_entries(uow, ref, p, group_by, add)
+    if group_by not in BY_ACT:
+        _project_entries(uow, ref, p, group_by, add)
     if group_by in ("", "department", "item"):
         _window_items(ref, group_by, add)
     for counts in groups.values():
         counts.received = counts.accepted + counts.answered + counts.consulted
     return [Figures(groups[k]) for k in sorted(groups)]
+
+
+def _decisions(uow: UnitOfWork, ref: Reference, p: dict, column: str, add) -> None:
+    """Tasks decided in the period, by the deciding organisation or person (`column` of clocks)."""
+    windows = [o.code for o in ref.org.organisations if o.kind == OrgKind.WINDOW]
+    for k, n, site, on_time in _rows(uow, (
+            f"SELECT coalesce({column}, ''), count(*), count(*) FILTER (WHERE organisation = ANY(%(windows)s)), "
+            f"count(*) FILTER (WHERE on_time) FROM clocks WHERE decided_on BETWEEN %(since)s AND %(until)s "
+            f"AND step = 'task' GROUP BY 1"), {**p, "windows": windows}):
+        add(k, concluded=n, concluded_on_site=site, concluded_on_time=on_time)
 
 
 def _group_key(ref: Reference, group_by: str, item_code: str, organisation: str, channel: str | None) -> str | None:
@@ -171,6 +206,10 @@ def _group_key(ref: Reference, group_by: str, item_code: str, organisation: str,
         return item_code
     if group_by == "level":
         return ref.org.organisation(organisation).level.value
+    if group_by == "window":
+        return organisation
+    if group_by == "person":
+        return None  # consultations and answers name no clerk here
     return channel  # not accepted answers carry no channel: they are not grouped by it
 
 

@@ -1,6 +1,7 @@
 """The business figures on `/metrics` of the supervision API process, read from the store at each
-scrape. Labels are bounded sets (level, state, colour, step, kind, department, figure): never cases,
-people or items.
+scrape. Labels are bounded sets (level, state, colour, step, kind, department, window, figure): never
+cases, people or items. A window is an organisation of the org chart (the one that accepted or
+decided); figures by person are the API's (GetFigures by PERSON), never a label here.
 Ratios with nothing to divide by are left out rather than reported as 0.
 """
 from __future__ import annotations
@@ -97,10 +98,14 @@ class BusinessCollector:
                                           labels=["figure", "department"])
         by_level = GaugeMetricFamily("onewindow_level_month", "This month's figures by accepting level",
                                      labels=["figure", "level"])
-        for family, group_by in ((by_department, "department"), (by_level, "level")):
+        by_window = GaugeMetricFamily("onewindow_window_month", "This month's figures by the window, desk, room or "
+                                      "office that accepted or decided", labels=["figure", "window"])
+        for family, group_by in ((by_department, "department"), (by_level, "level"), (by_window, "window")):
             for group in figures(uow, self.ref, since, today, group_by):
                 if not group.counts.key:  # nothing to name the group by
                     continue
+                if group_by == "window" and self.ref.org.organisation(group.counts.key) is None:
+                    continue  # gone from the org chart: the labels stay the chart's
                 for figure, value in _figures_of(group):
                     family.add_metric([figure, group.counts.key], value)
             yield family
@@ -121,4 +126,7 @@ def _figures_of(group) -> list[tuple[str, float]]:
     named = [("on_time_ratio", ratios["on_time_rate"]), ("on_site_ratio", ratios["on_site_rate"]),
              ("satisfaction_ratio", ratios["satisfaction_rate"]), ("days_used_ratio", ratios["days_used_ratio"]),
              ("accepted", group.counts.accepted), ("concluded", group.counts.concluded)]
+    if group.counts.ratings:  # the ratings' figures where there are ratings (by window: rectification's too)
+        named += [("ratings", group.counts.ratings), ("dissatisfied", group.counts.dissatisfied),
+                  ("rectified", group.counts.rectified)]
     return [(figure, value) for figure, value in named if value is not None]

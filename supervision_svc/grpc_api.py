@@ -9,6 +9,7 @@ from onewindow.supervision.v1 import supervision_pb2 as pb
 from onewindow.supervision.v1 import supervision_pb2_grpc
 from prometheus_client import REGISTRY
 
+from hall.domain import OrgKind
 from hall.wiring import ApiWiring
 from services.access import Caller, Credentials, Role
 from services.errors import Forbidden, InvalidRequest, NotFound
@@ -17,6 +18,7 @@ from services.timesource import TimeSource
 
 from . import store
 from .access import QUIET, ROLES
+from .assessment import AssessmentRule, assess
 from .feedback import Complaint, Feedback, PublicLimits, Rating
 from .figures import agent_figures, figures
 from .gauges import BusinessCollector
@@ -30,11 +32,17 @@ _COLOURS = {pb.YELLOW: "yellow", pb.RED: "red"}
 _RATING_CHANNELS = {pb.ON_SITE: "on_site", pb.ONLINE: "online"}
 _COMPLAINT_CHANNELS = {pb.PHONE: "phone", pb.LETTER: "letter", pb.MAILBOX: "mailbox", pb.ONLINE_FORM: "online"}
 _RESOLUTIONS = {pb.FIXED: "fixed", pb.LEDGER: "ledger", pb.EXPLAINED: "explained"}
-_GROUPS = {pb.OVERALL: "", pb.DEPARTMENT: "department", pb.ITEM: "item", pb.LEVEL: "level", pb.CHANNEL: "channel"}
+_GROUPS = {pb.OVERALL: "", pb.DEPARTMENT: "department", pb.ITEM: "item", pb.LEVEL: "level", pb.CHANNEL: "channel",
+           pb.WINDOW: "window", pb.PERSON: "person"}
 
 
 def _day(value) -> str:
     return str(value) if value else ""
+
+
+def _actor(by: dict | None) -> pb.Actor | None:
+    """Who did an act, as recorded (None: not done, or done before acts named their person)."""
+    return pb.Actor(**by) if by else None
 
 
 def period(p: pb.Period, field: str = "period") -> tuple[dt.date, dt.date]:
@@ -75,7 +83,9 @@ def rectification_view(r: dict) -> pb.Rectification:
         resolution=resolution.get(r["resolution"], 0), note=r["note"], resolved_on=_day(r["resolved_on"]),
         follow_up=r["follow_up"] or "", followed_up_on=_day(r["followed_up_on"]), appeal=r["appeal"] or "",
         appealed_on=_day(r["appealed_on"]), appeal_reviewed=r["reviewed_on"] is not None,
-        appeal_upheld=bool(r["appeal_upheld"]))
+        appeal_upheld=bool(r["appeal_upheld"]), post=r["post"], by_organisation=r["by_organisation"],
+        by_person=r["by_person"], resolved_by=_actor(r["resolved_by"]), followed_up_by=_actor(r["followed_up_by"]),
+        appealed_by=_actor(r["appealed_by"]), reviewed_by=_actor(r["reviewed_by"]))
 
 
 def warning_view(w: dict) -> pb.Warning:
@@ -83,14 +93,16 @@ def warning_view(w: dict) -> pb.Warning:
                       colour=pb.RED if w["colour"] == "red" else pb.YELLOW, deadline=_day(w["deadline"]),
                       raised_on=_day(w["raised_on"]), withdrawn_on=_day(w["withdrawn_on"]),
                       instruction=w["instruction"] or "", instructed_on=_day(w["instructed_on"]),
-                      reply_by=_day(w["reply_by"]), reply=w["reply"] or "", replied_on=_day(w["replied_on"]))
+                      reply_by=_day(w["reply_by"]), reply=w["reply"] or "", replied_on=_day(w["replied_on"]),
+                      instructed_by=_actor(w["instructed_by"]), replied_by=_actor(w["replied_by"]))
 
 
 def complaint_view(c: dict) -> pb.Complaint:
     channel = {v: k for k, v in _COMPLAINT_CHANNELS.items()}[c["channel"]]
     return pb.Complaint(id=c["id"], channel=channel, case_number=c["case_number"] or "", department=c["department"],
                         text=c["text"], registered_on=_day(c["registered_on"]), deadline=_day(c.get("deadline")),
-                        answer=c["answer"] or "", answered_on=_day(c["answered_on"]))
+                        answer=c["answer"] or "", answered_on=_day(c["answered_on"]),
+                        registered_by=_actor(c["registered_by"]), answered_by=_actor(c["answered_by"]))
 
 
 class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
@@ -98,11 +110,13 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     ROLES = ROLES
     QUIET = QUIET
 
-    def __init__(self, feedback: Feedback, instructions: Instructions, unit_of_work, credentials: Credentials):
+    def __init__(self, feedback: Feedback, instructions: Instructions, unit_of_work, credentials: Credentials,
+                 rule: AssessmentRule | None = None):
         self.feedback = feedback
         self.instructions = instructions
         self.unit_of_work = unit_of_work
         self.credentials = credentials
+        self.rule = rule or AssessmentRule()
 
     @staticmethod
     def _scope(caller: Caller, asked: str) -> str | None:
@@ -129,13 +143,13 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     @rpc
     def Instruct(self, request, context, caller):
         with self.unit_of_work() as uow:
-            return warning_view(self.instructions.instruct(uow, caller.code, request.warning_id, request.instruction,
+            return warning_view(self.instructions.instruct(uow, caller, request.warning_id, request.instruction,
                                                            request.reply_days))
 
     @rpc
     def ReplyToInstruction(self, request, context, caller):
         with self.unit_of_work() as uow:
-            return warning_view(self.instructions.reply(uow, caller.code, request.warning_id, request.reply))
+            return warning_view(self.instructions.reply(uow, caller, request.warning_id, request.reply))
 
     @rpc
     def ListFaults(self, request, context, caller):
@@ -157,7 +171,8 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
             opened = store.rectification(uow, r["id"]) is not None
         return pb.Rating(id=r["id"], case_number=r["case_number"], channel=request.channel, act=r["act"],
                          level=r["level"], department=r["department"] or "", rated_on=_day(r["rated_on"]),
-                         rectification_opened=opened)
+                         rectification_opened=opened, by_organisation=r["by_organisation"],
+                         by_person=r["by_person"], by_post=r["by_post"])
 
     @rpc
     def ListRectifications(self, request, context, caller):
@@ -213,7 +228,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     @rpc
     def AnswerComplaint(self, request, context, caller):
         with self.unit_of_work() as uow:
-            return complaint_view(self.feedback.answer_complaint(uow, caller.code, request.complaint_id,
+            return complaint_view(self.feedback.answer_complaint(uow, caller, request.complaint_id,
                                                                  request.answer))
 
     @rpc
@@ -240,18 +255,52 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     def GetFigures(self, request, context, caller):
         since, until = period(request.period)
         if request.group_by not in _GROUPS:
-            raise InvalidRequest([("group_by", "OVERALL, DEPARTMENT, ITEM, LEVEL or CHANNEL")])
+            raise InvalidRequest([("group_by", "OVERALL, DEPARTMENT, ITEM, LEVEL, CHANNEL, WINDOW or PERSON")])
         group_by = _GROUPS[request.group_by]
         ref = self.feedback.ref
         with self.unit_of_work() as uow:
             groups = figures(uow, ref, since, until, group_by)
             agents = agent_figures(uow, ref, since, until)
         return pb.FiguresReply(
-            **{"from": str(since)}, to=str(until),
-            figures=[pb.Figures(key=f.counts.key, counts={k: v for k, v in vars(f.counts).items() if k != "key"},
-                                **{k: v for k, v in f.ratios.items() if v is not None}) for f in groups],
+            **{"from": str(since)}, to=str(until), figures=[figures_view(f) for f in groups],
             agents=[pb.AgentFigures(agent=a.agent, name=a.name, organisation=a.organisation, cases=a.cases,
                                     quota=a.quota, met=a.met) for a in agents])
+
+    @rpc
+    def GetAssessment(self, request, context, caller):
+        if not request.month:
+            raise InvalidRequest([("month", "a month (YYYY-MM)")])
+        since, until = period(pb.Period(month=request.month), "month")
+        centre = request.centre
+        if caller.role == Role.MANAGER:  # a centre's manager: the windows of their own centre
+            if centre and centre != caller.organisation:
+                raise Forbidden(f"{caller} assesses the windows of {caller.organisation} only")
+            centre = caller.organisation
+        chart = self.feedback.ref.org
+        if centre and (chart.organisation(centre) is None or chart.organisation(centre).kind != OrgKind.CENTRE):
+            raise InvalidRequest([("centre", f"no centre {centre!r}")])
+        with self.unit_of_work() as uow:
+            by_window = figures(uow, self.feedback.ref, since, until, "window")
+        rule = self.rule
+        windows = [a for a in assess(by_window, chart, rule)
+                   if not centre or self.feedback.centre_answering_for(a.window) == centre]
+        return pb.AssessmentReply(
+            month=request.month, min_acts=rule.min_acts, min_on_time_rate=rule.min_on_time_rate,
+            min_satisfaction_rate=rule.min_satisfaction_rate, max_unrectified=rule.max_unrectified,
+            red_flags=rule.red_flags, windows=[pb.WindowAssessment(
+                window=a.window, name=_name(chart, a.window), figures=figures_view(a.figures),
+                unrectified=a.unrectified, shortfalls=a.shortfalls, rank=a.rank, red_flag=a.red_flag)
+                for a in windows])
+
+
+def figures_view(f) -> pb.Figures:
+    return pb.Figures(key=f.counts.key, counts={k: v for k, v in vars(f.counts).items() if k != "key"},
+                      **{k: v for k, v in f.ratios.items() if v is not None})
+
+
+def _name(chart, code: str) -> str:
+    office = chart.organisation(code)
+    return office.name if office else code
 
 
 def build(settings: SupervisionSettings, server, time: TimeSource | None = None) -> ApiWiring:
@@ -263,7 +312,7 @@ def build(settings: SupervisionSettings, server, time: TimeSource | None = None)
                           dt.timedelta(minutes=settings.lookup_window_minutes))
     feedback = Feedback(supervision, settings.rectification_days, settings.complaint_limit_days, limits)
     instructions = Instructions(supervision, settings.instruction_reply_days)
-    api = SupervisionApi(feedback, instructions, wiring.unit_of_work, wiring.credentials)
+    api = SupervisionApi(feedback, instructions, wiring.unit_of_work, wiring.credentials, settings.assessment_rule())
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["Supervision"])
     collector = BusinessCollector(wiring.unit_of_work, wiring.reference, settings.amqp_url)
     REGISTRY.register(collector)

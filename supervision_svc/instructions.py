@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hall.holders import SUPERVISION_OFFICE
+from services.access import Caller
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, Violations
 from services.timesource import local_day
 from services.uow import UnitOfWork
@@ -27,14 +28,15 @@ class Instructions:
     supervision: Supervision
     reply_days: int  # the default limit for a reply
 
-    def instruct(self, uow: UnitOfWork, caller: str, warning_id: int, instruction: str, reply_days: int = 0) -> dict:
+    def instruct(self, uow: UnitOfWork, caller: Caller, warning_id: int, instruction: str,
+                 reply_days: int = 0) -> dict:
         v = Violations()
         v.require(warning_id, "warning_id")
         v.require(instruction, "instruction", max_len=TEXT_CHARS)
         if not 0 <= reply_days <= MAX_REPLY_DAYS:
             v.add("reply_days", f"1 to {MAX_REPLY_DAYS} working days, or 0 for the default ({self.reply_days})")
         v.check()
-        if caller != SUPERVISION_OFFICE:
+        if caller.code != SUPERVISION_OFFICE:
             raise Forbidden("only the supervision office instructs on a warning")
         warning = self._warning(uow, warning_id)
         if warning["instructed_on"] is not None:
@@ -50,20 +52,21 @@ class Instructions:
         today = local_day(uow.time.now())
         reply_by = self.supervision.open_clock(uow, None, INSTRUCTION, str(warning_id), department, today,
                                                reply_days or self.reply_days)
+        by = caller.actor()
         store.update_warning(uow, warning_id, department=department, instruction=instruction, instructed_on=today,
-                             reply_by=reply_by)
+                             reply_by=reply_by, instructed_by=by)
         uow.emit("WarningInstructed", warning["case_number"], {
             "warning_id": warning_id, "colour": warning["colour"], "step": warning["step"],
-            "department": department, "instruction": instruction, "reply_by": reply_by})
+            "department": department, "instruction": instruction, "reply_by": reply_by, "by": by})
         return store.warning(uow, warning_id)
 
-    def reply(self, uow: UnitOfWork, caller: str, warning_id: int, reply: str) -> dict:
+    def reply(self, uow: UnitOfWork, caller: Caller, warning_id: int, reply: str) -> dict:
         v = Violations()
         v.require(warning_id, "warning_id")
         v.require(reply, "reply", max_len=TEXT_CHARS)
         v.check()
         warning = self._warning(uow, warning_id)
-        if warning["department"] and caller != warning["department"]:
+        if warning["department"] and caller.code != warning["department"]:
             raise Forbidden(f"warning {warning_id} is {warning['department']}'s to reply to")
         if warning["instructed_on"] is None:
             raise NotAllowedNow(f"warning {warning_id} has no instruction to reply to")
@@ -72,7 +75,7 @@ class Instructions:
                 return warning
             raise NotAllowedNow(f"warning {warning_id} was replied to on {warning['replied_on']}")
         today = local_day(uow.time.now())
-        store.update_warning(uow, warning_id, reply=reply, replied_on=today)
+        store.update_warning(uow, warning_id, reply=reply, replied_on=today, replied_by=caller.actor())
         self.supervision.finish(uow, INSTRUCTION, str(warning_id), today)
         return store.warning(uow, warning_id)
 

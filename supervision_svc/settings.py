@@ -1,10 +1,12 @@
 """The settings of supervision: warnings, rectifications, complaints, instructions, progress notices,
-and the limits on the public's complaints and lookups."""
+the limits on the public's complaints and lookups, and the county's rule of the monthly assessment."""
 from __future__ import annotations
 
 from pydantic import Field
 
 from services.config import Settings
+
+from .assessment import AssessmentRule
 
 
 class SupervisionSettings(Settings):
@@ -27,3 +29,17 @@ class SupervisionSettings(Settings):
     lookup_failures_per_address: int = Field(30, ge=1, le=100_000, description="failed public complaint lookups from "
                                                                                "one client address in the window")
     lookup_window_minutes: int = Field(60, ge=1, le=10_080, description="window of the complaint lookup limits")
+    # the monthly assessment of windows (月度考核) and the red-flag windows (红旗窗口): the county's rule
+    assessment_min_acts: int = Field(20, ge=0, le=100_000, description="acceptances and decisions a window must "
+                                                                       "have done in the month to be a red flag")
+    assessment_min_on_time_rate: float = Field(1.0, ge=0, le=1, description="按时办结率 a red-flag window keeps")
+    assessment_min_satisfaction_rate: float = Field(0.95, ge=0, le=1, description="测评满意率 a red-flag window "
+                                                                                  "keeps")
+    assessment_max_unrectified: int = Field(0, ge=0, le=1000, description="bad ratings of the month a red-flag "
+                                                                          "window may leave unrectified")
+    red_flag_windows: int = Field(3, ge=0, le=100, description="red-flag windows (红旗窗口) named a month, at most")
+
+    def assessment_rule(self) -> AssessmentRule:
+        return AssessmentRule(self.assessment_min_acts, self.assessment_min_on_time_rate,
+                              self.assessment_min_satisfaction_rate, self.assessment_max_unrectified,
+                              self.red_flag_windows)

@@ -25,11 +25,11 @@ def _pauses(clock: Clock) -> Jsonb:
 
 
 def open_clock(uow: UnitOfWork, case_number: str, step: str, ref: str, department: str | None, clock: Clock,
-               marks: Marks) -> None:
-    uow.execute("INSERT INTO clocks (case_number, step, ref, department, started_on, limit_days, deadline, "
-                "yellow_on, red_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [case_number, step, ref, department, clock.started_on, clock.limit_days, marks.deadline,
-                 marks.yellow_on, marks.red_on])
+               marks: Marks, organisation: str | None = None) -> None:
+    uow.execute("INSERT INTO clocks (case_number, step, ref, department, organisation, started_on, limit_days, "
+                "deadline, yellow_on, red_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [case_number, step, ref, department, organisation, clock.started_on, clock.limit_days,
+                 marks.deadline, marks.yellow_on, marks.red_on])
 
 
 def clocks(uow: UnitOfWork, case_number: str, steps: tuple[str, ...], ref: str | None = None) -> list[dict]:
@@ -46,11 +46,18 @@ def clocks_by_ref(uow: UnitOfWork, step: str, ref: str) -> list[dict]:
         "SELECT * FROM clocks WHERE step = %s AND ref = %s ORDER BY id FOR UPDATE", [step, ref]).fetchall()
 
 
-def save(uow: UnitOfWork, row_id: int, clock: Clock, marks: Marks, paused_by: list[str]) -> None:
+def save(uow: UnitOfWork, row_id: int, clock: Clock, marks: Marks, paused_by: list[str], **also) -> None:
+    """Write a clock back; `also`: more columns of its row set in the same statement (a decision)."""
+    more = "".join(f", {c} = %s" for c in also)
     uow.execute("UPDATE clocks SET extension_days = %s, pauses = %s, paused_by = %s, stopped_on = %s, "
-                "deadline = %s, yellow_on = %s, red_on = %s WHERE id = %s",
+                f"deadline = %s, yellow_on = %s, red_on = %s{more} WHERE id = %s",
                 [clock.extension_days, _pauses(clock), Jsonb(paused_by), clock.stopped_on, marks.deadline,
-                 marks.yellow_on, marks.red_on, row_id])
+                 marks.yellow_on, marks.red_on, *also.values(), row_id])
+
+
+def update_clock(uow: UnitOfWork, row_id: int, **fields) -> None:
+    uow.execute(f"UPDATE clocks SET {', '.join(f'{c} = %s' for c in fields)} WHERE id = %s",
+                [*fields.values(), row_id])
 
 
 def due(uow: UnitOfWork, today: dt.date, limit: int) -> list[dict]:
@@ -85,9 +92,14 @@ def warning(uow: UnitOfWork, warning_id: int, lock: bool = False) -> dict | None
         "SELECT * FROM warnings WHERE id = %s" + (" FOR UPDATE" if lock else ""), [warning_id]).fetchone()
 
 
+def _json(fields: dict) -> list:
+    """Column values as written: an actor (a dict) as JSON."""
+    return [Jsonb(v) if isinstance(v, dict) else v for v in fields.values()]
+
+
 def update_warning(uow: UnitOfWork, warning_id: int, **fields) -> None:
     uow.execute(f"UPDATE warnings SET {', '.join(f'{c} = %s' for c in fields)} WHERE id = %s",
-                [*fields.values(), warning_id])
+                [*_json(fields), warning_id])
 
 
 def reds_this_month(uow: UnitOfWork, department: str, today: dt.date) -> int:
@@ -163,26 +175,30 @@ def rating_by_request(uow: UnitOfWork, request_id: str) -> dict | None:
         "SELECT * FROM ratings WHERE request_id = %s", [request_id]).fetchone()
 
 
-def insert_rating(uow: UnitOfWork, r, department: str | None, organisation: str, today: dt.date) -> dict | None:
-    """The new rating, or None if this case (online) or this act (on site) was rated already."""
+def insert_rating(uow: UnitOfWork, r, department: str | None, organisation: str, by: dict,
+                  today: dt.date) -> dict | None:
+    """The new rating, or None if this case (online) or this act (on site) was rated already. `by`:
+    whose act it rates (organisation, person, post)."""
     return uow.conn.cursor(row_factory=dict_row).execute(
         "INSERT INTO ratings (request_id, case_number, channel, act, level, comment, named, department, organisation, "
-        "rated_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (case_number, channel, act) DO NOTHING "
-        "RETURNING *", [r.request_id, r.case_number, r.channel, r.act, r.level, r.comment, r.named, department,
-                        organisation, today]).fetchone()
+        "by_organisation, by_person, by_post, rated_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (case_number, channel, act) DO NOTHING RETURNING *",
+        [r.request_id, r.case_number, r.channel, r.act, r.level, r.comment, r.named, department, organisation,
+         by["organisation"], by["person"], by["post"], today]).fetchone()
 
 
 def void_rating(uow: UnitOfWork, rating_id: int, today: dt.date) -> None:
     uow.execute("UPDATE ratings SET voided_on = %s WHERE id = %s", [today, rating_id])
 
 
-def open_rectification(uow: UnitOfWork, rating_id: int, department: str | None, organisation: str,
+def open_rectification(uow: UnitOfWork, rating_id: int, department: str | None, organisation: str, post: str,
                        today: dt.date) -> None:
-    uow.execute("INSERT INTO rectifications (rating_id, department, organisation, opened_on) VALUES (%s, %s, %s, %s)",
-                [rating_id, department, organisation, today])
+    uow.execute("INSERT INTO rectifications (rating_id, department, organisation, post, opened_on) "
+                "VALUES (%s, %s, %s, %s, %s)", [rating_id, department, organisation, post, today])
 
 
-_RECTIFICATION = ("SELECT r.*, g.case_number, g.level, g.comment, g.named, c.deadline "
+_RECTIFICATION = ("SELECT r.*, g.case_number, g.level, g.comment, g.named, g.by_organisation, g.by_person, "
+                  "c.deadline "
                   "FROM rectifications r JOIN ratings g ON g.id = r.rating_id "
                   "LEFT JOIN clocks c ON c.step = 'rectification' AND c.ref = r.rating_id::text")
 
@@ -211,7 +227,7 @@ def rectifications(uow: UnitOfWork, department: str | None, open_only: bool, aft
 
 def update_rectification(uow: UnitOfWork, rating_id: int, **fields) -> None:
     uow.execute(f"UPDATE rectifications SET {', '.join(f'{c} = %s' for c in fields)} WHERE rating_id = %s",
-                [*fields.values(), rating_id])
+                [*_json(fields), rating_id])
 
 
 # --- complaints -------------------------------------------------------------------------------
@@ -225,14 +241,15 @@ def complaint_by_request(uow: UnitOfWork, request_id: str) -> dict | None:
                                                          [request_id]).fetchone()
 
 
-def insert_complaint(uow: UnitOfWork, c, department: str, today: dt.date) -> dict:
+def insert_complaint(uow: UnitOfWork, c, department: str, today: dt.date, by: dict | None) -> dict:
     (complaint_id,) = uow.execute(
-        "INSERT INTO complaints (request_id, channel, case_number, department, text, contact, registered_on) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        "INSERT INTO complaints (request_id, channel, case_number, department, text, contact, registered_on, "
+        "registered_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         [c.request_id, c.channel, c.case_number or None, department, c.text,
-         Jsonb(c.contact) if c.contact else None, today]).fetchone()
+         Jsonb(c.contact) if c.contact else None, today, Jsonb(by) if by else None]).fetchone()
     return {"id": complaint_id, "request_id": c.request_id, "channel": c.channel, "case_number": c.case_number or None,
-            "department": department, "text": c.text, "registered_on": today, "answer": None, "answered_on": None}
+            "department": department, "text": c.text, "registered_on": today, "answer": None, "answered_on": None,
+            "registered_by": by, "answered_by": None}
 
 
 def complaint(uow: UnitOfWork, complaint_id: int, lock: bool = False) -> dict | None:
@@ -250,8 +267,9 @@ def complaints(uow: UnitOfWork, department: str | None, open_only: bool, after: 
     return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY p.id LIMIT %s", [*params, limit]).fetchall()
 
 
-def answer_complaint(uow: UnitOfWork, complaint_id: int, answer: str, today: dt.date) -> None:
-    uow.execute("UPDATE complaints SET answer = %s, answered_on = %s WHERE id = %s", [answer, today, complaint_id])
+def answer_complaint(uow: UnitOfWork, complaint_id: int, answer: str, today: dt.date, by: dict) -> None:
+    uow.execute("UPDATE complaints SET answer = %s, answered_on = %s, answered_by = %s WHERE id = %s",
+                [answer, today, Jsonb(by), complaint_id])
 
 
 # --- the public's complaints through the web front, and their lookup ---------------------------

@@ -32,21 +32,24 @@ class Supervision:
     progress_notice_days: int = 5
 
     def open_clock(self, uow, case: str | None, step: str, ref: str, department: str | None, start: dt.date,
-                   limit: int) -> dt.date | None:
+                   limit: int, organisation: str | None = None) -> dt.date | None:
         """Open a clock; returns its deadline (None when the calendar does not reach that far)."""
         clock = Clock(start, limit)
         due = marks(clock, self.ref.calendar, self.warn_share)
-        store.open_clock(uow, case, step, ref, department, clock, due)
+        store.open_clock(uow, case, step, ref, department, clock, due, organisation)
         return due.deadline
 
     def reading(self, row: dict, day: dt.date):
         return store.clock_of(row).read(self.ref.calendar, day)
 
-    def _change(self, uow, row: dict, change, holder: str | None = None, release: str | None = None) -> None:
-        """Apply `change` (Clock -> Clock) to a clock row and recompute when it warns."""
+    def _change(self, uow, row: dict, change, holder: str | None = None, release: str | None = None,
+                **also) -> Clock:
+        """Apply `change` (Clock -> Clock) to a clock row and recompute when it warns; `also`: more
+        columns of the row to set in the same write."""
         clock = change(store.clock_of(row))
         holders = [h for h in row["paused_by"] if h != release] + ([holder] if holder else [])
-        store.save(uow, row["id"], clock, marks(clock, self.ref.calendar, self.warn_share), holders)
+        store.save(uow, row["id"], clock, marks(clock, self.ref.calendar, self.warn_share), holders, **also)
+        return clock
 
     # --- events --------------------------------------------------------------------------------
     # Each takes (uow, case number, payload, day of the event); the service's handler table names
@@ -71,7 +74,8 @@ class Supervision:
         item = self.ref.catalogue.item(p["item_code"])
         if not store.insert_case(uow, case, item_code=item.code, department=item.department, kind=p["kind"],
                                  level=p["level"], channel=p["channel"], organisation=p["organisation"],
-                                 first_clerk=p["first_clerk"], agent=p.get("agent"),
+                                 first_clerk=p["first_clerk"], first_clerk_post=(p.get("by") or {}).get("post", ""),
+                                 agent=p.get("agent"),
                                  applicant_key=p.get("applicant_key"), project_code=p.get("project_code"),
                                  accepted_on=accepted, promised_limit_days=item.promised_limit_days,
                                  legal_limit_days=item.legal_limit_days):
@@ -129,13 +133,15 @@ class Supervision:
             return  # its clocks were stopped: none opens now
         self._transferred(uow, case, day)
         for task in p["tasks"]:
-            self.open_clock(uow, case, TASK, task["task_id"], task["department"], day, task["limit_days"])
+            self.open_clock(uow, case, TASK, task["task_id"], task["department"], day, task["limit_days"],
+                            task.get("organisation") or None)
 
     def co_handling_requested(self, uow, case, p, day):
         if self._closed(uow, case):
             return
         for ask in p["asks"]:
-            self.open_clock(uow, case, CO_HANDLING, ask["task_id"], ask["department"], day, ask["limit_days"])
+            self.open_clock(uow, case, CO_HANDLING, ask["task_id"], ask["department"], day, ask["limit_days"],
+                            ask.get("organisation") or None)
         if p["lead_extension_days"]:
             for row in store.clocks(uow, case, (TASK,), p["lead_task_id"]):
                 self._change(uow, row, lambda c: c.extend(p["lead_extension_days"]))
@@ -185,8 +191,16 @@ class Supervision:
             step = CO_HANDLING if p["role"] == "co_handling" else TASK
             self.open_clock(uow, case, step, p["task_id"], p["department"], day, 0)
             rows = store.clocks(uow, case, (step,), p["task_id"])
+        by = p.get("by") or {}
         for row in rows:
-            self._finish(uow, row, day)
+            # who decided, where, and whether in time: the figures by window and by person
+            decided = {"organisation": p.get("organisation") or row["organisation"],
+                       "decided_by": by.get("person", ""), "decided_post": by.get("post", ""), "decided_on": day,
+                       "on_time": self._in_time(row, day)}
+            if row["stopped_on"] is not None:  # the case closed first: the decision is still the task's
+                store.update_clock(uow, row["id"], **decided)
+            else:
+                self._finish(uow, row, day, **decided)
 
     def concluded(self, uow, case, p, day):
         self._facts(uow, case, "CaseConcluded")
@@ -211,12 +225,22 @@ class Supervision:
         for row in store.clocks_by_ref(uow, step, ref):
             self._finish(uow, row, day)
 
-    def _finish(self, uow, row: dict, day: dt.date) -> None:
+    def _in_time(self, row: dict, day: dt.date) -> bool:
+        """Whether a step ending on `day` (or ended already) kept within its limit."""
+        if row["stopped_on"] is None and row["deadline"] is not None:
+            return day <= row["deadline"]
+        clock = store.clock_of(row)  # paused, stopped, or past the calendar: count its days
+        if clock.stopped_on is None:
+            clock = (clock.resume(day) if clock.paused else clock).stop(day)
+        return not clock.read(self.ref.calendar, day).overdue
+
+    def _finish(self, uow, row: dict, day: dt.date, **also) -> None:
+        """Stop a clock; `also`: more columns of its row to set in the same write."""
         if row["stopped_on"] is not None:
             return
         if row["deadline"] is not None and day <= row["deadline"]:
             store.withdraw_yellow(uow, row["id"], day)
-        self._change(uow, row, lambda c: (c.resume(day) if c.paused else c).stop(day))
+        self._change(uow, row, lambda c: (c.resume(day) if c.paused else c).stop(day), **also)
 
     # --- the scan ------------------------------------------------------------------------------
 

@@ -169,9 +169,9 @@ def test_a_complaint_is_answered_within_its_limit_or_warns(supervision):
     assert supervision.sql("SELECT ref, deadline, red_on FROM clocks WHERE step = 'complaint' ORDER BY ref") == [
         (str(late["id"]), D(2026, 4, 3), D(2026, 4, 7)), (str(quick["id"]), D(2026, 4, 3), D(2026, 4, 7))]
     with supervision.on(D(2026, 3, 24)) as uow:
-        supervision.feedback.answer_complaint(uow, "water", quick["id"], "已增设取号机")
+        supervision.feedback.answer_complaint(uow, holder(supervision, "water"), quick["id"], "已增设取号机")
     with pytest.raises(Forbidden), supervision.on(D(2026, 3, 24)) as uow:
-        supervision.feedback.answer_complaint(uow, "water", late["id"], "不是我们的")
+        supervision.feedback.answer_complaint(uow, holder(supervision, "water"), late["id"], "不是我们的")
     supervision.scan(D(2026, 4, 7))
     assert supervision.sql("SELECT step, department, colour FROM warnings WHERE step = 'complaint'") == [
         ("complaint", "civil_affairs", "red")]

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from hall.holders import holder_role
+from services.access import Caller, Role
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
 from tests.supervision.conftest import D, accepted, stage
 
 OFFICE = "supervision"
+# a supervision officer and a handler of the register, signed in at their posts
+OFFICER = Caller(Role.SUPERVISOR, OFFICE, "county-centre", person="SX0004", post="county-centre/supervision_officer/1",
+                 name="吴霞")
+HANDLER = Caller(Role.DEPARTMENT, "civil_affairs", "county-window-civil-affairs", person="SX0018",
+                 post="county-window-civil-affairs/handler/1", name="曾玉梅")
 
 
 def _red_task_warning(supervision, case: str) -> dict:
@@ -20,14 +27,20 @@ def _red_task_warning(supervision, case: str) -> dict:
     return warning_id
 
 
-def _instruct(supervision, on: D, warning_id: int, text: str, caller: str = OFFICE, reply_days: int = 0) -> dict:
-    with supervision.on(on) as uow:
-        return supervision.instructions.instruct(uow, caller, warning_id, text, reply_days)
+def _caller(supervision, caller: str | Caller) -> Caller:
+    """A person as given, or the system of a token holder's code."""
+    return caller if isinstance(caller, Caller) else holder_role(caller, supervision.feedback.ref.org)
 
 
-def _reply(supervision, on: D, warning_id: int, text: str, caller: str = "civil_affairs") -> dict:
+def _instruct(supervision, on: D, warning_id: int, text: str, caller: str | Caller = OFFICE,
+              reply_days: int = 0) -> dict:
     with supervision.on(on) as uow:
-        return supervision.instructions.reply(uow, caller, warning_id, text)
+        return supervision.instructions.instruct(uow, _caller(supervision, caller), warning_id, text, reply_days)
+
+
+def _reply(supervision, on: D, warning_id: int, text: str, caller: str | Caller = "civil_affairs") -> dict:
+    with supervision.on(on) as uow:
+        return supervision.instructions.reply(uow, _caller(supervision, caller), warning_id, text)
 
 
 def test_the_office_instructs_the_warned_department_which_replies_in_time(supervision):
@@ -41,24 +54,28 @@ def test_the_office_instructs_the_warned_department_which_replies_in_time(superv
         _instruct(supervision, D(2026, 3, 11), warning + 1000, "请办结")
     assert supervision.sql("SELECT count(*) FROM clocks WHERE step = 'instruction'") == [(0,)]
 
-    done = _instruct(supervision, D(2026, 3, 11), warning, "请分管领导牵头，限期办结")
+    done = _instruct(supervision, D(2026, 3, 11), warning, "请分管领导牵头，限期办结", caller=OFFICER)
     # five working days after Wednesday 11 March: 12, 13, 16, 17, 18
     assert (done["department"], done["instructed_on"], done["reply_by"]) == ("civil_affairs", D(2026, 3, 11),
                                                                              D(2026, 3, 18))
     assert supervision.sql("SELECT department, deadline, stopped_on FROM clocks WHERE step = 'instruction'") == [
         ("civil_affairs", D(2026, 3, 18), None)]
     # the same call again answers as the first time; a different instruction is refused
-    assert _instruct(supervision, D(2026, 3, 11), warning, "请分管领导牵头，限期办结") == done
+    assert _instruct(supervision, D(2026, 3, 11), warning, "请分管领导牵头，限期办结", caller=OFFICER) == done
+    assert done["instructed_by"] == OFFICER.actor() and done["replied_by"] is None
     with pytest.raises(NotAllowedNow):
         _instruct(supervision, D(2026, 3, 12), warning, "另一条意见")
     emitted = supervision.sql("SELECT envelope->'payload' FROM outbox WHERE event_type = 'WarningInstructed'")
     assert emitted == [({"warning_id": warning, "colour": "red", "step": "task", "department": "civil_affairs",
-                         "instruction": "请分管领导牵头，限期办结", "reply_by": "2026-03-18"},)]
+                         "instruction": "请分管领导牵头，限期办结", "reply_by": "2026-03-18", "by": {
+                             "person": "SX0004", "name": "吴霞", "post": "county-centre/supervision_officer/1",
+                             "organisation": "county-centre", "holder": "supervision"}},)]
 
     with pytest.raises(Forbidden):
         _reply(supervision, D(2026, 3, 13), warning, "已办结", caller="water")
-    replied = _reply(supervision, D(2026, 3, 13), warning, "已于3月12日办结，并约谈经办人")
+    replied = _reply(supervision, D(2026, 3, 13), warning, "已于3月12日办结，并约谈经办人", caller=HANDLER)
     assert (replied["reply"], replied["replied_on"]) == ("已于3月12日办结，并约谈经办人", D(2026, 3, 13))
+    assert replied["replied_by"]["person"] == "SX0018" and replied["instructed_by"]["person"] == "SX0004"
     assert supervision.sql("SELECT stopped_on FROM clocks WHERE step = 'instruction'") == [(D(2026, 3, 13),)]
     with pytest.raises(NotAllowedNow):
         _reply(supervision, D(2026, 3, 16), warning, "补充说明")
