@@ -3,6 +3,10 @@
 One template per notice in `templates/<notice>.txt`: the first line is the subject, the rest the
 body, rendered with Jinja2. Names are masked; identity numbers and phone numbers never appear.
 Events name departments by code; an applicant's notice names them as the org chart does.
+
+Every notice to an applicant ends with the responsible window (首问负责制: the organisation that
+accepted the case) and its public phone (`templates/_window.txt`): whom to ask is a window, never a
+person, and the number given is the hall's, never a staff member's own.
 """
 from __future__ import annotations
 
@@ -57,12 +61,16 @@ class Draft:
     """The notices an event calls for, as its planner writes them."""
 
     def __init__(self, envelope: Envelope, catalogue: Catalogue, org: OrgChart, contact: dict | None,
-                 item_code: str | None):
+                 item_code: str | None, organisation: str = ""):
         self.org = org
         self.item = catalogue.item(envelope.payload.get("item_code") or item_code or "")
+        window = org.organisation(organisation) if organisation else None
         self.base = {"case_number": envelope.case_number or "",
                      "item_name": self.item.name if self.item else (item_code or ""),
-                     "name": mask_name(contact["name"]) if contact else "申请人"}
+                     "name": mask_name(contact["name"]) if contact else "申请人",
+                     # an organisation gone from the chart, or not known: no window rather than a wrong one
+                     "window": window.name if window else "",
+                     "window_phone": org.public_phone(organisation) if window else ""}
         self.notices: list[Notice] = []
 
     def to_applicant(self, notice: str, **context) -> None:
@@ -85,10 +93,11 @@ Planner = Callable[[Draft, dict], None]  # writes the notices of one kind of eve
 
 
 def plan(envelope: Envelope, planner: Planner, catalogue: Catalogue, org: OrgChart, contact: dict | None,
-         item_code: str | None = None) -> list[Notice]:
+         item_code: str | None = None, organisation: str = "") -> list[Notice]:
     """The notices an event calls for. `contact` is the applicant's, if known; `item_code` the
-    case's item when the event itself does not name it."""
-    draft = Draft(envelope, catalogue, org, contact, item_code)
+    case's item when the event itself does not name it; `organisation` the one that accepted the
+    case, the window the applicant's notices name."""
+    draft = Draft(envelope, catalogue, org, contact, item_code, organisation)
     planner(draft, envelope.payload)
     return draft.notices
 

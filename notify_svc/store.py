@@ -1,4 +1,5 @@
-"""Notify's tables: the applicant's contact per case, and the deliveries with their state."""
+"""Notify's tables: the applicant's contact and accepting organisation per case, and the deliveries with
+their state."""
 from __future__ import annotations
 
 from psycopg.rows import dict_row
@@ -8,11 +9,13 @@ from services.uow import UnitOfWork
 LEASE_SECONDS = 60  # a notice being sent by a process that died is tried again after this
 
 
-def save_contact(uow: UnitOfWork, case_number: str, item_code: str, contact: dict) -> None:
-    uow.execute("INSERT INTO contacts (case_number, item_code, name, phone, email) VALUES (%s, %s, %s, %s, %s) "
+def save_contact(uow: UnitOfWork, case_number: str, item_code: str, contact: dict, organisation: str) -> None:
+    """The applicant's contact and the accepting organisation (the window the notices name)."""
+    uow.execute("INSERT INTO contacts (case_number, item_code, name, phone, email, organisation) "
+                "VALUES (%s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (case_number) DO UPDATE SET name = excluded.name, phone = excluded.phone, "
-                "email = excluded.email",
-                [case_number, item_code, contact["name"], contact["phone"], contact.get("email", "")])
+                "email = excluded.email, organisation = excluded.organisation",
+                [case_number, item_code, contact["name"], contact["phone"], contact.get("email", ""), organisation])
 
 
 def contact(uow: UnitOfWork, case_number: str | None) -> dict | None:

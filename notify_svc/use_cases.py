@@ -37,7 +37,7 @@ def masked(channel: str, recipient: str) -> str:
 @dataclass
 class Notify:
     catalogue: Catalogue
-    org: OrgChart  # the departments' names in applicants' notices
+    org: OrgChart  # the departments' and windows' names, the windows' public phones in applicants' notices
     channels: dict  # name -> channel
     attempts: int
     backoff_seconds: float
@@ -46,13 +46,17 @@ class Notify:
         """Record the deliveries of the notices `planner` writes for an event; returns how many."""
         contact = notices.contact_of(envelope)
         applicants = notices.is_applicants(envelope)
+        # intake's first events of a case carry the contact and the accepting organisation; later
+        # events find both in the row they left
+        organisation = envelope.payload.get("organisation", "") if applicants else ""
         if contact and envelope.case_number and applicants:
-            store.save_contact(uow, envelope.case_number, envelope.payload["item_code"], contact)
+            store.save_contact(uow, envelope.case_number, envelope.payload["item_code"], contact, organisation)
         known = store.contact(uow, envelope.case_number) if envelope.case_number else None
         contact = contact or (known if applicants else None)
         item_code = envelope.payload.get("item_code") or (known or {}).get("item_code")
+        organisation = organisation or (known or {}).get("organisation", "")
         planned = 0
-        planned_notices = notices.plan(envelope, planner, self.catalogue, self.org, contact, item_code)
+        planned_notices = notices.plan(envelope, planner, self.catalogue, self.org, contact, item_code, organisation)
         if applicants and not contact and any(n.audience == notices.APPLICANT for n in planned_notices):
             # Every case's first event carries the contact; through queues of their own, events
             # overtake one another: this one comes again once the first has been recorded.

@@ -15,10 +15,10 @@ CATALOGUE = REFERENCE.catalogue
 CONTACT = {"name": "王小明", "phone": "13912345678", "email": "w@example.cn"}
 
 
-def plan(envelope: Envelope, catalogue, contact, item_code=None):
+def plan(envelope: Envelope, catalogue, contact, item_code=None, organisation=""):
     """The notices notify's handler table plans for the event."""
     (handler,) = [h for h in HANDLERS if h.event == envelope.type]
-    return notices.plan(envelope, handler.handle.planner, catalogue, REFERENCE.org, contact, item_code)
+    return notices.plan(envelope, handler.handle.planner, catalogue, REFERENCE.org, contact, item_code, organisation)
 
 
 def event(kind: str, payload: dict) -> Envelope:
@@ -27,7 +27,7 @@ def event(kind: str, payload: dict) -> Envelope:
 
 
 def test_every_notice_has_a_template_with_a_subject_line():
-    names = {p.stem for p in TEMPLATES.glob("*.txt")}
+    names = {p.stem for p in TEMPLATES.glob("*.txt") if not p.stem.startswith("_")}  # `_`: a part of others
     assert names == {"receipt", "one_time_notice", "not_accepted", "supplement_request", "special_procedure",
                      "decision", "pickup", "rating_invitation", "new_task", "urge", "escalation", "progress",
                      "rectification_result", "complaint_answer", "instruction"}
@@ -136,7 +136,7 @@ def test_a_planned_special_procedure_tells_the_applicant_when_it_is_expected_to_
 
 
 def test_templates_render_and_webhook_signatures_are_stable():
-    subject, body = render("pickup", case_number="C1", item_name="证", name="王*明")
+    subject, body = render("pickup", case_number="C1", item_name="证", name="王*明", window="", window_phone="")
     assert subject == "领证通知：C1" and "领取" in body
     assert signature("s", "1700000000", b"{}") == signature("s", "1700000000", b"{}")
     assert signature("s", "1700000000", b"{}") != signature("t", "1700000000", b"{}")
@@ -179,3 +179,73 @@ def test_every_result_code_reads_as_chinese_to_the_applicant():
 
     assert set(RESULTS) == {code.value for code in ResultCode}
     assert all(text and not text.isascii() for text in RESULTS.values())
+
+
+# A person as the events of issue 15 name whoever did an act: never to be read in an applicant's notice.
+CLERK = {"person": "SX0017", "name": "孙桂英", "post": "county-window-civil-affairs/window_clerk/1",
+         "organisation": "county-window-civil-affairs", "holder": "county-window-civil-affairs"}
+APPLICANTS_EVENTS = [
+    ("ApplicationAccepted", {"item_code": "MZ-001", "kind": "promised", "level": "county",
+                             "organisation": "county-window-civil-affairs", "channel": "window",
+                             "first_clerk": "SX0017", "accepted_on": "2026-02-10", "promised_deadline": "2026-03-16",
+                             "promised_materials": [],
+                             "by": CLERK}),
+    ("SupplementNoticeIssued", {"item_code": "MZ-001", "organisation": "county-window-civil-affairs",
+                                "missing": ["id_card"], "defective": {}, "by": CLERK}),
+    ("ApplicationRejected", {"item_code": "MZ-001", "organisation": "county-window-civil-affairs",
+                             "reasons": ["事项不在有效期内"], "by": CLERK}),
+    ("SupplementRequested", {"task_id": "t", "department": "civil_affairs", "note": "", "late": False,
+                             "materials": [{"code": "id_card", "problem": "复印件不清晰"}], "by": CLERK}),
+    ("TaskPaused", {"task_id": "t", "department": "civil_affairs", "reason": "special_procedure",
+                    "procedure": "hearing", "note": "", "by": CLERK}),
+    ("CaseConcluded", {"result": "issued", "concluded_on": "2026-03-02", "decisions": [], "reasons": []}),
+    ("ProgressNoticeRequired", {"item_code": "MZ-001", "accepted_on": "2026-03-02", "days_used": 5,
+                                "limit_days": 15, "deadline": "2026-03-23", "paused": False}),
+    ("RectificationCompleted", {"rating_id": 7, "resolution": "fixed", "note": "已当面致歉"}),
+    ("ComplaintAnswered", {"complaint_id": 3, "department": "civil_affairs", "answer": "已核实", "contact": CONTACT}),
+]
+
+
+def _staff_work_phones() -> set[str]:
+    import yaml
+
+    register = yaml.safe_load(SystemSettings().staff.read_text(encoding="utf-8"))
+    return {p["work_phone"] for p in register["persons"] if p.get("work_phone")}
+
+
+def test_every_applicants_notice_names_the_responsible_window_and_its_public_phone_never_a_persons():
+    """首问负责制: the window that accepted the case answers for it; its phone is the public one
+    (a window's is its centre's), never the work phone of the clerk who did the act."""
+    work_phones = _staff_work_phones()
+    assert "0550-6012113" in work_phones  # 孙桂英's, of the civil affairs window
+    window = REFERENCE.org.organisation("county-window-civil-affairs").name
+    assert REFERENCE.org.public_phone("county-window-civil-affairs") == "0550-6010000"  # the county centre's
+    planned = [n for kind, payload in APPLICANTS_EVENTS
+               for n in plan(event(kind, payload), CATALOGUE, CONTACT, item_code="MZ-001",
+                             organisation="county-window-civil-affairs")]
+    assert {n.notice for n in planned} == {
+        "receipt", "one_time_notice", "not_accepted", "supplement_request", "special_procedure", "decision", "pickup",
+        "rating_invitation", "progress", "rectification_result", "complaint_answer"}
+    for notice in planned:
+        assert notice.audience == APPLICANT
+        assert notice.body.endswith(f"承办窗口：{window}，电话 0550-6010000。"), notice
+        assert not any(phone in notice.body for phone in work_phones), notice
+        assert "孙桂英" not in notice.body and "SX0017" not in notice.body, notice
+
+
+def test_a_village_rooms_notice_gives_its_townships_phone_and_an_unknown_window_none():
+    room = REFERENCE.org.organisation("zhangqiao-liugang-room")
+    (told,) = plan(event("SupplementNoticeIssued", {"item_code": "MZ-005", "organisation": room.code,
+                                                    "missing": ["id_card"], "defective": {}}),
+                   CATALOGUE, CONTACT, organisation=room.code)
+    assert told.body.endswith(f"承办窗口：{room.name}，电话 0550-6210000。")  # 张桥镇行政服务中心's
+    (unknown,) = plan(event("RectificationCompleted", {"rating_id": 7, "resolution": "fixed", "note": "已致歉"}),
+                      CATALOGUE, CONTACT, item_code="MZ-001")  # a case recorded before notify kept its window
+    assert "承办窗口" not in unknown.body and unknown.body.endswith("感谢您的监督。")
+
+
+def test_departments_notices_name_no_window():
+    (opened,) = plan(event("StageOpened", {"stage": 1, "stage_name": "承办", "tasks": [
+        {"task_id": "t1", "department": "civil_affairs", "lead": True, "limit_days": 15, "deadline": "2026-03-03"}]}),
+        CATALOGUE, CONTACT, item_code="MZ-001", organisation="county-window-civil-affairs")
+    assert opened.audience == DEPARTMENT and "承办窗口" not in opened.body
