@@ -101,6 +101,11 @@ def duty_post(org: Organisation) -> PostKind | None:
     return DUTY_POSTS.get(org.kind)
 
 
+def managing_centre(org: Organisation) -> str:
+    """The centre whose manager sets the duty at `org`: a centre's own, a village room's township."""
+    return org.code if org.kind == OrgKind.CENTRE else org.parent or org.code
+
+
 def on_duty(rota: RotaFile, calendar: WorkingCalendar, organisation: str, day: dt.date) -> OnDuty | None:
     """Who is on duty at `organisation` on `day` by the file alone; None when the file keeps no
     duty there or the day is before it starts. Raises CalendarYearMissing for a year the calendar

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from services.access import Role
 
-P, ADMIN, HALL = Role.PUBLIC, Role.ADMIN, Role.HALL
+P, ADMIN, HALL, MANAGER = Role.PUBLIC, Role.ADMIN, Role.HALL, Role.MANAGER
 PERSONS = {Role.CLERK, Role.DEPARTMENT, Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.LEADER, Role.ADMIN}
 
 # Every method of the API and the roles that may call it; a method missing here is refused.
@@ -18,8 +18,12 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "Revoke": {ADMIN},
     "Reinstate": {ADMIN},
     "Trust": {HALL},
+    # the duty rota: read by the hall's people and systems and the web front; a centre's manager
+    # changes it (the use case checks it is their centre)
+    "GetDuty": PERSONS | {Role.FRONT},
+    "SetDuty": {MANAGER},
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (a person's own posts; the APIs'
-# trust every 2 s); every other call is, and every refused one.
-QUIET = frozenset({"WhoAmI", "Trust"})
+# trust every 2 s; who is on duty, shown in the hall); every other call is, and every refused one.
+QUIET = frozenset({"WhoAmI", "Trust", "GetDuty"})

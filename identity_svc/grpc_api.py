@@ -7,6 +7,7 @@ from onewindow.identity.v1 import identity_pb2 as pb
 from onewindow.identity.v1 import identity_pb2_grpc
 
 from hall.catalogue import OrgChart
+from hall.rota import Rota
 from hall.staff import Holding, Person, Staff
 from hall.wiring import ApiWiring
 from services.access import Credentials
@@ -16,6 +17,7 @@ from services.timesource import TimeSource
 from services.watched import WatchedFile
 
 from .access import QUIET, ROLES
+from .duty import DutyDesk, DutyView
 from .keys import read_keys
 from .rules import AddressLimit, Backoff
 from .settings import IdentitySettings
@@ -36,6 +38,18 @@ def person_view(person: Person, org: OrgChart) -> pb.Person:
                      posts=[post_view(h, org) for h in person.posts])
 
 
+def duty_view(view: DutyView) -> pb.Duty:
+    by = view.set_by or {}
+    return pb.Duty(organisation=view.organisation.code, organisation_name=view.organisation.name,
+                   day=view.day.isoformat(), working_day=view.working_day,
+                   persons=[pb.OnDuty(staff_number=p.person.staff_number, name=p.person.name,
+                                      post_id=p.holding.post_id, work_phone=p.person.work_phone)
+                            for p in view.persons],
+                   source=view.source, reason=view.reason, set_by=by.get("person", ""),
+                   set_by_name=by.get("name", ""), set_by_post=by.get("post", ""),
+                   set_at=view.set_at.isoformat() if view.set_at else "", no_longer_holding=view.no_longer_holding)
+
+
 def _required(**fields: str) -> None:
     missing = [(name, "required") for name, value in fields.items() if not value]
     if missing:
@@ -47,8 +61,9 @@ class IdentityApi(identity_pb2_grpc.IdentityServicer):
     ROLES = ROLES
     QUIET = QUIET
 
-    def __init__(self, identity: Identity, unit_of_work, credentials: Credentials):
+    def __init__(self, identity: Identity, duty: DutyDesk, unit_of_work, credentials: Credentials):
         self.identity = identity
+        self.duty = duty
         self.unit_of_work = unit_of_work
         self.credentials = credentials
 
@@ -137,16 +152,29 @@ class IdentityApi(identity_pb2_grpc.IdentityServicer):
                              holdings=[pb.Holding(staff_number=s, post_id=p, not_before=n)
                                        for s, p, n in view.holdings])
 
+    @rpc
+    def GetDuty(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return duty_view(self.duty.get(uow, request.organisation, request.day))
+
+    @rpc
+    def SetDuty(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return duty_view(self.duty.set(uow, caller, request.organisation, request.day,
+                                           list(request.staff_numbers), request.reason))
+
 
 def build(settings: IdentitySettings, server, time: TimeSource | None = None) -> ApiWiring:
     wiring = ApiWiring.open(settings, SOURCE, time)
     org = wiring.reference.org
+    staff = Staff(settings.staff, org)
     identity = Identity(
-        Staff(settings.staff, org), WatchedFile(settings.signing_keys, read_keys), org,
+        staff, WatchedFile(settings.signing_keys, read_keys), org,
         dt.timedelta(minutes=settings.credential_minutes),
         Backoff(settings.sign_in_backoff_after, dt.timedelta(seconds=settings.sign_in_backoff_seconds),
                 dt.timedelta(minutes=settings.sign_in_backoff_max_minutes)),
         AddressLimit(settings.sign_in_failures_per_address, dt.timedelta(minutes=settings.sign_in_window_minutes)))
-    add_servicer(server, IdentityApi(identity, wiring.unit_of_work, wiring.credentials),
+    duty = DutyDesk(Rota(settings.rota, org, staff, wiring.reference.calendar), staff, org)
+    add_servicer(server, IdentityApi(identity, duty, wiring.unit_of_work, wiring.credentials),
                  pb.DESCRIPTOR.services_by_name["Identity"])
     return wiring

@@ -1,11 +1,11 @@
-"""The settings of identity: the signing keys, credentials' life, sign-in limits."""
+"""The settings of identity: the signing keys, credentials' life, sign-in limits, the duty rota."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from services.config import ROOT, Settings
+from services.config import ROOT, Settings, readable_file
 
 
 class IdentitySettings(Settings):
@@ -21,3 +21,10 @@ class IdentitySettings(Settings):
     sign_in_failures_per_address: int = Field(30, ge=1, le=100_000, description="wrong sign-ins from one client "
                                                                                 "address in the window")
     sign_in_window_minutes: int = Field(15, ge=1, le=1440, description="window of the per-address limit")
+    rota: Path = Field(ROOT / "deploy" / "rota.yaml", description="duty rota (值班: a centre's leader, a village "
+                                                                  "room's cadre on each day), re-read when it changes")
+
+    @field_validator("rota")
+    @classmethod
+    def _readable(cls, path: Path) -> Path:
+        return readable_file(path)

@@ -1,4 +1,5 @@
-"""Identity's tables: accounts (password hashes, back-off, revocation) and wrong sign-ins by address."""
+"""Identity's tables: accounts (password hashes, back-off, revocation), wrong sign-ins by address,
+the centre managers' changes to the duty rota."""
 from __future__ import annotations
 
 import datetime as dt
@@ -72,3 +73,18 @@ def marks(uow: UnitOfWork) -> dict[str, tuple[bool, float]]:
     rows = uow.execute("SELECT staff_number, revoked_at IS NOT NULL, extract(epoch FROM not_before)::float8 "
                        "FROM accounts").fetchall()
     return {staff: (revoked, not_before) for staff, revoked, not_before in rows}
+
+
+def change_duty(uow: UnitOfWork, organisation: str, day: dt.date, staff_numbers: list[str], reason: str,
+                by: dict, at: dt.datetime) -> None:
+    """A centre manager's change of who is on duty (`by`: the manager as contracts.Actor has it)."""
+    uow.execute("INSERT INTO duty_changes (organisation, day, staff_numbers, reason, set_by, set_by_name, "
+                "set_by_post, set_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [organisation, day, staff_numbers, reason, by["person"], by["name"], by["post"], at])
+
+
+def duty_change(uow: UnitOfWork, organisation: str, day: dt.date) -> dict | None:
+    """The change in force for the day: the latest."""
+    return _row(uow.execute("SELECT staff_numbers, reason, set_by, set_by_name, set_by_post, set_at "
+                            "FROM duty_changes WHERE organisation = %s AND day = %s ORDER BY id DESC LIMIT 1",
+                            [organisation, day]))
