@@ -184,14 +184,16 @@ def show_config() -> None:
 @main.command("check-config")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def check_config(files: tuple[Path, ...]) -> None:
-    """Validate org chart, catalogue, calendar and staff register files (told apart by their
-    top-level key).
+    """Validate org chart, catalogue, calendar, staff register and duty rota files (told apart by
+    their top-level key).
 
     A catalogue or a staff register is checked against the org chart given with it, or the
-    configured one.
+    configured one; a duty rota also against the register and the calendar given with it, or the
+    configured ones.
     """
     from hall.calendar import WorkingCalendar
     from hall.catalogue import load_catalogue, load_org
+    from hall.rota import load_rota
     from hall.staff import load_staff
     from services.yamlfile import ConfigFileError, Document
 
@@ -209,15 +211,16 @@ def check_config(files: tuple[Path, ...]) -> None:
             click.echo(f"{path}: ok ({describe(loaded)})")
         return loaded
 
-    kinds: dict[str, list[Path]] = {"org": [], "catalogue": [], "calendar": [], "staff": []}
+    kinds: dict[str, list[Path]] = {"org": [], "catalogue": [], "calendar": [], "staff": [], "rota": []}
     for path in files:
         doc = check(path, Document, None)
         if doc is not None:
             keys = set(doc.data) if isinstance(doc.data, dict) else set()
             kinds["catalogue" if "items" in keys else "calendar" if "years" in keys
-                  else "staff" if "persons" in keys else "org"].append(path)
+                  else "staff" if "persons" in keys else "rota" if "duty" in keys else "org"].append(path)
     org = None
-    for path in kinds["org"] or ([current_settings().org] if kinds["catalogue"] or kinds["staff"] else []):
+    for path in kinds["org"] or ([current_settings().org] if kinds["catalogue"] or kinds["staff"] or kinds["rota"]
+                                 else []):
         org = check(path, load_org, (lambda o: f"{len(o.departments)} departments, {len(o.organisations)} "
                                                f"organisations, {len(o.agents)} agents") if path in files else None)
     for path in kinds["catalogue"]:
@@ -226,15 +229,31 @@ def check_config(files: tuple[Path, ...]) -> None:
             failed = True
             continue
         check(path, lambda p: load_catalogue(p, org), lambda c: f"{len(c.items)} items")
+    register = None
     for path in kinds["staff"]:
         if org is None:
             click.echo(f"{path}: not checked: the org chart has errors", err=True)
             failed = True
             continue
-        check(path, lambda p: load_staff(p, org), lambda r: f"{len(r.persons)} persons, "
-                                                            f"{len(r.active_holdings())} posts held")
+        register = check(path, lambda p: load_staff(p, org), lambda r: f"{len(r.persons)} persons, "
+                                                                       f"{len(r.active_holdings())} posts held")
+    calendar = None
     for path in kinds["calendar"]:
-        check(path, WorkingCalendar.from_file, lambda c: "years " + ", ".join(map(str, c.local_years)))
+        calendar = check(path, WorkingCalendar.from_file, lambda c: "years " + ", ".join(map(str, c.local_years)))
+    if kinds["rota"]:
+        settings = current_settings()
+        if org is not None and not kinds["staff"]:
+            register = check(settings.staff, lambda p: load_staff(p, org), None)
+        if not kinds["calendar"]:
+            calendar = check(settings.calendar, WorkingCalendar.from_file, None) if settings.calendar \
+                else WorkingCalendar()
+    for path in kinds["rota"]:
+        if org is None or register is None or calendar is None:
+            click.echo(f"{path}: not checked: the org chart, the staff register or the calendar has errors", err=True)
+            failed = True
+            continue
+        check(path, lambda p: load_rota(p, org, register, calendar),
+              lambda r: f"{len(r.duty)} centres and village rooms from {r.starts.isoformat()}")
     sys.exit(1 if failed else 0)
 
 

@@ -26,8 +26,8 @@ from .settings import SystemSettings
 
 def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = False, tokens: bool = True) -> None:
     """Database, every service's migrations, every handler's queue, API tokens and a signing key,
-    once the reference files (org chart, catalogue, calendar, staff register) have been read whole:
-    a bad one stops it before anything is written.
+    once the reference files (org chart, catalogue, calendar, staff register, duty rota) have been
+    read whole: a bad one stops it before anything is written.
 
     `scratch`: a throwaway run (demo, load) on a database of its own, recreated empty, whose
     queues start empty too. `tokens=False`: the tokens file is managed elsewhere (a Kubernetes
@@ -35,6 +35,7 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
     """
     from hall.holders import holders
     from hall.reference import load_reference
+    from hall.rota import load_rota
     from hall.staff import load_staff
     from identity_svc.keys import rotate
     from services.access import read_tokens, write_tokens
@@ -42,7 +43,7 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
     from web_front.links import LINK_KEY
 
     reference = load_reference(settings)
-    load_staff(settings.staff, reference.org)
+    load_rota(settings.rota, reference.org, load_staff(settings.staff, reference.org), reference.calendar)
     if scratch:
         drop_database(settings.database_url)
     ensure_database(settings.database_url)

@@ -131,7 +131,7 @@ def test_the_reference_data_is_mounted_read_only_where_the_configuration_points(
     for name in [*PROCESSES, "migrate"]:
         service = compose()["services"][name]
         mounted = mounts(service)
-        for setting in ("org", "catalogue", "calendar"):
+        for setting in ("org", "catalogue", "calendar", "staff", "rota"):
             path = service["environment"][f"{PREFIX}{setting.upper()}"]
             assert path in mounted, f"{name}: {PREFIX}{setting.upper()}={path} is not mounted"
             source, read_only = mounted[path]

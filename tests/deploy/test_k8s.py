@@ -452,6 +452,12 @@ def test_settings_agree_with_ports_and_mounts(objects):
     for setting in ("ONEWINDOW_ORG", "ONEWINDOW_CATALOGUE", "ONEWINDOW_CALENDAR"):
         folder, _, file = data[setting].rpartition("/")
         assert folder == mounts["reference"] and file in reference["data"], setting
+    # the staff register and the duty rota: re-read when edited, so in a ConfigMap without a content hash
+    staff = one(objects, "ConfigMap", volumes["staff"]["configMap"]["name"])
+    for setting in ("ONEWINDOW_STAFF", "ONEWINDOW_ROTA"):
+        folder, _, file = data[setting].rpartition("/")
+        assert folder == mounts["staff"], setting
+        assert staff["data"][file].encode("utf-8") == (ROOT / "deploy" / file).read_bytes(), setting
     folder, _, file = data["ONEWINDOW_DESK_TOKENS"].rpartition("/")
     assert folder == mounts["desk-tokens"] and volumes["desk-tokens"]["secret"]["secretName"] in INSTALLER_SECRETS
     assert f"--from-file={file}=" in (K8S / "README.md").read_text(encoding="utf-8"), \
