@@ -192,3 +192,23 @@ def test_an_edit_takes_effect_and_a_bad_edit_leaves_the_rota_in_force(org, calen
         path.write_text(ROTA_2030.replace("2030", "2027").replace("mon: [SX0084]", "mon: [SX0001]"), encoding="utf-8")
         assert rota.on_duty("zhangqiao-centre", monday).persons == (LEADERS[1],)
     assert "holds no leader post" in caplog.text and "stays in force" in caplog.text
+
+
+def test_check_config_reads_a_rota_against_the_configured_register_and_calendar(tmp_path):
+    import subprocess
+
+    from tests.tooling.test_cli import ONEWINDOW, ROOT
+
+    good = subprocess.run([ONEWINDOW, "check-config", "deploy/rota.yaml"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert good.returncode == 0 and "deploy/rota.yaml: ok (17 centres and village rooms" in good.stdout, good.stderr
+    broken = tmp_path / "rota.yaml"
+    broken.write_text((DEPLOY / "rota.yaml").read_text(encoding="utf-8").replace("fri: [SX0118]", "fri: [SX0121]"),
+                      encoding="utf-8")
+    line = next(i for i, text in enumerate(broken.read_text(encoding="utf-8").splitlines(), 1)
+                if "mon: [SX0118]" in text)  # 刘岗村's week, now naming 大郢村's cadre on Friday
+    bad = subprocess.run([ONEWINDOW, "check-config", "deploy/org.yaml", "deploy/staff.yaml", str(broken)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    assert f"{broken}:{line}: duty[3].week.fri[0]: SX0121 (马艳) holds no acceptance_clerk post (受理员) at " \
+           f"zhangqiao-liugang-room" in bad.stderr
