@@ -40,15 +40,17 @@ def main(argv: list[str]) -> int:
     server = grpc.server(ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="grpc"),
                          options=[("grpc.max_receive_message_length", limit),
                                   ("grpc.max_send_message_length", limit)])
-    api = module.build(settings, server)
-    health = process_health(settings, [module_name.partition(".")[0]], broker=False)
-    grpc_health = GrpcHealth(health, server)
+    # The port first: building the API opens database connections, and an outgoing connection may
+    # be given the API's port as its own local port while nothing is bound to it yet.
     address = f"0.0.0.0:{getattr(settings, module.PORT_SETTING)}"
     if settings.tls_cert and settings.tls_key:
         credentials = grpc.ssl_server_credentials([(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())])
         port = server.add_secure_port(address, credentials)
     else:
         port = server.add_insecure_port(address)
+    api = module.build(settings, server)
+    health = process_health(settings, [module_name.partition(".")[0]], broker=False)
+    grpc_health = GrpcHealth(health, server)
     server.start()
     health.started = True
     grpc_health.start()

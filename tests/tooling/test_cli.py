@@ -152,7 +152,12 @@ def test_demo_plays_the_day_and_ends_with_the_json_line(scratch_env):
     result = run("demo", env=scratch_env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    assert figures["cases"] == figures["concluded"] == 6 and figures["lost"] == figures["duplicated"] == 0
+    assert figures["cases"] == figures["concluded"] == 8 and figures["lost"] == figures["duplicated"] == 0
+    # named people at their posts: each case accepted by a person, the planning permits passed through
+    # B covering for A, then the pool and the manager, and signed off
+    assert all("accepted by " in row["notes"] for row in figures["table"])
+    assert "the task waits in the pool: True" in result.stderr and "receives it from the manager" in result.stderr
+    assert sum("signed off by approver and checker" in row["notes"] for row in figures["table"]) == 2
     assert {"cases_per_s", "p50_ms", "p99_ms"} <= set(figures)
     assert "139****" in result.stdout  # the applicant's view is masked
     assert {row["result"] for row in figures["table"]} == {"issued"}
