@@ -10,6 +10,7 @@ from onewindow.supervision.v1 import supervision_pb2 as spb
 
 from services.grpcutil import field_violations
 from services.timesource import SystemTime, local_day
+from tests.flow.test_access import holder_of
 from tests.flow_steps import concluded_case, submission, tasks_of
 from tests.support import wait_until
 
@@ -141,3 +142,58 @@ def test_figures_for_this_month_count_what_happened(system):
     bad = _error(lambda: system.supervision().GetFigures(spb.GetFiguresRequest(
         period=spb.Period(**{"from": "2026-03-31", "to": "2026-03-01"}))))
     assert field_violations(bad) == [("period.to", "on or after from")]
+
+
+def test_acts_name_their_person_and_post_and_the_month_is_assessed_by_window(system):
+    number = concluded_case(system)
+    township = system.intake.Submit(submission("MZ-005", "zhangqiao-desk"), timeout=10).case_number
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM cases WHERE case_number = %s", [township]),
+               what="the township case in supervision")
+    officer_id, handler_id = holder_of("supervision_officer", "county-centre"), \
+        holder_of("handler", "county-window-civil-affairs")
+    officer = system.as_person(system.supervision_stub, *officer_id)
+    handler = system.as_person(system.supervision_stub, *handler_id)
+
+    # a phone complaint registered by an office person, answered by the window's handler
+    complaint = officer.Complain(spb.ComplainRequest(request_id=uuid.uuid4().hex, channel=spb.PHONE,
+                                                     case_number=number, text="电话投诉：窗口解释不清"))
+    assert (complaint.registered_by.person, complaint.registered_by.post) == officer_id
+    assert complaint.registered_by.holder == "supervision" and not complaint.HasField("answered_by")
+    answered = handler.AnswerComplaint(spb.AnswerComplaintRequest(complaint_id=complaint.id, answer="已电话解释"))
+    assert (answered.answered_by.person, answered.answered_by.post) == handler_id
+    assert answered.answered_by.organisation == "county-window-civil-affairs" and answered.answered_by.name
+    assert system.sql("supervision", "SELECT envelope->'payload'->'by'->>'person' FROM outbox "
+                                     "WHERE event_type = 'ComplaintAnswered' AND envelope->'payload'->>'complaint_id' "
+                                     "= %s", [str(complaint.id)]) == [(handler_id[0],)]
+    # a rating of the acceptance counts for the desk that accepted, and the item goes to its clerk's post
+    rating = system.supervision("county-desk").Rate(spb.RateRequest(
+        request_id=uuid.uuid4().hex, case_number=number, channel=spb.ON_SITE, act="acceptance", level=2,
+        rater="applicant"))
+    assert rating.by_organisation == "county-desk" and rating.rectification_opened
+    (first_clerk, post) = system.sql("supervision", "SELECT first_clerk, first_clerk_post FROM cases "
+                                                    "WHERE case_number = %s", [number])[0]
+    assert (rating.by_person, rating.by_post) == (first_clerk, post)
+
+    month = f"{local_day(SystemTime().now()):%Y-%m}"
+    by_person = officer.GetFigures(spb.GetFiguresRequest(period=spb.Period(month=month), group_by=spb.PERSON))
+    overall = officer.GetFigures(spb.GetFiguresRequest(period=spb.Period(month=month)))
+    assert sum(f.counts["accepted"] for f in by_person.figures) == overall.figures[0].counts["accepted"] >= 2
+    assert first_clerk in {f.key for f in by_person.figures}
+
+    county = officer.GetAssessment(spb.GetAssessmentRequest(month=month))
+    assert {"county-desk", "zhangqiao-desk"} <= {w.window for w in county.windows}
+    assert county.red_flags == 3 and county.min_satisfaction_rate == 0.95  # the settings' defaults
+    desk = next(w for w in county.windows if w.window == "county-desk")
+    assert desk.name == "县行政服务中心咨询受理部" and desk.figures.counts["accepted"] >= 1
+    assert desk.unrectified >= 1 and not desk.red_flag and desk.shortfalls  # the bad rating stands open
+    manager = system.as_person(system.supervision_stub, *holder_of("centre_manager", "county-centre"))
+    own = manager.GetAssessment(spb.GetAssessmentRequest(month=month))
+    assert "county-desk" in {w.window for w in own.windows} and "zhangqiao-desk" not in {w.window for w in own.windows}
+    assert _error(lambda: manager.GetAssessment(spb.GetAssessmentRequest(month=month, centre="zhangqiao-centre"))) \
+        .code() == grpc.StatusCode.PERMISSION_DENIED
+    assert _error(lambda: system.supervision("civil_affairs").GetAssessment(spb.GetAssessmentRequest(
+        month=month))).code() == grpc.StatusCode.PERMISSION_DENIED
+    bad = _error(lambda: officer.GetAssessment(spb.GetAssessmentRequest(month="2026-13")))
+    assert field_violations(bad) == [("month", "a month (YYYY-MM) or from and to (YYYY-MM-DD)")]
+    bad = _error(lambda: officer.GetAssessment(spb.GetAssessmentRequest(month=month, centre="county-desk")))
+    assert field_violations(bad) == [("centre", "no centre 'county-desk'")]
