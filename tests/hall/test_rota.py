@@ -3,11 +3,15 @@ who is on duty on a day (dated days, the weekly pattern, working weekends, holid
 mistake is reported with its line and field, all at once; an edit takes effect without a restart."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hall.calendar import CalendarFile, WorkingCalendar
 from hall.catalogue import load_org
@@ -15,6 +19,7 @@ from hall.domain import OrgKind
 from hall.rota import Rota, RotaFile, load_rota, on_duty
 from hall.staff import Staff, load_staff
 from services.yamlfile import ConfigFileError
+from tests.hall.test_fuzz_loaders import assert_clear
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 LEADERS = ("SX0084", "SX0085")  # zhangqiao-centre's leaders, A and B
@@ -212,3 +217,53 @@ def test_check_config_reads_a_rota_against_the_configured_register_and_calendar(
     assert bad.returncode == 1
     assert f"{broken}:{line}: duty[3].week.fri[0]: SX0121 (马艳) holds no acceptance_clerk post (受理员) at " \
            f"zhangqiao-liugang-room" in bad.stderr
+
+
+# --- fuzzed: a hand-edited rota is refused with its lines, or loads and leaves no working day empty --
+
+SAMPLE = yaml.safe_load((DEPLOY / "rota.yaml").read_text(encoding="utf-8"))
+NAMES = ["SX0084", "SX0085", "SX0083", "SX0118", "SX0016", "SX9999", "sx0084", "", None, 7, []]
+VALUES = st.one_of(st.sampled_from(NAMES), st.lists(st.sampled_from(NAMES), max_size=3), st.none(),
+                   st.dates(dt.date(2003, 1, 1), dt.date(2031, 1, 1)), st.text(max_size=5), st.integers())
+
+
+@st.composite
+def edited(draw) -> dict:
+    data = copy.deepcopy(SAMPLE)
+    for _ in range(draw(st.integers(1, 3))):
+        place = draw(st.sampled_from(data["duty"]))
+        how = draw(st.sampled_from(["drop", "set", "weekday", "day", "copy", "starts"]))
+        if how == "drop":
+            place.pop(draw(st.sampled_from(sorted(place))), None)
+        elif how == "set":
+            place[draw(st.sampled_from(["at", "week", "days", "extra"]))] = draw(VALUES)
+        elif how == "weekday" and isinstance(place.get("week"), dict):
+            place["week"][draw(st.sampled_from(["mon", "fri", "sat", "Mon", "holiday"]))] = draw(VALUES)
+        elif how == "day":
+            place.setdefault("days", [])
+            if isinstance(place["days"], list):
+                place["days"].append({"day": draw(VALUES), "persons": draw(VALUES), "reason": draw(VALUES)})
+        elif how == "copy":
+            data["duty"].append(copy.deepcopy(place))
+        else:
+            data["starts"] = draw(VALUES)
+    return data
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=edited())
+def test_an_edited_rota_is_refused_with_its_lines_or_loads_with_someone_on_every_working_day(
+        org, register, calendar, tmp_path, data):
+    path = tmp_path / "rota.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    try:
+        rota = load_rota(path, org, register, calendar)
+    except ConfigFileError as exc:
+        assert_clear(exc, path)
+        return
+    for place in rota.duty:
+        for n in range(0, 400, 3):
+            day = max(rota.starts, dt.date(2026, 1, 1)) + dt.timedelta(n)
+            if calendar.covers(day.year) and (duty := on_duty(rota, calendar, place.at, day)).working_day:
+                assert duty.persons and all(register.person(s).active for s in duty.persons), (place.at, day)
