@@ -306,6 +306,26 @@ class Intake:
     def co_handling_requested(self, uow: UnitOfWork, envelope: Envelope) -> None:
         self._append(uow, envelope, "co_handling_requested")
 
+    def task_claimed(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """签收: a person (or a department's system) took the task."""
+        self._append(uow, envelope, "task_claimed")
+
+    def task_pooled(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """Neither A nor B of the handler post was there: the task waits in its organisation's pool."""
+        self._append(uow, envelope, "task_pooled")
+
+    def task_moved(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """The centre manager gave an open task to another holder."""
+        self._append(uow, envelope, "task_moved")
+
+    def decision_proposed(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """拟办: the handler's proposal, waiting for the item's sign-off chain."""
+        self._append(uow, envelope, "decision_proposed")
+
+    def decision_signed_off(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """An approver or checker agreed to the proposal, or sent it back."""
+        self._append(uow, envelope, "decision_signed_off")
+
     def task_decided(self, uow: UnitOfWork, envelope: Envelope) -> None:
         """A department's decision on its task, by its handler and, where the item requires it, the
         approver and the checker who signed it off (`signed_off` in the detail)."""
@@ -323,13 +343,15 @@ class Intake:
     def _append(self, uow: UnitOfWork, envelope: Envelope, kind: str, changes=lambda status: {}) -> None:
         """Append an event of another service to the case history, with the status change it makes.
         Who did the act is the event's `by` when it names one (an event from before posts were
-        recorded does not): the entry's own, not repeated in its detail."""
+        recorded does not): the entry's own, not repeated in its detail; the entry's actor is then
+        the person's staff number, as a signed-in clerk's is on intake's own acts, else the
+        department or the service."""
         number, p = envelope.case_number, envelope.payload
         status = store.lock_status(uow, number)
         if status is None:
             raise NotFound(f"{envelope.type} for unknown case {number}")  # retried, then dead-lettered
-        actor = p.get("department") or envelope.source
         by = p.get("by")
+        actor = (by or {}).get("person") or p.get("department") or envelope.source
         detail = {k: v for k, v in p.items() if k != "by"} if "by" in p else p
         store.append(uow, number, kind, actor, detail, at=envelope.occurred_at, changes=changes(status), by=by)
 
@@ -337,5 +359,7 @@ class Intake:
 _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": "一次性告知：请补齐材料",
            "not_accepted": "不予受理", "materials_supplied": "已补交材料", "routed": "已转办",
            "stage_opened": "部门审批中", "supplement_requested": "部门要求补正材料", "task_paused": "特别程序或中止",
-           "task_resumed": "恢复办理", "co_handling_requested": "协办中", "decided": "部门已作出审批决定",
+           "task_resumed": "恢复办理", "co_handling_requested": "协办中", "task_pooled": "待分配承办人", "task_claimed": "部门已签收",
+           "task_moved": "部门调整承办人", "decision_proposed": "已拟办，待审核签批", "decision_signed_off": "审核签批",
+           "decided": "部门已作出审批决定",
            "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知"}

@@ -174,7 +174,7 @@ def test_other_services_events_give_their_person_to_the_history(hall):
     *_, pause, decision = hall.history(number)  # the chain verifies (hall.history)
     assert (pause["kind"], pause["actor"], "by" in pause) == ("task_paused", "civil_affairs", False)
     assert pause["detail"] == {k: v for k, v in pause_event.payload.items() if k != "by"}
-    assert (decision["kind"], decision["actor"], decision["by"]) == ("decided", "civil_affairs", handler)
+    assert (decision["kind"], decision["actor"], decision["by"]) == ("decided", "SX0018", handler)
     assert "by" not in decision["detail"] and decision["detail"]["signed_off"] == [approver]
 
 
