@@ -65,8 +65,10 @@ LABEL_VALUES = {
     "colour": ["yellow", "red"],
     "step": ["case", "task", "complaint"],
     "kind": ["accepted_twice", "late_transfer"],
-    "figure": ["on_time_ratio", "on_site_ratio", "satisfaction_ratio", "days_used_ratio", "accepted", "concluded"],
+    "figure": ["on_time_ratio", "on_site_ratio", "satisfaction_ratio", "days_used_ratio", "accepted", "concluded",
+               "ratings", "dissatisfied", "rectified"],
     "department": ["water", "land"],
+    "window": ["county-desk", "county-window-civil-affairs"],  # organisations of the org chart
 }
 QUEUES = ["routing.on_case_submitted", "approval.on_case_routed", "onewindow.dead_letters"]
 
