@@ -253,7 +253,8 @@ class Feedback:
         store.update_rectification(uow, rating_id, appeal_upheld=upheld, reviewed_on=today, reviewed_by=caller.actor())
         if upheld:  # wrongly given: the rating no longer counts and nothing is left to rectify
             store.void_rating(uow, rating_id, today)
-            store.update_rectification(uow, rating_id, resolution="voided", note=note, resolved_on=today)
+            store.update_rectification(uow, rating_id, resolution="voided", note=note, resolved_on=today,
+                                       resolved_by=caller.actor())
             self.supervision.finish(uow, RECTIFICATION, str(rating_id), today)
         return store.rectification(uow, rating_id)
 

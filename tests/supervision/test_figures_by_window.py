@@ -107,6 +107,8 @@ def test_a_scripted_month_by_window_and_by_person_matches_the_hand_computed_valu
         appealed = h.feedback.appeal(uow, manager, wrong["id"], "评价器误触")
         h.feedback.review_appeal(uow, holder_role("supervision", h.feedback.ref.org), wrong["id"], True, "核实误评")
     assert done["resolved_by"] == handler.actor() and appealed["appealed_by"]["person"] == "SX0001"
+    assert h.sql("SELECT resolution, reviewed_by->>'holder', resolved_by->>'holder' FROM rectifications "
+                 "WHERE rating_id = %s", [wrong["id"]]) == [("voided", "supervision", "supervision")]
 
     windows = by_key(h, "window")
     # (accepted, concluded, on time, on site, ratings, satisfied, dissatisfied, rectified)
