@@ -63,6 +63,8 @@ EXPECTED = {
     "identity.SignIn": "p", "identity.ChangePassword": "p", "identity.Refresh": "dcasmli*",
     "identity.WhoAmI": "dcasmli*", "identity.GetAccount": "i", "identity.ResetPassword": "i",
     "identity.Unlock": "i", "identity.Revoke": "i", "identity.Reinstate": "i", "identity.Trust": "h",
+    # the duty rota: read inside the hall, changed by a centre's manager
+    "identity.GetDuty": "dcasmlif", "identity.SetDuty": "m",
 }
 SERVICES = {"intake": (ipb, "Intake", intake_pb2_grpc.IntakeStub),
             "desk": (dpb, "DepartmentDesk", desk_pb2_grpc.DepartmentDeskStub),
@@ -158,6 +160,9 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "identity.Revoke": idpb.RevokeRequest(staff_number="SX9999"),
         "identity.Reinstate": idpb.AccountRef(staff_number="SX9999"),
         "identity.Trust": idpb.TrustRequest(),
+        "identity.GetDuty": idpb.GetDutyRequest(organisation="zhangqiao-liugang-room"),
+        "identity.SetDuty": idpb.SetDutyRequest(organisation="zhangqiao-centre", day="2000-01-01",
+                                                staff_numbers=["SX0084"], reason="x"),
     }
 
 
