@@ -17,11 +17,12 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from hall.catalogue import Catalogue, OrgChart
+from hall.staff import PostKind, StaffRegister
 from services.contracts import Envelope
 from services.privacy import mask_name
 
 TEMPLATES = Path(__file__).parent / "templates"
-APPLICANT, DEPARTMENT = "applicant", "department"
+APPLICANT, DEPARTMENT, STAFF = "applicant", "department", "staff"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=False,
                    autoescape=False)
 # What an applicant reads for each result code (hall.domain.ResultCode): never the code itself.
@@ -36,10 +37,11 @@ _PROCEDURES = {"expert_review": "专家评审", "hearing": "听证", "inspection
 @dataclass(frozen=True)
 class Notice:
     notice: str  # the template's name
-    audience: str  # applicant, or department
+    audience: str  # applicant, department, or staff (a person of the hall, at their work phone)
     department: str | None  # for the department audience
     subject: str
     body: str
+    staff: str = ""  # the staff number, for the staff audience
 
 
 def render(notice: str, **context) -> tuple[str, str]:
@@ -61,8 +63,9 @@ class Draft:
     """The notices an event calls for, as its planner writes them."""
 
     def __init__(self, envelope: Envelope, catalogue: Catalogue, org: OrgChart, contact: dict | None,
-                 item_code: str | None, organisation: str = ""):
+                 item_code: str | None, organisation: str = "", register: StaffRegister | None = None):
         self.org = org
+        self.register = register
         self.item = catalogue.item(envelope.payload.get("item_code") or item_code or "")
         window = org.organisation(organisation) if organisation else None
         self.base = {"case_number": envelope.case_number or "",
@@ -79,6 +82,13 @@ class Draft:
     def to_department(self, department: str, notice: str, **context) -> None:
         self.notices.append(Notice(notice, DEPARTMENT, department, *render(notice, **self.base, **context)))
 
+    def to_staff(self, staff_number: str, notice: str, **context) -> None:
+        self.notices.append(Notice(notice, STAFF, None, *render(notice, **self.base, **context), staff=staff_number))
+
+    def organisation(self, code: str) -> str:
+        organisation = self.org.organisation(code)
+        return organisation.name if organisation else code
+
     def materials(self, codes_and_problems) -> list[str]:
         return _material_lines(self.item, codes_and_problems)
 
@@ -93,11 +103,12 @@ Planner = Callable[[Draft, dict], None]  # writes the notices of one kind of eve
 
 
 def plan(envelope: Envelope, planner: Planner, catalogue: Catalogue, org: OrgChart, contact: dict | None,
-         item_code: str | None = None, organisation: str = "") -> list[Notice]:
+         item_code: str | None = None, organisation: str = "", register: StaffRegister | None = None) -> list[Notice]:
     """The notices an event calls for. `contact` is the applicant's, if known; `item_code` the
     case's item when the event itself does not name it; `organisation` the one that accepted the
-    case, the window the applicant's notices name."""
-    draft = Draft(envelope, catalogue, org, contact, item_code, organisation)
+    case, the window the applicant's notices name; `register` the staff register, for notices to
+    the hall's own people."""
+    draft = Draft(envelope, catalogue, org, contact, item_code, organisation, register)
     planner(draft, envelope.payload)
     return draft.notices
 
@@ -155,6 +166,18 @@ def new_tasks(d: Draft, p: dict) -> None:
     for task in p["tasks"]:
         d.to_department(task["department"], "new_task", stage=p["stage"], stage_name=p["stage_name"],
                         limit_days=task["limit_days"], deadline=task["deadline"])
+
+
+def task_pooled(d: Draft, p: dict) -> None:
+    """Nothing is without an owner: a task whose handler post has neither A nor B present warns
+    the managers of its centre, who move it to a holder."""
+    if d.register is None:
+        return
+    managers = {person.staff_number for post in d.register.posts(p["centre"], PostKind.CENTRE_MANAGER)
+                for person in d.register.holders(post).values()}
+    for staff_number in sorted(managers):
+        d.to_staff(staff_number, "task_pooled", organisation=d.organisation(p["organisation"]),
+                   department=d.department(p["department"]), task_id=p["task_id"])
 
 
 def progress(d: Draft, p: dict) -> None:

@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 from hall.reference import load_reference
+from hall.staff import Staff
 from services.bus import Handler, Kernel, every, subscribe
 
 from . import notices
@@ -20,7 +21,7 @@ def use_cases(settings: NotifySettings) -> Notify:
         channels["webhook"] = Webhook.from_file(settings.notify_webhooks)
     reference = load_reference(settings)
     return Notify(reference.catalogue, reference.org, channels, settings.notify_attempts,
-                  settings.notify_backoff_seconds)
+                  settings.notify_backoff_seconds, Staff(settings.staff, reference.org))
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ HANDLERS = (
     Handler("intake", "SupplementNoticeIssued", "on_one_time_notice", Notices(notices.one_time_notice)),
     Handler("intake", "ApplicationRejected", "on_rejected", Notices(notices.not_accepted)),
     Handler("approval", "StageOpened", "on_stage_opened", Notices(notices.new_tasks)),
+    Handler("approval", "TaskPooled", "on_task_pooled", Notices(notices.task_pooled)),
     Handler("approval", "SupplementRequested", "on_supplement_requested", Notices(notices.supplement_request)),
     Handler("approval", "TaskPaused", "on_task_paused", Notices(notices.special_procedure)),
     Handler("approval", "CaseConcluded", "on_concluded", Notices(notices.decision)),

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from hall.catalogue import Catalogue, OrgChart
+from hall.staff import Staff
 from services.contracts import Envelope
 from services.inbox import Early
 from services.metrics import NOTICES
@@ -41,6 +42,7 @@ class Notify:
     channels: dict  # name -> channel
     attempts: int
     backoff_seconds: float
+    staff: Staff | None = None  # the staff register: the work phones of the hall's own people
 
     def deliver(self, uow: UnitOfWork, envelope: Envelope, planner: notices.Planner) -> int:
         """Record the deliveries of the notices `planner` writes for an event; returns how many."""
@@ -56,7 +58,8 @@ class Notify:
         item_code = envelope.payload.get("item_code") or (known or {}).get("item_code")
         organisation = organisation or (known or {}).get("organisation", "")
         planned = 0
-        planned_notices = notices.plan(envelope, planner, self.catalogue, self.org, contact, item_code, organisation)
+        planned_notices = notices.plan(envelope, planner, self.catalogue, self.org, contact, item_code, organisation,
+                                       self.staff.register if self.staff else None)
         if applicants and not contact and any(n.audience == notices.APPLICANT for n in planned_notices):
             # Every case's first event carries the contact; through queues of their own, events
             # overtake one another: this one comes again once the first has been recorded.
@@ -72,6 +75,9 @@ class Notify:
         if notice.audience == notices.DEPARTMENT:
             hook = self.channels.get("webhook")
             return [("webhook", notice.department)] if hook and hook.knows(notice.department) else []
+        if notice.audience == notices.STAFF:
+            person = self.staff.register.person(notice.staff) if self.staff else None
+            return [("sms", person.work_phone)] if "sms" in self.channels and person and person.active else []
         if not contact:
             return []
         routes = []

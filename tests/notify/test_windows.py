@@ -109,3 +109,23 @@ def test_an_upgraded_store_keeps_its_contacts_and_names_no_window_for_their_case
     _deliver(uow, "approval", "CaseConcluded", "OLD", _concluded())
     bodies = [b for (b,) in sql("SELECT body FROM deliveries WHERE case_number = 'OLD'")]
     assert len(bodies) == 3 and not any("承办窗口" in b for b in bodies)
+
+
+def test_a_pooled_task_warns_its_centres_manager_at_their_work_phone(store, tmp_path):
+    """Nothing is without an owner: the manager of the centre over the window is told by SMS."""
+    from hall.staff import Staff
+
+    uow, sql, _ = store(_own_migrations(None, tmp_path))
+    settings = SystemSettings()
+    notify = Notify(REF.catalogue, REF.org, {"sms": object()}, attempts=3, backoff_seconds=1,
+                    staff=Staff(settings.staff, REF.org))
+    (handler,) = [h for h in HANDLERS if h.event == "TaskPooled"]
+    with uow() as work:
+        handler.handle(notify, work, new_envelope("approval", "TaskPooled", "C9", {
+            "task_id": "C9.1.planning_construction", "department": "planning_construction",
+            "organisation": "county-window-planning-construction",
+            "post": "county-window-planning-construction/handler/1", "centre": "county-centre"}, AT))
+    manager = Staff(settings.staff, REF.org).register.person("SX0001")  # 张敏, the county centre's manager
+    ((notice, channel, recipient, body),) = sql("SELECT notice, channel, recipient, body FROM deliveries")
+    assert (notice, channel, recipient) == ("task_pooled", "sms", manager.work_phone)
+    assert "规划建设局窗口" in body and "C9.1.planning_construction" in body
