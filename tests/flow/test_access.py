@@ -59,6 +59,7 @@ EXPECTED = {
     "supervision.ListRectifications": "dcsml", "supervision.Rectify": "dcm", "supervision.FollowUp": "dcsm",
     "supervision.Appeal": "dcm", "supervision.ReviewAppeal": "s", "supervision.Complain": "csf",
     "supervision.AnswerComplaint": "ds", "supervision.ListComplaints": "dsl", "supervision.GetFigures": "dsml",
+    "supervision.GetAssessment": "sml",
     "supervision.LookUpComplaint": "dcasfp",
     "identity.SignIn": "p", "identity.ChangePassword": "p", "identity.Refresh": "dcasmli*",
     "identity.WhoAmI": "dcasmli*", "identity.GetAccount": "i", "identity.ResetPassword": "i",
@@ -147,6 +148,7 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "supervision.AnswerComplaint": spb.AnswerComplaintRequest(complaint_id=987654, answer="已答复"),
         "supervision.ListComplaints": spb.ListComplaintsRequest(),
         "supervision.GetFigures": spb.GetFiguresRequest(period=period),
+        "supervision.GetAssessment": spb.GetAssessmentRequest(month="2026-03"),
         # a number of each role's own: two wrong guesses each stay under the limit per complaint
         "supervision.LookUpComplaint": lambda role: spb.LookUpComplaintRequest(complaint_id=987000 + ord(role),
                                                                               phone_last4="0000"),
@@ -326,9 +328,10 @@ def test_a_township_station_and_the_county_bureau_each_handle_their_own_tasks_on
 
 def test_a_clerk_accepts_for_the_organisation_of_their_post_and_a_leader_only_reads(system):
     clerk = system.as_person(system.intake_stub, *holder_of("acceptance_clerk", "zhangqiao-desk"))
-    receipt = clerk.Submit(submission("MZ-001", "zhangqiao-desk"))
+    receipt = clerk.Submit(submission("MZ-001", "zhangqiao-desk", first_clerk=""))  # the clerk is the first contact
     assert receipt.case_number
-    assert _code(lambda: clerk.Submit(submission("MZ-001", "luqiao-desk"))) == grpc.StatusCode.PERMISSION_DENIED
+    assert _code(lambda: clerk.Submit(submission("MZ-001", "luqiao-desk", first_clerk=""))) \
+        == grpc.StatusCode.PERMISSION_DENIED
     leader = system.as_person(system.intake_stub, *holder_of("leader", "zhangqiao-centre"))
     other_leader = system.as_person(system.intake_stub, *holder_of("leader", "luqiao-centre"))
     county_leader = system.as_person(system.intake_stub, *holder_of("leader", "county-centre"))
