@@ -160,8 +160,8 @@ class DecisionProposed(Payload):
     by: Actor
 
 
-@event("DecisionSignedOff", PRODUCER, "a signer of the chain agreed to a proposed decision or sent it back with reasons")
-class DecisionSignedOff(Payload):
+@event("DecisionSigned", PRODUCER, "a signer of the chain agreed to a proposed decision or sent it back with reasons")
+class DecisionSigned(Payload):
     task_id: str
     department: str
     organisation: str

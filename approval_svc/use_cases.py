@@ -327,7 +327,7 @@ class Handling:
             raise Forbidden("a decision is signed off by a person at an approver or checker post")
         open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)
         signed = desk.sign_off(task, kind.value, actor.actor(), agree, opinion, open_co, uow.time.now())
-        uow.emit("DecisionSignedOff", task.case_number, {
+        uow.emit("DecisionSigned", task.case_number, {
             "task_id": task.id, "department": task.department, "organisation": task.organisation,
             "step": kind.value, "agreed": agree, "opinion": opinion, "by": actor.actor(),
             "awaiting": signed.proposal.awaiting if signed.proposal else ""})

@@ -322,9 +322,9 @@ class Intake:
         """拟办: the handler's proposal, waiting for the item's sign-off chain."""
         self._append(uow, envelope, "decision_proposed")
 
-    def decision_signed_off(self, uow: UnitOfWork, envelope: Envelope) -> None:
+    def decision_signed(self, uow: UnitOfWork, envelope: Envelope) -> None:
         """An approver or checker agreed to the proposal, or sent it back."""
-        self._append(uow, envelope, "decision_signed_off")
+        self._append(uow, envelope, "decision_signed")
 
     def task_decided(self, uow: UnitOfWork, envelope: Envelope) -> None:
         """A department's decision on its task, by its handler and, where the item requires it, the
@@ -360,6 +360,6 @@ _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": 
            "not_accepted": "不予受理", "materials_supplied": "已补交材料", "routed": "已转办",
            "stage_opened": "部门审批中", "supplement_requested": "部门要求补正材料", "task_paused": "特别程序或中止",
            "task_resumed": "恢复办理", "co_handling_requested": "协办中", "task_pooled": "待分配承办人", "task_claimed": "部门已签收",
-           "task_moved": "部门调整承办人", "decision_proposed": "已拟办，待审核签批", "decision_signed_off": "审核签批",
+           "task_moved": "部门调整承办人", "decision_proposed": "已拟办，待审核签批", "decision_signed": "审核签批",
            "decided": "部门已作出审批决定",
            "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知"}

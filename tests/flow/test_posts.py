@@ -119,7 +119,7 @@ def test_a_decision_passes_approver_and_checker_and_the_history_names_each_perso
     case = case_status(system, task.case_number, "concluded")
     persons = {h.kind: h.actor for h in case.history}
     assert A in persons["task_claimed"] and A in persons["decision_proposed"]
-    assert APPROVER in [h.actor for h in case.history if h.kind == "decision_signed_off"][0]
+    assert APPROVER in [h.actor for h in case.history if h.kind == "decision_signed"][0]
 
 
 def test_a_departments_system_names_its_signers_or_is_refused(system):
