@@ -26,11 +26,19 @@ class Signature(Actor):
 
 
 class DecisionRecord(Payload):
+    """A department's decision (or a co-handler's answer), with who made it, who signed it off,
+    where and when: what a stage's end and the conclusion report (the case history records each)."""
+
     department: str
     stage: int
     decision: Decision
     opinion: str
     legal_basis: str
+    task_id: str = ""
+    organisation: str = ""  # the deciding window or back office
+    by: Actor | None = None
+    signed_off: list[Signature] = []
+    decided_at: dt.datetime | None = None
 
 
 class RequestedMaterial(Payload):
@@ -53,6 +61,7 @@ class StageOpened(Payload):
     stage_name: str
     tasks: list[OpenedTask]
     previous_decisions: list[DecisionRecord] = []
+    co_handling_answers: list[DecisionRecord] = []  # the co-handlers' answers in the stage before
 
 
 @event("SupplementRequested", PRODUCER, "a department asked the applicant for material, once (缺件待补); late after 2 working days")
@@ -119,6 +128,8 @@ class CaseConcluded(Payload):
     concluded_on: dt.date
     decisions: list[DecisionRecord]
     reasons: list[str]
+    stage: int = 0  # the stage it ended in: its decisions and co-handling answers are reported here only
+    co_handling_answers: list[DecisionRecord] = []  # those of that stage
 
 
 @event("TaskClaimed", PRODUCER, "a person or a department's system took a task (签收); a person taking a task of the pool holds it")

@@ -76,7 +76,7 @@ class Handling:
             "tasks": [{"task_id": t.id, "department": t.department, "lead": t.role == LEAD,
                        "limit_days": t.limit_days, "deadline": t.clock.deadline(self.ref.calendar),
                        "organisation": t.organisation, "holder": t.holder or "", "post": t.post} for t in tasks],
-            "previous_decisions": _decisions(previous)})
+            "previous_decisions": _decisions(previous), "co_handling_answers": _decisions(previous, True)})
         self._warn_pooled(uow, tasks)
 
     def _assign(self, uow: UnitOfWork, tasks: list[Task]) -> list[Task]:
@@ -142,7 +142,7 @@ class Handling:
         uow.emit("CaseConcluded", number, {
             "result": ResultCode.SUPPLEMENT_TIMEOUT, "concluded_on": self._today(uow),
             "reasons": [f"承诺补齐的材料未在 {envelope.payload['deadline']} 前提交（补正超时驳回）"],
-            "decisions": _decisions(tasks)})
+            "decisions": _decisions(tasks), **_ended_in(tasks)})
 
     def suspensions_due(self, uow: UnitOfWork) -> list[tuple[str, str]]:
         """(department, task id) of suspended tasks whose `until` day has come."""
@@ -347,13 +347,14 @@ class Handling:
         if task.role == CO_HANDLING:
             store.feed(uow, [(t.department, t.id, "co_handling_answered") for t in tasks if t.id == task.lead_task_id])
             return DecisionOutcome(decided)
-        stage = [decided if t.id == task.id else t for t in tasks if t.stage == task.stage and t.role != CO_HANDLING]
+        whole_stage = [decided if t.id == task.id else t for t in tasks if t.stage == task.stage]
+        stage = [t for t in whole_stage if t.role != CO_HANDLING]
         joined = desk.join(stage, last_stage=task.stage == case["stages"], reported_up=case["reported_up"])
         if not joined.complete:
             return DecisionOutcome(decided)
         if joined.result is None:
             store.update_case(uow, task.case_number, current_stage=task.stage + 1)
-            self._open_stage(uow, task.case_number, case["plan"], task.stage + 1, stage)
+            self._open_stage(uow, task.case_number, case["plan"], task.stage + 1, whole_stage)
             return DecisionOutcome(decided, stage_completed=True, next_stage=task.stage + 1)
         self._conclude(uow, task.case_number, joined, [decided if t.id == task.id else t for t in tasks])
         return DecisionOutcome(decided, stage_completed=True, concluded=True, result=joined.result.value)
@@ -363,7 +364,7 @@ class Handling:
                           concluded_at=uow.time.now())
         uow.emit("CaseConcluded", case_number, {
             "result": joined.result, "concluded_on": self._today(uow), "reasons": list(joined.reasons),
-            "decisions": _decisions(tasks)})
+            "decisions": _decisions(tasks), **_ended_in(tasks)})
 
     # --- posts: away notices, the pool, moving tasks ----------------------------------------------
 
@@ -447,7 +448,17 @@ class Handling:
 
 
 
-def _decisions(tasks) -> list[dict]:
-    """The decisions of stage tasks (co-handling answers are contributions, not decisions)."""
+def _decisions(tasks, co_handling: bool = False) -> list[dict]:
+    """The decisions of stage tasks, each with who made it and who signed it off; with
+    `co_handling`, the co-handlers' answers instead (contributions, not decisions)."""
     return [{"department": t.department, "stage": t.stage, "decision": t.decision, "opinion": t.opinion,
-             "legal_basis": t.legal_basis} for t in tasks if t.role != CO_HANDLING and t.status == TaskStatus.DECIDED]
+             "legal_basis": t.legal_basis, "task_id": t.id, "organisation": t.organisation, "by": t.decided_by,
+             "signed_off": list(t.signed_off), "decided_at": t.decided_at}
+            for t in tasks if (t.role == CO_HANDLING) == co_handling and t.status == TaskStatus.DECIDED]
+
+
+def _ended_in(tasks: list[Task]) -> dict:
+    """What a conclusion reports of the stage it ended in (the last one opened): its number and its
+    co-handling answers (the decisions of earlier stages were reported as each stage ended)."""
+    stage = max((t.stage for t in tasks), default=0)
+    return {"stage": stage, "co_handling_answers": _decisions([t for t in tasks if t.stage == stage], True)}

@@ -24,7 +24,6 @@ HANDLERS = (
     Handler("approval", "TaskMoved", "record_task_moved", Intake.task_moved),
     Handler("approval", "DecisionProposed", "record_decision_proposed", Intake.decision_proposed),
     Handler("approval", "DecisionSigned", "record_decision_signed", Intake.decision_signed),
-    Handler("approval", "TaskDecided", "record_task_decided", Intake.task_decided),
     Handler("approval", "CaseConcluded", "record_concluded", Intake.concluded),
     Handler("notify", "NoticeDelivered", "record_notice", Intake.notice_delivered),
 )

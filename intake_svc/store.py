@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -62,23 +63,44 @@ def lock_status(uow: UnitOfWork, case_number: str) -> str | None:
     return row[0] if row else None
 
 
+@dataclass(frozen=True)
+class Act:
+    """One entry to append: what happened, the holder in charge, its detail, when, and who did it."""
+
+    kind: str
+    actor: str
+    detail: dict
+    at: dt.datetime | None = None
+    by: dict | None = None
+
+
 def append(uow: UnitOfWork, case_number: str, kind: str, actor: str, detail: dict, at=None,
            changes: dict | None = None, by: dict | None = None) -> Entry:
-    """Add an entry at the end of the case's history (locks the case row: one writer at a time),
-    with `changes` to the case row in the same update; `by` is who did the act (history.new_entry).
+    """Add an entry at the end of the case's history (`append_all` of one)."""
+    return append_all(uow, case_number, [Act(kind, actor, detail, at, by)], changes)[-1]
 
-    `at` is when it happened (an event's time), by default now; the order of the chain is the
-    order of recording.
+
+def append_all(uow: UnitOfWork, case_number: str, acts: list[Act], changes: dict | None = None) -> list[Entry]:
+    """Add entries at the end of the case's history, in order (locks the case row: one writer at a
+    time), with `changes` to the case row in the same update: three statements however many.
+
+    An act's `at` is when it happened (an event's time), by default now; the order of the chain is
+    the order of recording. `by` is who did the act (history.new_entry).
     """
     seq, head = uow.execute("SELECT history_seq, history_head FROM cases WHERE case_number = %s FOR UPDATE",
                             [case_number]).fetchone()
-    entry = new_entry(case_number, seq + 1, head, (at or uow.time.now()).isoformat(), kind, actor, detail,
-                      by)
-    uow.execute("INSERT INTO history (case_number, seq, body, prev_hash, hash) VALUES (%s, %s, %s, %s, %s)",
-                [case_number, entry.seq, entry.body, entry.prev_hash, entry.hash])
-    changes = {**(changes or {}), "history_seq": entry.seq, "history_head": entry.hash}
-    update_case(uow, case_number, **changes)
-    return entry
+    entries = []
+    for act in acts:
+        seq += 1
+        entry = new_entry(case_number, seq, head, (act.at or uow.time.now()).isoformat(), act.kind, act.actor,
+                          act.detail, act.by)
+        entries.append(entry)
+        head = entry.hash
+    with uow.conn.cursor() as cur:
+        cur.executemany("INSERT INTO history (case_number, seq, body, prev_hash, hash) VALUES (%s, %s, %s, %s, %s)",
+                        [[case_number, e.seq, e.body, e.prev_hash, e.hash] for e in entries])
+    update_case(uow, case_number, **{**(changes or {}), "history_seq": seq, "history_head": head})
+    return entries
 
 
 def history(uow: UnitOfWork, case_number: str) -> list[Entry]:

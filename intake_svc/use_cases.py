@@ -284,7 +284,10 @@ class Intake:
         self._append(uow, envelope, "routed", lambda status: {"status": CaseStatus.IN_HANDLING.value} if status in OPEN else {})
 
     def stage_opened(self, uow: UnitOfWork, envelope: Envelope) -> None:
-        self._append(uow, envelope, "stage_opened")
+        """A stage's tasks sent out; first, each decision and co-handling answer of the stage before."""
+        p = envelope.payload
+        self._append(uow, envelope, "stage_opened",
+                     decided=_decided(envelope, p.get("previous_decisions", []), p.get("co_handling_answers", [])))
 
     def supplement_requested(self, uow: UnitOfWork, envelope: Envelope) -> None:
         p = envelope.payload
@@ -326,21 +329,22 @@ class Intake:
         """An approver or checker agreed to the proposal, or sent it back."""
         self._append(uow, envelope, "decision_signed")
 
-    def task_decided(self, uow: UnitOfWork, envelope: Envelope) -> None:
-        """A department's decision on its task, by its handler and, where the item requires it, the
-        approver and the checker who signed it off (`signed_off` in the detail)."""
-        self._append(uow, envelope, "decided")
-
     def concluded(self, uow: UnitOfWork, envelope: Envelope) -> None:
-        """办结, and 建档: the record is complete from here on."""
+        """办结, and 建档: the record is complete from here on. First, each decision and co-handling
+        answer of the stage it ended in (an event from before names no stage: none)."""
+        p = envelope.payload
+        stage = p.get("stage")
         self._append(uow, envelope, "concluded", lambda status: {
-            "status": CaseStatus.CONCLUDED.value, "result": envelope.payload["result"], "pending_supplement": None,
-            "archived_at": uow.time.now()})
+            "status": CaseStatus.CONCLUDED.value, "result": p["result"], "pending_supplement": None,
+            "archived_at": uow.time.now()},
+            decided=_decided(envelope, [d for d in p["decisions"] if d["stage"] == stage],
+                             [a for a in p.get("co_handling_answers", []) if a["stage"] == stage]))
 
     def notice_delivered(self, uow: UnitOfWork, envelope: Envelope) -> None:
         self._append(uow, envelope, "notice_delivered")
 
-    def _append(self, uow: UnitOfWork, envelope: Envelope, kind: str, changes=lambda status: {}) -> None:
+    def _append(self, uow: UnitOfWork, envelope: Envelope, kind: str, changes=lambda status: {},
+                decided: list[store.Act] = ()) -> None:
         """Append an event of another service to the case history, with the status change it makes.
         Who did the act is the event's `by` when it names one (an event from before posts were
         recorded does not): the entry's own, not repeated in its detail; the entry's actor is then
@@ -350,10 +354,27 @@ class Intake:
         status = store.lock_status(uow, number)
         if status is None:
             raise NotFound(f"{envelope.type} for unknown case {number}")  # retried, then dead-lettered
-        by = p.get("by")
-        actor = (by or {}).get("person") or p.get("department") or envelope.source
-        detail = {k: v for k, v in p.items() if k != "by"} if "by" in p else p
-        store.append(uow, number, kind, actor, detail, at=envelope.occurred_at, changes=changes(status), by=by)
+        store.append_all(uow, number, [*decided, _act(kind, p, envelope.source, envelope.occurred_at)],
+                         changes(status))
+
+
+def _act(kind: str, p: dict, source: str, at) -> store.Act:
+    """A history entry of another service's act: the person of its `by`, kept out of its detail."""
+    by = p.get("by")
+    actor = (by or {}).get("person") or p.get("department") or source
+    detail = {k: v for k, v in p.items() if k != "by"} if "by" in p else p
+    return store.Act(kind, actor, detail, at, by)
+
+
+def _decided(envelope: Envelope, decisions: list[dict], answers: list[dict]) -> list[store.Act]:
+    """Each department's decision (by its handler, with the approver and checker who signed it
+    off in `signed_off`) and each co-handler's answer that an event reports, as entries of their
+    own at the time they were made. Reported with a stage's end rather than each by itself: one
+    message per stage instead of one per department."""
+    def at(record):
+        return dt.datetime.fromisoformat(record["decided_at"]) if record.get("decided_at") else envelope.occurred_at
+    return ([_act("decided", d, envelope.source, at(d)) for d in decisions]
+            + [_act("co_handling_answered", a, envelope.source, at(a)) for a in answers])
 
 
 _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": "一次性告知：请补齐材料",
@@ -361,5 +382,5 @@ _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": 
            "stage_opened": "部门审批中", "supplement_requested": "部门要求补正材料", "task_paused": "特别程序或中止",
            "task_resumed": "恢复办理", "co_handling_requested": "协办中", "task_pooled": "待分配承办人", "task_claimed": "部门已签收",
            "task_moved": "部门调整承办人", "decision_proposed": "已拟办，待审核签批", "decision_signed": "审核签批",
-           "decided": "部门已作出审批决定",
+           "decided": "部门已作出审批决定", "co_handling_answered": "协办部门已答复",
            "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知"}

@@ -73,7 +73,7 @@ def test_the_architecture_doc_shows_the_events_as_the_code_has_them():
 
 def test_the_table_names_the_real_consumers():
     table = events_table()
-    assert "| `TaskDecided` | 1 | approval | intake, supervision |" in table
+    assert "| `TaskDecided` | 1 | approval | supervision |" in table
     assert "| `TaskPooled` | 1 | approval | intake, notify |" in table
     assert "| `NoticeFailed` | 1 | notify | outside: " in table
 

@@ -160,18 +160,21 @@ def test_other_services_events_give_their_person_to_the_history(hall):
     approver = {"person": "SX0019", "name": "谭子涵", "post": "county-window-civil-affairs/approver/1",
                 "organisation": "county-window-civil-affairs", "holder": "civil_affairs", "step": "approver",
                 "opinion": "同意"}
-    decided = {"task_id": f"{number}.1.civil_affairs", "department": "civil_affairs", "stage": 1, "role": "lead",
+    decided = {"task_id": f"{number}.1.civil_affairs", "department": "civil_affairs", "stage": 1,
                "decision": "approve", "opinion": "符合条件", "legal_basis": "《社会救助暂行办法》", "by": handler,
-               "signed_off": [approver]}
+               "signed_off": [approver], "organisation": "county-window-civil-affairs",
+               "decided_at": "2026-02-11T09:30:00+08:00"}
+    concluded = {"result": "issued", "concluded_on": "2026-02-11", "reasons": [], "stage": 1, "decisions": [decided]}
     paused = {"task_id": f"{number}.1.civil_affairs", "department": "civil_affairs", "reason": "suspension",
               "note": "待公安核查"}  # as the release before persons sent it: no `by`
     pause_event = _event("TaskPaused", number, paused)
     with hall.uow() as work:
         hall.intake.task_paused(work, pause_event)
-    with hall.uow() as work:
-        hall.intake.task_decided(work, _event("TaskDecided", number, decided))
+    with hall.uow() as work:  # the conclusion reports its stage's decisions: each an entry of its own
+        hall.intake.concluded(work, _event("CaseConcluded", number, concluded))
 
-    *_, pause, decision = hall.history(number)  # the chain verifies (hall.history)
+    *_, pause, decision, end = hall.history(number)  # the chain verifies (hall.history)
+    assert end["kind"] == "concluded" and decision["at"] == "2026-02-11T09:30:00+08:00"
     assert (pause["kind"], pause["actor"], "by" in pause) == ("task_paused", "civil_affairs", False)
     assert pause["detail"] == {k: v for k, v in pause_event.payload.items() if k != "by"}
     assert (decision["kind"], decision["actor"], decision["by"]) == ("decided", "SX0018", handler)
