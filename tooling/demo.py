@@ -12,12 +12,11 @@ changes it, as county IT and the person would (on the demo's own scratch databas
 """
 from __future__ import annotations
 
+import datetime as dt
 import random
 import time
-from dataclasses import dataclass, field
-
-import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 
 from onewindow.desk.v1 import desk_pb2 as dpb
 from onewindow.desk.v1 import desk_pb2_grpc
