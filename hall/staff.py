@@ -124,6 +124,7 @@ class StaffRegister(_Strict):
     persons: list[Person]
     _persons: dict[str, Person] = PrivateAttr(default_factory=dict)
     _holders: dict[str, dict[str, Person]] = PrivateAttr(default_factory=dict)
+    _posts: dict[tuple[str, str], list[str]] = PrivateAttr(default_factory=dict)
     _version: str = PrivateAttr("")
 
     def model_post_init(self, _context) -> None:
@@ -132,6 +133,11 @@ class StaffRegister(_Strict):
             for held in person.posts:
                 if person.active:
                     self._holders.setdefault(held.post_id, {})[held.holder] = person
+                    posts = self._posts.setdefault((held.at, held.post.value), [])
+                    if held.post_id not in posts:
+                        posts.append(held.post_id)
+        for posts in self._posts.values():
+            posts.sort(key=lambda post: int(post.rsplit("/", 1)[1]))
         self._version = hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
 
     @property
@@ -156,9 +162,9 @@ class StaffRegister(_Strict):
         return dict(self._holders.get(post_id, {}))
 
     def posts(self, organisation: str, kind: PostKind) -> list[str]:
-        """The ids of the posts of a kind at an organisation that someone active holds, by seat."""
-        return sorted({h.post_id for p in self.persons if p.active for h in p.posts
-                       if h.at == organisation and h.post == kind}, key=lambda post: int(post.rsplit("/", 1)[1]))
+        """The ids of the posts of a kind at an organisation that someone active holds, by seat
+        (indexed once per register: new tasks ask it for every organisation of a stage)."""
+        return list(self._posts.get((organisation, PostKind(kind).value), []))
 
     def holds(self, staff_number: str, organisation: str, kind: PostKind) -> bool:
         """Whether an active person holds a post of this kind at this organisation (as A or B)."""
