@@ -73,3 +73,13 @@ class MaterialsSupplied(Payload):
 class ApplicationWithdrawn(Payload):
     reason: str
     by: Actor | None = None  # who did the act
+
+
+@event("FeeCollected", PRODUCER, "the fee of a case was collected once (一次性收费) and its receipt (收费票据) issued")
+class FeeCollected(Payload):
+    item_code: str
+    organisation: str  # where it was collected
+    amount_fen: int  # in fen (分): 1 yuan = 100
+    receipt_number: str  # the fee receipt's number (收费票据号)
+    collected_on: dt.date
+    by: Actor | None = None  # who did the act
