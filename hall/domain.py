@@ -149,3 +149,16 @@ class Contact(Payload):
     name: str
     phone: str
     email: str = ""
+
+
+# What the applicant is told of each step of a case's history (the public lookup, the written
+# progress notice): the history entry's kind and its Chinese summary.
+PUBLIC_STEPS = {
+    "received": "已收件", "accepted": "已受理", "one_time_notice": "一次性告知：请补齐材料", "not_accepted": "不予受理",
+    "materials_supplied": "已补交材料", "routed": "已转办", "stage_opened": "部门审批中",
+    "supplement_requested": "部门要求补正材料", "task_paused": "特别程序或中止", "task_resumed": "恢复办理",
+    "co_handling_requested": "协办中", "task_pooled": "待分配承办人", "task_claimed": "部门已签收",
+    "task_moved": "部门调整承办人", "decision_proposed": "已拟办，待审核签批", "decision_signed": "审核签批",
+    "decided": "部门已作出审批决定", "co_handling_answered": "协办部门已答复", "concluded": "已办结", "withdrawn": "已撤回",
+    "notice_delivered": "已发送通知", "fee_collected": "已收费",
+}

@@ -594,3 +594,64 @@ def audit_log_prune(keep_days: int | None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def pads() -> None:
+    """The rating pads (评价器): tablets paired to one window, desk or village room."""
+
+
+@pads.command("pair")
+@click.argument("organisation")
+@click.option("--name", default="", help="What the pad is called [评价器 of the organisation].")
+@click.option("--by", "made_by", default=os.environ.get("USER", "it"), show_default=True,
+              help="Who pairs it (county IT's staff number).")
+def pads_pair(organisation: str, name: str, made_by: str) -> None:
+    """Make a pad of ORGANISATION and print its one-time pairing code: type it on the tablet at
+    /pad within 24 hours. From then on the tablet rates that organisation's invited acts only."""
+    import datetime as dt
+
+    import psycopg
+
+    from hall.catalogue import load_org
+    from hall.domain import OrgKind
+    from web_front.pads import PAIRING_HOURS, make_pad
+
+    settings = current_settings()
+    office = load_org(settings.org).organisation(organisation)
+    if office is None or office.kind not in (OrgKind.WINDOW, OrgKind.ACCEPTANCE_DESK, OrgKind.VILLAGE_ROOM):
+        raise click.ClickException(f"{organisation!r} is not a window, an acceptance desk or a village room of "
+                                   f"{settings.org}")
+    with _database_errors(), psycopg.connect(settings.database_url) as conn:
+        pad_id, code = make_pad(conn, organisation, name or f"{office.name}评价器", made_by,
+                                dt.datetime.now(dt.timezone.utc))
+    click.echo(f"pad {pad_id} of {organisation}: pairing code {code} (good for {PAIRING_HOURS} hours, once)")
+
+
+@pads.command("list")
+def pads_list() -> None:
+    """Every pad: its organisation, whether a tablet is paired, whether it was unpaired."""
+    import psycopg
+
+    from web_front.pads import list_pads
+
+    with _database_errors(), psycopg.connect(current_settings().database_url) as conn:
+        for pad_id, organisation, name, paired_at, made_by, made_at, revoked_at in list_pads(conn):
+            state = "unpaired" if revoked_at else ("paired" if paired_at else "waiting for its code")
+            click.echo(f"{pad_id}\t{organisation}\t{name}\t{state}\tmade by {made_by} {made_at:%Y-%m-%d}")
+
+
+@pads.command("unpair")
+@click.argument("pad_id", type=int)
+def pads_unpair(pad_id: int) -> None:
+    """Unpair a pad (lost or replaced): its tablet shows the pairing form again."""
+    import datetime as dt
+
+    import psycopg
+
+    from web_front.pads import revoke_pad
+
+    with _database_errors(), psycopg.connect(current_settings().database_url) as conn:
+        if not revoke_pad(conn, pad_id, dt.datetime.now(dt.timezone.utc)):
+            raise click.ClickException(f"no paired pad {pad_id}")
+    click.echo(f"pad {pad_id} unpaired")

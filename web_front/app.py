@@ -10,6 +10,7 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from prometheus_client import Counter, Histogram
 from starlette.applications import Starlette
@@ -23,11 +24,13 @@ from starlette.templating import Jinja2Templates
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hall.catalogue import OrgChart
+from services.privacy import mask_id
 
 from . import i18n
 from .apis import ApiError, Apis
 from .board import BoardFeed
 from .links import RatingLinks
+from .pads import Pads
 from .sessions import Sessions
 
 HERE = Path(__file__).parent
@@ -47,7 +50,14 @@ class Front:
     links: RatingLinks
     board: BoardFeed
     org: OrgChart  # the county's name, what to call a post
+    pads: Pads
+    public_url: str  # where the public reaches the front: the QR codes' links
     templates: Jinja2Templates | None = None
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc)
@@ -95,9 +105,22 @@ def anonymous_csrf(request: Request) -> tuple[str, bool]:
     return secrets.token_urlsafe(24), True
 
 
+def same_origin(request: Request) -> bool:
+    """A state change comes from this site's own pages: a browser's `Origin` (sent with every
+    POST) is this address or the public one, and `Sec-Fetch-Site` does not say cross-site."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # an older browser: the CSRF token alone decides
+    return origin in (f"{request.url.scheme}://{request.url.netloc}", front_of(request).public_origin)
+
+
 async def posted(request: Request, expected: str | None = None):
-    """The posted form when its CSRF token is the session's (`expected`) or, on the public's
-    forms, the browser's cookie; None otherwise."""
+    """The posted form when it comes from this site and its CSRF token is the session's
+    (`expected`) or, on the public's forms, the browser's cookie; None otherwise."""
+    if not same_origin(request):
+        return None
     data = await request.form()
     if expected is None:
         expected = request.cookies.get(cookie_name(request, "csrf"), "")
@@ -106,7 +129,8 @@ async def posted(request: Request, expected: str | None = None):
 
 
 def expired_form(request: Request) -> HTMLResponse:
-    return render(request, "error.html", status=400, title="页面已过期",
+    """The answer to a POST without its CSRF token or from another site: refused, nothing done."""
+    return render(request, "error.html", status=403, title="页面已过期",
                   text="表单已过期或来自其他网站，请返回重新填写。")
 
 
@@ -164,12 +188,13 @@ class Headers:
 
 def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None) -> Starlette:
     """The ASGI application; `on_start`/`on_stop` run at the server's start and stop."""
-    from . import public, staff
+    from . import desk, pad, public, staff
 
     front.templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = front.templates.env
     env.globals["_"] = i18n.gettext_
     env.filters["yuan"] = lambda text: text if text and text != "0" else ""
+    env.filters["mask_id"] = mask_id
 
     @asynccontextmanager
     async def lifespan(app):
@@ -180,7 +205,7 @@ def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None)
         if on_stop:
             await on_stop()
 
-    app = Starlette(routes=[*public.ROUTES, *staff.ROUTES,
+    app = Starlette(routes=[*public.ROUTES, *staff.ROUTES, *desk.ROUTES, *pad.ROUTES,
                             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
                     middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),
                                 Middleware(Headers), Middleware(GZipMiddleware, minimum_size=500)],

@@ -72,7 +72,7 @@ def rating_form(data) -> tuple[Form, list[str]]:
 
 
 def sign_in_form(data) -> Form:
-    form = Form(_clean(data, ("staff_number", "post_id")))
+    form = Form(_clean(data, ("staff_number", "post_id", "next")))
     form.values["password"] = str(data.get("password", ""))
     form.need("staff_number", bool(form.values["staff_number"]), "请填写工号")
     form.need("password", bool(form.values["password"]), "请填写密码")
@@ -89,3 +89,109 @@ def password_form(data) -> Form:
     form.need("new_password", bool(v["new_password"]), "请填写新密码")
     form.need("repeat_password", v["repeat_password"] == v["new_password"], "两次填写的新密码不一致")
     return form
+
+
+# --- the acceptance desk (受理台) ------------------------------------------------------------------
+
+ANSWERS = ("accept", "refuse", "consult")  # 受理（按材料判断）, 不予受理, 仅咨询
+ID_NUMBER = re.compile(r"[0-9A-Z]{17}[0-9X]")  # 居民身份证号 or 统一社会信用代码; the API checks the check digit
+MOBILE = re.compile(r"\d{7,20}")
+REASON_MAX, REASONS_MAX = 500, 10
+
+
+@dataclass
+class Application:
+    """The desk's form for one item, checked: the values as typed (kept on the page), the problems
+    by field, and what goes to Submit."""
+    form: Form
+    materials: list[tuple[str, str]]  # (material code, defect or "") of each material received
+    fields: dict[str, str]  # the item's own fields, by code
+    reasons: list[str]  # the clerk's reasons for not accepting
+
+
+def application_form(data, item, proxy_allowed: bool) -> Application:
+    """The application form built from a GuideItem: applicant, the item's fields, the materials
+    checklist (received, copies brought, defect), 项目代码, the 容缺 commitment, the agent and the
+    consent reference of a proxy case, and the clerk's answer."""
+    names = ["answer", "applicant_name", "id_number", "phone", "email", "project_code", "commitment",
+             "refusal_reasons", "proxy", "agent", "consent_ref", "request_id"]
+    for material in item.materials:
+        names += [f"has_{material.code}", f"copies_{material.code}", f"defect_{material.code}"]
+    names += [f"f_{f.code}" for f in item.fields]
+    form = Form(_clean(data, tuple(names)))
+    v = form.values
+    v["id_number"] = v["id_number"].upper()
+    answer = v["answer"] or "accept"
+    form.need("answer", answer in ANSWERS, "请选择受理、不予受理或仅咨询")
+    form.need("applicant_name", bool(v["applicant_name"]), "请填写申请人姓名或单位名称")
+    form.need("applicant_name", len(v["applicant_name"]) <= 100, "申请人不超过100字")
+    form.need("id_number", bool(ID_NUMBER.fullmatch(v["id_number"])),
+              "请填写18位居民身份证号码或统一社会信用代码")
+    form.need("phone", bool(MOBILE.fullmatch(v["phone"].replace(" ", "").replace("-", ""))),
+              "请填写申请人的手机号码：短信通知和办件查询都要用到它")
+    form.need("email", len(v["email"]) <= 254 and (not v["email"] or "@" in v["email"]), "电子邮箱格式不正确")
+    reasons = [line.strip() for line in v["refusal_reasons"].splitlines() if line.strip()]
+    if answer == "refuse":
+        form.need("refusal_reasons", bool(reasons), "不予受理须写明理由，每行一条")
+        form.need("refusal_reasons", len(reasons) <= REASONS_MAX and all(len(r) <= REASON_MAX for r in reasons),
+                  "理由不超过10条，每条不超过500字")
+    if v["proxy"]:
+        form.need("proxy", proxy_allowed, "本事项须申请人本人到场办理，不能代办")
+        form.need("agent", bool(v["agent"]), "代办件请选择代办员")
+        form.need("consent_ref", bool(v["consent_ref"]), "代办件请填写委托单编号")
+        form.need("consent_ref", len(v["consent_ref"]) <= 64, "委托单编号不超过64字")
+    if item.requires_project_code and answer == "accept":
+        form.need("project_code", bool(v["project_code"]), "投资项目须填写项目代码")
+    fields = {}
+    for f in item.fields:
+        value = v[f"f_{f.code}"]
+        if answer == "accept":
+            form.need(f"f_{f.code}", bool(value) or not f.required, "请填写此项")
+        form.need(f"f_{f.code}", len(value) <= (f.max_length or 2000), "内容过长")
+        if value:
+            fields[f.code] = value
+    materials = []
+    for material in item.materials:
+        if not v[f"has_{material.code}"]:
+            continue
+        copies_text = v[f"copies_{material.code}"] or str(material.copies)
+        copies = int(copies_text) if copies_text.isdigit() else -1
+        form.need(f"copies_{material.code}", 0 <= copies <= 99, "请填写收到的份数")
+        defect = v[f"defect_{material.code}"]
+        form.need(f"defect_{material.code}", len(defect) <= REASON_MAX, "问题说明不超过500字")
+        if 0 <= copies < material.copies:
+            short = f"份数不足：应交{material.copies}份，实交{copies}份"
+            defect = f"{short}；{defect}" if defect else short
+        materials.append((material.code, defect))
+    return Application(form, materials, fields, reasons)
+
+
+def supply_form(data, owed: list[str]) -> tuple[Form, list[str]]:
+    """Materials brought for a case: at least one of those it owes."""
+    form = Form(_clean(data, ("case_number",)))
+    chosen = [c for c in (data.getlist("material") if hasattr(data, "getlist") else []) if c in owed]
+    form.need("material", bool(chosen), "请勾选本次收到的材料")
+    return form, chosen
+
+
+def fee_form(data, fee_yuan: str) -> Form:
+    """The fee collected (一次性收费) and its receipt (收费票据): the amount in yuan, at most the
+    item's fee; less needs its reason (减免)."""
+    form = Form(_clean(data, ("amount_yuan", "receipt_number", "reduction_reason", "request_id")))
+    v = form.values
+    amount = _yuan(v["amount_yuan"])
+    due = _yuan(fee_yuan) or 0
+    form.need("amount_yuan", amount is not None and 0 < amount <= due,
+              "请填写实收金额（元），不超过本事项的收费标准")
+    form.need("receipt_number", 0 < len(v["receipt_number"]) <= 64, "请填写收费票据号码")
+    if amount is not None and amount < due:
+        form.need("reduction_reason", bool(v["reduction_reason"]), "少于收费标准时须写明减免理由")
+    return form
+
+
+def _yuan(text: str) -> int | None:
+    """Yuan as typed ("20", "12.5", "12.50") in fen; None if it is not an amount."""
+    match = re.fullmatch(r"(\d{1,8})(?:\.(\d{1,2}))?", text.strip())
+    if not match:
+        return None
+    return int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0"))

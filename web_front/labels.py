@@ -1,6 +1,8 @@
 """What the pages call the APIs' codes (Chinese msgids, translated by the catalogue)."""
 from __future__ import annotations
 
+from hall.domain import PUBLIC_STEPS
+
 CASE_STATUS = {
     "accepted": "已受理", "accepted_with_commitment": "容缺受理", "supplement_required": "待补齐材料（一次性告知）",
     "not_accepted": "不予受理", "consulted": "咨询已答复", "in_handling": "办理中", "waiting_supplement": "待补正材料",
@@ -11,3 +13,4 @@ LEVEL = {"village": "村（社区）便民服务室", "township": "乡镇便民�
 RESULT = {"issued": "准予（出证）", "returned": "退回", "voided": "作废", "deleted": "删除", "reported_up": "已转报上级机关",
           "supplement_timeout": "补正超时驳回", "concluded": "办结", "rejected": "不予许可"}
 RATING_LEVELS = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
+STEP = PUBLIC_STEPS  # a history entry's kind, as the applicant is told it

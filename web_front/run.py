@@ -26,6 +26,7 @@ from .apis import Apis
 from .app import Front, build
 from .board import BoardFeed
 from .links import LINK_KEY, RatingLinks
+from .pads import Pads
 from .sessions import Sessions
 from .settings import WebSettings
 
@@ -64,7 +65,8 @@ def front_of(settings: WebSettings) -> Front:
         return await apis.call(apis.intake.GetBoard, intake.GetBoardRequest(), "web-board")
 
     board = BoardFeed(read_board, settings.board_poll_seconds)
-    return Front(apis, sessions, links, board, load_org(settings.org))
+    return Front(apis, sessions, links, board, load_org(settings.org), Pads(lambda: sessions.pool),
+                 settings.public_url)
 
 
 def application(settings: WebSettings, health: Health | None = None):

@@ -23,6 +23,15 @@ class Session:
     csrf: str
     created_at: dt.datetime
 
+    @property
+    def organisation(self) -> str:
+        """The code of the organisation of the post signed in at (a post id is organisation/kind/seat)."""
+        return self.post_id.split("/")[0]
+
+    @property
+    def post_kind(self) -> str:
+        return self.post_id.split("/")[1] if self.post_id.count("/") >= 2 else ""
+
 
 def _hash(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode()).digest()

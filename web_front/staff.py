@@ -54,10 +54,21 @@ def _refuse_insecure(request: Request):
                   text="为保护密码，只能通过 HTTPS 登录（本机除外）。请使用 https:// 开头的地址。")
 
 
-async def _start(request: Request, signed_in) -> RedirectResponse:
+def home_of(post_id: str) -> str:
+    """The page a person's post works on: the desk for clerks, else their post's page."""
+    kind = post_id.split("/")[1] if post_id.count("/") >= 2 else ""
+    return "/desk" if kind in (PostKind.ACCEPTANCE_CLERK, PostKind.WINDOW_CLERK) else "/me"
+
+
+def _next(value: str) -> str:
+    """A page of this site to go on to after sign-in (never another site's)."""
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else ""
+
+
+async def _start(request: Request, signed_in, next_page: str = "") -> RedirectResponse:
     front = front_of(request)
     session_id, _ = await front.sessions.open(signed_in, front.now())
-    response = RedirectResponse("/me", status_code=303)
+    response = RedirectResponse(_next(next_page) or home_of(signed_in.post.post_id), status_code=303)
     set_cookie(request, response, "session", session_id)
     return response
 
@@ -95,9 +106,10 @@ async def sign_in(request: Request):
     if _insecure(request):
         return _refuse_insecure(request)
     if request.method == "GET":
-        if await current_session(request):
-            return RedirectResponse("/me", status_code=303)
-        return render(request, "sign_in.html", form=forms.Form({"staff_number": "", "post_id": ""}), posts=[])
+        if found := await current_session(request):
+            return RedirectResponse(home_of(found[1].post_id), status_code=303)
+        return render(request, "sign_in.html", posts=[], form=forms.Form({
+            "staff_number": "", "post_id": "", "next": _next(request.query_params.get("next", "")[:200])}))
     data = await posted(request)
     if data is None:
         return expired_form(request)
@@ -120,7 +132,7 @@ async def sign_in(request: Request):
             return render(request, "sign_in.html", status=401, form=form, posts=[],
                           problem="工号或密码不正确，或账号暂时无法登录。多次输错后须等待一段时间再试。")
         raise
-    return await _start(request, signed_in)
+    return await _start(request, signed_in, form.values["next"])
 
 
 async def change_password(request: Request):

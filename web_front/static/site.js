@@ -1,9 +1,19 @@
 // The only script of the pages, and none of them needs it: it moves focus to an error summary,
-// and keeps an open hall board live (server-sent events; the browser reconnects after a restart).
+// prints a document, keeps an open hall board and a rating pad live (server-sent events; the
+// browser reconnects after a restart), and returns a pad to waiting after its thank-you.
 (function () {
   "use strict";
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
+  var print = document.querySelector("[data-print]");
+  if (print) { print.addEventListener("click", function () { window.print(); }); }
+  var pad = document.querySelector("[data-pad-events]");
+  if (pad && window.EventSource) {
+    var padSource = new EventSource(pad.getAttribute("data-pad-events"));
+    padSource.addEventListener("pad", function () { window.location.reload(); });
+  }
+  var back = document.querySelector("[data-pad-return]");
+  if (back) { window.setTimeout(function () { window.location.assign(back.getAttribute("data-pad-return")); }, 4000); }
   var board = document.querySelector("[data-events]");
   if (!board || !window.EventSource) { return; }
   var figures = document.getElementById("board-figures");

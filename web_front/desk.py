@@ -1,0 +1,354 @@
+"""The acceptance desk (受理台) of a window, an acceptance desk or a village room, for its signed-in
+clerks: find the item, fill the application built from it, give the clerk's answer at once
+(accepted, accepted with a commitment, a one-time notice, not accepted, a consultation), print what
+the applicant takes home, record the fee, take materials brought later, see the window's day, and
+invite a rating on the window's pad.
+
+Every act goes to the intake API with the clerk's own credential: the API decides what the clerk
+may do (its own organisation's cases only), this page only what to show."""
+from __future__ import annotations
+
+import uuid
+
+import anyio
+from onewindow.intake.v1 import intake_pb2 as intake
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from hall.clock import local_day
+from hall.domain import OrgKind
+from hall.staff import PostKind
+
+from . import documents, forms, labels
+from .apis import ApiError
+from .app import client, expired_form, front_of, posted, render
+from .links import BadLink
+from .pads import ACCEPTANCE
+from .sessions import Session
+from .staff import current_session
+
+CLERKS = {PostKind.ACCEPTANCE_CLERK.value, PostKind.WINDOW_CLERK.value}
+PAGE_SIZE = 20
+NOT_YOURS = "本岗位只能为本单位受理、查看本单位受理的办件"
+
+# what the intake API calls a field, and what the form calls it
+_API_FIELDS = {"applicant.name": "applicant_name", "applicant.id_number": "id_number", "applicant.phone": "phone",
+               "applicant.email": "email", "project_code": "project_code", "agent": "agent",
+               "consent_ref": "consent_ref", "refusal_reasons": "refusal_reasons", "consultation": "answer"}
+
+
+class Clerk:
+    """The signed-in clerk of this request, and what the pages call with their credential."""
+
+    def __init__(self, request: Request, session: Session):
+        self.request, self.session = request, session
+        self.front = front_of(request)
+
+    @property
+    def organisation(self):
+        return self.front.org.organisation(self.session.organisation)
+
+    async def call(self, method, message):
+        return await self.front.apis.call(method, message, client(self.request), credential=self.session.credential)
+
+
+async def _clerk(request: Request) -> Clerk | Response:
+    """The clerk signed in, or the answer for anyone else: sign in first; other posts, not here."""
+    found = await current_session(request)
+    if found is None:
+        return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
+    _, session = found
+    if session.post_kind not in CLERKS:
+        return render(request, "error.html", status=403, title="本页面供受理人员使用",
+                      text="受理台供窗口、受理部和便民服务室的受理人员使用。您登录的岗位不办理受理。")
+    return Clerk(request, session)
+
+
+def _page(clerk: Clerk, template: str, status: int = 200, **context):
+    return render(clerk.request, template, status=status, session=clerk.session, csrf=clerk.session.csrf,
+                  labels=labels, **context)
+
+
+def _not_yours(request: Request):
+    return render(request, "error.html", status=403, title="不能办理", text=NOT_YOURS)
+
+
+async def home(request: Request):
+    clerk = await _clerk(request)
+    if isinstance(clerk, Response):
+        return clerk
+    query = request.query_params.get("q", "").strip()[:50]
+    reply = await clerk.call(clerk.front.apis.intake.ListItems, intake.ListItemsRequest(
+        query=query, page_size=PAGE_SIZE, page_token=request.query_params.get("page", "")[:200]))
+    return _page(clerk, "desk.html", query=query, items=reply.items, total=reply.total,
+                 next_page=reply.next_page_token)
+
+
+async def _item(clerk: Clerk, code: str):
+    try:
+        return await clerk.call(clerk.front.apis.intake.GetItem, intake.GetItemRequest(code=code[:50]))
+    except ApiError as error:
+        if error.code in ("NOT_FOUND", "INVALID_ARGUMENT"):
+            return None
+        raise
+
+
+def _agents(clerk: Clerk) -> list:
+    """The proxy agents who may bring cases here: those of this organisation and the ones under it."""
+    here = clerk.session.organisation
+    return [a for a in clerk.front.org.agents
+            if a.organisation == here or (o := clerk.front.org.organisation(a.organisation)) and o.parent == here]
+
+
+def _channel(clerk: Clerk, proxy: bool) -> int:
+    if proxy:
+        return intake.PROXY_AGENT
+    office = clerk.organisation
+    return intake.VILLAGE_ROOM if office is not None and office.kind == OrgKind.VILLAGE_ROOM else intake.WINDOW
+
+
+async def apply(request: Request):
+    """The application form of one item, and the clerk's answer to it."""
+    clerk = await _clerk(request)
+    if isinstance(clerk, Response):
+        return clerk
+    item = await _item(clerk, request.path_params["code"])
+    if item is None:
+        return render(request, "error.html", status=404, title="没有这个事项", text="该事项不存在或已停止办理。")
+    page = dict(item=item, agents=_agents(clerk), organisation=clerk.session.organisation)
+    if request.method == "GET":
+        values = {"request_id": uuid.uuid4().hex, "answer": "accept"}
+        values |= {f"copies_{m.code}": str(m.copies) for m in item.materials}
+        return _page(clerk, "desk_apply.html", form=forms.Form(values), **page)
+    data = await posted(request, clerk.session.csrf)
+    if data is None:
+        return expired_form(request)
+    application = forms.application_form(data, item, item.agent_may_carry)
+    form = application.form
+    form.values["request_id"] = form.values["request_id"][:64] or uuid.uuid4().hex
+    if not form.ok:
+        return _page(clerk, "desk_apply.html", status=400, form=form, **page)
+    v = form.values
+    proxy = bool(v["proxy"])
+    submit = intake.SubmitRequest(
+        request_id=f"desk-{v['request_id']}", item_code=item.code, channel=_channel(clerk, proxy),
+        # the form says which organisation it accepts for; the API refuses any but the clerk's own
+        organisation=str(data.get("organisation", "")).strip()[:64],
+        first_clerk=clerk.session.staff_number, agent=v["agent"] if proxy else "",
+        consent_ref=v["consent_ref"] if proxy else "",
+        applicant=intake.Applicant(name=v["applicant_name"], id_number=v["id_number"],
+                                   phone=v["phone"].replace(" ", "").replace("-", ""), email=v["email"]),
+        materials=[intake.ProvidedMaterial(code=code, defect=defect) for code, defect in application.materials],
+        form=application.fields, project_code=v["project_code"], commitment_signed=bool(v["commitment"]),
+        refusal_reasons=application.reasons if v["answer"] == "refuse" else [],
+        consultation=v["answer"] == "consult")
+    try:
+        receipt = await clerk.call(clerk.front.apis.intake.Submit, submit)
+    except ApiError as error:
+        if error.code == "PERMISSION_DENIED":
+            return _not_yours(request)
+        if error.code != "INVALID_ARGUMENT":
+            raise
+        for field, reason in error.fields:
+            name = _API_FIELDS.get(field) or (f"f_{field[5:]}" if field.startswith("form.") else None)
+            if name in form.values or name == "answer":
+                form.errors.setdefault(name, reason)
+            elif field == "organisation":
+                return _not_yours(request)
+        problem = None if form.errors else "受理系统未接受这份申请：%(why)s" % {"why": error.message}
+        return _page(clerk, "desk_apply.html", status=400, form=form, problem=problem, **page)
+    if receipt.status == intake.CONSULTED:
+        return _page(clerk, "desk_consulted.html", item=item, receipt=receipt)
+    return RedirectResponse(f"/desk/cases/{receipt.case_number}", status_code=303)
+
+
+async def _case(clerk: Clerk, number: str):
+    """The case as its clerks see it; None when it is not this organisation's or does not exist."""
+    if not forms.CASE_NUMBER.fullmatch(number):
+        return None
+    try:
+        return await clerk.call(clerk.front.apis.intake.GetCase, intake.GetCaseRequest(case_number=number))
+    except ApiError as error:
+        if error.code in ("NOT_FOUND", "PERMISSION_DENIED", "INVALID_ARGUMENT"):
+            return None
+        raise
+
+
+def _missing(request: Request):
+    return render(request, "error.html", status=404, title="没有这个办件",
+                  text="没有找到这个办件，或它不是本单位受理的。")
+
+
+async def case_page(request: Request, fee_form=None, notice: str | None = None, status: int = 200):
+    """The clerk's answer for one case: what was decided, the documents to print, the fee, the
+    materials still owed, the rating invitation."""
+    clerk = await _clerk(request)
+    if isinstance(clerk, Response):
+        return clerk
+    case = await _case(clerk, request.path_params["number"])
+    if case is None:
+        return _missing(request)
+    fee_form = fee_form or forms.Form({"amount_yuan": case.fee_yuan, "request_id": uuid.uuid4().hex})
+    return _page(clerk, "desk_case.html", status=status, case=case, docs=documents.documents_of(case),
+                 fee_form=fee_form, notice=notice, paired=await clerk.front.pads.paired(clerk.session.organisation))
+
+
+async def document(request: Request):
+    """A printed document of a case: the page (print it from the browser), or its PDF."""
+    clerk = await _clerk(request)
+    if isinstance(clerk, Response):
+        return clerk
+    slug, _, suffix = request.path_params["doc"].partition(".")
+    doc = documents.DOCUMENTS.get(slug)
+    case = await _case(clerk, request.path_params["number"])
+    if case is None or doc is None or doc not in documents.documents_of(case) or suffix not in ("", "pdf"):
+        return _missing(request)
+    rating_url = clerk.front.links.url(case.case_number)
+    item = await _item(clerk, case.item_code)
+    context = dict(doc=doc, case=case, material_names={m.code: m.name for m in item.materials} if item else {}, qr=documents.qr_svg(rating_url), rating_url=rating_url,
+                   window=clerk.organisation, clerk_name=clerk.session.person_name,
+                   printed_on=local_day(clerk.front.now()))
+    if not suffix:
+        return _page(clerk, doc.template, pdf=False, **context)
+    page = _page(clerk, doc.template, pdf=True, **context)
+    body = await anyio.to_thread.run_sync(documents.pdf, page.body.decode())
+    return Response(body, media_type="application/pdf", headers={
+        "content-disposition": f'inline; filename="{case.case_number}-{doc.slug}.pdf"'})
+
+
+async def record_fee(request: Request):
+    """The fee collected once (一次性收费) and the number of its receipt (收费票据)."""
+    clerk = await _clerk(request)
+    if isinstance(clerk, Response):
+        return clerk
+    data = await posted(request, clerk.session.csrf)
+    if data is None:
+        return expired_form(request)
+    case = await _case(clerk, request.path_params["number"])
+    if case is None:
+        return _missing(request)
+    form = forms.fee_form(data, case.fee_yuan)
+    if not form.ok:
+        return await case_page(request, fee_form=form, status=400)
+    v = form.values
+    try:
+        await clerk.call(clerk.front.apis.intake.RecordFee, intake.RecordFeeRequest(
+            request_id=f"desk-{v['request_id'][:64] or uuid.uuid4().hex}", case_number=case.case_number,
+            amount_yuan=v["amount_yuan"], receipt_number=v["receipt_number"],
+            reduction_reason=v["reduction_reason"]))
+    except ApiError as error:
+        if error.code == "INVALID_ARGUMENT":
+            form.errors.update({f: r for f, r in error.fields if f in form.values} or {"amount_yuan": error.message})
+            return await case_page(request, fee_form=form, status=400)
+        if error.code == "FAILED_PRECONDITION":
+            return await case_page(request, notice="本件已收费，不能重复收费（一次性收费）", status=409)
+        if error.code == "PERMISSION_DENIED":
+            return _not_yours(request)
+        raise
+    return RedirectResponse(f"/desk/cases/{case.case_number}", status_code=303)
+
+
+async def invite(request: Request):
+    """Invite the applicant to rate the acceptance just done on this window's pad."""
+    clerk = await _clerk(request)
+    if isinstance(clerk, Response):
+        return clerk
+    data = await posted(request, clerk.session.csrf)
+    if data is None:
+        return expired_form(request)
+    case = await _case(clerk, request.path_params["number"])
+    if case is None:
+        return _missing(request)
+    front = clerk.front
+    if not await front.pads.paired(clerk.session.organisation):
+        return await case_page(request, notice="本窗口还没有配对评价器，请联系信息中心", status=409)
+    await front.pads.invite(clerk.session.organisation, case.case_number, ACCEPTANCE, clerk.session.staff_number,
+                            front.now())
+    return await case_page(request, notice="已邀请申请人在评价器上评价本次受理")
+
+
+def case_number_in(text: str, links) -> str | None:
+    """The case number typed, or read by a scanner from the receipt's QR code (the case's rating
+    link, which names it); None if neither."""
+    text = text.strip()
+    if forms.CASE_NUMBER.fullmatch(text):
+        return text
+    token = text.rstrip("/").rpartition("/rate/")[2] if "/rate/" in text else ""
+    try:
+        return links.case_named(token) if token else None
+    except BadLink:
+        return None
+
+
+def _owed(case) -> list:
+    """What a case waits for from the applicant: the one-time notice's lines while the notice
+    stands, the materials promised under a commitment until brought."""
+    if case.status == "supplement_required":
+        return list(case.one_time_notice)
+    promised = set(case.promised_materials)
+    return [line for line in case.one_time_notice if line.material_code in promised]
+
+
+async def supply(request: Request):
+    """Materials brought later (补齐、补正、容缺后补), by case number typed or scanned."""
+    clerk = await _clerk(request)
+    if isinstance(clerk, Response):
+        return clerk
+    text = request.query_params.get("case", "")[:500]
+    if request.method == "GET" and not text:
+        return _page(clerk, "desk_supply.html", form=forms.Form({"case": ""}), case=None, owed=[])
+    data = await posted(request, clerk.session.csrf) if request.method == "POST" else None
+    if request.method == "POST" and data is None:
+        return expired_form(request)
+    number = case_number_in(str(data.get("case_number", "")) if data else text, clerk.front.links)
+    case = await _case(clerk, number) if number else None
+    if case is None:
+        form = forms.Form({"case": text}, {"case": "没有找到这个办件：请输入回执上的15位办件编号，或扫描回执上的二维码"})
+        return _page(clerk, "desk_supply.html", status=404, form=form, case=None, owed=[])
+    owed = _owed(case)
+    if data is None:
+        return _page(clerk, "desk_supply.html", form=forms.Form({"case": case.case_number}), case=case, owed=owed)
+    form, chosen = forms.supply_form(data, [line.material_code for line in owed])
+    if not form.ok:
+        return _page(clerk, "desk_supply.html", status=400, form=form, case=case, owed=owed)
+    try:
+        await clerk.call(clerk.front.apis.intake.SupplyMaterials, intake.SupplyMaterialsRequest(
+            case_number=case.case_number, clerk=clerk.session.staff_number,
+            materials=[intake.ProvidedMaterial(code=code) for code in chosen]))
+    except ApiError as error:
+        if error.code in ("FAILED_PRECONDITION", "INVALID_ARGUMENT"):
+            form.errors["material"] = error.message or "这些材料现在不能补交"
+            return _page(clerk, "desk_supply.html", status=409, form=form, case=case, owed=owed)
+        if error.code == "PERMISSION_DENIED":
+            return _not_yours(request)
+        raise
+    return RedirectResponse(f"/desk/cases/{case.case_number}", status_code=303)
+
+
+async def today(request: Request):
+    """My window today (本窗口今日): the cases accepted here today, and those waiting for materials."""
+    clerk = await _clerk(request)
+    if isinstance(clerk, Response):
+        return clerk
+    day = local_day(clerk.front.now())
+    accepted_token = request.query_params.get("page", "")[:200]
+    waiting_token = request.query_params.get("waiting_page", "")[:200]
+    accepted = await clerk.call(clerk.front.apis.intake.ListCases, intake.ListCasesRequest(
+        accepted_on=day.isoformat(), page_size=PAGE_SIZE, page_token=accepted_token))
+    waiting = await clerk.call(clerk.front.apis.intake.ListCases, intake.ListCasesRequest(
+        waiting=True, page_size=PAGE_SIZE, page_token=waiting_token))
+    return _page(clerk, "desk_today.html", day=day, accepted=accepted, waiting=waiting,
+                 accepted_token=accepted_token, waiting_token=waiting_token)
+
+
+ROUTES = [
+    Route("/desk", home),
+    Route("/desk/apply/{code}", apply, methods=["GET", "POST"]),
+    Route("/desk/cases/{number}", case_page),
+    Route("/desk/cases/{number}/fee", record_fee, methods=["POST"]),
+    Route("/desk/cases/{number}/invite", invite, methods=["POST"]),
+    Route("/desk/cases/{number}/{doc}", document),
+    Route("/desk/supply", supply, methods=["GET", "POST"]),
+    Route("/desk/today", today),
+]

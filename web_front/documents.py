@@ -1,0 +1,73 @@
+"""The printed documents of a window (受理回执, 一次性告知书, 不予受理告知书, 容缺承诺书, 办理进度告知书):
+one Jinja2 template each, shown on screen, printed on A4 by the browser (the style sheet's print
+rules) and made into a PDF by WeasyPrint from the same HTML. The QR code on the receipt is an SVG
+made by segno, inline, so the page, the print and the PDF carry the same one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import segno
+
+from hall.domain import CaseStatus
+
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class Document:
+    slug: str  # its address under the case: /desk/cases/{number}/{slug}
+    title: str  # msgid
+    template: str
+
+
+RECEIPT = Document("receipt", "受理回执", "doc_receipt.html")
+NOTICE = Document("notice", "一次性告知书", "doc_notice.html")
+REFUSAL = Document("refusal", "不予受理告知书", "doc_refusal.html")
+COMMITMENT = Document("commitment", "容缺承诺书", "doc_commitment.html")
+PROGRESS = Document("progress", "办理进度告知书", "doc_progress.html")
+DOCUMENTS = {d.slug: d for d in (RECEIPT, NOTICE, REFUSAL, COMMITMENT, PROGRESS)}
+
+_ACCEPTED_ONCE = {s.value for s in CaseStatus} - {CaseStatus.SUPPLEMENT_REQUIRED.value,
+                                                   CaseStatus.NOT_ACCEPTED.value, CaseStatus.CONSULTED.value}
+
+
+def documents_of(case) -> list[Document]:
+    """The documents a case has, in the order a clerk hands them over (a CaseView)."""
+    if case.status == CaseStatus.NOT_ACCEPTED.value:
+        return [REFUSAL]
+    if case.status == CaseStatus.SUPPLEMENT_REQUIRED.value:
+        return [NOTICE]
+    if case.status not in _ACCEPTED_ONCE:
+        return []
+    found = [RECEIPT]
+    if case.commitment_deadline:
+        found.append(COMMITMENT)
+    return [*found, PROGRESS]
+
+
+def qr_svg(text: str) -> str:
+    """A QR code of `text` as an SVG data URI (the pages' CSP allows data: images)."""
+    return segno.make(text, error="m").svg_data_uri(scale=4, border=2)
+
+
+def _fetch_static(url: str):
+    """WeasyPrint's fetcher: the style sheet from this folder, nothing from the network."""
+    from weasyprint import default_url_fetcher
+
+    prefix = "file:///static/"
+    if url.startswith(prefix):
+        path = (STATIC / url[len(prefix):]).resolve()
+        if path.parent == STATIC.resolve() and path.is_file():
+            return {"string": path.read_bytes(), "mime_type": "text/css" if path.suffix == ".css" else None}
+    if url.startswith("data:"):
+        return default_url_fetcher(url)
+    raise ValueError(f"a document loads only its style sheet and inline images, not {url[:60]}")
+
+
+def pdf(html: str) -> bytes:
+    """The PDF of a document's HTML, A4 as the style sheet's print rules lay it out (blocking: call
+    it in a worker thread)."""
+    from weasyprint import HTML  # imported on first use: it takes a second
+
+    return HTML(string=html, base_url="file:///", url_fetcher=_fetch_static).write_pdf()

@@ -1,0 +1,155 @@
+"""The rating pads (评价器): a tablet paired by county IT to one accepting organisation (a window,
+an acceptance desk, a village room) shows five large buttons when, and only when, a clerk of that
+organisation invites a rating of the act just done; then it resets.
+
+County IT makes a pad (`onewindow pads pair`), which gives a one-time pairing code; the tablet
+enters it once at /pad and keeps a random device key in a cookie (its SHA-256 here). The pad rates
+only its own organisation's invitations; the supervision service, which keeps the rating, checks
+again that the act was that organisation's."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from psycopg.rows import dict_row
+
+PAIRING_HOURS = 24  # a pairing code is good for this long
+INVITATION_MINUTES = 10  # an invitation nobody answers closes after this long
+ACCEPTANCE = "acceptance"  # the act of accepting a case, as supervision's Rate names it
+
+
+def _hash(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+@dataclass(frozen=True)
+class Pad:
+    id: int
+    organisation: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: int
+    organisation: str
+    case_number: str
+    act: str
+    invited_by: str
+    expires_at: dt.datetime
+
+
+class PadRefused(Exception):
+    """A rating the pad may not give: `reason` is "not_invited" (nothing open, closed or expired)
+    or "other_window" (an invitation of another organisation)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def make_pad(conn, organisation: str, name: str, made_by: str, now: dt.datetime) -> tuple[int, str]:
+    """A new pad of `organisation` (a psycopg connection, in its transaction): (its id, the
+    one-time pairing code, 8 digits, to type on the tablet within PAIRING_HOURS)."""
+    code = f"{secrets.randbelow(10 ** 8):08d}"
+    row = conn.execute(
+        "INSERT INTO web_front.pads (organisation, name, pairing_code_hash, pairing_expires, made_by, made_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+        (organisation, name, _hash(code), now + dt.timedelta(hours=PAIRING_HOURS), made_by, now)).fetchone()
+    return row[0], code
+
+
+def list_pads(conn) -> list[dict]:
+    return conn.execute(
+        "SELECT id, organisation, name, paired_at, made_by, made_at, revoked_at FROM web_front.pads ORDER BY id"
+    ).fetchall()
+
+
+def revoke_pad(conn, pad_id: int, now: dt.datetime) -> bool:
+    """Unpair a pad (lost, replaced): its tablet shows the pairing form again. False if unknown."""
+    return conn.execute("UPDATE web_front.pads SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",
+                        (now, pad_id)).rowcount == 1
+
+
+class Pads:
+    """The pads and invitations, through the web front's connection pool (`pool()`)."""
+
+    def __init__(self, pool):
+        self._pool = pool
+
+    async def pair(self, code: str, now: dt.datetime) -> tuple[Pad, str] | None:
+        """Pair the tablet that typed `code`: (the pad, the device key for its cookie); None for a
+        wrong, used or expired code."""
+        device = secrets.token_urlsafe(32)
+        async with self._pool().connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                "UPDATE pads SET pairing_code_hash = NULL, device_hash = %s, paired_at = %s"
+                " WHERE pairing_code_hash = %s AND pairing_expires > %s AND revoked_at IS NULL"
+                " RETURNING id, organisation, name", (_hash(device), now, _hash(code.strip()), now))
+            row = await cur.fetchone()
+        return (Pad(**row), device) if row else None
+
+    async def find(self, device: str) -> Pad | None:
+        if not device:
+            return None
+        async with self._pool().connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute("SELECT id, organisation, name FROM pads WHERE device_hash = %s AND revoked_at IS NULL",
+                              (_hash(device),))
+            row = await cur.fetchone()
+        return Pad(**row) if row else None
+
+    async def paired(self, organisation: str) -> bool:
+        async with self._pool().connection() as conn:
+            cur = await conn.execute("SELECT 1 FROM pads WHERE organisation = %s AND device_hash IS NOT NULL"
+                                     " AND revoked_at IS NULL LIMIT 1", (organisation,))
+            return await cur.fetchone() is not None
+
+    async def invite(self, organisation: str, case_number: str, act: str, invited_by: str,
+                     now: dt.datetime) -> Invitation:
+        """Invite a rating on the organisation's pads; an invitation still open there is replaced."""
+        expires = now + dt.timedelta(minutes=INVITATION_MINUTES)
+        async with self._pool().connection() as conn, conn.transaction():
+            await conn.execute("UPDATE pad_invitations SET closed_at = %s WHERE organisation = %s AND closed_at IS NULL",
+                               (now, organisation))
+            cur = await conn.execute(
+                "INSERT INTO pad_invitations (organisation, case_number, act, invited_by, invited_at, expires_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id", (organisation, case_number, act, invited_by, now,
+                                                                   expires))
+            (invitation_id,) = await cur.fetchone()
+        return Invitation(invitation_id, organisation, case_number, act, invited_by, expires)
+
+    async def open_invitation(self, pad: Pad, now: dt.datetime) -> Invitation | None:
+        """What the pad shows now: its organisation's open invitation, if any."""
+        async with self._pool().connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                "SELECT id, organisation, case_number, act, invited_by, expires_at FROM pad_invitations"
+                " WHERE organisation = %s AND closed_at IS NULL AND expires_at > %s ORDER BY id DESC LIMIT 1",
+                (pad.organisation, now))
+            row = await cur.fetchone()
+        return Invitation(**row) if row else None
+
+    async def claim(self, pad: Pad, invitation_id: int, now: dt.datetime) -> Invitation:
+        """The invitation `pad` answers, if it may: open, unexpired and its own organisation's;
+        PadRefused otherwise. It stays open until `rated`, so a failed rating may be given again."""
+        async with self._pool().connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                "SELECT id, organisation, case_number, act, invited_by, expires_at, closed_at FROM pad_invitations"
+                " WHERE id = %s", (invitation_id,))
+            row = await cur.fetchone()
+        if row is None or row["closed_at"] is not None or row["expires_at"] <= now:
+            raise PadRefused("not_invited")
+        if row["organisation"] != pad.organisation:
+            raise PadRefused("other_window")
+        del row["closed_at"]
+        return Invitation(**row)
+
+    async def rated(self, pad: Pad, invitation: Invitation, level: int, now: dt.datetime) -> None:
+        async with self._pool().connection() as conn:
+            await conn.execute("UPDATE pad_invitations SET closed_at = %s, level = %s, rated_by_pad = %s"
+                               " WHERE id = %s AND closed_at IS NULL", (now, level, pad.id, invitation.id))
