@@ -19,6 +19,10 @@ None where it has nothing to divide by.
   answered at a window, village room or online (accepted, not accepted, one-time notice, consultation).
 - rectified: bad ratings given in the period whose rectification item is closed (fixed, on the
   ledger, explained; a voided rating is no longer counted at all).
+- 收费 fees_collected: cases whose fee was collected in the period (once a case, whatever the
+  delivery), and fees_fen: their sum in fen (分). By item and department (the item's), by window (the
+  organisation that collected it) and by person (who collected it, when named); by level and channel,
+  those of the case's acceptance.
 - Per agent: cases carried in the period against the agent's quota (a weekly quota counts the
   whole weeks of the period, a monthly one the months it touches).
 
@@ -44,6 +48,9 @@ GROUPS = {"": None, "department": "department", "item": "item_code", "level": "l
           "window": "organisation", "person": "first_clerk"}
 # Grouped by the act: the decision's and the rating's columns (of clocks and of ratings)
 BY_ACT = {"window": ("organisation", "by_organisation"), "person": ("decided_by", "by_person")}
+# The fee's own columns (of fees f); by level and channel, the case's
+BY_FEE = {"department": "f.department", "item": "f.item_code", "window": "f.organisation",
+          "person": "f.collected_by->>'person'"}
 
 
 @dataclass
@@ -72,6 +79,8 @@ class Counts:
     consulted: int = 0  # 咨询量: consultations answered, no case
     answered: int = 0  # applications answered without acceptance: not accepted, or a one-time notice
     received: int = 0  # 接待人次: every application answered, whatever the answer
+    fees_collected: int = 0  # 收费: cases whose fee was collected
+    fees_fen: int = 0  # their sum, in fen (分)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -168,6 +177,12 @@ def figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date, gro
                 f"SELECT {complaint_key}, count(*) FROM complaints p LEFT JOIN cases c USING (case_number) "
                 f"WHERE p.registered_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
             add(k, complaints=n)
+    fee_key = f"coalesce({BY_FEE[group_by]}, '')" if group_by in BY_FEE else key
+    for k, n, fen in _rows(uow, (
+            f"SELECT {fee_key}, count(*), sum(f.amount_fen)::bigint FROM fees f LEFT JOIN cases c USING (case_number) "
+            f"WHERE f.collected_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
+        if k or group_by != "person":  # a fee collected by a system names no person
+            add(k, fees_collected=n, fees_fen=fen)
     for item, org, channel in _rows(uow, "SELECT item_code, organisation, channel FROM consultations "
                                          "WHERE answered_on BETWEEN %(since)s AND %(until)s", p):
         k = _group_key(ref, group_by, item, org, channel)

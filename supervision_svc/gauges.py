@@ -129,4 +129,6 @@ def _figures_of(group) -> list[tuple[str, float]]:
     if group.counts.ratings:  # the ratings' figures where there are ratings (by window: rectification's too)
         named += [("ratings", group.counts.ratings), ("dissatisfied", group.counts.dissatisfied),
                   ("rectified", group.counts.rectified)]
+    if group.counts.fees_collected:  # 收费 by department, level and window; by item never (a label per item)
+        named += [("fees_collected", group.counts.fees_collected), ("fees_fen", group.counts.fees_fen)]
     return [(figure, value) for figure, value in named if value is not None]

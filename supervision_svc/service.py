@@ -30,6 +30,7 @@ HANDLERS = (
     Handler("routing", "CaseRouted", "on_routed", _on(Supervision.routed)),
     Handler("intake", "MaterialsSupplied", "on_materials", _on(Supervision.materials_supplied)),
     Handler("intake", "ApplicationWithdrawn", "on_withdrawn", _on(Supervision.withdrawn)),
+    Handler("intake", "FeeCollected", "on_fee_collected", _on(Supervision.fee_collected)),
     Handler("approval", "StageOpened", "on_stage_opened", _on(Supervision.stage_opened)),
     Handler("approval", "CoHandlingRequested", "on_co_handling", _on(Supervision.co_handling_requested)),
     Handler("approval", "SupplementRequested", "on_supplement_requested", _on(Supervision.supplement_requested)),

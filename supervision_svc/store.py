@@ -1,5 +1,5 @@
-"""Supervision's tables: clocks, warnings, supervision suggestions, what it knows of cases, ratings, rectification
-items, complaints, and the counts behind the public's limits."""
+"""Supervision's tables: clocks, warnings, supervision suggestions, what it knows of cases, fees, ratings,
+rectification items, complaints, and the counts behind the public's limits."""
 from __future__ import annotations
 
 import datetime as dt
@@ -160,6 +160,17 @@ def progress_due(uow: UnitOfWork, today: dt.date, limit: int) -> list[dict]:
     return uow.conn.cursor(row_factory=dict_row).execute(
         "SELECT * FROM cases WHERE progress_due_on <= %s AND progress_noticed_on IS NULL AND concluded_on IS NULL "
         "ORDER BY progress_due_on, case_number LIMIT %s FOR UPDATE SKIP LOCKED", [today, limit]).fetchall()
+
+
+def record_fee(uow: UnitOfWork, case_number: str, item_code: str, department: str | None, organisation: str,
+               amount_fen: int, receipt_number: str, collected_on: dt.date, by: dict | None) -> bool:
+    """The fee of a case; False if it was recorded already (a case's fee is collected once)."""
+    cur = uow.execute("INSERT INTO fees (case_number, item_code, department, organisation, amount_fen, receipt_number, "
+                      "collected_on, collected_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                      "ON CONFLICT DO NOTHING RETURNING 1",
+                      [case_number, item_code, department, organisation, amount_fen, receipt_number, collected_on,
+                       Jsonb(by) if by else None])
+    return cur.fetchone() is not None
 
 
 # --- ratings and rectification items ---------------------------------------------------------

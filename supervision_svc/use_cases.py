@@ -1,5 +1,5 @@
 """Supervision's use cases: keep a clock per case and per step from the other services' events,
-note what each case was (for the monthly figures) and the faults seen in events, and scan for
+note what each case was and its fee (for the monthly figures) and the faults seen in events, and scan for
 what falls due: warnings (yellow: urge the department; red: escalate; repeated red in a month: a
 supervision suggestion), lapsed 容缺 commitments, and written progress notices."""
 from __future__ import annotations
@@ -102,6 +102,14 @@ class Supervision:
     def consultation_answered(self, uow, case, p, day):
         """咨询: counted in the figures; no case, no clock."""
         store.record_consultation(uow, p["item_code"], p["organisation"], p["channel"], day)
+
+    def fee_collected(self, uow, case, p, day):
+        """收费: counted in the figures by the day it was collected; needs no clock, nor the case's
+        acceptance first (the figures read the case, if known, when they are counted)."""
+        item = self.ref.catalogue.item(p["item_code"])
+        store.record_fee(uow, case, p["item_code"], item.department if item else None, p["organisation"],
+                         p["amount_fen"], p["receipt_number"], dt.date.fromisoformat(p["collected_on"]),
+                         p.get("by"))
 
     def one_time_notice(self, uow, case, p, day):
         store.record_answer(uow, case, p["item_code"], p["organisation"], "notice",

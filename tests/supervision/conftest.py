@@ -20,7 +20,8 @@ from tooling.settings import SystemSettings
 
 D = dt.date
 SOURCES = {"ApplicationAccepted": "intake", "MaterialsSupplied": "intake", "ApplicationRejected": "intake",
-           "SupplementNoticeIssued": "intake", "ApplicationWithdrawn": "intake", "CaseRouted": "routing"}
+           "SupplementNoticeIssued": "intake", "ApplicationWithdrawn": "intake", "FeeCollected": "intake",
+           "CaseRouted": "routing"}
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 are rated, complained about, instructed on and counted."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import grpc
 import pytest
 from onewindow.supervision.v1 import supervision_pb2 as spb
 
+from services.contracts import new_envelope
 from services.grpcutil import field_violations
 from services.timesource import SystemTime, local_day
 from tests.flow.test_access import holder_of
@@ -142,6 +144,28 @@ def test_figures_for_this_month_count_what_happened(system):
     bad = _error(lambda: system.supervision().GetFigures(spb.GetFiguresRequest(
         period=spb.Period(**{"from": "2026-03-31", "to": "2026-03-01"}))))
     assert field_violations(bad) == [("period.to", "on or after from")]
+
+
+def test_a_fee_intake_publishes_is_in_the_figures_by_item_once_and_in_its_month_only(system):
+    number = system.intake.Submit(submission("MZ-002", "county-desk"), timeout=10).case_number
+    now = system.system.time.now()
+    month, first = f"{local_day(now):%Y-%m}", local_day(now).replace(day=1)
+    later = f"{(first + dt.timedelta(days=31)):%Y-%m}"
+    office = system.supervision()
+
+    def item_fees(month: str) -> tuple[int, int]:
+        reply = office.GetFigures(spb.GetFiguresRequest(period=spb.Period(month=month), group_by=spb.ITEM))
+        return next(((f.counts["fees_collected"], f.counts["fees_fen"]) for f in reply.figures if f.key == "MZ-002"),
+                    (0, 0))
+
+    before = item_fees(month)
+    body = new_envelope("intake", "FeeCollected", number, {
+        "item_code": "MZ-002", "organisation": "county-window-civil-affairs", "amount_fen": 3550,
+        "receipt_number": f"SF-{number}", "collected_on": str(local_day(now))}, now).to_wire()
+    for _ in range(2):  # the broker may deliver a message twice
+        system.system.bus.deliver("intake", body)
+    assert item_fees(month) == (before[0] + 1, before[1] + 3550)
+    assert item_fees(later) == (0, 0)
 
 
 def test_acts_name_their_person_and_post_and_the_month_is_assessed_by_window(system):
