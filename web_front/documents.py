@@ -28,8 +28,8 @@ COMMITMENT = Document("commitment", "容缺承诺书", "doc_commitment.html")
 PROGRESS = Document("progress", "办理进度告知书", "doc_progress.html")
 DOCUMENTS = {d.slug: d for d in (RECEIPT, NOTICE, REFUSAL, COMMITMENT, PROGRESS)}
 
-_ACCEPTED_ONCE = {s.value for s in CaseStatus} - {CaseStatus.SUPPLEMENT_REQUIRED.value,
-                                                   CaseStatus.NOT_ACCEPTED.value, CaseStatus.CONSULTED.value}
+_ACCEPTED = {s.value for s in CaseStatus} - {CaseStatus.SUPPLEMENT_REQUIRED.value, CaseStatus.NOT_ACCEPTED.value,
+                                              CaseStatus.CONSULTED.value, CaseStatus.WITHDRAWN.value}
 
 
 def documents_of(case) -> list[Document]:
@@ -38,7 +38,7 @@ def documents_of(case) -> list[Document]:
         return [REFUSAL]
     if case.status == CaseStatus.SUPPLEMENT_REQUIRED.value:
         return [NOTICE]
-    if case.status not in _ACCEPTED_ONCE:
+    if case.status not in _ACCEPTED:
         return []
     found = [RECEIPT]
     if case.commitment_deadline:

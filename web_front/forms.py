@@ -160,7 +160,7 @@ def application_form(data, item, proxy_allowed: bool) -> Application:
         defect = v[f"defect_{material.code}"]
         form.need(f"defect_{material.code}", len(defect) <= REASON_MAX, "问题说明不超过500字")
         if 0 <= copies < material.copies:
-            short = f"份数不足：应交{material.copies}份，实交{copies}份"
+            short = "份数不足：应交%(need)s份，实交%(got)s份" % {"need": material.copies, "got": copies}
             defect = f"{short}；{defect}" if defect else short
         materials.append((material.code, defect))
     return Application(form, materials, fields, reasons)

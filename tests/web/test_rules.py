@@ -77,9 +77,10 @@ def _texts() -> set[str]:
     found = {found[2] for found in extract_from_dir(
         str(WEB / "templates"), method_map=[("**.html", "jinja2")])}
     for path in (WEB / "templates").glob("*.html"):
-        for label, hint in re.findall(r'field\(form, "\w+", "([^"]+)"(?:[^)]*?hint="([^"]+)")?', path.read_text()):
+        for label, hint in re.findall(r'(?:field|check)\(\w+, [^,]+, "([^"]+)"(?:[^)]*?hint="([^"]+)")?',
+                                      path.read_text()):
             found |= {label, hint} - {""}
-    for module in ("forms.py", "labels.py", "public.py", "staff.py", "app.py"):
+    for module in ("forms.py", "labels.py", "public.py", "staff.py", "app.py", "desk.py", "pad.py", "documents.py"):
         source = (WEB / module).read_text()
         source = re.sub(r'"""[\s\S]*?"""', "", source)  # docstrings are not shown
         found |= set(re.findall(r'"([^"\n]*[\u4e00-\u9fff][^"\n]*)"', source))
