@@ -85,7 +85,7 @@ def test_pages_carry_their_security_headers_and_are_counted_by_route(browser):
 
 def test_a_form_without_its_token_changes_nothing(browser):
     refused = browser.post("/lookup", data={"case_number": "202612030000001", "phone_last4": "1234"})
-    assert refused.status_code == 400 and "页面已过期" in refused.text
+    assert refused.status_code == 403 and "页面已过期" in refused.text
 
 
 def test_a_bad_lookup_names_each_field_and_keeps_the_values(browser):
@@ -195,7 +195,7 @@ def test_first_sign_in_changes_the_password_then_the_post_is_shown(hall, browser
     assert "samesite=strict" in signed_in.headers["set-cookie"].lower()
     me = browser.get("/me")
     assert "SX0001" in me.text and me.headers["cache-control"] == "no-store"
-    assert browser.post("/sign-out", data={"csrf": "forged"}).status_code == 400
+    assert browser.post("/sign-out", data={"csrf": "forged"}).status_code == 403
     browser.post("/sign-out", data={"csrf": csrf_of(me)})
     assert browser.get("/me", follow_redirects=False).headers["location"] == "/sign-in"
 

@@ -1,0 +1,253 @@
+"""The acceptance desk's pages below the browser (Starlette's test client; the APIs of an in-process
+hall on the real PostgreSQL): each answer a clerk gives and the document it prints (PDF text read
+with pdfminer), fees, materials brought later, the window's day, CSRF and Origin, a clerk kept to
+their own organisation, and the rating pad. The whole flow in a real browser is in
+tests/e2e/test_web.py."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import uuid
+
+import psycopg
+import pytest
+from pdfminer.high_level import extract_text
+from starlette.testclient import TestClient
+
+from hall.calendar import load_calendar
+from hall.clock import local_day
+from services.access import read_tokens
+from tests.conftest import in_process_hall
+from tests.web.test_pages import PROXY, csrf_of, post
+from web_front.links import LINK_KEY, RatingLinks
+from web_front.pads import make_pad
+from web_front.run import application
+
+DESK = "county-desk"
+CLERK = "SX0008"  # an acceptance clerk of the county centre's acceptance desk
+MZ_001 = ["application", "id_card", "household_register", "income_statement", "consent_check",
+          "sickness_or_disability_proof"]  # its last material may follow under a commitment
+APPLICANT = {"applicant_name": "李建国", "id_number": "34112219800101003X", "phone": "13955501234"}
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    with in_process_hall(tmp_path_factory.mktemp("desk"), web_trusted_proxies=PROXY) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app(hall):
+    return application(hall.settings)
+
+
+def _browser(app):
+    return TestClient(app, base_url="https://hall.test", client=(PROXY, 4000),
+                      headers={"X-Forwarded-For": f"203.0.113.{uuid.uuid4().int % 250 + 1}",
+                               "X-Forwarded-Proto": "https"})
+
+
+def signed_in(app, hall, staff_number: str = CLERK, post_id: str = ""):
+    """A browser signed in as `staff_number` (a first password, changed at once)."""
+    from tooling.people import set_first_passwords
+
+    (first,) = set_first_passwords(hall.settings, [staff_number], replace=True)
+    browser = _browser(app)
+    page = post(browser, "/sign-in", {"staff_number": staff_number, "password": first.password})
+    password = f"Desk-{uuid.uuid4().hex[:8]}-9"
+    browser.post("/password", data={"csrf": csrf_of(page), "first": "1", "staff_number": staff_number,
+                                    "current_password": first.password, "new_password": password,
+                                    "repeat_password": password, "post_id": post_id})
+    return browser
+
+
+@pytest.fixture(scope="module")
+def clerk(app, hall):
+    with signed_in(app, hall) as browser:
+        yield browser
+
+
+def apply(clerk, item: str, materials: list[str], **values):
+    """Fill the application form of `item` as a clerk does (each material received, its copies as
+    the form offers them) and submit it; the answer page."""
+    form = clerk.get(f"/desk/apply/{item}")
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.text))
+    data = {**fields, **APPLICANT, **{f"has_{m}": "1" for m in materials}, **values}
+    return clerk.post(f"/desk/apply/{item}", data=data)
+
+
+def number_of(page) -> str:
+    return re.search(r"办件 (\d{15})", page.text).group(1)
+
+
+def pdf_text(clerk, path: str) -> str:
+    answer = clerk.get(path)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    return extract_text(io.BytesIO(answer.content))
+
+
+def cases_at(hall, organisation: str) -> int:
+    with psycopg.connect(hall.settings.database_url) as conn:
+        return conn.execute("SELECT count(*) FROM intake.cases WHERE organisation = %s",
+                            (organisation,)).fetchone()[0]
+
+
+def test_the_desk_needs_a_clerk_signed_in(app, hall):
+    with _browser(app) as anonymous:
+        first = anonymous.get("/desk/apply/MZ-001", follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"] == "/sign-in?next=/desk/apply/MZ-001"
+    with signed_in(app, hall, "SX0004") as officer:  # the supervision office: no desk
+        assert officer.get("/desk").status_code == 403
+
+
+def test_accepted_with_every_material_prints_a_receipt_with_the_promised_working_day(clerk, hall):
+    answer = apply(clerk, "MZ-001", MZ_001)
+    assert answer.status_code == 200 and "已受理" in answer.text, answer.text[-2000:]
+    number = number_of(answer)
+    promised = load_calendar(hall.settings.calendar).add(local_day(dt.datetime.now(dt.timezone.utc)), 20)
+    assert f'<dd id="promised">{promised.isoformat()}</dd>' in answer.text
+    receipt = clerk.get(f"/desk/cases/{number}/receipt")
+    assert "申请人联" in receipt.text and "存档联" in receipt.text and "data:image/svg+xml" in receipt.text
+    assert APPLICANT["id_number"] not in receipt.text  # masked even on the applicant's own copy
+    text = pdf_text(clerk, f"/desk/cases/{number}/receipt.pdf")
+    assert "受理回执" in text and number in text and promised.isoformat() in text
+    assert clerk.get(f"/desk/cases/{number}/notice").status_code == 404  # not a document of this case
+    assert "办理进度告知书" in pdf_text(clerk, f"/desk/cases/{number}/progress.pdf")
+
+
+def test_a_missing_essential_material_gives_one_notice_naming_every_missing_or_defective_one(clerk):
+    answer = apply(clerk, "MZ-001", MZ_001[1:4], defect_id_card="复印件不清晰")
+    assert "待补齐材料" in answer.text
+    number = number_of(answer)
+    text = pdf_text(clerk, f"/desk/cases/{number}/notice.pdf")
+    for name in ("最低生活保障申请书", "复印件不清晰", "家庭经济状况核对授权书", "重病、残疾等特殊情况证明"):
+        assert name in text
+    assert "一次性告知书" in text and clerk.get(f"/desk/cases/{number}/receipt").status_code == 404
+
+
+def test_only_a_secondary_material_missing_with_a_commitment_is_accepted_with_its_date(clerk, hall):
+    without = apply(clerk, "MZ-001", MZ_001[:-1])
+    assert "待补齐材料" in without.text  # no commitment signed: a one-time notice
+    answer = apply(clerk, "MZ-001", MZ_001[:-1], commitment="1")
+    assert "容缺受理" in answer.text
+    number = number_of(answer)
+    deadline = re.search(r"承诺于 (\d{4}-\d{2}-\d{2}) 前补交", answer.text).group(1)
+    letter = pdf_text(clerk, f"/desk/cases/{number}/commitment.pdf")
+    assert "容缺承诺书" in letter and deadline in letter and "重病、残疾等特殊情况证明" in letter
+    assert deadline in pdf_text(clerk, f"/desk/cases/{number}/receipt.pdf")
+    # the material brought later, the case found by scanning the receipt's QR code
+    key = read_tokens(hall.settings.web_secret)[LINK_KEY]
+    scanned = RatingLinks(key, hall.settings.public_url, hall.settings.rating_link_days).url(number)
+    found = clerk.get("/desk/supply", params={"case": scanned})
+    assert found.status_code == 200 and number in found.text and "重病、残疾等特殊情况证明" in found.text
+    supplied = clerk.post("/desk/supply", data={"csrf": csrf_of(found), "case_number": number,
+                                                "material": "sickness_or_disability_proof"})
+    assert supplied.status_code == 200 and "本件没有待补交的材料" in clerk.get(
+        "/desk/supply", params={"case": number}).text
+
+
+def test_not_accepted_with_the_clerks_reasons_and_a_consultation(clerk):
+    refused = apply(clerk, "MZ-001", [], answer="refuse", refusal_reasons="申请人不属于本县户籍\n")
+    number = number_of(refused)
+    assert "不予受理" in refused.text and "申请人不属于本县户籍" in refused.text
+    assert "申请人不属于本县户籍" in pdf_text(clerk, f"/desk/cases/{number}/refusal.pdf")
+    asked = apply(clerk, "MZ-001", [], answer="consult")
+    assert asked.status_code == 200 and "咨询已登记" in asked.text
+
+
+def test_wrong_fields_are_named_and_kept_and_the_api_is_not_called(clerk, hall):
+    before = cases_at(hall, DESK)
+    page = apply(clerk, "MZ-001", MZ_001, applicant_name="", id_number="12345")
+    assert page.status_code == 400 and 'href="#applicant_name"' in page.text and 'href="#id_number"' in page.text
+    assert 'value="12345"' in page.text and 'id="has_id_card" name="has_id_card" value="1" checked' in page.text
+    assert cases_at(hall, DESK) == before
+
+
+def test_a_resubmitted_form_makes_one_case(clerk):
+    form = clerk.get("/desk/apply/MZ-001")
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.text))
+    data = {**fields, **APPLICANT, **{f"has_{m}": "1" for m in MZ_001}}
+    first, second = (clerk.post("/desk/apply/MZ-001", data=data) for _ in range(2))
+    assert number_of(first) == number_of(second)
+
+
+def test_no_token_a_foreign_origin_or_another_organisation_creates_nothing(clerk, hall):
+    before = cases_at(hall, DESK), cases_at(hall, "county-window-civil-affairs")
+    form = clerk.get("/desk/apply/MZ-001")
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.text))
+    data = {**fields, **APPLICANT, **{f"has_{m}": "1" for m in MZ_001}}
+    assert clerk.post("/desk/apply/MZ-001", data={**data, "csrf": ""}).status_code == 403
+    assert clerk.post("/desk/apply/MZ-001", data=data, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert clerk.post("/desk/apply/MZ-001", data=data, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    other = clerk.post("/desk/apply/MZ-001", data={**data, "organisation": "county-window-civil-affairs"})
+    assert other.status_code == 403 and "只能为本单位受理" in other.text
+    assert (cases_at(hall, DESK), cases_at(hall, "county-window-civil-affairs")) == before
+
+
+def test_a_signed_out_session_cookie_is_refused(app, hall):
+    with signed_in(app, hall, "SX0010") as browser:
+        cookie = browser.cookies.get("__Host-session")
+        page = browser.get("/desk")
+        browser.post("/sign-out", data={"csrf": csrf_of(page)})
+    with _browser(app) as replay:
+        replay.cookies.set("__Host-session", cookie)
+        assert replay.get("/desk", follow_redirects=False).headers["location"].startswith("/sign-in")
+
+
+def test_a_fee_is_recorded_once_with_its_receipt_number(clerk):
+    answer = apply(clerk, "GA-001", ["application", "household_register", "photo"])
+    assert "20 元" in answer.text, answer.text[-3000:]
+    number = number_of(answer)
+    fee = {"csrf": csrf_of(answer), "amount_yuan": "30", "receipt_number": "皖财0012345"}
+    too_much = clerk.post(f"/desk/cases/{number}/fee", data=fee)
+    assert too_much.status_code == 400 and 'href="#amount_yuan"' in too_much.text
+    done = clerk.post(f"/desk/cases/{number}/fee", data={**fee, "amount_yuan": "20", "request_id": "fee-1"})
+    assert "已收费 20 元，票据号码 皖财0012345" in done.text
+    again = clerk.post(f"/desk/cases/{number}/fee", data={**fee, "amount_yuan": "20", "request_id": "fee-2"})
+    assert again.status_code == 409 and "不能重复收费" in again.text
+
+
+def test_my_window_today_lists_todays_cases_and_those_waiting(clerk):
+    accepted = number_of(apply(clerk, "MZ-001", MZ_001))
+    waiting = number_of(apply(clerk, "MZ-001", MZ_001[1:]))
+    page = clerk.get("/desk/today")
+    today_part, waiting_part = page.text.split('id="waiting"')
+    assert accepted in today_part and waiting in waiting_part and accepted not in waiting_part
+
+
+def test_the_pad_rates_only_what_its_window_invited(app, hall, clerk):
+    with psycopg.connect(hall.settings.database_url) as conn:
+        _, code = make_pad(conn, DESK, "受理部1号评价器", "it", dt.datetime.now(dt.timezone.utc))
+        _, other_code = make_pad(conn, "county-window-civil-affairs", "民政窗口评价器", "it",
+                                 dt.datetime.now(dt.timezone.utc))
+    with _browser(app) as pad, _browser(app) as other_pad:
+        for device, pairing in ((pad, code), (other_pad, other_code)):
+            form = device.get("/pad")
+            assert "评价器配对" in form.text
+            assert device.post("/pad/pair", data={"csrf": csrf_of(form), "code": pairing}).status_code == 200
+        assert post(pad, "/pad/pair", {"code": code}).status_code == 400  # a code works once
+        idle = pad.get("/pad")
+        assert "欢迎评价" in idle.text
+        uninvited = pad.post("/pad/rate", data={"csrf": csrf_of(idle), "invitation": "1", "level": "5"})
+        assert uninvited.status_code == 409
+        number = number_of(apply(clerk, "MZ-001", MZ_001))
+        case = clerk.get(f"/desk/cases/{number}")
+        invited = clerk.post(f"/desk/cases/{number}/invite", data={"csrf": csrf_of(case)})
+        assert "已邀请" in invited.text
+        shown = pad.get("/pad")
+        invitation = re.search(r'name="invitation" value="(\d+)"', shown.text).group(1)
+        assert "非常满意" in shown.text and "请对本次服务作出评价" in shown.text
+        assert "请对本次服务" not in other_pad.get("/pad").text
+        foreign = other_pad.post("/pad/rate", data={"csrf": csrf_of(shown), "invitation": invitation, "level": "1"})
+        assert foreign.status_code == 403
+        thanks = pad.post("/pad/rate", data={"csrf": csrf_of(shown), "invitation": invitation, "level": "4"})
+        assert thanks.status_code == 200 and "感谢您的评价" in thanks.text
+        assert "欢迎评价" in pad.get("/pad").text  # reset
+        twice = pad.post("/pad/rate", data={"csrf": csrf_of(shown), "invitation": invitation, "level": "4"})
+        assert twice.status_code == 409
+    hall.system.drain()
+    with psycopg.connect(hall.settings.database_url) as conn:
+        rows = conn.execute("SELECT level, act, by_organisation FROM supervision.ratings WHERE case_number = %s",
+                            (number,)).fetchall()
+    assert rows == [(4, "acceptance", DESK)]
