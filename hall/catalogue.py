@@ -197,6 +197,15 @@ class Material(_Strict):
     copies: Annotated[int, Field(ge=1, le=20)] = 1
 
 
+class FormField(_Strict):
+    """A field of the item's application form (申请表) that the acceptance desk fills in."""
+
+    code: Code
+    label: Name  # its Chinese name, as the form prints it
+    required: bool = False
+    max_length: Annotated[int, Field(ge=1, le=2000)] = 200
+
+
 class Fee(_Strict):
     amount_yuan: Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)] = Decimal(0)
     basis: str = ""  # the document that sets the fee; required when the fee is not zero
@@ -232,6 +241,7 @@ class Item(_Strict):
     fee: Fee = Fee()
     legal_basis: Name
     materials: list[Material] = []
+    fields: list[FormField] = []  # the application form; a submission fills in these and no others
     attendance: Attendance = Attendance.PROXY_ALLOWED
     lowest_level: Level = Level.VILLAGE  # the lowest level that may accept it
     decided_at: Level = Level.COUNTY  # where it is decided; never the village
@@ -274,6 +284,9 @@ class Item(_Strict):
     def material(self, code: str) -> Material | None:
         return next((m for m in self.materials if m.code == code), None)
 
+    def field(self, code: str) -> FormField | None:
+        return next((f for f in self.fields if f.code == code), None)
+
 
 class Catalogue(_Strict):
     items: Annotated[list[Item], Field(min_length=1)]
@@ -302,6 +315,12 @@ def _check_catalogue(doc: Document, catalogue: Catalogue, org: OrgChart) -> list
             if material.code in seen:
                 problems.append(doc.problem(("items", i, "materials", j, "code"), f"duplicate material {material.code!r}"))
             seen.add(material.code)
+        seen = set()
+        for j, form_field in enumerate(item.fields):
+            if form_field.code in seen:
+                problems.append(doc.problem(("items", i, "fields", j, "code"),
+                                            f"item {item.code}: duplicate field {form_field.code!r}"))
+            seen.add(form_field.code)
         for j, stage in enumerate(item.stages):
             dept(("items", i, "stages", j, "lead"), stage.lead)
             for k, code in enumerate(stage.departments):

@@ -97,6 +97,42 @@ def test_a_duplicate_code(tmp_path, org):
     assert "items[3].code: duplicate code" in message
 
 
+def test_application_forms_have_fields_with_labels_some_required(catalogue):
+    marriage = catalogue.item("MZ-006")
+    assert [(f.code, f.label, f.required) for f in marriage.fields][0] == (
+        "registration_type", "登记类型（初婚、再婚、复婚）", True)
+    assert marriage.field("man_name").required and marriage.field("nope") is None
+    investment = catalogue.item("TZ-002")
+    assert [f.label for f in investment.fields] == ["项目名称", "建设地点", "总投资（万元）"]
+    assert investment.field("project_name").max_length == 200  # by default
+    assert catalogue.item("MZ-001").fields == []  # no form beyond the materials
+    assert any(f.required for i in catalogue.items for f in i.fields)
+
+
+def test_a_field_code_twice_in_one_item_names_the_item(tmp_path, org):
+    def edit(d):
+        item = next(i for i in d["items"] if i["code"] == "MZ-006")
+        item["fields"][2]["code"] = item["fields"][0]["code"]
+
+    path, message = item_errors(tmp_path, org, edit)
+    index = [i["code"] for i in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]].index("MZ-006")
+    assert f"items[{index}].fields[2].code: item MZ-006: duplicate field 'registration_type'" in message
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"max_length": 0}, "max_length: Input should be greater than or equal to 1"),
+    ({"max_length": 2001}, "max_length: Input should be less than or equal to 2000"),
+    ({"code": "登记类型"}, "fields[0].code: String should match pattern"),
+    ({"label": ""}, "fields[0].label: String should have at least 1 character"),
+])
+def test_a_bad_form_field(tmp_path, org, change, expected):
+    def edit(d):
+        next(i for i in d["items"] if i["code"] == "MZ-006")["fields"][0].update(change)
+
+    _, message = item_errors(tmp_path, org, edit)
+    assert expected in message
+
+
 def test_a_department_that_is_not_in_the_org_chart(tmp_path, org):
     _, message = item_errors(tmp_path, org, lambda d: d["items"][0].update(department="ministry_of_magic"))
     assert "items[0].department: unknown department 'ministry_of_magic' (not in the org chart)" in message
