@@ -278,3 +278,179 @@ def test_a_first_sign_in_by_keyboard_alone(hall, chromium):
         page.get_by_role("button", name="退出登录").focus()
         page.keyboard.press("Enter")
         expect(page.locator("h1")).to_contain_text("政务服务中心")
+
+
+# --- the acceptance desk, its documents and the rating pad -----------------------------------------
+
+DESK_ITEM = "城市居民最低生活保障审批"  # MZ-001: five essential materials and one that may follow
+DESK_APPLICANT = ("赵淑华", "34112219800101003X", "13955507788")
+
+
+def _first_sign_in_by_keyboard(hall, page, staff_number: str, path: str) -> None:
+    """Open `path` without a session, sign in there with a first password and set a new one, all by
+    keyboard; the page of `path` then shows."""
+    from tooling.people import set_first_passwords
+
+    (first,) = set_first_passwords(hall.settings, [staff_number], replace=True)
+    page.goto(hall.web + path)
+    expect(page.locator("h1")).to_have_text("工作人员登录")
+    page.focus("#staff_number")
+    page.keyboard.type(staff_number)
+    page.keyboard.press("Tab")
+    page.keyboard.type(first.password)
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("修改密码")
+    page.focus("#current_password")
+    page.keyboard.type(first.password)
+    for text in ("Desk-keys-2026", "Desk-keys-2026"):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "new_password-hint":
+            page.keyboard.press("Tab")
+        page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def _cases_at(hall, organisation: str) -> int:
+    import psycopg
+
+    with psycopg.connect(hall.settings.database_url) as conn:
+        return conn.execute("SELECT count(*) FROM intake.cases WHERE organisation = %s", (organisation,)).fetchone()[0]
+
+
+def _pdf_text(page, path: str) -> str:
+    import io
+
+    from pdfminer.high_level import extract_text
+
+    answer = page.request.get(page.url.split("/desk/")[0] + path)
+    assert answer.ok and answer.headers["content-type"] == "application/pdf"
+    return extract_text(io.BytesIO(answer.body()))
+
+
+def test_a_clerk_accepts_by_keyboard_prints_the_receipt_and_the_applicant_looks_up_and_rates(hall, chromium):
+    import datetime as dt
+    from urllib.parse import urlsplit
+
+    from hall.calendar import load_calendar
+    from hall.clock import local_day
+    from web_front.documents import qr_svg
+
+    name, id_number, phone = DESK_APPLICANT
+    with context(chromium) as ctx:
+        page = ctx.new_page()
+        _first_sign_in_by_keyboard(hall, page, "SX0012", "/desk")
+        expect(page.locator("h1")).to_have_text("受理台")
+        check(page, "desk")
+        page.keyboard.type("最低生活保障")  # the search takes focus
+        page.keyboard.press("Enter")
+        page.get_by_role("link", name=f"受理：{DESK_ITEM}").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text(f"受理：{DESK_ITEM}")
+        check(page, "application form")
+        page.focus("#applicant_name")
+        page.keyboard.press("Enter")  # nothing filled in
+        expect(page.locator("#error-summary")).to_be_focused()
+        check(page, "application form with errors")
+        for field, text in (("#applicant_name", name), ("#id_number", id_number), ("#phone", phone)):
+            page.focus(field)
+            page.keyboard.type(text)
+        for box in page.locator("input[type=checkbox][id^=has_]").all():
+            box.focus()
+            page.keyboard.press("Space")
+        page.focus("#phone")
+        page.keyboard.press("Enter")
+        expect(page.locator("#answer")).to_have_text("已受理")
+        check(page, "accepted")
+        number = re.search(r"\d{15}", page.locator("#case-heading").inner_text()).group(0)
+        promised = load_calendar(hall.settings.calendar).add(local_day(dt.datetime.now(dt.timezone.utc)), 20)
+        expect(page.locator("#promised")).to_have_text(promised.isoformat())
+        page.get_by_role("link", name="受理回执", exact=True).focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("h1").first).to_contain_text("受理回执")
+        check(page, "receipt", personal=(id_number, phone))
+        link = page.locator("a.qr-link").first
+        rating_link = link.get_attribute("href")
+        assert link.locator("img").get_attribute("src") == qr_svg(rating_link)  # the QR code holds the link
+        text = _pdf_text(page, f"/desk/cases/{number}/receipt.pdf")
+        assert "受理回执" in text and number in text and promised.isoformat() in text
+    with context(chromium, forwarded_for="203.0.113.61") as ctx:  # the applicant, at home
+        page = ctx.new_page()
+        page.goto(hall.web + "/lookup")
+        page.fill("#case_number", number)
+        page.fill("#phone_last4", phone[-4:])
+        page.click("button[type=submit]")
+        expect(page.locator("#case-heading")).to_contain_text(number)
+        page.goto(hall.web + urlsplit(rating_link).path)  # scanned from the receipt
+        page.click("label[for=level-5]")
+        page.click("button[type=submit]")
+        expect(page.locator("main")).to_contain_text("感谢您的评价")
+
+
+def test_notices_commitments_a_double_click_and_the_rating_pad(hall, chromium):
+    import datetime as dt
+
+    import psycopg
+
+    from web_front.pads import make_pad
+
+    with psycopg.connect(hall.settings.database_url) as conn:
+        _, code = make_pad(conn, "county-desk", "受理部评价器", "it", dt.datetime.now(dt.timezone.utc))
+    name, id_number, phone = DESK_APPLICANT
+    with context(chromium) as clerk_ctx, context(chromium) as pad_ctx:
+        pad = pad_ctx.new_page()
+        pad.goto(hall.web + "/pad")
+        check(pad, "pad pairing")
+        pad.fill("#code", code)
+        pad.click("button[type=submit]")
+        expect(pad.locator("h1")).to_have_text("欢迎评价我们的服务")
+        check(pad, "pad waiting")
+
+        page = clerk_ctx.new_page()
+        _first_sign_in_by_keyboard(hall, page, "SX0014", "/desk/apply/MZ-001")
+
+        def fill(received: int, commitment: bool = False):
+            page.goto(hall.web + "/desk/apply/MZ-001")
+            page.fill("#applicant_name", name)
+            page.fill("#id_number", id_number)
+            page.fill("#phone", phone)
+            for box in page.locator("input[type=checkbox][id^=has_]").all()[:received]:
+                box.check()
+            if commitment:
+                page.check("#commitment")
+
+        fill(4)
+        page.fill("#defect_id_card", "复印件不清晰")
+        page.click("button[type=submit]")
+        expect(page.locator("#answer")).to_contain_text("待补齐材料")
+        check(page, "one-time notice given")
+        page.click("text=一次性告知书")
+        expect(page.locator("h1").first).to_contain_text("一次性告知书")
+        check(page, "one-time notice")
+        listed = page.locator("table.lines tbody tr").all_inner_texts()
+        assert len(listed) == 2 and any("复印件不清晰" in row for row in listed)  # the defect and the one missing
+
+        fill(5, commitment=True)
+        page.click("button[type=submit]")
+        expect(page.locator("#answer")).to_contain_text("容缺受理")
+        check(page, "accepted with commitment")
+        page.click("text=容缺承诺书")
+        check(page, "commitment letter")
+
+        before = _cases_at(hall, "county-desk")
+        fill(6)
+        page.dblclick("button[type=submit]")
+        expect(page.locator("#answer")).to_have_text("已受理")
+        assert _cases_at(hall, "county-desk") == before + 1
+
+        page.click("text=邀请申请人在评价器上评价")
+        expect(page.get_by_role("status")).to_contain_text("已邀请")
+        expect(pad.locator("h1")).to_have_text("请对本次服务作出评价", timeout=10_000)  # live, never reloaded by hand
+        check(pad, "pad invited")
+        pad.get_by_role("button", name="满意", exact=True).click()
+        expect(pad.locator("h1")).to_have_text("感谢您的评价！")
+        check(pad, "pad thanks")
+        expect(pad.locator("h1")).to_have_text("欢迎评价我们的服务", timeout=10_000)  # reset by itself
+        page.goto(hall.web + "/desk/today")
+        check(page, "my window today")
+        page.goto(hall.web + "/desk/supply")
+        check(page, "supply materials")
