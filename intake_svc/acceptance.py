@@ -88,6 +88,23 @@ class NoticeLine:
 
 
 @dataclass(frozen=True)
+class ClerkChoice:
+    """What the clerk decides rather than the rules: not to accept, with reasons (不予受理), or that the
+    applicant only asked (咨询: recorded, no case). Neither by default: the rules answer."""
+
+    refusal_reasons: tuple[str, ...] = ()
+    consultation: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.refusal_reasons or self.consultation)
+
+
+CONSULTED = "咨询服务：已答复，不予受理 (consultation answered)"
+ASKED_ONLY = "咨询：已答复，申请人未申请办理 (consultation answered, no application)"
+MOST_REASONS, LONGEST_REASON = 10, 500
+
+
+@dataclass(frozen=True)
 class ClerkAnswer:
     """What the clerk answers: the content of the receipt."""
 
@@ -105,7 +122,7 @@ class ClerkAnswer:
         return self.status in (CaseStatus.ACCEPTED, CaseStatus.ACCEPTED_WITH_COMMITMENT)
 
 
-def validate(app: Application, catalogue: Catalogue, org: OrgChart) -> Item:
+def validate(app: Application, catalogue: Catalogue, org: OrgChart, choice: ClerkChoice = ClerkChoice()) -> Item:
     """Field checks: everything the request must carry to be considered at all."""
     v = Violations()
     v.require(app.request_id, "request_id", 64)
@@ -153,8 +170,36 @@ def validate(app: Application, catalogue: Catalogue, org: OrgChart) -> Item:
             v.add(f"materials[{i}].defect", "at most 500 characters")
     if len(app.form) > 100 or any(len(k) > 64 or len(val) > 2000 for k, val in app.form.items()):
         v.add("form", "at most 100 fields of 64-character names and 2000-character values")
+    elif item is not None:
+        _check_form(v, app.form, item, complete=not (choice or item.consult_only))
+    _check_choice(v, choice, item)
     v.check()
     return item
+
+
+def _check_form(v: Violations, form: dict[str, str], item: Item, complete: bool) -> None:
+    """The form holds the item's fields only, each within its length; the required ones filled in when
+    the application is to be examined (a refusal or a consultation needs no complete form)."""
+    for key in form:
+        if item.field(key) is None:
+            v.add(f"form.{key}", f"item {item.code} has no field {key!r}")
+    for f in item.fields:
+        value = form.get(f.code, "")
+        if complete and f.required and not value.strip():
+            v.add(f"form.{f.code}", "required")
+        elif len(value) > f.max_length:
+            v.add(f"form.{f.code}", f"at most {f.max_length} characters")
+
+
+def _check_choice(v: Violations, choice: ClerkChoice, item: Item | None) -> None:
+    if choice.refusal_reasons and choice.consultation:
+        v.add("consultation", "a consultation refuses nothing: give refusal_reasons or consultation, not both")
+    if choice.refusal_reasons and item is not None and item.consult_only:
+        v.add("refusal_reasons", f"item {item.code} is a consultation item (咨询服务): nothing to refuse")
+    if len(choice.refusal_reasons) > MOST_REASONS:
+        v.add("refusal_reasons", f"at most {MOST_REASONS} reasons")
+    for i, reason in enumerate(choice.refusal_reasons[:MOST_REASONS]):
+        v.require(reason, f"refusal_reasons[{i}]", LONGEST_REASON)
 
 
 def material_notice(item: Item, provided: dict[str, str | None]) -> tuple[list[NoticeLine], bool]:
@@ -194,12 +239,14 @@ _LEVEL_NAME = {Level.VILLAGE: "村便民服务室", Level.TOWNSHIP: "乡镇便�
 
 
 def examine(app: Application, item: Item, org: OrgChart, cal: WorkingCalendar, today: dt.date,
-            commitment_days: int) -> ClerkAnswer:
-    """The clerk's answer to a validated application, received on `today`."""
+            commitment_days: int, choice: ClerkChoice = ClerkChoice()) -> ClerkAnswer:
+    """The clerk's answer to a validated application, received on `today`: a consultation when the
+    item is one or the applicant only asked; not accepted with the clerk's reasons and the rules'; else
+    as the materials stand."""
     level = org.organisation(app.organisation).level
-    if item.consult_only:
-        return ClerkAnswer(None, item.kind.value, level, ("咨询服务：已答复，不予受理 (consultation answered)",))
-    reasons = _refusals(app, item, org, today)
+    if item.consult_only or choice.consultation:
+        return ClerkAnswer(None, item.kind.value, level, (CONSULTED if item.consult_only else ASKED_ONLY,))
+    reasons = [*choice.refusal_reasons, *_refusals(app, item, org, today)]
     if reasons:
         return ClerkAnswer(CaseStatus.NOT_ACCEPTED, RETURNED, level, tuple(reasons))
     return check_materials(item, {m.code: m.defect or None for m in app.materials}, app.commitment_signed,

@@ -18,11 +18,14 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "ListItems": EVERYONE,  # the guide (办事指南)
     "GetItem": EVERYONE,
     "GetBoard": EVERYONE,  # the hall board (大屏): counts only
+    "ListCases": {C, A},  # the desk's own cases (本窗口今日): a clerk its organisation's, an agent its own
+    "RecordFee": {C},  # 一次性收费 at the window; an agent collects nothing (代办 is free of charge)
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (the public lookup has its own
-# limits; the guide and the board hold no personal data; GetCase, a view of personal data, is
-# recorded); every other call is, and every refused one.
+# limits; the guide and the board hold no personal data). GetCase and ListCases show applicants'
+# names to staff, views of personal data, and are recorded; so is every other call, and every
+# refused one.
 QUIET = frozenset({"Track", "ListItems", "GetItem", "GetBoard"})
 
 

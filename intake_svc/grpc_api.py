@@ -11,8 +11,10 @@ from hall.wiring import ApiWiring
 from services.access import Credentials
 from services.errors import InvalidRequest, NotFound
 from services.grpcutil import add_servicer, rpc
-from services.timesource import SystemTime, TimeSource
+from services.timesource import SystemTime, TimeSource, local_day
 
+from . import fees
+from .acceptance import ClerkChoice
 from .access import QUIET, ROLES
 from .board import BoardRow, Counts
 from .guide import Guide, GuideItem
@@ -42,6 +44,14 @@ def application(request: pb.SubmitRequest) -> Application:
         materials=tuple(_materials(request.materials)), form=dict(request.form), agent=request.agent or None,
         consent_ref=request.consent_ref or None, project_code=request.project_code or None,
         request_id=request.request_id, commitment_signed=request.commitment_signed)
+
+
+def clerk_choice(request: pb.SubmitRequest) -> ClerkChoice:
+    return ClerkChoice(tuple(request.refusal_reasons), request.consultation)
+
+
+def _owed(materials) -> list[pb.OwedMaterial]:
+    return [pb.OwedMaterial(code=code, name=name, owed_for=why) for code, name, why in materials]
 
 
 def receipt(r: dict) -> pb.Receipt:
@@ -75,7 +85,28 @@ def case_view(row: dict) -> pb.CaseView:
         received_at=row["received_at"].isoformat(), accepted_on=str(row["accepted_on"] or ""),
         promised_deadline=str(row["promised_deadline"] or ""), result=row["result"] or "",
         archived=row["archived_at"] is not None,
-        history=[history_entry(e) for e in row["history"]])
+        history=[history_entry(e) for e in row["history"]],
+        window=row["window"], window_phone=row["window_phone"],
+        commitment_deadline=str(row["commitment_deadline"] or ""),
+        one_time_notice=[pb.NoticeLine(**line) for line in row["receipt"]["one_time_notice"]],
+        reasons=row["receipt"]["reasons"],
+        materials=[pb.ProvidedMaterial(code=code, defect=defect or "") for code, defect in row["materials"]],
+        promised_materials=_owed((code, name, "commitment") for code, name in row["promised"]),
+        first_clerk=row["first_clerk"], agent=row["agent"] or "", consent_ref=row["application"]["consent_ref"] or "",
+        project_code=row["application"]["project_code"] or "", fee_yuan=row["fee_yuan"], fee_basis=row["fee_basis"],
+        fee_collected_yuan=row["fee_collected_yuan"], fee_receipt_number=row["fee_receipt_number"] or "",
+        fee_reduction_reason=row["fee_reduction_reason"] or "",
+        fee_collected_on=str(local_day(row["fee_collected_at"])) if row["fee_collected_at"] else "")
+
+
+def case_summary(row: dict) -> pb.CaseSummary:
+    return pb.CaseSummary(
+        case_number=row["case_number"], item_code=row["item_code"], item_name=row["item_name"],
+        kind=_KINDS[row["kind"]], status=row["status"], received_at=row["received_at"].isoformat(),
+        accepted_on=str(row["accepted_on"] or ""), promised_deadline=str(row["promised_deadline"] or ""),
+        commitment_deadline=str(row["commitment_deadline"] or ""), applicant_name=row["applicant_name"],
+        id_number=row["id_number"], phone=row["phone"], first_clerk=row["first_clerk"], agent=row["agent"] or "",
+        owed=_owed(row["owed"]))
 
 
 def guide_item(item: GuideItem) -> pb.GuideItem:
@@ -88,7 +119,9 @@ def guide_item(item: GuideItem) -> pb.GuideItem:
         agent_may_carry=item.agent_may_carry, levels=item.levels, decided_at=item.decided_at,
         consult_only=item.consult_only, requires_project_code=item.requires_project_code,
         stages=[pb.GuideStage(name=s.name, lead=s.lead, departments=s.departments, limit_days=s.limit_days)
-                for s in item.stages])
+                for s in item.stages],
+        fields=[pb.GuideField(code=f.code, label=f.label, required=f.required, max_length=f.max_length)
+                for f in item.fields])
 
 
 def _counts(c: Counts) -> pb.BoardCounts:
@@ -115,7 +148,7 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
     def Submit(self, request, context, caller):
         app = application(request)
         with self.unit_of_work() as uow:
-            return receipt(self.intake.submit(uow, caller, app))
+            return receipt(self.intake.submit(uow, caller, app, clerk_choice(request)))
 
     @rpc
     def SupplyMaterials(self, request, context, caller):
@@ -164,6 +197,22 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
             b = self.intake.board(uow, request.centre)
         return pb.Board(day=str(b.day), as_of=b.as_of.isoformat(timespec="seconds"), total=_counts(b.total),
                         centres=[_board_row(r) for r in b.centres], windows=[_board_row(r) for r in b.windows])
+
+
+    @rpc
+    def ListCases(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            page = self.intake.list_cases(uow, caller, request.accepted_on, request.waiting, request.page_size,
+                                          request.page_token)
+        return pb.ListCasesReply(cases=[case_summary(r) for r in page["cases"]],
+                                 next_page_token=page["next_page_token"], total=page["total"])
+
+    @rpc
+    def RecordFee(self, request, context, caller):
+        pay = fees.payment(request.request_id, request.case_number, request.amount_yuan, request.receipt_number,
+                           request.reduction_reason)
+        with self.unit_of_work() as uow:
+            return case_view(self.intake.record_fee(uow, caller, request.case_number, pay))
 
 
 def build(settings: IntakeSettings, server, time: TimeSource | None = None) -> ApiWiring:

@@ -25,6 +25,15 @@ class GuideMaterial:
 
 
 @dataclass(frozen=True)
+class GuideField:
+    """A field of the item's application form (申请表): SubmitRequest.form takes these codes only."""
+    code: str
+    label: str
+    required: bool
+    max_length: int
+
+
+@dataclass(frozen=True)
 class GuideStage:
     """A stage of parallel approval (并联审批): its lead and the departments that review at once."""
     name: str
@@ -53,6 +62,7 @@ class GuideItem:
     consult_only: bool
     requires_project_code: bool
     stages: tuple[GuideStage, ...]
+    fields: tuple[GuideField, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,8 @@ def guide_item(item: Item, org: OrgChart) -> GuideItem:
         agent_may_carry=item.attendance == Attendance.PROXY_ALLOWED, levels=levels_of(item),
         decided_at=item.decided_at.value, consult_only=item.consult_only,
         requires_project_code=item.requires_project_code,
-        stages=tuple(GuideStage(s.name, s.lead, tuple(s.departments), s.limit_days) for s in item.stages))
+        stages=tuple(GuideStage(s.name, s.lead, tuple(s.departments), s.limit_days) for s in item.stages),
+        fields=tuple(GuideField(f.code, f.label, f.required, f.max_length) for f in item.fields))
 
 
 def _matches(item: Item, words: list[str], department: str) -> bool:

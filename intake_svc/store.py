@@ -33,13 +33,22 @@ def insert_case(uow: UnitOfWork, row: dict) -> bool:
     return cur.fetchone() is not None
 
 
-def insert_consultation(uow: UnitOfWork, app, at) -> bool:
+def insert_consultation(uow: UnitOfWork, app, at, request_hash: str) -> bool:
     """Record a consultation (咨询); False when its request id was recorded before."""
     return uow.execute(
-        "INSERT INTO consultations (request_id, item_code, organisation, channel, first_clerk, agent, answered_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
-        [app.request_id, app.item_code, app.organisation, app.channel.value, app.first_clerk, app.agent, at],
+        "INSERT INTO consultations (request_id, item_code, organisation, channel, first_clerk, agent, answered_at, "
+        "request_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
+        [app.request_id, app.item_code, app.organisation, app.channel.value, app.first_clerk, app.agent, at,
+         request_hash],
     ).fetchone() is not None
+
+
+def consultation_hash(uow: UnitOfWork, request_id: str) -> str | None:
+    """The request hash of the consultation recorded under a request id ('' for one recorded before
+    hashes were kept); None when there is none."""
+    row = uow.execute("SELECT coalesce(request_hash, '') FROM consultations WHERE request_id = %s",
+                      [request_id]).fetchone()
+    return row[0] if row else None
 
 
 def case_by_request(uow: UnitOfWork, request_id: str) -> dict | None:
@@ -134,3 +143,35 @@ def board_counts(uow: UnitOfWork, today: dt.date, start: dt.datetime, end: dt.da
         "FROM cases WHERE status = ANY(%(open)s) OR accepted_on = %(today)s "
         "OR (archived_at >= %(start)s AND archived_at < %(end)s) GROUP BY organisation",
         {"today": today, "start": start, "end": end, "open": open_statuses}).fetchall()
+
+
+# Waiting for the applicant's materials: a one-time notice unanswered, a department's request pending, a
+# 容缺 commitment not yet met. Written as the partial index cases_waiting is (migration 0007), so that the
+# planner reads that index.
+WAITING = ("(status IN ('supplement_required', 'waiting_supplement') OR (status IN ('accepted', "
+           "'accepted_with_commitment', 'in_handling') AND promised_materials <> '[]'::jsonb))")
+
+
+def list_cases(uow: UnitOfWork, query) -> tuple[list[dict], int]:
+    """A page of the cases a `window.CaseQuery` asks for, newest first, and how many match in all; one
+    more row than the page when there is another page. Through the index of the organisation's cases
+    by time (or its partial index of those waiting), keyset-paged: never an offset."""
+    where, params = ["organisation = %(organisation)s"], {"organisation": query.organisation}
+    if query.agent is not None:
+        where.append("agent = %(agent)s")
+        params["agent"] = query.agent
+    if query.day is not None:
+        where.append("(received_at >= %(start)s AND received_at < %(end)s OR accepted_on = %(day)s)")
+        params["start"], params["end"] = query.day_bounds()
+        params["day"] = query.day
+    if query.waiting:
+        where.append(WAITING)
+    condition = " AND ".join(where)
+    (total,) = uow.execute(f"SELECT count(*) FROM cases WHERE {condition}", params).fetchone()
+    if query.after is not None:
+        condition += " AND (received_at, case_number) < (%(at)s, %(number)s)"
+        params["at"], params["number"] = query.after
+    rows = uow.conn.cursor(row_factory=dict_row).execute(
+        f"SELECT * FROM cases WHERE {condition} ORDER BY received_at DESC, case_number DESC LIMIT %(limit)s",
+        {**params, "limit": query.size + 1}).fetchall()
+    return rows, total

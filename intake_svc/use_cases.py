@@ -17,8 +17,8 @@ from services.privacy import applicant_key, mask_id, mask_name, mask_phone
 from services.timesource import CHINA, local_day
 from services.uow import UnitOfWork
 
-from . import store
-from .acceptance import ClerkAnswer, check_materials, examine, first_contact, validate
+from . import fees, store, window
+from .acceptance import ClerkAnswer, ClerkChoice, check_materials, examine, first_contact, validate
 from .access import may_see_case, may_submit
 from .board import Board, Counts, board, board_scope
 from .history import canonical, verify
@@ -46,8 +46,13 @@ def _contact(applicant: dict) -> dict:
     return {"name": applicant["name"], "phone": applicant["phone"], "email": applicant.get("email", "")}
 
 
-def _request_hash(app: Application) -> str:
-    return hashlib.sha256(canonical(dataclasses.asdict(app)).encode()).hexdigest()
+def _request_hash(app: Application, choice: ClerkChoice = ClerkChoice()) -> str:
+    """The digest that tells a retried request from another under the same request id; the clerk's own
+    answer counts only when given, so that requests from before it hash as they did."""
+    body = dataclasses.asdict(app)
+    if choice:
+        body["clerk_choice"] = dataclasses.asdict(choice)
+    return hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -67,20 +72,24 @@ class Intake:
 
     # --- commands (API side) ---------------------------------------------------------------
 
-    def submit(self, uow: UnitOfWork, caller: Caller, app: Application) -> dict:
-        """Examine an application and answer with a receipt; one case per request id."""
+    def submit(self, uow: UnitOfWork, caller: Caller, app: Application, choice: ClerkChoice = ClerkChoice()) -> dict:
+        """Examine an application and answer with a receipt; one case (or one consultation) per request
+        id. `choice`: the clerk's own answer, not to accept or a consultation, instead of the rules'."""
         may_submit(caller, app.organisation, app.agent)
         app = dataclasses.replace(app, first_clerk=first_contact(app.first_clerk, caller.person))
-        item = validate(app, self.ref.catalogue, self.ref.org)
+        item = validate(app, self.ref.catalogue, self.ref.org, choice)
+        request_hash = _request_hash(app, choice)
         existing = store.case_by_request(uow, app.request_id)
         if existing:
-            return self._same_request(existing, app)
+            return self._same_request(existing, request_hash)
+        if store.consultation_hash(uow, app.request_id) not in (None, "", request_hash):
+            raise InvalidRequest([("request_id", "already used for a different application")])
         now = uow.time.now()
         today = local_day(now)
-        outcome = examine(app, item, self.ref.org, self.ref.calendar, today, self.commitment_days)
+        outcome = examine(app, item, self.ref.org, self.ref.calendar, today, self.commitment_days, choice)
         by = caller.actor()
         if outcome.status is None:  # a consultation (咨询): answered and recorded, no case
-            if store.insert_consultation(uow, app, now):
+            if store.insert_consultation(uow, app, now, request_hash):
                 uow.emit("ConsultationAnswered", None, {
                     "item_code": item.code, "organisation": app.organisation, "channel": app.channel.value,
                     "first_clerk": app.first_clerk, "agent": app.agent, "answered_on": today, "by": by})
@@ -89,7 +98,7 @@ class Intake:
         accepted_on = today if outcome.accepted else None
         receipt = _receipt(number, item.name, outcome, accepted_on)
         inserted = store.insert_case(uow, {
-            "case_number": number, "request_id": app.request_id, "request_hash": _request_hash(app),
+            "case_number": number, "request_id": app.request_id, "request_hash": request_hash,
             "item_code": item.code, "item_name": item.name, "kind": outcome.kind, "status": outcome.status.value,
             "level": outcome.level.value, "organisation": app.organisation, "channel": app.channel.value,
             "first_clerk": app.first_clerk, "agent": app.agent,
@@ -103,7 +112,7 @@ class Intake:
             "commitment_deadline": outcome.commitment_deadline,
             "promised_materials": list(outcome.promised_materials)})
         if not inserted:  # the same request arrived twice at once: the first one's receipt
-            return self._same_request(store.case_by_request(uow, app.request_id), app)
+            return self._same_request(store.case_by_request(uow, app.request_id), request_hash)
         actor = app.agent or app.first_clerk
         store.append(uow, number, "received", actor, {"channel": app.channel.value, "organisation": app.organisation,
                                                         "first_clerk": app.first_clerk, "agent": app.agent}, by=by)
@@ -113,8 +122,8 @@ class Intake:
                        today, actor, _contact(dataclasses.asdict(app.applicant)), by)
         return receipt
 
-    def _same_request(self, row: dict, app: Application) -> dict:
-        if row["request_hash"] != _request_hash(app):
+    def _same_request(self, row: dict, request_hash: str) -> dict:
+        if row["request_hash"] != request_hash:
             raise InvalidRequest([("request_id", "already used for a different application")])
         return row["receipt"]
 
@@ -238,8 +247,37 @@ class Intake:
         return row
 
     def read(self, uow: UnitOfWork, caller: Caller, case_number: str) -> dict:
+        """The whole case for staff, with what its printed documents need (window.documents)."""
         row = self._case(uow, case_number, caller)
-        return {**row, "history": store.history(uow, case_number)}
+        return {**row, **window.documents(row, self.ref), "history": store.history(uow, case_number)}
+
+    def list_cases(self, uow: UnitOfWork, caller: Caller, accepted_on: str, waiting: bool, page_size: int,
+                   page_token: str) -> dict:
+        """The desk's own cases (本窗口今日), a page of them newest first (window.case_query)."""
+        query = window.case_query(caller, accepted_on, waiting, page_size, page_token)
+        rows, total = store.list_cases(uow, query)
+        shown = rows[:query.size]
+        token = window.page_token(shown[-1]["received_at"], shown[-1]["case_number"]) if len(rows) > query.size else ""
+        return {"cases": [window.summary(r, self.ref.catalogue) for r in shown], "next_page_token": token,
+                "total": total}
+
+    def record_fee(self, uow: UnitOfWork, caller: Caller, case_number: str, pay: fees.FeePayment) -> dict:
+        """一次性收费 on a case of the caller's organisation (fees.collect), in its history with who
+        collected it, and FeeCollected; the same request again answers the same."""
+        row = self._case(uow, case_number, caller, lock=True)
+        if fees.collect(pay, self.ref.catalogue.item(row["item_code"]), row):
+            now = uow.time.now()
+            by = caller.actor()
+            store.append(uow, case_number, "fee_collected", caller.person or caller.code, {
+                "amount_yuan": fees.yuan(pay.amount_fen), "receipt_number": pay.receipt_number,
+                "reduction_reason": pay.reduction_reason}, by=by, changes={
+                "fee_request_id": pay.request_id, "fee_collected_fen": pay.amount_fen,
+                "fee_receipt_number": pay.receipt_number, "fee_reduction_reason": pay.reduction_reason or None,
+                "fee_collected_at": now})
+            uow.emit("FeeCollected", case_number, {
+                "item_code": row["item_code"], "organisation": row["organisation"], "amount_fen": pay.amount_fen,
+                "receipt_number": pay.receipt_number, "collected_on": local_day(now), "by": by})
+        return self.read(uow, caller, case_number)
 
     def track(self, uow: UnitOfWork, case_number: str, phone_last4: str, peer: str) -> dict | None:
         """The applicant's view: found only with the right phone digits, personal data masked; the
@@ -383,4 +421,5 @@ _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": 
            "task_resumed": "恢复办理", "co_handling_requested": "协办中", "task_pooled": "待分配承办人", "task_claimed": "部门已签收",
            "task_moved": "部门调整承办人", "decision_proposed": "已拟办，待审核签批", "decision_signed": "审核签批",
            "decided": "部门已作出审批决定", "co_handling_answered": "协办部门已答复",
-           "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知"}
+           "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知",
+           "fee_collected": "已缴费"}
