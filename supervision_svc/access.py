@@ -12,7 +12,8 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "Instruct": {S},  # 督办: the office acts on a warning
     "ReplyToInstruction": {D},
     "ListFaults": {D, S, L},
-    # the rating device at the window, the online hall, a follow-up call; the web front online only
+    # the rating device at the window, the online hall, a follow-up call; the web front online, and
+    # on site for its rating pad paired to one window (the use case checks the act is that window's)
     "Rate": {C, S, F},
     # a rectification item is its department's; a centre's (its manager, C for its system) for an
     # acceptance desk, centre or village room, which have no department; the use case checks the

@@ -11,9 +11,11 @@ A complaint is registered from any channel against a case or a department, and a
 its limit; its clock warns too.
 
 The public reaches two of these through the trusted web front, which names the real client: the
-online rating of a whole case, and the online complaint, which needs a contact phone and is limited
-per client address. The complainant looks the answer up with the complaint's number and the last 4
-digits of that phone, without a token; failed guesses are limited as intake's Track limits them.
+rating, of a whole case online or of a service act on site through the front's rating pad (评价器,
+paired by county IT to one window: it rates that window's acts only), and the online complaint,
+which needs a contact phone and is limited per client address. The complainant looks the answer up
+with the complaint's number and the last 4 digits of that phone, without a token; failed guesses are
+limited as intake's Track limits them.
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class Rating:
     rater: str  # who rates: 'applicant', or the code of a clerk or agent rating on someone's behalf
     comment: str = ""
     named: bool = False
+    window: str = ""  # on site through the web front: the window its rating pad is paired to
 
 
 @dataclass(frozen=True)
@@ -96,11 +99,14 @@ class Feedback:
     # --- ratings ---------------------------------------------------------------------------------
 
     def rate(self, uow: UnitOfWork, r: Rating, caller: Caller | None = None) -> dict:
-        """Record a rating; the same request id again gives the same rating. The web front rates a
-        whole case online, as the applicant."""
+        """Record a rating; the same request id again gives the same rating. The web front rates as
+        the applicant: a whole case online, or on site for its rating pad (评价器), naming the window
+        the pad is paired to; a pad rates that window's acts only. An organisation's rating device
+        names no window, or its own."""
         front = _front(caller)
-        if front and r.channel == "on_site":
-            raise Forbidden("the web front rates whole cases online; on site, the window's rating device rates")
+        if r.window and caller is not None and caller.role == Role.CLERK and r.window != caller.organisation:
+            raise Forbidden(f"a rating device rates for its own window ({caller.organisation}) only, "
+                            f"not {r.window[:100]}")
         v = Violations()
         v.require(r.request_id, "request_id")
         v.require(r.case_number, "case_number")
@@ -110,7 +116,7 @@ class Feedback:
         if r.level not in LEVELS:
             v.add("level", "1 (非常不满意) to 5 (非常满意)")
         if r.channel not in RATING_CHANNELS:
-            v.add("channel", "ONLINE" if front else "ON_SITE or ONLINE")
+            v.add("channel", "ON_SITE or ONLINE")
         elif r.channel == "online" and r.act:
             v.add("act", "an online rating is for the whole case: leave act empty")
         elif r.channel == "on_site" and not r.act:
@@ -119,10 +125,16 @@ class Feedback:
             v.add("comment", "at most 2000 characters")
         if len(r.act) > 200:
             v.add("act", "at most 200 characters")
+        if r.channel == "online" and r.window:
+            v.add("window", "an online rating is for the whole case: leave window empty")
+        elif front and r.channel == "on_site" and not r.window:
+            v.add("window", "required on site through the web front: the window the rating pad is paired to")
+        elif r.window and self.ref.org.organisation(r.window) is None:
+            v.add("window", f"no organisation {r.window[:100]!r}")
         v.check()
         if (earlier := store.rating_by_request(uow, r.request_id)) is not None:
             if (earlier["case_number"], earlier["channel"], earlier["act"], earlier["level"]) != \
-                    (r.case_number, r.channel, r.act, r.level):
+                    (r.case_number, r.channel, r.act, r.level) or r.window and earlier["by_organisation"] != r.window:
                 raise InvalidRequest([("request_id", "already used for a different rating")])
             return earlier
         facts = store.case(uow, r.case_number)
@@ -131,6 +143,9 @@ class Feedback:
         if r.rater in (facts["first_clerk"], facts["agent"]):
             raise Forbidden("the clerk or agent of a case may not rate it")
         department, organisation, by = self._responsible(uow, facts, r.act)
+        if r.window and by["organisation"] != r.window:  # the acceptance's organisation, or the task's
+            raise Forbidden(f"this pad's window did not do this act: {r.act!r} of case {r.case_number} "
+                            f"is not {r.window}'s")
         today = self._today(uow)
         rating = store.insert_rating(uow, r, department, organisation, by, today)
         if rating is None:

@@ -165,7 +165,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     def Rate(self, request, context, caller):
         rating = Rating(request_id=request.request_id, case_number=request.case_number,
                         channel=_RATING_CHANNELS.get(request.channel, ""), act=request.act, level=request.level,
-                        rater=request.rater, comment=request.comment, named=request.named)
+                        rater=request.rater, comment=request.comment, named=request.named, window=request.window)
         with self.unit_of_work() as uow:
             r = self.feedback.rate(uow, rating, caller)
             opened = store.rectification(uow, r["id"]) is not None

@@ -14,9 +14,10 @@ from hall.reference import load_reference
 from services.access import CLIENT_HEADER, FRONT_HEADER, Caller, Role
 from services.errors import TooManyAttempts
 from services.grpcutil import field_violations
+from services.timesource import local_day
 from supervision_svc.feedback import Complaint, Feedback, PublicLimits
 from tests.conftest import in_process_hall
-from tests.flow_steps import submission
+from tests.flow_steps import approve, submission, tasks_of
 from tests.supervision.conftest import D
 from tests.support import wait_until
 from tooling.settings import SystemSettings
@@ -103,7 +104,7 @@ def online_complaint(phone: str = PHONE, request_id: str | None = None, **fields
                                   "contact_phone": phone, **fields})
 
 
-def test_the_front_rates_a_case_online_once_and_never_on_site(system):
+def test_the_front_rates_a_case_online_once_and_on_site_only_for_a_pads_window(system):
     number = system.intake.Submit(submission("MZ-001", "county-desk")).case_number
     wait_until(lambda: system.sql("supervision", "SELECT 1 FROM cases WHERE case_number = %s", [number]),
                what="the case in supervision")
@@ -112,8 +113,10 @@ def test_the_front_rates_a_case_online_once_and_never_on_site(system):
         "request_id": request_id, "case_number": number, "channel": spb.ONLINE, "level": 1, "rater": "applicant",
         "comment": "等了很久", **fields})
 
-    assert code_of(lambda: front.Rate(rate("w0", channel=spb.ON_SITE, act="acceptance"))) \
-        == grpc.StatusCode.PERMISSION_DENIED
+    assert field_violations(error_of(lambda: front.Rate(rate("w0", channel=spb.ON_SITE, act="acceptance")))) \
+        == [("window", "required on site through the web front: the window the rating pad is paired to")]
+    assert field_violations(error_of(lambda: front.Rate(rate("w0", window="county-desk")))) \
+        == [("window", "an online rating is for the whole case: leave window empty")]
     assert field_violations(error_of(lambda: front.Rate(rate("w0", rater="clerk-01")))) \
         == [("rater", "'applicant': through the web front the applicant rates")]
     rating = front.Rate(rate("w1"))
@@ -124,6 +127,72 @@ def test_the_front_rates_a_case_online_once_and_never_on_site(system):
     assert system.sql("supervision", "SELECT count(*) FROM ratings WHERE case_number = %s", [number]) == [(1,)]
     assert system.sql("supervision", "SELECT department FROM rectifications WHERE rating_id = %s",
                       [rating.id]) == [("civil_affairs",)]
+
+
+def test_the_fronts_rating_pad_rates_the_acts_of_its_own_window_only(system):
+    """The pad at the civil-affairs window rates the acceptance it did and the task it handled; the
+    pad of another window, a pad without a window, and a device naming another window are refused,
+    with nothing written."""
+    desk, window = "county-desk", "county-window-civil-affairs"
+    at_desk = system.intake.Submit(submission("MZ-001", desk), timeout=10).case_number
+    at_window = system.intake.Submit(submission("MZ-001", window), timeout=10).case_number
+    (task,) = tasks_of(system.desk("civil_affairs"), at_desk)
+    approve(system.desk("civil_affairs"), task.task_id)
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM clocks WHERE ref = %s AND decided_on IS NOT NULL",
+                                  [task.task_id]), what="supervision to see the decision")
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM cases WHERE case_number = %s", [at_window]),
+               what="the window's case in supervision")
+    (task_window,) = system.sql("supervision", "SELECT organisation FROM clocks WHERE ref = %s", [task.task_id])[0]
+    assert task_window == window  # the task was handled at the window
+    (first_clerk,) = system.sql("supervision", "SELECT first_clerk FROM cases WHERE case_number = %s", [at_window])[0]
+    assert first_clerk
+    pad = Front(system, "198.51.100.31")
+
+    def on_site(number: str, act: str, pad_window: str, level: int = 4) -> spb.RateRequest:
+        return spb.RateRequest(request_id=uuid.uuid4().hex, case_number=number, channel=spb.ON_SITE, act=act,
+                               level=level, rater="applicant", window=pad_window)
+
+    def ratings(number: str) -> list[tuple]:
+        return system.sql("supervision", "SELECT act, by_organisation FROM ratings WHERE case_number = %s ORDER BY id",
+                          [number])
+
+    month = spb.Period(month=f"{local_day(system.system.time.now()):%Y-%m}")
+
+    def rated(group_by, key: str) -> int:
+        reply = system.supervision().GetFigures(spb.GetFiguresRequest(period=month, group_by=group_by))
+        return next((f.counts["ratings"] for f in reply.figures if f.key == key), 0)
+
+    before = rated(spb.WINDOW, window), rated(spb.PERSON, first_clerk)
+    # another window's pad: refused, nothing recorded
+    other = error_of(lambda: pad.Rate(on_site(at_window, "acceptance", desk, level=1)))
+    assert other.code() == grpc.StatusCode.PERMISSION_DENIED and "this pad's window did not do this act" \
+        in other.details()
+    assert code_of(lambda: pad.Rate(on_site(at_desk, task.task_id, desk))) == grpc.StatusCode.PERMISSION_DENIED
+    unknown = error_of(lambda: pad.Rate(on_site(at_window, "acceptance", "no-such-window")))
+    assert field_violations(unknown) == [("window", "no organisation 'no-such-window'")]
+    assert ratings(at_window) == [] and ratings(at_desk) == []
+    assert not system.sql("supervision", "SELECT 1 FROM rectifications r JOIN ratings g ON g.id = r.rating_id "
+                                         "WHERE g.case_number IN (%s, %s)", [at_window, at_desk])
+    # an organisation's device names its own window or none
+    device = system.supervision(desk)
+    assert code_of(lambda: device.Rate(on_site(at_window, "acceptance", window))) == grpc.StatusCode.PERMISSION_DENIED
+
+    # the window's pad: its acceptance, counted for the window and its first clerk, and its task
+    request = on_site(at_window, "acceptance", window)
+    rating = pad.Rate(request)
+    assert (rating.by_organisation, rating.by_person, rating.channel) == (window, first_clerk, spb.ON_SITE)
+    assert pad.Rate(request).id == rating.id  # the same request again: the same rating
+    replayed = spb.RateRequest()
+    replayed.CopyFrom(request)
+    replayed.window = desk  # another pad replaying it
+    assert [f for f, _ in field_violations(error_of(lambda: pad.Rate(replayed)))] == ["request_id"]
+    assert error_of(lambda: pad.Rate(on_site(at_window, "acceptance", window))).code() \
+        == grpc.StatusCode.FAILED_PRECONDITION  # one rating an act
+    handled = pad.Rate(on_site(at_desk, task.task_id, window, level=5))
+    assert (handled.by_organisation, handled.department) == (window, "civil_affairs")
+    assert ratings(at_window) == [("acceptance", window)] and ratings(at_desk) == [(task.task_id, window)]
+    # both count for the window; the acceptance's for its first clerk (the task's for whoever decided)
+    assert (rated(spb.WINDOW, window), rated(spb.PERSON, first_clerk)) == (before[0] + 2, before[1] + 1)
 
 
 def test_a_front_complaint_needs_a_phone_and_each_client_may_file_a_few(system):
