@@ -152,10 +152,12 @@ WAITING = ("(status IN ('supplement_required', 'waiting_supplement') OR (status 
            "'accepted_with_commitment', 'in_handling') AND promised_materials <> '[]'::jsonb))")
 
 
-def list_cases(uow: UnitOfWork, query) -> tuple[list[dict], int]:
-    """A page of the cases a `window.CaseQuery` asks for, newest first, and how many match in all; one
-    more row than the page when there is another page. Through the index of the organisation's cases
-    by time (or its partial index of those waiting), keyset-paged: never an offset."""
+def list_cases(uow: UnitOfWork, query) -> tuple[list[dict], int | None]:
+    """A page of the cases a `window.CaseQuery` asks for, newest first, with one more row than the page
+    when there is another, and how many match in all when that is a day's or those waiting (None for
+    every day: the count would read the organisation's whole history). Through the index of the
+    organisation's cases by time (a day's with the day accepted, or the partial index of those
+    waiting), keyset-paged: never an offset."""
     where, params = ["organisation = %(organisation)s"], {"organisation": query.organisation}
     if query.agent is not None:
         where.append("agent = %(agent)s")
@@ -167,7 +169,9 @@ def list_cases(uow: UnitOfWork, query) -> tuple[list[dict], int]:
     if query.waiting:
         where.append(WAITING)
     condition = " AND ".join(where)
-    (total,) = uow.execute(f"SELECT count(*) FROM cases WHERE {condition}", params).fetchone()
+    total = None
+    if query.day is not None or query.waiting:
+        (total,) = uow.execute(f"SELECT count(*) FROM cases WHERE {condition}", params).fetchone()
     if query.after is not None:
         condition += " AND (received_at, case_number) < (%(at)s, %(number)s)"
         params["at"], params["number"] = query.after

@@ -253,7 +253,8 @@ class Intake:
 
     def list_cases(self, uow: UnitOfWork, caller: Caller, accepted_on: str, waiting: bool, page_size: int,
                    page_token: str) -> dict:
-        """The desk's own cases (本窗口今日), a page of them newest first (window.case_query)."""
+        """The desk's own cases (本窗口今日), a page of them newest first (window.case_query), with the
+        total of a day's or of those waiting."""
         query = window.case_query(caller, accepted_on, waiting, page_size, page_token)
         rows, total = store.list_cases(uow, query)
         shown = rows[:query.size]

@@ -21,6 +21,7 @@ from .guide import fee_text
 PAGE_SIZE, LARGEST_PAGE = 20, 100
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 BAD_TOKEN = "a token from a previous reply"
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)  # no hall's case lies outside
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,9 @@ def case_query(caller: Caller, accepted_on: str, waiting: bool, page_size: int, 
             day = dt.date.fromisoformat(accepted_on) if _DAY.match(accepted_on) else None
         except ValueError:
             pass
-        if day is None:
+        if day is None or not FIRST_DAY <= day <= LAST_DAY:
             v.add("accepted_on", "a day (YYYY-MM-DD)")
+            day = None
     size = page_size or PAGE_SIZE
     if not 1 <= size <= LARGEST_PAGE:
         v.add("page_size", f"between 1 and {LARGEST_PAGE}")
@@ -79,7 +81,7 @@ def read_token(token: str) -> tuple[dt.datetime, str] | None:
         received_at = dt.datetime.fromisoformat(at)
     except ValueError:  # not base64, not UTF-8, not a time (binascii.Error is a ValueError)
         return None
-    if received_at.tzinfo is None or not number or len(number) > 64:
+    if received_at.tzinfo is None or not number or len(number) > 64 or "\x00" in number:
         return None
     return received_at, number
 
