@@ -46,6 +46,8 @@ EXPECTED = {
     "intake.Track": "dcasp",
     # public, with any credentials or none: the guide (办事指南) and the hall board (大屏)
     "intake.ListItems": "dcasmlifhp", "intake.GetItem": "dcasmlifhp", "intake.GetBoard": "dcasmlifhp",
+    # the desk's own cases (a clerk its organisation's, an agent its own); the fee collected by clerks only
+    "intake.ListCases": "ca", "intake.RecordFee": "c",
     "desk.ListTasks": "d", "desk.WatchTasks": "d", "desk.GetProgress": "dsl", "desk.Claim": "d",
     "desk.RequestSupplement": "d", "desk.StartSpecialProcedure": "d", "desk.EndSpecialProcedure": "d",
     "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
@@ -116,6 +118,10 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "intake.ListItems": ipb.ListItemsRequest(query="低保", page_size=5),
         "intake.GetItem": ipb.GetItemRequest(code="MZ-001"),
         "intake.GetBoard": ipb.GetBoardRequest(centre="zhangqiao-centre"),
+        "intake.ListCases": ipb.ListCasesRequest(waiting=True, page_size=5),
+        # the agent's case is of a free item: a clerk let through meets FAILED_PRECONDITION, nothing is recorded
+        "intake.RecordFee": ipb.RecordFeeRequest(request_id="access-fee", case_number=number, amount_yuan="20",
+                                                 receipt_number="No.1"),
         "desk.ListTasks": dpb.ListTasksRequest(case_number=number),
         "desk.WatchTasks": dpb.WatchTasksRequest(after_cursor=0),
         "desk.GetProgress": dpb.GetProgressRequest(case_number=number),
@@ -217,6 +223,8 @@ def test_every_method_with_every_role_system_and_person(system):
     assert {outcomes[f"intake.{m}", who] for m in ("ListItems", "GetItem", "GetBoard")
             for who in ("public", "clerk", "web front", "county IT")} == {grpc.StatusCode.OK}
     assert outcomes["intake.GetCase", "centre manager"] == outcomes["intake.GetCase", "leader"] == grpc.StatusCode.OK
+    assert outcomes["intake.ListCases", "clerk"] == outcomes["intake.ListCases", "agent"] == grpc.StatusCode.OK
+    assert outcomes["intake.RecordFee", "clerk"] == grpc.StatusCode.FAILED_PRECONDITION
     assert outcomes["supervision.ReviewAppeal", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.LookUpComplaint", "public"] == grpc.StatusCode.NOT_FOUND
@@ -241,6 +249,10 @@ def test_within_a_role_each_caller_reaches_its_own_only(system):
         case_number=number, phone_last4=request.applicant.phone[-4:], reason="不办了"))) \
         == grpc.StatusCode.PERMISSION_DENIED
     assert _code(lambda: other_clerk.Submit(submission("MZ-001", AGENT_ROOM))) == grpc.StatusCode.PERMISSION_DENIED
+    assert _code(lambda: other_clerk.RecordFee(ipb.RecordFeeRequest(
+        request_id="fee-1", case_number=number, amount_yuan="20", receipt_number="No.1"))) \
+        == grpc.StatusCode.PERMISSION_DENIED
+    assert number not in {c.case_number for c in other_clerk.ListCases(ipb.ListCasesRequest(page_size=100)).cases}
     assert system.intake_as(AGENT_ROOM).GetCase(ipb.GetCaseRequest(case_number=number)).case_number == number
     # agents: their own proxy cases, filed at their own organisation
     assert _code(lambda: other_agent.GetCase(ipb.GetCaseRequest(case_number=number))) \
@@ -248,6 +260,9 @@ def test_within_a_role_each_caller_reaches_its_own_only(system):
     assert _code(lambda: other_agent.Submit(submission(
         "MZ-001", AGENT_ROOM, channel=ipb.PROXY_AGENT, agent=AGENT, consent_ref="WT-2"))) \
         == grpc.StatusCode.PERMISSION_DENIED
+    listed = {who: {c.case_number for c in agent.ListCases(ipb.ListCasesRequest(page_size=100)).cases}
+              for who, agent in (("other", other_agent), ("own", system.intake_as(AGENT)))}
+    assert number in listed["own"] and number not in listed["other"]
     window_case = system.intake_as("county-desk").Submit(submission("MZ-001", "county-desk")).case_number
     assert _code(lambda: system.intake_as(AGENT).GetCase(ipb.GetCaseRequest(case_number=window_case))) \
         == grpc.StatusCode.PERMISSION_DENIED

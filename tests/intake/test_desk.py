@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import uuid
 
+import kombu
 import psycopg
 import pytest
 
@@ -22,9 +23,11 @@ from services.access import Caller, Role
 from services.contracts import new_envelope, parse_envelope
 from services.db import migrate, open_pool, service_migrations
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow
+from services.relay import OutboxRelay, Publisher
 from services.timesource import CHINA, ManualTime
 from services.uow import unit_of_work_factory
 from tests.flow_steps import id_number
+from tests.support import wait_until
 from tooling.settings import SystemSettings
 
 REF = load_reference(SystemSettings())
@@ -49,6 +52,9 @@ def desk(database_url):
         intake = Intake(REF, commitment_days=5)
         uow = staticmethod(unit_of_work_factory(pool, "intake", schema, time))
         clock = time
+
+        def relay(self, amqp_url: str) -> OutboxRelay:
+            return OutboxRelay(pool, database_url, "intake", schema, Publisher.for_events(amqp_url, "intake"))
 
         def sql(self, query: str, params=()):
             with self.connect() as conn:
@@ -202,6 +208,34 @@ def test_the_fee_is_collected_once_on_the_case_in_its_history_and_as_one_event(d
     assert [e.data["kind"] for e in desk.read(number)["history"]].count("fee_collected") == 1
 
 
+def test_the_fee_collected_goes_out_on_the_bus_once(desk, amqp_url):
+    """Through the outbox and its relay to RabbitMQ: one FeeCollected however often the clerk's
+    request is repeated."""
+    connection = kombu.Connection(amqp_url)
+    queue = kombu.Queue("fees", Publisher.for_events(amqp_url, "intake").exchange, routing_key="FeeCollected")
+    bound = queue(connection.channel())
+    bound.declare()
+    try:
+        number = desk.submit(application("GA-001"))["case_number"]
+        for _ in range(3):
+            desk.fee(number, "20", "No.42")
+        relay = desk.relay(amqp_url)
+        assert relay.publish_pending() == 2 and relay.unpublished() == 0  # ApplicationAccepted, FeeCollected
+
+        def received():
+            found = []
+            while (message := bound.get(accept=["json"])) is not None:
+                found.append(message.payload)
+                message.ack()
+            return found
+        (message,) = wait_until(received, what="FeeCollected from RabbitMQ")
+        assert (message["type"], message["case_number"], message["payload"]["amount_fen"]) == \
+            ("FeeCollected", number, 2000)
+        assert relay.publish_pending() == 0 and received() == []
+    finally:
+        connection.release()
+
+
 def test_a_reduced_fee_names_its_reason(desk):
     number = desk.submit(application("GT-002", form={"property_location": "示范县城关镇幸福路8号"}))["case_number"]
     view = desk.fee(number, "40", "No.7", "低保家庭减半收取登记费")
@@ -272,7 +306,7 @@ def test_a_row_shows_the_applicant_to_staff_with_the_id_number_and_phone_masked(
     app = application("MZ-003", missing=("disability_cert",))
     number = desk.submit(app, choice=ClerkChoice())["case_number"]
     (row,) = desk.cases()["cases"]
-    assert (row["case_number"], row["applicant_name"], row["item_name"]) == (number, "王小明", "农村五保供养（特困人员救助供养）审批")
+    assert (row["case_number"], row["applicant_name"], row["item_code"]) == (number, "王小明", "MZ-003")
     assert row["id_number"] == app.applicant.id_number[:4] + "*" * 10 + app.applicant.id_number[-4:]
     assert row["phone"] == "139****5678" and row["first_clerk"] == "SX0008"
     assert row["owed"] == [("disability_cert", "残疾人证（如有）", "one_time_notice")]
