@@ -91,7 +91,7 @@ def case_view(row: dict) -> pb.CaseView:
         one_time_notice=[pb.NoticeLine(**line) for line in row["receipt"]["one_time_notice"]],
         reasons=row["receipt"]["reasons"],
         materials=[pb.ProvidedMaterial(code=code, defect=defect or "") for code, defect in row["materials"]],
-        promised_materials=_owed((code, name, "commitment") for code, name in row["promised"]),
+        promised_materials=[code for code, _ in row["promised"]],
         first_clerk=row["first_clerk"], agent=row["agent"] or "", consent_ref=row["application"]["consent_ref"] or "",
         project_code=row["application"]["project_code"] or "", fee_yuan=row["fee_yuan"], fee_basis=row["fee_basis"],
         fee_collected_yuan=row["fee_collected_yuan"], fee_receipt_number=row["fee_receipt_number"] or "",
