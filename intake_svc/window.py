@@ -113,7 +113,6 @@ def summary(row: dict, catalogue: Catalogue) -> dict:
             "phone": mask_phone(applicant["phone"]), "owed": owed(row, catalogue)}
 
 
-
 def documents(row: dict, ref: Reference) -> dict:
     """What the printed documents of a case need beyond its row (受理回执, 一次性告知书, 不予受理告知书,
     容缺承诺书): the window and its public phone, the materials received in the item's order, the promised
