@@ -96,7 +96,8 @@ def case_view(row: dict) -> pb.CaseView:
         project_code=row["application"]["project_code"] or "", fee_yuan=row["fee_yuan"], fee_basis=row["fee_basis"],
         fee_collected_yuan=row["fee_collected_yuan"], fee_receipt_number=row["fee_receipt_number"] or "",
         fee_reduction_reason=row["fee_reduction_reason"] or "",
-        fee_collected_on=str(local_day(row["fee_collected_at"])) if row["fee_collected_at"] else "")
+        fee_collected_on=str(local_day(row["fee_collected_at"])) if row["fee_collected_at"] else "",
+        owed=_owed(row["owed"]))
 
 
 def case_summary(row: dict) -> pb.CaseSummary:

@@ -124,6 +124,7 @@ def documents(row: dict, ref: Reference) -> dict:
     collected = row["fee_collected_fen"]
     return {"window": window.name if window else "", "window_phone": ref.org.public_phone(row["organisation"]),
             "materials": received,
+            "owed": owed(row, ref.catalogue),
             "promised": [(c, n) for c, n, why in owed(row, ref.catalogue) if why == "commitment"],
             "fee_yuan": fee_text(item.fee.amount_yuan) if item else "0", "fee_basis": item.fee.basis if item else "",
             "fee_collected_yuan": yuan(collected) if collected else ""}

@@ -90,12 +90,14 @@ def accepting_organisation(item: Item, org: OrgChart) -> str:
 
 
 def application(item: Item, organisation: str, rng: random.Random) -> ipb.SubmitRequest:
-    """A complete application for `item`: every material, a valid applicant and project code."""
+    """A complete application for `item`: every material, its form's required fields, a valid
+    applicant and project code."""
     return ipb.SubmitRequest(
         request_id=uuid.uuid4().hex, item_code=item.code, channel=ipb.WINDOW, organisation=organisation,
         first_clerk="load-clerk", applicant=ipb.Applicant(name="测试申请人", id_number=id_number(rng),
                                                             phone=f"139{rng.randint(0, 10**8 - 1):08d}"),
         materials=[ipb.ProvidedMaterial(code=m.code) for m in item.materials],
+        form={f.code: f.label[:f.max_length] for f in item.fields if f.required},
         project_code=with_check_digit(f"2026-340521-65-03-{rng.randint(0, 99999):05d}") if item.requires_project_code else "")
 
 

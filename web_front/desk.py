@@ -242,7 +242,9 @@ async def record_fee(request: Request):
             form.errors.update({f: r for f, r in error.fields if f in form.values} or {"amount_yuan": error.message})
             return await case_page(request, fee_form=form, status=400)
         if error.code == "FAILED_PRECONDITION":
-            return await case_page(request, notice="本件已收费，不能重复收费（一次性收费）", status=409)
+            once = "already collected" in error.message
+            return await case_page(request, status=409, notice="本件已收费，不能重复收费（一次性收费）" if once
+                                   else "本件现在不能登记收费（未受理或本事项不收费）")
         if error.code == "PERMISSION_DENIED":
             return _not_yours(request)
         raise
@@ -281,15 +283,6 @@ def case_number_in(text: str, links) -> str | None:
         return None
 
 
-def _owed(case) -> list:
-    """What a case waits for from the applicant: the one-time notice's lines while the notice
-    stands, the materials promised under a commitment until brought."""
-    if case.status == "supplement_required":
-        return list(case.one_time_notice)
-    promised = set(case.promised_materials)
-    return [line for line in case.one_time_notice if line.material_code in promised]
-
-
 async def supply(request: Request):
     """Materials brought later (补齐、补正、容缺后补), by case number typed or scanned."""
     clerk = await _clerk(request)
@@ -306,10 +299,10 @@ async def supply(request: Request):
     if case is None:
         form = forms.Form({"case": text}, {"case": "没有找到这个办件：请输入回执上的15位办件编号，或扫描回执上的二维码"})
         return _page(clerk, "desk_supply.html", status=404, form=form, case=None, owed=[])
-    owed = _owed(case)
+    owed = list(case.owed)
     if data is None:
         return _page(clerk, "desk_supply.html", form=forms.Form({"case": case.case_number}), case=case, owed=owed)
-    form, chosen = forms.supply_form(data, [line.material_code for line in owed])
+    form, chosen = forms.supply_form(data, [material.code for material in owed])
     if not form.ok:
         return _page(clerk, "desk_supply.html", status=400, form=form, case=case, owed=owed)
     try:

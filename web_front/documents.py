@@ -51,18 +51,23 @@ def qr_svg(text: str) -> str:
     return segno.make(text, error="m").svg_data_uri(scale=4, border=2)
 
 
-def _fetch_static(url: str):
-    """WeasyPrint's fetcher: the style sheet from this folder, nothing from the network."""
-    from weasyprint import default_url_fetcher
+def _static_only():
+    """WeasyPrint's fetcher for a document: its style sheet from this folder and inline images,
+    nothing from the network or elsewhere on disk."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    prefix = "file:///static/"
-    if url.startswith(prefix):
-        path = (STATIC / url[len(prefix):]).resolve()
-        if path.parent == STATIC.resolve() and path.is_file():
-            return {"string": path.read_bytes(), "mime_type": "text/css" if path.suffix == ".css" else None}
-    if url.startswith("data:"):
-        return default_url_fetcher(url)
-    raise ValueError(f"a document loads only its style sheet and inline images, not {url[:60]}")
+    class StaticOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            prefix = "file:///static/"
+            if url.startswith(prefix):
+                path = (STATIC / url[len(prefix):]).resolve()
+                if path.parent == STATIC.resolve() and path.suffix == ".css" and path.is_file():
+                    return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": "text/css"})
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            raise ValueError(f"a document loads only its style sheet and inline images, not {url[:60]}")
+
+    return StaticOnly()
 
 
 def pdf(html: str) -> bytes:
@@ -70,4 +75,4 @@ def pdf(html: str) -> bytes:
     it in a worker thread)."""
     from weasyprint import HTML  # imported on first use: it takes a second
 
-    return HTML(string=html, base_url="file:///", url_fetcher=_fetch_static).write_pdf()
+    return HTML(string=html, base_url="file:///", url_fetcher=_static_only()).write_pdf()

@@ -14,3 +14,4 @@ RESULT = {"issued": "准予（出证）", "returned": "退回", "voided": "作�
           "supplement_timeout": "补正超时驳回", "concluded": "办结", "rejected": "不予许可"}
 RATING_LEVELS = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
 STEP = PUBLIC_STEPS  # a history entry's kind, as the applicant is told it
+OWED_FOR = {"one_time_notice": "一次性告知", "commitment": "容缺承诺", "department": "部门要求补正"}

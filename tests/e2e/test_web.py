@@ -283,7 +283,7 @@ def test_a_first_sign_in_by_keyboard_alone(hall, chromium):
 # --- the acceptance desk, its documents and the rating pad -----------------------------------------
 
 DESK_ITEM = "城市居民最低生活保障审批"  # MZ-001: five essential materials and one that may follow
-DESK_APPLICANT = ("赵淑华", "34112219800101003X", "13955507788")
+DESK_APPLICANT = ("赵淑华", "340521198301010039", "13955507788")
 
 
 def _first_sign_in_by_keyboard(hall, page, staff_number: str, path: str) -> None:
@@ -331,7 +331,7 @@ def test_a_clerk_accepts_by_keyboard_prints_the_receipt_and_the_applicant_looks_
     import datetime as dt
     from urllib.parse import urlsplit
 
-    from hall.calendar import load_calendar
+    from hall.calendar import WorkingCalendar
     from hall.clock import local_day
     from web_front.documents import qr_svg
 
@@ -362,7 +362,7 @@ def test_a_clerk_accepts_by_keyboard_prints_the_receipt_and_the_applicant_looks_
         expect(page.locator("#answer")).to_have_text("已受理")
         check(page, "accepted")
         number = re.search(r"\d{15}", page.locator("#case-heading").inner_text()).group(0)
-        promised = load_calendar(hall.settings.calendar).add(local_day(dt.datetime.now(dt.timezone.utc)), 20)
+        promised = WorkingCalendar.from_file(hall.settings.calendar).add(local_day(dt.datetime.now(dt.timezone.utc)), 20)
         expect(page.locator("#promised")).to_have_text(promised.isoformat())
         page.get_by_role("link", name="受理回执", exact=True).focus()
         page.keyboard.press("Enter")
