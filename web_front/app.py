@@ -107,7 +107,10 @@ def anonymous_csrf(request: Request) -> tuple[str, bool]:
 
 def same_origin(request: Request) -> bool:
     """A state change comes from this site's own pages: a browser's `Origin` (sent with every
-    POST) is this address or the public one, and `Sec-Fetch-Site` does not say cross-site."""
+    POST) is this address or the public one, and `Sec-Fetch-Site` does not say cross-site. (The
+    pages' `Referrer-Policy: same-origin` keeps links' addresses, which may hold signed rating
+    links, from other sites, yet lets the browser name this origin: under `no-referrer` it sends
+    `Origin: null`.)"""
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
@@ -171,7 +174,7 @@ class Headers:
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
                            or static]
                 headers += [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                            (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]
+                            (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY")]
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}

@@ -308,6 +308,7 @@ def _first_sign_in_by_keyboard(hall, page, staff_number: str, path: str) -> None
             page.keyboard.press("Tab")
         page.keyboard.type(text)
     page.keyboard.press("Enter")
+    expect(page.locator("h1")).not_to_have_text("修改密码")
 
 
 def _cases_at(hall, organisation: str) -> int:
@@ -420,17 +421,17 @@ def test_notices_commitments_a_double_click_and_the_rating_pad(hall, chromium):
 
         fill(4)
         page.fill("#defect_id_card", "复印件不清晰")
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         expect(page.locator("#answer")).to_contain_text("待补齐材料")
         check(page, "one-time notice given")
         page.click("text=一次性告知书")
         expect(page.locator("h1").first).to_contain_text("一次性告知书")
         check(page, "one-time notice")
         listed = page.locator("table.lines tbody tr").all_inner_texts()
-        assert len(listed) == 2 and any("复印件不清晰" in row for row in listed)  # the defect and the one missing
+        assert len(listed) == 3 and any("复印件不清晰" in row for row in listed)  # the defect and the two missing
 
         fill(5, commitment=True)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         expect(page.locator("#answer")).to_contain_text("容缺受理")
         check(page, "accepted with commitment")
         page.click("text=容缺承诺书")
@@ -438,7 +439,7 @@ def test_notices_commitments_a_double_click_and_the_rating_pad(hall, chromium):
 
         before = _cases_at(hall, "county-desk")
         fill(6)
-        page.dblclick("button[type=submit]")
+        page.dblclick("main button[type=submit]")
         expect(page.locator("#answer")).to_have_text("已受理")
         assert _cases_at(hall, "county-desk") == before + 1
 
