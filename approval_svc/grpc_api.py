@@ -20,7 +20,7 @@ from services.errors import InvalidRequest
 from services.grpcutil import add_servicer, rpc
 from services.timesource import CHINA, TimeSource, local_day
 
-from . import store
+from . import desk, store
 from .access import QUIET, ROLES, task_scope
 from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
 from .desk import Proposal, Task
@@ -72,7 +72,11 @@ def task_view(task: Task, ref: Reference, today: dt.date, register: StaffRegiste
         decided_at=task.decided_at.isoformat() if task.decided_at else "",
         holder=task.holder or "", holder_name=holder.name if holder else "", post=task.post,
         proposal=_proposal_view(task.proposal), decided_by=actor_view(task.decided_by),
-        signed_off=[actor_view(a) for a in task.signed_off])
+        signed_off=[actor_view(a) for a in task.signed_off],
+        suspended_until=str(task.suspended_until or ""), extension_left=max(desk.growth_cap(task), 0),
+        supplement_stops_clock=task.supplement_requested_on is None
+        and ref.calendar.between(task.assigned_on, today) <= desk.SUPPLEMENT_DUE_DAYS,
+        procedure=task.procedure or "")
 
 
 def away_view(row: dict | None, staff_number: str, register: StaffRegister) -> pb.AwayNotice:
