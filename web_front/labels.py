@@ -15,3 +15,9 @@ RESULT = {"issued": "准予（出证）", "returned": "退回", "voided": "作�
 RATING_LEVELS = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
 STEP = PUBLIC_STEPS  # a history entry's kind, as the applicant is told it
 OWED_FOR = {"one_time_notice": "一次性告知", "commitment": "容缺承诺", "department": "部门要求补正"}
+TASK_STATUS = {"assigned": "待签收", "claimed": "办理中", "waiting_supplement": "待补正材料",
+               "special_procedure": "特别程序中", "suspended": "已挂起", "decided": "已决定", "withdrawn": "已撤回"}
+TASK_ROLE = {1: "牵头", 2: "并联", 3: "协办"}
+PROCEDURE = {"expert_review": "专家评审", "hearing": "听证", "inspection": "现场勘查、检验检测", "public_notice": "公示"}
+SIGN_OFF_STEP = {"approver": "审批人", "checker": "核准人"}
+PROGRESS_STATUS = {"in_handling": "办理中", "concluded": "已办结", "withdrawn": "已撤回"}

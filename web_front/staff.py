@@ -55,9 +55,12 @@ def _refuse_insecure(request: Request):
 
 
 def home_of(post_id: str) -> str:
-    """The page a person's post works on: the desk for clerks, else their post's page."""
+    """The page a person's post works on: the desk for clerks, the worklist for handlers, approvers
+    and checkers, else their post's page."""
     kind = post_id.split("/")[1] if post_id.count("/") >= 2 else ""
-    return "/desk" if kind in (PostKind.ACCEPTANCE_CLERK, PostKind.WINDOW_CLERK) else "/me"
+    if kind in (PostKind.ACCEPTANCE_CLERK, PostKind.WINDOW_CLERK):
+        return "/desk"
+    return "/work" if kind in (PostKind.HANDLER, PostKind.APPROVER, PostKind.CHECKER) else "/me"
 
 
 def _next(value: str) -> str:

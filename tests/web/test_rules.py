@@ -80,7 +80,8 @@ def _texts() -> set[str]:
         for label, hint in re.findall(r'(?:field|check)\(\w+, [^,]+, "([^"]+)"(?:[^)]*?hint="([^"]+)")?',
                                       path.read_text()):
             found |= {label, hint} - {""}
-    for module in ("forms.py", "labels.py", "public.py", "staff.py", "app.py", "desk.py", "pad.py", "documents.py"):
+    for module in ("forms.py", "labels.py", "public.py", "staff.py", "app.py", "desk.py", "pad.py", "documents.py",
+                   "work.py"):
         source = (WEB / module).read_text()
         source = re.sub(r'"""[\s\S]*?"""', "", source)  # docstrings are not shown
         found |= set(re.findall(r'"([^"\n]*[\u4e00-\u9fff][^"\n]*)"', source))

@@ -1,0 +1,223 @@
+"""The department's pages below the browser (Starlette's test client; the APIs of an in-process
+hall on the real PostgreSQL): the worklist of a handler and of a signer, the task page's acts
+under the desk API's rules with their errors kept, the sign-off chain, another office's task
+refused with nothing written, and one poll of new work per organisation. The decision by keyboard
+in a real browser is in tests/e2e/test_web.py."""
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+
+import pytest
+from onewindow.desk.v1 import desk_pb2 as dpb
+from starlette.testclient import TestClient
+
+from tests.conftest import in_process_hall
+from tests.flow_steps import submission
+from tests.web.test_desk import Party
+from tests.web.test_pages import PROXY, csrf_of, post
+from web_front.run import application
+from web_front.work import WorkFeed
+
+CIVIL = "county-window-civil-affairs"
+HANDLER = "SX0018"  # the A handler of the county civil affairs window
+TOWNSHIP_HANDLER = "SX0094"  # the A handler of Zhangqiao's civil affairs window
+LAND = "county-window-land-resources"  # GT-002 is signed off by its approver and checker
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    with in_process_hall(tmp_path_factory.mktemp("work"), web_trusted_proxies=PROXY) as running:
+        yield running
+
+
+@pytest.fixture
+def browser(hall):
+    with TestClient(application(hall.settings), base_url="https://hall.test", client=(PROXY, 4000),
+                    headers={"X-Forwarded-For": f"203.0.113.{uuid.uuid4().int % 250 + 1}",
+                             "X-Forwarded-Proto": "https"}) as client:
+        yield client
+
+
+POSTS = {"SX0018": f"{CIVIL}/handler/1", "SX0094": "zhangqiao-window-civil-affairs/handler/1",
+         "SX0034": f"{LAND}/handler/1"}
+
+
+def signed_in(browser, hall, staff_number: str) -> Party:
+    """A party signed in as `staff_number` at its handler post when it holds several (a first
+    password, changed at once)."""
+    from tooling.people import set_first_passwords
+
+    (first,) = set_first_passwords(hall.settings, [staff_number], replace=True)
+    party, post_id = Party(browser), POSTS.get(staff_number, "")
+    page = post(party, "/sign-in", {"staff_number": staff_number, "password": first.password, "post_id": post_id})
+    password = f"Work-{uuid.uuid4().hex[:8]}-9"
+    party.post("/password", data={"csrf": csrf_of(page), "first": "1", "staff_number": staff_number,
+                                  "current_password": first.password, "new_password": password,
+                                  "repeat_password": password, "post_id": post_id})
+    return party
+
+
+def new_case(hall, item="MZ-001", organisation=CIVIL, **form) -> str:
+    request = submission(item, organisation)
+    request.form.update(form)
+    number = hall.intake_as(organisation).Submit(request).case_number
+    hall.system.drain()
+    return number
+
+
+def task_of(hall, department: str, number: str) -> dpb.Task:
+    (task,) = hall.desk(department).ListTasks(dpb.ListTasksRequest(case_number=number)).tasks
+    return task
+
+
+def test_a_handler_lands_on_the_worklist_nearest_deadline_first_with_days_used_and_left(browser, hall):
+    first, second = new_case(hall), new_case(hall)
+    handler = signed_in(browser, hall, HANDLER)
+    page = handler.get("/work")
+    assert page.status_code == 200 and 'href="/work"' in page.text and 'href="/desk"' not in page.text
+    rows = re.findall(r'<a href="/work/tasks/([\d.\w_]+)">(\d{15})</a>', page.text)
+    numbers = [n for _, n in rows]
+    assert first in numbers and second in numbers and numbers.index(first) < numbers.index(second)
+    assert re.search(r"已用 0 / 剩余 \d+", page.text)
+    filtered = handler.get("/work", params={"state": "suspended"})
+    assert first not in filtered.text and "没有待办" in filtered.text
+    assert 'data-work-events="/work/events?after=' in page.text
+    landing = signed_in(browser, hall, HANDLER)  # a fresh sign-in goes to the worklist
+    assert landing.get("/sign-in", follow_redirects=False).headers["location"] == "/work"
+
+
+def test_a_clerk_or_the_supervision_office_is_not_served_the_worklist(browser, hall):
+    assert signed_in(browser, hall, "SX0008").get("/work").status_code == 403
+    assert signed_in(browser, hall, "SX0004").get("/work/tasks/x").status_code == 403
+
+
+def test_the_handler_asks_for_material_once_then_decides_with_errors_kept(browser, hall):
+    number = new_case(hall)
+    task = task_of(hall, "civil_affairs", number)
+    handler = signed_in(browser, hall, HANDLER)
+    page = handler.get(f"/work/tasks/{task.task_id}")
+    assert page.status_code == 200 and "等待期间停止计时" in page.text and "各部门办理进度" in page.text
+    empty = handler.post(f"/work/tasks/{task.task_id}/supplement", data={"csrf": csrf_of(page), "note": "请补齐"})
+    assert empty.status_code == 400 and 'href="#materials"' in empty.text and ">请补齐</textarea>" in empty.text
+    asked = handler.post(f"/work/tasks/{task.task_id}/supplement", data={
+        "csrf": csrf_of(page), "material": "income_statement", "problem_income_statement": "缺少近6个月收入证明"})
+    assert asked.status_code == 200 and "待补正材料" in asked.text and "要求补正材料" not in asked.text
+    assert task_of(hall, "civil_affairs", number).status == dpb.WAITING_SUPPLEMENT
+
+    other = task_of(hall, "civil_affairs", new_case(hall))
+    page = handler.get(f"/work/tasks/{other.task_id}")
+    missing = handler.post(f"/work/tasks/{other.task_id}/decide", data={
+        "csrf": csrf_of(page), "decision": "approve", "opinion": "符合条件"})
+    assert missing.status_code == 400 and 'href="#legal_basis"' in missing.text and ">符合条件</textarea>" in missing.text
+    assert 'id="decision-approve" name="decision" value="approve" checked' in missing.text
+    assert task_of(hall, "civil_affairs", other.case_number).status != dpb.DECIDED
+    done = handler.post(f"/work/tasks/{other.task_id}/decide", data={
+        "csrf": csrf_of(page), "decision": "approve", "opinion": "符合条件", "legal_basis": "《社会救助暂行办法》第十一条"},
+        follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/work")
+    assert task_of(hall, "civil_affairs", other.case_number).status == dpb.DECIDED
+
+
+def test_a_suspension_says_what_is_left_and_a_resumption_beyond_30_percent_is_refused(browser, hall):
+    task = task_of(hall, "civil_affairs", new_case(hall))
+    handler = signed_in(browser, hall, HANDLER)
+    page = handler.get(f"/work/tasks/{task.task_id}")
+    latest = re.search(r"最迟至 (\d{4}-\d{2}-\d{2})", page.text).group(1)
+    assert f"还可延长 {int(task.limit_days * 0.3)} 个工作日" in page.text
+    too_far = handler.post(f"/work/tasks/{task.task_id}/suspend", data={
+        "csrf": csrf_of(page), "until": "2999-01-01", "reason": "等待司法鉴定"})
+    assert too_far.status_code == 400 and 'href="#until"' in too_far.text and 'value="2999-01-01"' in too_far.text
+    suspended = handler.post(f"/work/tasks/{task.task_id}/suspend", data={
+        "csrf": csrf_of(page), "until": latest, "reason": "等待司法鉴定"})
+    assert f"最迟 {latest} 恢复" in suspended.text and "恢复办理" in suspended.text
+    refused = handler.post(f"/work/tasks/{task.task_id}/resume", data={"csrf": csrf_of(page), "extension_days": "99"})
+    assert refused.status_code == 400 and 'href="#extension_days"' in refused.text
+    resumed = handler.post(f"/work/tasks/{task.task_id}/resume", data={"csrf": csrf_of(page), "extension_days": "1"})
+    assert resumed.status_code == 200 and task_of(hall, "civil_affairs", task.case_number).status == dpb.CLAIMED
+
+
+def test_a_decision_signed_off_passes_the_approver_then_the_checker(browser, hall):
+    task = task_of(hall, "land_resources", new_case(hall, "GT-002", LAND, property_location="示范县城关镇和平路8号"))
+    handler = signed_in(browser, hall, "SX0034")
+    page = handler.get(f"/work/tasks/{task.task_id}")
+    proposed = handler.post(f"/work/tasks/{task.task_id}/decide", data={
+        "csrf": csrf_of(page), "decision": "approve", "opinion": "材料齐全", "legal_basis": "《不动产登记暂行条例》"})
+    assert proposed.status_code == 200 and "拟办决定（待签署）" in proposed.text and "作出决定" not in proposed.text
+    for staff_number in ("SX0035", "SX0036"):
+        signer = signed_in(browser, hall, staff_number)
+        listed = signer.get("/work")
+        assert task.case_number in listed.text
+        shown = signer.get(f"/work/tasks/{task.task_id}")
+        bare = signer.post(f"/work/tasks/{task.task_id}/sign_off", data={"csrf": csrf_of(shown), "agree": "no"})
+        assert bare.status_code == 400 and 'href="#opinion"' in bare.text  # sending back says why
+        signed = signer.post(f"/work/tasks/{task.task_id}/sign_off", data={"csrf": csrf_of(shown), "agree": "yes"},
+                             follow_redirects=False)
+        assert signed.status_code == 303
+    decided = task_of(hall, "land_resources", task.case_number)
+    assert decided.status == dpb.DECIDED and [s.step for s in decided.signed_off] == ["approver", "checker"]
+
+
+def test_another_offices_task_is_refused_and_nothing_is_written(browser, hall):
+    task = task_of(hall, "civil_affairs", new_case(hall))
+    township = signed_in(browser, hall, TOWNSHIP_HANDLER)
+    assert township.get(f"/work/tasks/{task.task_id}").status_code == 403
+    own = township.get("/work")
+    for action in ("claim", "decide", "suspend"):
+        answer = township.post(f"/work/tasks/{task.task_id}/{action}", data={
+            "csrf": csrf_of(own), "decision": "reject", "opinion": "x", "legal_basis": "y", "until": "2030-01-01",
+            "reason": "z"})
+        assert answer.status_code == 403
+    handler = signed_in(browser, hall, HANDLER)
+    page = handler.get(f"/work/tasks/{task.task_id}")
+    assert handler.post(f"/work/tasks/{task.task_id}/claim", data={"csrf": ""}).status_code == 403
+    assert handler.post(f"/work/tasks/{task.task_id}/decide", data={
+        "csrf": csrf_of(page), "decision": "reject", "opinion": "x", "legal_basis": "y"},
+        headers={"Origin": "https://evil.example"}).status_code == 403
+    after = task_of(hall, "civil_affairs", task.case_number)
+    assert after.status == task.status and not after.opinion
+
+
+class FakeDesk:
+    def __init__(self):
+        self.tasks: list = []
+        self.calls = 0
+
+    async def ListTasks(self, request, metadata=None, timeout=None):
+        self.calls += 1
+        return dpb.ListTasksReply(tasks=self.tasks)
+
+
+class FakeApis:
+    def __init__(self):
+        self.desk = FakeDesk()
+
+    async def call(self, method, request, client, credential=None, as_front=False):
+        return await method(request)
+
+
+def test_one_poll_per_organisation_serves_every_open_worklist_and_counts_only_their_work():
+    apis = FakeApis()
+    feed = WorkFeed(apis, every=0.05)
+
+    async def scenario():
+        mark = await feed.mark(CIVIL, "credential", "203.0.113.1")
+        streams = [feed.changes(CIVIL, f"credential-{i}", "203.0.113.1").__aiter__() for i in range(5)]
+        for stream in streams:
+            await stream.__anext__()  # connected
+        apis.desk.tasks = [dpb.Task(task_id="A.1.civil_affairs", holder=""),
+                           dpb.Task(task_id="B.1.civil_affairs", holder="SX0017"),
+                           dpb.Task(task_id="C.1.civil_affairs", holder=HANDLER,
+                                    proposal=dpb.Proposal(awaiting="approver"))]
+        await asyncio.wait_for(asyncio.gather(*(s.__anext__() for s in streams)), 5)
+        reads = apis.desk.calls
+        for stream in streams:
+            await stream.aclose()
+        return mark, reads
+
+    mark, reads = asyncio.run(scenario())
+    assert reads <= 4  # one poll for five browsers, not five
+    assert feed.new_since(CIVIL, mark, "handler", HANDLER) == 1  # the pool's; B is another holder's
+    assert feed.new_since(CIVIL, mark, "approver", "SX0019") == 1
+    assert feed.new_since(CIVIL, mark, "checker", "SX0020") == 0

@@ -1,0 +1,545 @@
+"""The department's pages (承办) for the people of a handler, approver or checker post at a window
+or office (county bureaus and township stations without a system of their own): the worklist
+(待办) nearest deadline first with a live notice of new work, and the task page with every act of
+the department desk API, each explained where it is offered.
+
+Every act goes to the desk API with the person's own credential: the API decides what the person
+may do (their own window's or office's tasks only), these pages what to offer and how to explain it.
+The notice of new work comes from one poll of the desk per web process and organisation, shared
+by every open worklist of that organisation."""
+from __future__ import annotations
+
+import asyncio
+import calendar
+import datetime as dt
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from onewindow.desk.v1 import desk_pb2 as pb
+from onewindow.intake.v1 import intake_pb2 as intake
+from sse_starlette.sse import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from hall.clock import local_day
+from hall.staff import PostKind
+
+from . import forms, i18n, labels
+from .apis import ApiError
+from .app import client, expired_form, front_of, posted, render
+from .desk import Clerk as Worker
+from .staff import current_session
+
+HANDLERS = {PostKind.HANDLER.value}
+SIGNERS = {PostKind.APPROVER.value, PostKind.CHECKER.value}
+WORKERS = HANDLERS | SIGNERS
+OPEN = [pb.ASSIGNED, pb.CLAIMED, pb.WAITING_SUPPLEMENT, pb.SPECIAL_PROCEDURE, pb.SUSPENDED]
+WORKABLE = (pb.ASSIGNED, pb.CLAIMED)
+PAGE_SIZE = 20
+MOST_TASKS = 2000  # open tasks of one window or office read for its worklist, at most
+SOON_DAYS = 3  # working days left at which a task is flagged as near its deadline
+STREAM_SECONDS = 300  # an event stream ends after this; the browser reconnects with a renewed credential
+NOT_YOURS = "本岗位只能办理本单位（本窗口或办理室）的承办件"
+log = logging.getLogger(__name__)
+
+# what the desk API calls a field, and what the task page's forms call it
+_API_FIELDS = {"materials": "materials", "note": "note", "procedure": "procedure", "planned_days": "planned_days",
+               "until": "until", "reason": "reason", "extension_days": "extension_days", "asks": "departments",
+               "ask": "ask", "limit_days": "limit_days", "department": "departments", "cause": "cause",
+               "decision": "decision", "opinion": "opinion", "legal_basis": "legal_basis", "documents": "documents"}
+FIELD_ERRORS = {
+    "materials": "请选择须补正的材料，并写明每份材料的问题（200字以内）",
+    "note": "说明过长，请在500字以内",
+    "procedure": "请选择特别程序的种类",
+    "planned_days": "计划天数须为0（未定）或1至180个工作日",
+    "until": "挂起截止日期须晚于今天，且不超过3个月",
+    "reason": "请填写挂起原因（500字以内）",
+    "extension_days": "延长天数须在0至可延长天数之间（合计不超过时限的30%）",
+    "departments": "请选择协办部门（不含本部门；再次征求只能向已答复的部门）",
+    "ask": "请写明征求的意见（1000字以内）",
+    "limit_days": "协办时限须为1至60个工作日",
+    "cause": "再次征求意见须说明原因",
+    "decision": "请选择准予或不予",
+    "opinion": "请填写意见（2000字以内）",
+    "legal_basis": "请填写法律依据（1000字以内）",
+    "documents": "文书编号每行一个，每个不超过500字，至多50个",
+}
+PROCEDURES = {pb.EXPERT_REVIEW: "expert_review", pb.HEARING: "hearing", pb.INSPECTION: "inspection",
+              pb.PUBLIC_NOTICE: "public_notice"}
+CAUSES = {"co_handler_missed": pb.CO_HANDLER_MISSED, "lead_unclear": pb.LEAD_UNCLEAR}
+
+
+def status_name(status: int) -> str:
+    return pb.TaskStatus.Name(status).lower()
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A task's days on the working-day calendar, as the worklist shows them: in words, and a
+    class for its colour (never the colour alone)."""
+    used: int
+    limit: int
+    left: int
+    paused: bool
+    level: str  # "" | "soon" | "overdue" | "paused"
+
+    @property
+    def text(self) -> str:
+        if self.paused:
+            return "计时暂停"
+        if self.level == "overdue":
+            return "已超期"
+        if self.level == "soon":
+            return "临近期限"
+        return ""
+
+
+def clock_of(task: pb.Task) -> Clock:
+    limit = task.limit_days + task.extension_days
+    left = limit - task.used_days
+    paused = not task.deadline
+    level = "paused" if paused else "overdue" if left < 0 else "soon" if left <= SOON_DAYS else ""
+    return Clock(task.used_days, limit, left, paused, level)
+
+
+def _order(task: pb.Task) -> tuple:
+    """Nearest deadline first; tasks whose clock is paused after them."""
+    return (not task.deadline, task.deadline or "9999", task.task_id)
+
+
+def is_new_for(kind: str, staff_number: str, task: pb.Task) -> bool:
+    """Whether an open task of the organisation is work for this person: a handler's own or the
+    pool's (not while a proposal waits for sign-off), a signer's when the proposal waits for their post."""
+    if kind in SIGNERS:
+        return task.HasField("proposal") and task.proposal.awaiting == kind
+    return task.holder in ("", staff_number) and not task.HasField("proposal")
+
+
+def _add_months(day: dt.date, n: int) -> dt.date:
+    month = day.month - 1 + n
+    year, month = day.year + month // 12, month % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# --- one poll per process and organisation ------------------------------------------------------
+
+@dataclass
+class _Organisation:
+    seq: int = 0
+    known: set = field(default_factory=set)
+    entries: list = field(default_factory=list)  # (seq, task) of work seen new, the latest 500
+    read_at: float = 0.0
+    listeners: dict = field(default_factory=dict)  # queue -> (credential, client)
+    task: asyncio.Task | None = None
+
+
+class WorkFeed:
+    """The open tasks of each organisation, polled once per process for all its open worklists."""
+
+    def __init__(self, apis, every: float):
+        self.apis, self.every = apis, every
+        self.orgs: dict[str, _Organisation] = {}
+        self.reads = 0  # upstream reads made (for the tests: one per poll, not one per browser)
+
+    async def _read(self, credential: str, address: str) -> list:
+        self.reads += 1
+        reply = await self.apis.call(self.apis.desk.ListTasks, pb.ListTasksRequest(statuses=OPEN, page_size=500),
+                                     address, credential=credential)
+        return list(reply.tasks)
+
+    def _keep(self, org: _Organisation, tasks: list) -> bool:
+        keys = {(t.task_id, t.holder, t.proposal.awaiting if t.HasField("proposal") else ""): t for t in tasks}
+        fresh = [t for key, t in keys.items() if key not in org.known]
+        first = not org.read_at
+        org.known, org.read_at = set(keys), time.monotonic()
+        if first or not fresh:
+            return False
+        for t in fresh:
+            org.seq += 1
+            org.entries.append((org.seq, t))
+        del org.entries[:-500]
+        return True
+
+    async def mark(self, organisation: str, credential: str, address: str) -> int:
+        """The organisation's position now (read first if older than a poll): what a page shows."""
+        org = self.orgs.setdefault(organisation, _Organisation())
+        if time.monotonic() - org.read_at > self.every:
+            self._keep(org, await self._read(credential, address))
+        return org.seq
+
+    def new_since(self, organisation: str, after: int, kind: str, staff_number: str) -> int:
+        org = self.orgs.get(organisation)
+        return len({t.task_id for seq, t in org.entries if seq > after and is_new_for(kind, staff_number, t)}) \
+            if org else 0
+
+    async def changes(self, organisation: str, credential: str, address: str) -> AsyncIterator[None]:
+        """Once now, then each time new work arrives, while the credential is good."""
+        org = self.orgs.setdefault(organisation, _Organisation())
+        queue: asyncio.Queue = asyncio.Queue(maxsize=1)
+        org.listeners[queue] = (credential, address)
+        if org.task is None or org.task.done():
+            org.task = asyncio.create_task(self._poll(organisation, org), name=f"work-feed-{organisation}")
+        try:
+            yield None
+            while queue in org.listeners:
+                if await queue.get() is False:
+                    return  # this browser's credential was refused: it reconnects and renews it
+                yield None
+        finally:
+            org.listeners.pop(queue, None)
+
+    async def _poll(self, organisation: str, org: _Organisation) -> None:
+        while org.listeners:
+            queue, (credential, address) = next(iter(org.listeners.items()))
+            try:
+                changed = self._keep(org, await self._read(credential, address))
+            except ApiError as error:
+                if error.code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+                    org.listeners.pop(queue, None)
+                    _put(queue, False)
+                    continue
+                log.warning("work of %s not read: %s", organisation, error.code)
+            else:
+                if changed:
+                    for listener in list(org.listeners):
+                        _put(listener, True)
+            await asyncio.sleep(self.every)
+
+    async def stop(self) -> None:
+        for org in self.orgs.values():
+            if org.task is not None:
+                org.task.cancel()
+
+
+def _put(queue: asyncio.Queue, value) -> None:
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(value)
+
+
+def feed_of(request: Request) -> WorkFeed:
+    state = request.app.state
+    if getattr(state, "work_feed", None) is None:
+        front = front_of(request)
+        state.work_feed = WorkFeed(front.apis, front.board.every)
+    return state.work_feed
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+async def _worker(request: Request) -> Worker | Response:
+    """The person signed in at a handler, approver or checker post, or the answer for anyone else."""
+    found = await current_session(request)
+    if found is None:
+        return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
+    _, session = found
+    if session.post_kind not in WORKERS:
+        return render(request, "error.html", status=403, title="本页面供承办人员使用",
+                      text="待办供窗口和办理室的承办、审批、核准人员使用。您登录的岗位不办理承办件。")
+    return Worker(request, session)
+
+
+def _page(worker: Worker, template: str, status: int = 200, **context):
+    return render(worker.request, template, status=status, session=worker.session, csrf=worker.session.csrf,
+                  labels=labels, **context)
+
+
+def _not_yours(request: Request):
+    return render(request, "error.html", status=403, title="不能办理", text=NOT_YOURS)
+
+
+async def _open_tasks(worker: Worker) -> list:
+    tasks, token = [], ""
+    while len(tasks) < MOST_TASKS:
+        reply = await worker.call(worker.front.apis.desk.ListTasks, pb.ListTasksRequest(
+            statuses=OPEN, page_size=500, page_token=token))
+        tasks += reply.tasks
+        token = reply.next_page_token
+        if not token:
+            break
+    return tasks
+
+
+def _int(text: str, default: int = 0) -> int | None:
+    text = text.strip()
+    if not text:
+        return default
+    return int(text) if text.isdigit() and len(text) < 6 else None
+
+
+async def worklist(request: Request):
+    """待办: my open tasks and the pool's (a signer's: the proposals waiting for my post), nearest
+    deadline first, filtered by item, stage and state, paged."""
+    worker = await _worker(request)
+    if isinstance(worker, Response):
+        return worker
+    session, feed = worker.session, feed_of(request)
+    mark = await feed.mark(session.organisation, session.credential, client(request))
+    mine = sorted((t for t in await _open_tasks(worker)
+                   if is_new_for(session.post_kind, session.staff_number, t)
+                   or session.post_kind in HANDLERS and t.holder == session.staff_number), key=_order)
+    q = request.query_params
+    chosen = {"item": q.get("item", "")[:50], "stage": q.get("stage", "")[:3], "state": q.get("state", "")[:30]}
+    shown = [t for t in mine if (not chosen["item"] or t.item_code == chosen["item"])
+             and (not chosen["stage"] or str(t.stage) == chosen["stage"])
+             and (not chosen["state"] or status_name(t.status) == chosen["state"])]
+    page = max(_int(q.get("page", "")[:6], 1) or 1, 1)
+    pages = max((len(shown) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(page, pages)
+    query = urlencode({k: v for k, v in chosen.items() if v})
+    return _page(worker, "work.html", tasks=[(t, clock_of(t)) for t in shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]],
+                 total=len(shown), everything=len(mine), page=page, pages=pages, query=query, chosen=chosen,
+                 items=sorted({t.item_code for t in mine}), stages=sorted({t.stage for t in mine}),
+                 states=[s for s in labels.TASK_STATUS if s in {status_name(t.status) for t in mine}],
+                 mark=mark, signer=session.post_kind in SIGNERS, status_name=status_name)
+
+
+async def work_events(request: Request):
+    """Server-sent: how much new work arrived since the worklist was shown (one poll per organisation)."""
+    found = await current_session(request)
+    if found is None or found[1].post_kind not in WORKERS:
+        return Response(status_code=204)  # the browser stops reconnecting
+    _, session = found
+    feed = feed_of(request)
+    after = _int(request.query_params.get("after", "")[:12]) or 0
+    locale = i18n.choose(request.query_params.get("lang"), request.cookies.get("lang"))
+    fragment = front_of(request).templates.get_template("_work_notice.html")
+    ends = time.monotonic() + STREAM_SECONDS
+
+    async def events():
+        shown = 0
+        async for _ in feed.changes(session.organisation, session.credential, client(request)):
+            count = feed.new_since(session.organisation, after, session.post_kind, session.staff_number)
+            if count != shown:
+                shown = count
+                i18n.use(locale)
+                yield {"event": "work", "data": fragment.render(_=i18n.gettext_, count=count), "retry": 3000}
+            if time.monotonic() > ends:
+                return
+
+    return EventSourceResponse(events(), ping=15)
+
+
+async def _task(worker: Worker, task_id: str):
+    """(task, progress) when the task is of this person's window or office; "missing" or "foreign"."""
+    number = task_id.partition(".")[0]
+    if not forms.CASE_NUMBER.fullmatch(number) or len(task_id) > 120:
+        return "missing"
+    try:
+        progress = await worker.call(worker.front.apis.desk.GetProgress, pb.GetProgressRequest(case_number=number))
+    except ApiError as error:
+        if error.code == "PERMISSION_DENIED":
+            return "foreign"
+        if error.code in ("NOT_FOUND", "INVALID_ARGUMENT"):
+            return "missing"
+        raise
+    task = next((t for t in progress.tasks if t.task_id == task_id), None)
+    if task is None:
+        return "missing"
+    if task.organisation != worker.session.organisation:
+        return "foreign"
+    return task, progress
+
+
+def _missing(request: Request):
+    return render(request, "error.html", status=404, title="没有这个承办件", text="没有找到这个承办件。")
+
+
+def _offers(worker: Worker, task: pb.Task, progress) -> dict:
+    """Which acts the page offers, by the same rules as the desk API."""
+    s = worker.session
+    handler, mine = s.post_kind in HANDLERS, task.holder == s.staff_number
+    proposed = task.HasField("proposal")
+    free = handler and mine and task.status in WORKABLE and not proposed
+    co = [t for t in progress.tasks if t.lead_task_id == task.task_id]
+    open_co = [t for t in co if t.status not in (pb.DECIDED, pb.WITHDRAWN)]
+    return {
+        "claim": handler and task.status in WORKABLE and not proposed and (not task.holder or
+                                                                            mine and task.status == pb.ASSIGNED),
+        "supplement": free and task.role != pb.CO_HANDLING and not task.supplement_requested,
+        "special": free, "end_special": handler and mine and task.status == pb.SPECIAL_PROCEDURE,
+        "suspend": free, "resume": handler and mine and task.status == pb.SUSPENDED,
+        "co_handling": free and task.role != pb.CO_HANDLING, "second_ask": bool(co),
+        "decide": free and not open_co, "open_co": open_co, "co": co,
+        "sign_off": s.post_kind in SIGNERS and proposed and task.proposal.awaiting == s.post_kind,
+    }
+
+
+def _stages(worker: Worker, progress) -> list:
+    org = worker.front.org
+    stages: dict[int, list] = {}
+    for t in progress.tasks:
+        department = org.department(t.department)
+        stages.setdefault(t.stage, []).append((t, department.name if department else t.department))
+    return sorted(stages.items())
+
+
+async def task_page(request: Request, forms_shown: dict | None = None, notice: str | None = None,
+                    problem: str | None = None, status: int = 200):
+    worker = await _worker(request)
+    if isinstance(worker, Response):
+        return worker
+    found = await _task(worker, request.path_params["task_id"])
+    if found == "missing":
+        return _missing(request)
+    if found == "foreign":
+        return _not_yours(request)
+    task, progress = found
+    offers = _offers(worker, task, progress)
+    materials = []
+    if offers["supplement"]:
+        try:
+            item = await worker.call(worker.front.apis.intake.GetItem, intake.GetItemRequest(code=task.item_code))
+            materials = list(item.materials)
+        except ApiError as error:
+            if error.code not in ("NOT_FOUND", "INVALID_ARGUMENT"):
+                raise
+    today = local_day(worker.front.now())
+    asked = {t.department for t in offers["co"]}
+    departments = [d for d in worker.front.org.departments if d.code != task.department
+                   and (not offers["second_ask"] or d.code in asked)]
+    empty = {"decision": "", "agree": ""}
+    shown = {name: forms.Form(dict(empty)) for name in ("supplement", "special", "suspend", "resume", "co_handling",
+                                                        "decide", "sign_off")}
+    shown.update(forms_shown or {})
+    return _page(worker, "work_task.html", status=status, task=task, progress=progress, clock=clock_of(task),
+                 offers=offers, stages=_stages(worker, progress), materials=materials, departments=departments,
+                 latest_until=_add_months(today, 3), today=today, forms=shown, notice=notice, problem=problem,
+                 status_name=status_name, procedure_names=PROCEDURES)
+
+
+def _errors(error: ApiError, values: dict) -> dict:
+    errors = {}
+    for path, _ in error.fields:
+        name = _API_FIELDS.get(path.rpartition(".")[2].partition("[")[0]) or _API_FIELDS.get(path.partition("[")[0])
+        if name in values:
+            errors.setdefault(name, FIELD_ERRORS[name])
+    return errors
+
+
+async def act(request: Request):
+    """One act on a task, from its page's form: the desk API's answer, or the form again with its errors."""
+    worker = await _worker(request)
+    if isinstance(worker, Response):
+        return worker
+    data = await posted(request, worker.session.csrf)
+    if data is None:
+        return expired_form(request)
+    task_id, action = request.path_params["task_id"], request.path_params["action"]
+    found = await _task(worker, task_id)
+    if found == "missing":
+        return _missing(request)
+    if found == "foreign":
+        return _not_yours(request)
+    built = _request(action, task_id, data)
+    if built is None:
+        return _missing(request)
+    method, message, form = built
+    if not form.ok:
+        return await task_page(request, {action: form}, status=400)
+    try:
+        reply = await worker.call(getattr(worker.front.apis.desk, method), message)
+    except ApiError as error:
+        if error.code == "PERMISSION_DENIED":
+            return _not_yours(request)
+        if error.code == "INVALID_ARGUMENT":
+            form.errors.update(_errors(error, form.values))
+            problem = None if form.errors else "承办系统未接受：%(why)s" % {"why": error.message}
+            return await task_page(request, {action: form}, problem=problem, status=400)
+        if error.code == "FAILED_PRECONDITION":
+            return await task_page(request, {action: form}, status=409,
+                                   problem="现在不能这样办理：%(why)s" % {"why": error.message})
+        raise
+    if method in ("Decide", "SignOff") and reply.task.status == pb.DECIDED:
+        return RedirectResponse("/work?done=" + task_id, status_code=303)
+    return RedirectResponse(f"/work/tasks/{task_id}", status_code=303)
+
+
+def _request(action: str, task_id: str, data) -> tuple[str, object, forms.Form] | None:
+    """The desk API's method, its request, and the form (its values kept, errors found before any call)."""
+    text = {k: str(v).strip() for k, v in data.items() if k != "csrf" and isinstance(v, str)}
+    form = forms.Form(dict(text))
+    v, e = form.values, form.errors
+    if action == "claim":
+        return "Claim", pb.TaskRef(task_id=task_id), form
+    if action == "supplement":
+        chosen = [str(m) for m in data.getlist("material")][:50]
+        v["material"] = chosen
+        asked = [pb.MaterialRequest(material_code=code, problem=v.get(f"problem_{code}", "")[:300]) for code in chosen]
+        if not asked or any(not m.problem for m in asked):
+            e["materials"] = FIELD_ERRORS["materials"]
+        v["materials"] = ""
+        return "RequestSupplement", pb.RequestSupplementRequest(task_id=task_id, materials=asked,
+                                                                note=v.get("note", "")[:600]), form
+    if action == "special":
+        procedure = next((k for k, name in PROCEDURES.items() if name == v.get("procedure")), 0)
+        days = _int(v.get("planned_days", ""))
+        if not procedure:
+            e["procedure"] = FIELD_ERRORS["procedure"]
+        if days is None:
+            e["planned_days"] = FIELD_ERRORS["planned_days"]
+        return "StartSpecialProcedure", pb.StartSpecialProcedureRequest(
+            task_id=task_id, procedure=procedure, note=v.get("note_special", "")[:600], planned_days=days or 0), form
+    if action == "end_special":
+        return "EndSpecialProcedure", pb.TaskRef(task_id=task_id), form
+    if action == "suspend":
+        try:
+            dt.date.fromisoformat(v.get("until", ""))
+        except ValueError:
+            e["until"] = FIELD_ERRORS["until"]
+        if not v.get("reason"):
+            e["reason"] = FIELD_ERRORS["reason"]
+        return "Suspend", pb.SuspendRequest(task_id=task_id, until=v.get("until", "")[:10],
+                                            reason=v.get("reason", "")[:600]), form
+    if action == "resume":
+        days = _int(v.get("extension_days", ""))
+        if days is None:
+            e["extension_days"] = FIELD_ERRORS["extension_days"]
+        return "Resume", pb.ResumeRequest(task_id=task_id, extension_days=days or 0), form
+    if action == "co_handling":
+        chosen = [str(d) for d in data.getlist("department")][:50]
+        v["department"] = chosen
+        v["departments"] = ""
+        days = _int(v.get("limit_days", ""), 0)
+        if not chosen:
+            e["departments"] = FIELD_ERRORS["departments"]
+        if not v.get("ask"):
+            e["ask"] = FIELD_ERRORS["ask"]
+        if not days:
+            e["limit_days"] = FIELD_ERRORS["limit_days"]
+        cause = CAUSES.get(v.get("cause", ""), 0)
+        if v.get("second") == "1" and not cause:
+            e["cause"] = FIELD_ERRORS["cause"]
+        return "RequestCoHandling", pb.RequestCoHandlingRequest(task_id=task_id, cause=cause, asks=[
+            pb.CoHandlingAsk(department=d, ask=v.get("ask", "")[:1100], limit_days=days or 0) for d in chosen]), form
+    if action == "decide":
+        decision = {"approve": pb.APPROVE, "reject": pb.REJECT}.get(v.get("decision", ""), 0)
+        documents = [line.strip() for line in v.get("documents", "").splitlines() if line.strip()]
+        for name in ("opinion", "legal_basis"):
+            if not v.get(name):
+                e[name] = FIELD_ERRORS[name]
+        if not decision:
+            e["decision"] = FIELD_ERRORS["decision"]
+        return "Decide", pb.DecideRequest(task_id=task_id, decision=decision, opinion=v.get("opinion", "")[:2100],
+                                          legal_basis=v.get("legal_basis", "")[:1100], documents=documents[:60]), form
+    if action == "sign_off":
+        agree = v.get("agree")
+        if agree not in ("yes", "no"):
+            e["agree"] = "请选择同意或退回"
+        elif agree == "no" and not v.get("opinion"):
+            e["opinion"] = "退回须写明理由"
+        return "SignOff", pb.SignOffRequest(task_id=task_id, agree=agree == "yes",
+                                            opinion=v.get("opinion", "")[:2100]), form
+    return None
+
+
+ROUTES = [
+    Route("/work", worklist),
+    Route("/work/events", work_events),
+    Route("/work/tasks/{task_id}", task_page),
+    Route("/work/tasks/{task_id}/{action}", act, methods=["POST"]),
+]
