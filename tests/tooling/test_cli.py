@@ -66,6 +66,15 @@ def test_migrate_applies_each_service_once(process_env):
     assert "web front: 2 migration(s) applied" in first.stdout
     second = run("migrate", env=process_env)
     assert second.returncode == 0 and second.stdout.count(": 0 migration(s) applied") == len(SERVICES) + 1
+    # on the web front's tables: county IT pairs a rating pad, sees it, unpairs it
+    paired = run("pads", "pair", "county-desk", env=process_env)
+    assert paired.returncode == 0, paired.stderr
+    pad_id = re.search(r"pad (\d+) of county-desk: pairing code \d{8} ", paired.stdout).group(1)
+    assert "waiting for its code" in run("pads", "list", env=process_env).stdout
+    wrong = run("pads", "pair", "county-centre", env=process_env)  # a centre has no window to rate
+    assert wrong.returncode == 1 and "'county-centre' is not a window" in wrong.stderr
+    assert run("pads", "unpair", pad_id, env=process_env).stdout.strip() == f"pad {pad_id} unpaired"
+    assert run("pads", "unpair", pad_id, env=process_env).returncode == 1
 
 
 def test_up_starts_every_process_and_stops_them_all_on_sigterm(process_env, tmp_path):
