@@ -477,3 +477,59 @@ def test_notices_commitments_a_double_click_and_the_rating_pad(hall, chromium):
         page.click("main button[type=submit]")
         expect(page.locator("h1")).to_have_text("咨询已登记")
         check(page, "consultation recorded")
+
+
+# --- the department's pages (承办) ---------------------------------------------------------------
+
+def test_a_proposed_decision_is_signed_off_by_keyboard_and_the_checker_is_told_of_new_work(hall, chromium):
+    """The approver signs in at the task's address and signs by keyboard alone (a send-back
+    without a reason refused first); the checker's open worklist says there is new work, live."""
+    from onewindow.desk.v1 import desk_pb2 as dpb
+
+    from tests.flow_steps import tasks_of
+
+    land = "county-window-land-resources"
+    request = submission("GT-002", land)
+    request.form["property_location"] = "示范县城关镇和平路8号"
+    number = hall.intake_as(land).Submit(request).case_number
+    (task,) = tasks_of(hall.desk("land_resources"), number)
+    handler = hall.as_person(hall.desk_stub, "SX0034", f"{land}/handler/1")
+    handler.Decide(dpb.DecideRequest(task_id=task.task_id, decision=dpb.APPROVE, opinion="材料齐全",
+                                     legal_basis="《不动产登记暂行条例》第十四条"))
+    with context(chromium) as checker_ctx, context(chromium) as ctx:
+        checker = checker_ctx.new_page()
+        _first_sign_in_by_keyboard(hall, checker, "SX0036", "/work")
+        expect(checker.locator("h1")).to_have_text("待办")
+        assert number not in checker.locator("#worklist").inner_text()  # not the checker's turn yet
+        check(checker, "worklist")
+
+        page = ctx.new_page()
+        _first_sign_in_by_keyboard(hall, page, "SX0035", "/work")
+        page.goto(f"{hall.web}/work/tasks/{task.task_id}")
+        expect(page.locator("h1")).to_contain_text(number)
+        check(page, "task to sign off")
+        page.focus("#agree-no")
+        page.keyboard.press("Space")
+        page.focus("main button[type=submit]")
+        page.keyboard.press("Enter")
+        expect(page.locator("#error-summary")).to_be_focused()  # a send-back says why
+        expect(page.locator("#agree-no")).to_be_checked()
+        check(page, "sign-off without a reason")
+        page.focus("#agree-yes")
+        page.keyboard.press("Space")
+        page.focus("#opinion")
+        page.keyboard.type("同意")
+        page.focus("main button[type=submit]")
+        page.keyboard.press("Enter")
+        expect(page.locator("#proposal-heading")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("核准人")
+
+        expect(checker.locator("#new-work")).to_contain_text("有新的待办 (1)", timeout=10_000)
+        check(checker, "worklist with new work")
+        checker.locator("#new-work a").click()
+        checker.click(f"text={number}")
+        checker.check("#agree-yes")
+        checker.click("main button[type=submit]")
+        expect(checker.locator("h1")).to_have_text("待办")
+    decided = hall.desk("land_resources").ListTasks(dpb.ListTasksRequest(case_number=number)).tasks[0]
+    assert decided.status == dpb.DECIDED and [s.name for s in decided.signed_off] == ["汤婷", "严淑华"]
