@@ -80,7 +80,7 @@ def sign_in_form(data) -> Form:
 
 
 def password_form(data) -> Form:
-    form = Form(_clean(data, ("staff_number", "post_id")))
+    form = Form(_clean(data, ("staff_number", "post_id", "next")))
     for name in ("current_password", "new_password", "repeat_password"):
         form.values[name] = str(data.get(name, ""))
     v = form.values

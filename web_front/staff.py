@@ -126,8 +126,8 @@ async def sign_in(request: Request):
             staff_number=v["staff_number"], password=v["password"], post_id=v["post_id"]), client(request))
     except ApiError as error:
         if error.code == "FAILED_PRECONDITION":  # a first password: change it now
-            return render(request, "password.html", form=forms.Form({"staff_number": v["staff_number"],
-                                                                        "post_id": v["post_id"]}), first=True)
+            return render(request, "password.html", first=True, form=forms.Form({
+                "staff_number": v["staff_number"], "post_id": v["post_id"], "next": _next(v["next"])}))
         if error.code == "INVALID_ARGUMENT" and _posts(request, error):
             form.errors["post_id"] = "您有多个岗位，请选择本次登录的岗位"
             return render(request, "sign_in.html", status=400, form=form, posts=_posts(request, error))
@@ -168,7 +168,7 @@ async def change_password(request: Request):
             return render(request, "password.html", status=401, form=form, first=first,
                           problem="工号或当前密码不正确，或账号暂时无法登录。")
         raise
-    return await _start(request, signed_in)
+    return await _start(request, signed_in, form.values["next"])
 
 
 async def me(request: Request):

@@ -1,6 +1,8 @@
 // The only script of the pages, and none of them needs it: it moves focus to an error summary,
-// prints a document, keeps an open hall board and a rating pad live (server-sent events; the
-// browser reconnects after a restart), and returns a pad to waiting after its thank-you.
+// prints a document, keeps an open hall board, a rating pad and a worklist's notice of new work live
+// (server-sent events; the browser reconnects after a restart; a worklist's rows are never
+// reordered under the pointer: a line with a link says what came), and returns a pad to waiting
+// after its thank-you.
 (function () {
   "use strict";
   var summary = document.getElementById("error-summary");
@@ -11,6 +13,11 @@
   if (pad && window.EventSource) {
     var padSource = new EventSource(pad.getAttribute("data-pad-events"));
     padSource.addEventListener("pad", function () { window.location.reload(); });
+  }
+  var work = document.querySelector("[data-work-events]");
+  if (work && window.EventSource) {
+    var workSource = new EventSource(work.getAttribute("data-work-events"));
+    workSource.addEventListener("work", function (event) { work.innerHTML = event.data; });
   }
   var back = document.querySelector("[data-pad-return]");
   if (back) { window.setTimeout(function () { window.location.assign(back.getAttribute("data-pad-return")); }, 4000); }
