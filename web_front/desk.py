@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from hall.clock import local_day
-from hall.domain import OrgKind
+from hall.domain import Level, OrgKind
 from hall.staff import PostKind
 
 from . import documents, forms, labels
@@ -95,10 +95,17 @@ async def _item(clerk: Clerk, code: str):
 
 
 def _agents(clerk: Clerk) -> list:
-    """The proxy agents who may bring cases here: those of this organisation and the ones under it."""
-    here = clerk.session.organisation
-    return [a for a in clerk.front.org.agents
-            if a.organisation == here or (o := clerk.front.org.organisation(a.organisation)) and o.parent == here]
+    """The proxy agents who may bring cases here (代办制): any of the county's at a county office
+    (township agents carry county matters up); at a township, its own and its village rooms'; at a
+    village room, the room's."""
+    chart, office = clerk.front.org, clerk.organisation
+    if office is None:
+        return []
+    if office.level == Level.COUNTY:
+        return list(chart.agents)
+    centre = chart.centre_of(office).code
+    return [a for a in chart.agents
+            if a.organisation == centre or ((o := chart.organisation(a.organisation)) and o.parent == centre)]
 
 
 def _channel(clerk: Clerk, proxy: bool) -> int:
@@ -206,7 +213,8 @@ async def document(request: Request):
         return _missing(request)
     rating_url = clerk.front.links.url(case.case_number)
     item = await _item(clerk, case.item_code)
-    context = dict(doc=doc, case=case, material_names={m.code: m.name for m in item.materials} if item else {}, qr=documents.qr_svg(rating_url), rating_url=rating_url,
+    agent = clerk.front.org.agent(case.agent) if case.agent else None
+    context = dict(doc=doc, case=case, agent_name=agent.name if agent else case.agent, material_names={m.code: m.name for m in item.materials} if item else {}, qr=documents.qr_svg(rating_url), rating_url=rating_url,
                    window=clerk.organisation, clerk_name=clerk.session.person_name,
                    printed_on=local_day(clerk.front.now()))
     if not suffix:

@@ -166,6 +166,15 @@ def test_only_a_secondary_material_missing_with_a_commitment_is_accepted_with_it
         "/desk/supply", params={"case": number}).text
 
 
+def test_a_proxy_case_names_its_agent_and_consent_on_the_receipt(clerk):
+    answer = apply(clerk, "MZ-001", MZ_001, proxy="1", agent="agent-zhangqiao", consent_ref="WT-2026-0031")
+    assert "已受理" in answer.text, re.findall(r"<li>.*?</li>", answer.text)[-3:]
+    receipt = clerk.get(f"/desk/cases/{number_of(answer)}/receipt")
+    assert "张桥镇乡级代办员" in receipt.text and "WT-2026-0031" in receipt.text
+    missing = apply(clerk, "MZ-001", MZ_001, proxy="1")
+    assert missing.status_code == 400 and 'href="#agent"' in missing.text and 'href="#consent_ref"' in missing.text
+
+
 def test_not_accepted_with_the_clerks_reasons_and_a_consultation(clerk):
     refused = apply(clerk, "MZ-001", [], answer="refuse", refusal_reasons="申请人不属于本县户籍\n")
     number = number_of(refused)
