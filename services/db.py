@@ -56,13 +56,17 @@ def _admin_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(path="/postgres")), database
 
 
-def ensure_database(url: str) -> None:
-    """Create the database named in `url` if it does not exist yet."""
+def ensure_database(url: str, template: str | None = None) -> None:
+    """Create the database named in `url` if it does not exist yet (as a copy of the database
+    `template`, if given: nobody may be connected to that one meanwhile)."""
     admin, database = _admin_url(url)
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
+            if template:
+                create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            conn.execute(create)
 
 
 def drop_database(url: str) -> None:

@@ -1,11 +1,16 @@
-"""Fixtures on the real RabbitMQ and PostgreSQL: each test run gets its own database, and each
-test that needs them its own RabbitMQ virtual host and its own schema; `system`, the whole hall in
-this process (tooling.inprocess) for the flow stories (tests/e2e overrides it with OS processes)."""
+"""Fixtures on the real RabbitMQ and PostgreSQL: each test run (each pytest-xdist worker) gets a
+PostgreSQL cluster of its own, each test that needs them its own RabbitMQ virtual host and its own
+schema or database; `system`, the whole hall in this process (tooling.inprocess) for the flow
+stories (tests/e2e overrides it with OS processes)."""
 from __future__ import annotations
 
+import functools
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,40 +18,133 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from services.db import KERNEL_MIGRATIONS, drop_database, ensure_database, migrate
+from services.db import KERNEL_MIGRATIONS, drop_database, ensure_database, migrate, service_migrations
 from tests.clients import Running
 from tests.support import free_port
 from tooling.inprocess import InProcessHall
+from tooling.processes import SERVICES, WEB_FRONT, WEB_MIGRATIONS
+from tooling.sandbox import PrivatePostgres
 from tooling.settings import SystemSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-
 
 def _with_path(url: str, path: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=path))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_postgres():
+    """A PostgreSQL cluster of this run's own (tooling.sandbox: the machine's PostgreSQL binaries,
+    initdb into a temporary directory, 127.0.0.1 on a free port), for every test and every process
+    they start: ONEWINDOW_DATABASE_URL points at it. Two workers' systems of a dozen processes each
+    do not fit in the shared server's 100 connections beside other users of it; a cluster of our
+    own has room (300) and is deleted whole at the end."""
+    root = Path(tempfile.mkdtemp(prefix="onewindow-tests-"))
+    os.chmod(root, 0o755)  # the postgres user must reach its data directory
+    server = PrivatePostgres(root)
+    before = os.environ.get("ONEWINDOW_DATABASE_URL")
+    try:
+        server.start()
+        os.environ["ONEWINDOW_DATABASE_URL"] = server.url("onewindow")
+        yield server
+    finally:
+        if before is None:
+            os.environ.pop("ONEWINDOW_DATABASE_URL", None)
+        else:
+            os.environ["ONEWINDOW_DATABASE_URL"] = before
+        try:
+            server.stop("immediate")
+        except Exception:  # noqa: BLE001 - never started, or already gone: its directory goes all the same
+            pass
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def database_url(own_postgres) -> str:
     url = _with_path(SystemSettings().database_url, f"/onewindow_test_{uuid.uuid4().hex[:10]}")
     ensure_database(url)
     yield url
     drop_database(url)
 
 
+@functools.cache
+def migrated_template() -> str:
+    """The name of a database with every service's migrations applied, made once per run: a hall's
+    database is a copy of it (CREATE DATABASE … TEMPLATE), instead of migrating each one anew."""
+    url = _with_path(SystemSettings().database_url, "/onewindow_template")
+    drop_database(url)
+    ensure_database(url)
+    for service in SERVICES:
+        migrate(url, service.name, service_migrations(service.package))
+    migrate(url, WEB_FRONT, [WEB_MIGRATIONS])
+    return "onewindow_template"
+
+
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
+class VirtualHosts:
+    """Fresh RabbitMQ virtual hosts on the local broker, one per test or system that asks, never
+    one used twice. They are made a batch at a time with one `rabbitmqctl import_definitions` (each
+    rabbitmqctl call starts an Erlang VM: add_vhost and set_permissions took two calls of ~0.7 s per
+    host) and deleted together when the run ends, with one `rabbitmqctl eval`."""
+
+    BATCH = 8
+
+    def __init__(self):
+        self.fresh: list[str] = []
+        self.made: list[str] = []
+
+    def take(self) -> str:
+        if not self.fresh:
+            self._make()
+        return self.fresh.pop()
+
+    def _make(self) -> None:
+        names = [f"ow-test-{uuid.uuid4().hex[:10]}" for _ in range(self.BATCH)]
+        user = urlsplit(SystemSettings().amqp_url).username or "guest"
+        definitions = {"vhosts": [{"name": n} for n in names],
+                       "permissions": [{"user": user, "vhost": n, "configure": ".*", "write": ".*", "read": ".*"}
+                                       for n in names]}
+        fd, path = tempfile.mkstemp(prefix="onewindow-vhosts-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(definitions, out)
+            os.chmod(path, 0o644)  # Debian's rabbitmqctl reads it as the rabbitmq user
+            _rabbitmqctl("import_definitions", path)
+        finally:
+            os.unlink(path)
+        self.made += names
+        self.fresh += names
+
+    def delete_all(self) -> None:
+        made, self.made, self.fresh = self.made, [], []
+        if not made:
+            return
+        hosts = ", ".join(f'<<"{name}">>' for name in made)
+        try:
+            _rabbitmqctl("eval", f'[rabbit_vhost:delete(V, <<"onewindow-tests">>) || V <- [{hosts}]].')
+        except subprocess.CalledProcessError:  # a broker without that function: one call per host
+            for name in made:
+                _rabbitmqctl("delete_vhost", name)
+
+
+VHOSTS = VirtualHosts()
+
+
+def pytest_sessionfinish(session) -> None:
+    VHOSTS.delete_all()
+
+
+def vhost_url(vhost: str) -> str:
+    return _with_path(SystemSettings().amqp_url, f"/{vhost}")
+
+
 @pytest.fixture
 def amqp_url() -> str:
-    """A fresh RabbitMQ virtual host for this test (made with rabbitmqctl on the local broker)."""
-    vhost = f"ow-test-{uuid.uuid4().hex[:10]}"
-    _rabbitmqctl("add_vhost", vhost)
-    user = urlsplit(SystemSettings().amqp_url).username or "guest"
-    _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-    yield _with_path(SystemSettings().amqp_url, f"/{vhost}")
-    _rabbitmqctl("delete_vhost", vhost)
+    """A fresh RabbitMQ virtual host for this test (VirtualHosts)."""
+    return vhost_url(VHOSTS.take())
 
 
 @pytest.fixture
@@ -83,8 +181,9 @@ def in_process_hall(tmp, time=None, **overrides):
         "identity_port": free_port(),
         "desk_tokens": tmp / "desk-tokens.yaml", "signing_keys": tmp / "signing-keys.yaml",
         "web_secret": tmp / "web-secret.yaml", **overrides})
+    ensure_database(settings.database_url, template=migrated_template())
     try:
-        with InProcessHall(settings, time) as hall:
+        with InProcessHall(settings, time, fresh=False) as hall:
             running = Running(settings, hall)
             yield running
             running.close()

@@ -105,11 +105,13 @@ class _Service:
 
 
 class InProcessHall:
-    """Use as a context manager: a database of its own (recreated), the schemas migrated, the tokens
-    file written, the APIs listening on the settings' ports."""
+    """Use as a context manager: a database of its own (recreated, unless `fresh=False`), the schemas
+    migrated, the tokens file written, the APIs listening on the settings' ports."""
 
-    def __init__(self, settings: SystemSettings, time: TimeSource | None = None, background: bool = True):
+    def __init__(self, settings: SystemSettings, time: TimeSource | None = None, background: bool = True,
+                 fresh: bool = True):
         self.settings = settings
+        self.fresh = fresh  # False: the database exists (a copy of a migrated one, say); its migrations still run
         self.time = time or SystemTime()
         self.background = background
         self.bus = LocalBus()
@@ -122,7 +124,8 @@ class InProcessHall:
     def __enter__(self) -> InProcessHall:
         settings = self.settings
         reference = load_reference(settings)
-        drop_database(settings.database_url)
+        if self.fresh:
+            drop_database(settings.database_url)
         ensure_database(settings.database_url)
         write_tokens(settings.desk_tokens, holders(reference.org))
         if not settings.signing_keys.exists():

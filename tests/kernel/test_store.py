@@ -14,6 +14,7 @@ from services.relay import OutboxRelay, Publisher
 from services.uow import unit_of_work_factory
 from tests import ledger_service  # noqa: F401  (registers the test event)
 from tests.support import wait_until
+from tooling.sandbox import PrivateRabbit
 
 
 @pytest.fixture
@@ -130,7 +131,20 @@ def test_two_relays_share_the_backlog_without_publishing_a_row_twice(pool, uow, 
     conn.release()
 
 
-def test_the_relay_wakes_on_notify_and_survives_a_broker_restart(pool, uow, schema, database_url, amqp_url):
+@pytest.fixture
+def own_broker(tmp_path):
+    """A RabbitMQ node of this test's own (tooling.sandbox), to restart: the machine's broker is
+    shared with the tests running beside this one (another pytest-xdist worker's) and other users."""
+    rabbit = PrivateRabbit(tmp_path)
+    rabbit.start()
+    try:
+        yield rabbit
+    finally:
+        rabbit.stop()
+
+
+def test_the_relay_wakes_on_notify_and_survives_a_broker_restart(pool, uow, schema, database_url, own_broker):
+    amqp_url = own_broker.url()
     conn, queue = bound_queue(amqp_url, "ledger")
     conn.release()
     # Polling once a minute: only the NOTIFY of the commit can wake it within the wait below.
@@ -143,14 +157,12 @@ def test_the_relay_wakes_on_notify_and_survives_a_broker_restart(pool, uow, sche
             work.emit("EntryPosted", None, {"amount": 1})
         wait_until(lambda: relay.unpublished() == 0, timeout=20, what="the relay woken by NOTIFY")
 
-        from tests.conftest import _rabbitmqctl
-
-        _rabbitmqctl("stop_app")
+        own_broker.stop_app()
         try:
             with uow() as work:
                 work.emit("EntryPosted", None, {"amount": 2})
         finally:
-            _rabbitmqctl("start_app")
+            own_broker.start_app()
         # The broker is back; the relay retries (its backoff is at most 5 s) and publishes.
         wait_until(lambda: relay.unpublished() == 0, timeout=60, what="publishing after the broker restart")
     finally:
