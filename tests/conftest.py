@@ -28,6 +28,32 @@ from tooling.settings import SystemSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The longest modules (each a minute or more), first: `./onewindow test` runs the suite on two
+# pytest-xdist workers, a module at a time each (tooling/cli.py), and a long module started last
+# would end the run alone.
+LONGEST = ["tests/e2e/test_fuzz_grpc.py", "tests/e2e/test_operations.py", "tests/tooling/test_chaos.py",
+           "tests/tooling/test_cli.py", "tests/hall/test_fuzz_loaders.py", "tests/e2e/test_web.py"]
+
+
+def pytest_collection_modifyitems(items) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(LONGEST)))  # stable: in-module order kept
+
+
+def pytest_configure(config) -> None:
+    # Each pytest-xdist worker (PYTEST_XDIST_WORKER=gw0, gw1, …) hands out ports from a slice of
+    # its own of tooling.sandbox's range: two workers never pick the same free port at once.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if worker.startswith("gw") and count > 1:
+        from tooling import sandbox
+
+        low, high = sandbox.PORT_RANGE
+        size = (high - low) // count
+        index = int(worker[2:])
+        sandbox.PORT_RANGE = (low + index * size, low + (index + 1) * size)
+
+
 def _with_path(url: str, path: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=path))
 

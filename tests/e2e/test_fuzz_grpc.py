@@ -50,6 +50,7 @@ def fuzz(tmp_path_factory):
         yield Fuzz(running)
 
 
+@pytest.mark.timeout(300)  # 3,000 calls: under a minute alone, more beside other tests on a loaded machine
 @pytest.mark.parametrize("api", list(SERVICES))
 def test_every_method_answers_any_request_clearly(fuzz, api):
     fuzz.fuzz(api, EXAMPLES)

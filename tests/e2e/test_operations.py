@@ -69,6 +69,7 @@ def test_two_copies_of_every_process_share_the_work_and_conclude_every_case_once
         assert all(share > 0 for share in shares), (name, shares)
 
 
+@pytest.mark.timeout(300)  # 600 cases at 12/s and ten restarts: about 100 s alone, more beside other tests
 def test_a_rolling_sigterm_of_every_process_under_load_loses_nothing(replicated):
     system = replicated.system
     result: dict = {}
