@@ -38,6 +38,13 @@ _API_FIELDS = {"applicant.name": "applicant_name", "applicant.id_number": "id_nu
                "consent_ref": "consent_ref", "refusal_reasons": "refusal_reasons", "consultation": "answer"}
 
 
+# what the page says (in the catalogue's Chinese) for the API's refusal of a field it has
+_API_MESSAGES = {"id_number": "证件号码无效：请核对居民身份证号码（出生日期、校验位）或统一社会信用代码",
+                 "phone": "请填写申请人的手机号码：短信通知和办件查询都要用到它", "f": "请按本事项申请表的要求填写此项",
+                 "agent": "代办员不存在或不能代办本事项", "project_code": "项目代码无效或已过期，请核对",
+                 "refusal_reasons": "理由不超过10条，每条不超过500字"}
+
+
 class Clerk:
     """The signed-in clerk of this request, and what the pages call with their credential."""
 
@@ -160,7 +167,8 @@ async def apply(request: Request):
         for field, reason in error.fields:
             name = _API_FIELDS.get(field) or (f"f_{field[5:]}" if field.startswith("form.") else None)
             if name in form.values or name == "answer":
-                form.errors.setdefault(name, reason)
+                form.errors.setdefault(name, _API_MESSAGES.get(name.split("_")[0] if name.startswith("f_") else name,
+                                                               reason))
             elif field == "organisation":
                 return _not_yours(request)
         problem = None if form.errors else "受理系统未接受这份申请：%(why)s" % {"why": error.message}

@@ -189,6 +189,8 @@ def test_wrong_fields_are_named_and_kept_and_the_api_is_not_called(clerk, hall):
     page = apply(clerk, "MZ-001", MZ_001, applicant_name="", id_number="12345")
     assert page.status_code == 400 and 'href="#applicant_name"' in page.text and 'href="#id_number"' in page.text
     assert 'value="12345"' in page.text and 'id="has_id_card" name="has_id_card" value="1" checked' in page.text
+    checked = apply(clerk, "MZ-001", MZ_001, id_number="340521198301010038")  # the API checks the check digit
+    assert checked.status_code == 400 and "证件号码无效" in checked.text and 'value="340521198301010038"' in checked.text
     assert cases_at(hall, DESK) == before
 
 
