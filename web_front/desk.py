@@ -20,13 +20,12 @@ from hall.clock import local_day
 from hall.domain import Level, OrgKind
 from hall.staff import PostKind
 
-from . import documents, forms, labels
+from . import documents, forms
 from .apis import ApiError
-from .app import client, expired_form, front_of, posted, render
+from .app import expired_form, posted, render
 from .links import BadLink
 from .pads import ACCEPTANCE
-from .sessions import Session
-from .staff import current_session
+from .staff import Person, not_yours, signed_in_at
 
 CLERKS = {PostKind.ACCEPTANCE_CLERK.value, PostKind.WINDOW_CLERK.value}
 PAGE_SIZE = 20
@@ -45,40 +44,13 @@ _API_MESSAGES = {"id_number": "证件号码无效：请核对居民身份证号�
                  "refusal_reasons": "理由不超过10条，每条不超过500字"}
 
 
-class Clerk:
-    """The signed-in clerk of this request, and what the pages call with their credential."""
-
-    def __init__(self, request: Request, session: Session):
-        self.request, self.session = request, session
-        self.front = front_of(request)
-
-    @property
-    def organisation(self):
-        return self.front.org.organisation(self.session.organisation)
-
-    async def call(self, method, message):
-        return await self.front.apis.call(method, message, client(self.request), credential=self.session.credential)
-
-
-async def _clerk(request: Request) -> Clerk | Response:
-    """The clerk signed in, or the answer for anyone else: sign in first; other posts, not here."""
-    found = await current_session(request)
-    if found is None:
-        return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
-    _, session = found
-    if session.post_kind not in CLERKS:
-        return render(request, "error.html", status=403, title="本页面供受理人员使用",
-                      text="受理台供窗口、受理部和便民服务室的受理人员使用。您登录的岗位不办理受理。")
-    return Clerk(request, session)
-
-
-def _page(clerk: Clerk, template: str, status: int = 200, **context):
-    return render(clerk.request, template, status=status, session=clerk.session, csrf=clerk.session.csrf,
-                  labels=labels, **context)
+async def _clerk(request: Request) -> Person | Response:
+    return await signed_in_at(request, CLERKS, "本页面供受理人员使用",
+                              "受理台供窗口、受理部和便民服务室的受理人员使用。您登录的岗位不办理受理。")
 
 
 def _not_yours(request: Request):
-    return render(request, "error.html", status=403, title="不能办理", text=NOT_YOURS)
+    return not_yours(request, NOT_YOURS)
 
 
 async def home(request: Request):
@@ -88,11 +60,11 @@ async def home(request: Request):
     query = request.query_params.get("q", "").strip()[:50]
     reply = await clerk.call(clerk.front.apis.intake.ListItems, intake.ListItemsRequest(
         query=query, page_size=PAGE_SIZE, page_token=request.query_params.get("page", "")[:200]))
-    return _page(clerk, "desk.html", query=query, items=reply.items, total=reply.total,
+    return clerk.page("desk.html", query=query, items=reply.items, total=reply.total,
                  next_page=reply.next_page_token)
 
 
-async def _item(clerk: Clerk, code: str):
+async def _item(clerk: Person, code: str):
     try:
         return await clerk.call(clerk.front.apis.intake.GetItem, intake.GetItemRequest(code=code[:50]))
     except ApiError as error:
@@ -101,7 +73,7 @@ async def _item(clerk: Clerk, code: str):
         raise
 
 
-def _agents(clerk: Clerk) -> list:
+def _agents(clerk: Person) -> list:
     """The proxy agents who may bring cases here (代办制): any of the county's at a county office
     (township agents carry county matters up); at a township, its own and its village rooms'; at a
     village room, the room's."""
@@ -115,7 +87,7 @@ def _agents(clerk: Clerk) -> list:
             if a.organisation == centre or ((o := chart.organisation(a.organisation)) and o.parent == centre)]
 
 
-def _channel(clerk: Clerk, proxy: bool) -> int:
+def _channel(clerk: Person, proxy: bool) -> int:
     if proxy:
         return intake.PROXY_AGENT
     office = clerk.organisation
@@ -134,7 +106,7 @@ async def apply(request: Request):
     if request.method == "GET":
         values = {"request_id": uuid.uuid4().hex, "answer": "accept"}
         values |= {f"copies_{m.code}": str(m.copies) for m in item.materials}
-        return _page(clerk, "desk_apply.html", form=forms.Form(values), **page)
+        return clerk.page("desk_apply.html", form=forms.Form(values), **page)
     data = await posted(request, clerk.session.csrf)
     if data is None:
         return expired_form(request)
@@ -142,7 +114,7 @@ async def apply(request: Request):
     form = application.form
     form.values["request_id"] = form.values["request_id"][:64] or uuid.uuid4().hex
     if not form.ok:
-        return _page(clerk, "desk_apply.html", status=400, form=form, **page)
+        return clerk.page("desk_apply.html", status=400, form=form, **page)
     v = form.values
     proxy = bool(v["proxy"])
     submit = intake.SubmitRequest(
@@ -172,13 +144,13 @@ async def apply(request: Request):
             elif field == "organisation":
                 return _not_yours(request)
         problem = None if form.errors else "受理系统未接受这份申请：%(why)s" % {"why": error.message}
-        return _page(clerk, "desk_apply.html", status=400, form=form, problem=problem, **page)
+        return clerk.page("desk_apply.html", status=400, form=form, problem=problem, **page)
     if receipt.status == intake.CONSULTED:
-        return _page(clerk, "desk_consulted.html", item=item, receipt=receipt)
+        return clerk.page("desk_consulted.html", item=item, receipt=receipt)
     return RedirectResponse(f"/desk/cases/{receipt.case_number}", status_code=303)
 
 
-async def _case(clerk: Clerk, number: str):
+async def _case(clerk: Person, number: str):
     """The case as its clerks see it; None when it is not this organisation's or does not exist."""
     if not forms.CASE_NUMBER.fullmatch(number):
         return None
@@ -205,7 +177,7 @@ async def case_page(request: Request, fee_form=None, notice: str | None = None, 
     if case is None:
         return _missing(request)
     fee_form = fee_form or forms.Form({"amount_yuan": case.fee_yuan, "request_id": uuid.uuid4().hex})
-    return _page(clerk, "desk_case.html", status=status, case=case, docs=documents.documents_of(case),
+    return clerk.page("desk_case.html", status=status, case=case, docs=documents.documents_of(case),
                  fee_form=fee_form, notice=notice, paired=await clerk.front.pads.paired(clerk.session.organisation))
 
 
@@ -226,8 +198,8 @@ async def document(request: Request):
                    window=clerk.organisation, clerk_name=clerk.session.person_name,
                    printed_on=local_day(clerk.front.now()))
     if not suffix:
-        return _page(clerk, doc.template, pdf=False, **context)
-    page = _page(clerk, doc.template, pdf=True, **context)
+        return clerk.page(doc.template, pdf=False, **context)
+    page = clerk.page(doc.template, pdf=True, **context)
     body = await anyio.to_thread.run_sync(documents.pdf, page.body.decode())
     return Response(body, media_type="application/pdf", headers={
         "content-disposition": f'inline; filename="{case.case_number}-{doc.slug}.pdf"'})
@@ -306,7 +278,7 @@ async def supply(request: Request):
         return clerk
     text = request.query_params.get("case", "")[:500]
     if request.method == "GET" and not text:
-        return _page(clerk, "desk_supply.html", form=forms.Form({"case": ""}), case=None, owed=[])
+        return clerk.page("desk_supply.html", form=forms.Form({"case": ""}), case=None, owed=[])
     data = await posted(request, clerk.session.csrf) if request.method == "POST" else None
     if request.method == "POST" and data is None:
         return expired_form(request)
@@ -314,13 +286,13 @@ async def supply(request: Request):
     case = await _case(clerk, number) if number else None
     if case is None:
         form = forms.Form({"case": text}, {"case": "没有找到这个办件：请输入回执上的15位办件编号，或扫描回执上的二维码"})
-        return _page(clerk, "desk_supply.html", status=404, form=form, case=None, owed=[])
+        return clerk.page("desk_supply.html", status=404, form=form, case=None, owed=[])
     owed = list(case.owed)
     if data is None:
-        return _page(clerk, "desk_supply.html", form=forms.Form({"case": case.case_number}), case=case, owed=owed)
+        return clerk.page("desk_supply.html", form=forms.Form({"case": case.case_number}), case=case, owed=owed)
     form, chosen = forms.supply_form(data, [material.code for material in owed])
     if not form.ok:
-        return _page(clerk, "desk_supply.html", status=400, form=form, case=case, owed=owed)
+        return clerk.page("desk_supply.html", status=400, form=form, case=case, owed=owed)
     try:
         await clerk.call(clerk.front.apis.intake.SupplyMaterials, intake.SupplyMaterialsRequest(
             case_number=case.case_number, clerk=clerk.session.staff_number,
@@ -328,7 +300,7 @@ async def supply(request: Request):
     except ApiError as error:
         if error.code in ("FAILED_PRECONDITION", "INVALID_ARGUMENT"):
             form.errors["material"] = error.message or "这些材料现在不能补交"
-            return _page(clerk, "desk_supply.html", status=409, form=form, case=case, owed=owed)
+            return clerk.page("desk_supply.html", status=409, form=form, case=case, owed=owed)
         if error.code == "PERMISSION_DENIED":
             return _not_yours(request)
         raise
@@ -347,7 +319,7 @@ async def today(request: Request):
         accepted_on=day.isoformat(), page_size=PAGE_SIZE, page_token=accepted_token))
     waiting = await clerk.call(clerk.front.apis.intake.ListCases, intake.ListCasesRequest(
         waiting=True, page_size=PAGE_SIZE, page_token=waiting_token))
-    return _page(clerk, "desk_today.html", day=day, accepted=accepted, waiting=waiting,
+    return clerk.page("desk_today.html", day=day, accepted=accepted, waiting=waiting,
                  accepted_token=accepted_token, waiting_token=waiting_token)
 
 

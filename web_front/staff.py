@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from onewindow.identity.v1 import identity_pb2 as identity
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from hall.staff import PostKind
@@ -43,6 +43,46 @@ async def current_session(request: Request) -> tuple[str, Session] | None:
         await front.sessions.renew(session_id, renewed.credential, expires)
         session = Session(**{**session.__dict__, "credential": renewed.credential, "credential_expires": expires})
     return session_id, session
+
+
+class Person:
+    """The person signed in at a post for this request, and what their pages call with their own
+    credential (the APIs decide what the post may do; a page only what to show)."""
+
+    def __init__(self, request: Request, session: Session):
+        self.request, self.session = request, session
+        self.front = front_of(request)
+
+    @property
+    def organisation(self):
+        return self.front.org.organisation(self.session.organisation)
+
+    async def call(self, method, message):
+        return await self.front.apis.call(method, message, client(self.request), credential=self.session.credential)
+
+    def page(self, template: str, status: int = 200, **context):
+        """A page of the post's work: the staff navigation, the session's CSRF token, the labels."""
+        from . import labels
+
+        return render(self.request, template, status=status, session=self.session, csrf=self.session.csrf,
+                      labels=labels, **context)
+
+
+async def signed_in_at(request: Request, kinds: set[str], title: str, text: str) -> Person | Response:
+    """The person signed in at one of the post `kinds`, or the answer for anyone else: no session,
+    sign in first (and come back); another post, 403 with `title` and `text`."""
+    found = await current_session(request)
+    if found is None:
+        return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
+    _, session = found
+    if session.post_kind not in kinds:
+        return render(request, "error.html", status=403, title=title, text=text)
+    return Person(request, session)
+
+
+def not_yours(request: Request, text: str):
+    """Another organisation's case or task: 403, nothing done."""
+    return render(request, "error.html", status=403, title="不能办理", text=text)
 
 
 def _insecure(request: Request) -> bool:

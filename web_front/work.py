@@ -31,8 +31,7 @@ from hall.staff import PostKind
 from . import forms, i18n, labels
 from .apis import ApiError
 from .app import client, expired_form, front_of, posted, render
-from .desk import Clerk as Worker
-from .staff import current_session
+from .staff import Person, current_session, not_yours, signed_in_at
 
 HANDLERS = {PostKind.HANDLER.value}
 SIGNERS = {PostKind.APPROVER.value, PostKind.CHECKER.value}
@@ -231,28 +230,17 @@ def feed_of(request: Request) -> WorkFeed:
 
 # --- the pages ----------------------------------------------------------------------------------
 
-async def _worker(request: Request) -> Worker | Response:
+async def _worker(request: Request) -> Person | Response:
     """The person signed in at a handler, approver or checker post, or the answer for anyone else."""
-    found = await current_session(request)
-    if found is None:
-        return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
-    _, session = found
-    if session.post_kind not in WORKERS:
-        return render(request, "error.html", status=403, title="本页面供承办人员使用",
-                      text="待办供窗口和办理室的承办、审批、核准人员使用。您登录的岗位不办理承办件。")
-    return Worker(request, session)
-
-
-def _page(worker: Worker, template: str, status: int = 200, **context):
-    return render(worker.request, template, status=status, session=worker.session, csrf=worker.session.csrf,
-                  labels=labels, **context)
+    return await signed_in_at(request, WORKERS, "本页面供承办人员使用",
+                              "待办供窗口和办理室的承办、审批、核准人员使用。您登录的岗位不办理承办件。")
 
 
 def _not_yours(request: Request):
-    return render(request, "error.html", status=403, title="不能办理", text=NOT_YOURS)
+    return not_yours(request, NOT_YOURS)
 
 
-async def _open_tasks(worker: Worker) -> list:
+async def _open_tasks(worker: Person) -> list:
     tasks, token = [], ""
     while len(tasks) < MOST_TASKS:
         reply = await worker.call(worker.front.apis.desk.ListTasks, pb.ListTasksRequest(
@@ -291,7 +279,7 @@ async def worklist(request: Request):
     pages = max((len(shown) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(page, pages)
     query = urlencode({k: v for k, v in chosen.items() if v})
-    return _page(worker, "work.html", tasks=[(t, clock_of(t)) for t in shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]],
+    return worker.page("work.html", tasks=[(t, clock_of(t)) for t in shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]],
                  total=len(shown), everything=len(mine), page=page, pages=pages, query=query, chosen=chosen,
                  items=sorted({t.item_code for t in mine}), stages=sorted({t.stage for t in mine}),
                  states=[s for s in labels.TASK_STATUS if s in {status_name(t.status) for t in mine}],
@@ -324,7 +312,7 @@ async def work_events(request: Request):
     return EventSourceResponse(events(), ping=15)
 
 
-async def _task(worker: Worker, task_id: str):
+async def _task(worker: Person, task_id: str):
     """(task, progress) when the task is of this person's window or office; "missing" or "foreign"."""
     number = task_id.partition(".")[0]
     if not forms.CASE_NUMBER.fullmatch(number) or len(task_id) > 120:
@@ -349,7 +337,7 @@ def _missing(request: Request):
     return render(request, "error.html", status=404, title="没有这个承办件", text="没有找到这个承办件。")
 
 
-def _offers(worker: Worker, task: pb.Task, progress) -> dict:
+def _offers(worker: Person, task: pb.Task, progress) -> dict:
     """Which acts the page offers, by the same rules as the desk API."""
     s = worker.session
     handler, mine = s.post_kind in HANDLERS, task.holder == s.staff_number
@@ -369,7 +357,7 @@ def _offers(worker: Worker, task: pb.Task, progress) -> dict:
     }
 
 
-def _stages(worker: Worker, progress) -> list:
+def _stages(worker: Person, progress) -> list:
     org = worker.front.org
     stages: dict[int, list] = {}
     for t in progress.tasks:
@@ -406,7 +394,7 @@ async def task_page(request: Request, forms_shown: dict | None = None, notice: s
     shown = {name: forms.Form(dict(empty)) for name in ("supplement", "special", "suspend", "resume", "co_handling",
                                                         "decide", "sign_off")}
     shown.update(forms_shown or {})
-    return _page(worker, "work_task.html", status=status, task=task, progress=progress, clock=clock_of(task),
+    return worker.page("work_task.html", status=status, task=task, progress=progress, clock=clock_of(task),
                  offers=offers, stages=_stages(worker, progress), materials=materials, departments=departments,
                  latest_until=_add_months(today, 3), today=today, forms=shown, notice=notice, problem=problem,
                  status_name=status_name, procedure_names=PROCEDURES)
