@@ -2,11 +2,13 @@
 RabbitMQ virtual host of the test module's own, with free ports and fresh department tokens."""
 from __future__ import annotations
 
+import shutil
 import uuid
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from services.db import drop_database, ensure_database
 from tests.clients import Running
@@ -15,6 +17,8 @@ from tests.support import free_port, free_port_block
 from tooling.processes import commands
 from tooling.settings import SystemSettings
 from tooling.system import System
+
+from .browser import CHROMIUM, WEIGHTS
 
 
 @contextmanager
@@ -55,3 +59,26 @@ def isolated_system(tmp, replicas: int = 1, **overrides):
 def system(tmp_path_factory):
     with isolated_system(tmp_path_factory.mktemp("system")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    # the browser reaches the web front from 127.0.0.1, which plays the trusted proxy: a request
+    # that carries X-Forwarded-For is another client behind it
+    with isolated_system(tmp_path_factory.mktemp("web"), web_trusted_proxies="127.0.0.1",
+                         track_failures_per_case=2, complaints_per_client=2, board_poll_seconds=0.5) as running:
+        running.web = f"http://127.0.0.1:{running.settings.web_port}"
+        yield running
+    if WEIGHTS:
+        print("\npage weights (bytes transferred): " + ", ".join(f"{k} {v}" for k, v in WEIGHTS.items()))
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    assert shutil.which("chromium"), "Debian's chromium is needed (apt-get install chromium fonts-wqy-microhei)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()

@@ -6,84 +6,17 @@ process; a first sign-in by keyboard alone."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from services.access import read_tokens
-from tests.e2e.conftest import isolated_system
+from tests.e2e.browser import Weighed, case_of, cases_at, check, context, first_sign_in_by_keyboard, pdf_text
 from tests.flow_steps import submission
 from web_front.links import LINK_KEY, RatingLinks
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = "/usr/bin/chromium"
-WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-PAGE_BUDGET = 100 * 1024
-WEIGHTS: dict[str, int] = {}  # page -> bytes transferred, printed at the end of the module
-
-
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory):
-    # the browser reaches the web front from 127.0.0.1, which plays the trusted proxy: a request
-    # that carries X-Forwarded-For is another client behind it
-    with isolated_system(tmp_path_factory.mktemp("web"), web_trusted_proxies="127.0.0.1",
-                         track_failures_per_case=2, complaints_per_client=2, board_poll_seconds=0.5) as running:
-        running.web = f"http://127.0.0.1:{running.settings.web_port}"
-        yield running
-    if WEIGHTS:
-        print("\npage weights (bytes transferred): " + ", ".join(f"{k} {v}" for k, v in WEIGHTS.items()))
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    assert shutil.which("chromium"), "Debian's chromium is needed (apt-get install chromium fonts-wqy-microhei)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-def context(chromium, javascript=True, forwarded_for: str | None = None):
-    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    return chromium.new_context(java_script_enabled=javascript, bypass_csp=javascript, extra_http_headers=headers,
-                                locale="zh-CN")
-
-
-def case_of(hall, item="MZ-001", organisation="county-window-civil-affairs"):
-    request = submission(item, organisation)
-    return hall.intake_as(organisation).Submit(request).case_number, request.applicant
-
-
-class Weighed:
-    """Bytes transferred for each page load (the document and everything it loads)."""
-
-    def __init__(self, page):
-        self.total = 0
-        page.on("requestfinished", self._add)
-
-    def _add(self, request):
-        sizes = request.sizes()
-        self.total += sizes["responseBodySize"] + sizes["responseHeadersSize"]
-
-
-def check(page, name: str, weighed: Weighed | None = None, personal: tuple[str, ...] = ()):
-    """No WCAG 2.1 A/AA violation, nothing personal in the DOM, and the page's weight (after the
-    page's own requests, before axe's script is injected)."""
-    if weighed is not None:
-        page.wait_for_load_state("load")
-        WEIGHTS[name] = weighed.total
-        assert weighed.total < PAGE_BUDGET, f"{name}: {weighed.total} bytes"
-    dom = page.content()
-    for secret in personal:
-        assert secret not in dom, f"{name}: {secret} is in the page"
-    violations = Axe().run(page, options=WCAG).response["violations"]
-    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == [], name
 
 
 def test_the_public_pages_are_accessible_light_and_masked(hall, chromium):
@@ -286,48 +219,6 @@ DESK_ITEM = "城市居民最低生活保障审批"  # MZ-001: five essential mat
 DESK_APPLICANT = ("赵淑华", "340521198301010039", "13955507788")
 
 
-def _first_sign_in_by_keyboard(hall, page, staff_number: str, path: str) -> None:
-    """Open `path` without a session, sign in there with a first password and set a new one, all by
-    keyboard; the page of `path` then shows."""
-    from tooling.people import set_first_passwords
-
-    (first,) = set_first_passwords(hall.settings, [staff_number], replace=True)
-    page.goto(hall.web + path)
-    expect(page.locator("h1")).to_have_text("工作人员登录")
-    page.focus("#staff_number")
-    page.keyboard.type(staff_number)
-    page.keyboard.press("Tab")
-    page.keyboard.type(first.password)
-    page.keyboard.press("Enter")
-    expect(page.locator("h1")).to_have_text("修改密码")
-    page.focus("#current_password")
-    page.keyboard.type(first.password)
-    for text in ("Desk-keys-2026", "Desk-keys-2026"):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.id") == "new_password-hint":
-            page.keyboard.press("Tab")
-        page.keyboard.type(text)
-    page.keyboard.press("Enter")
-    expect(page.locator("h1")).not_to_have_text("修改密码")
-
-
-def _cases_at(hall, organisation: str) -> int:
-    import psycopg
-
-    with psycopg.connect(hall.settings.database_url) as conn:
-        return conn.execute("SELECT count(*) FROM intake.cases WHERE organisation = %s", (organisation,)).fetchone()[0]
-
-
-def _pdf_text(page, path: str) -> str:
-    import io
-
-    from pdfminer.high_level import extract_text
-
-    answer = page.request.get(page.url.split("/desk/")[0] + path)
-    assert answer.ok and answer.headers["content-type"] == "application/pdf"
-    return extract_text(io.BytesIO(answer.body()))
-
-
 def test_a_clerk_accepts_by_keyboard_prints_the_receipt_and_the_applicant_looks_up_and_rates(hall, chromium):
     import datetime as dt
     from urllib.parse import urlsplit
@@ -339,7 +230,7 @@ def test_a_clerk_accepts_by_keyboard_prints_the_receipt_and_the_applicant_looks_
     name, id_number, phone = DESK_APPLICANT
     with context(chromium) as ctx:
         page = ctx.new_page()
-        _first_sign_in_by_keyboard(hall, page, "SX0012", "/desk")
+        first_sign_in_by_keyboard(hall, page, "SX0012", "/desk")
         expect(page.locator("h1")).to_have_text("受理台")
         check(page, "desk")
         page.keyboard.type("最低生活保障")  # the search takes focus
@@ -372,7 +263,7 @@ def test_a_clerk_accepts_by_keyboard_prints_the_receipt_and_the_applicant_looks_
         link = page.locator("a.qr-link").first
         rating_link = link.get_attribute("href")
         assert link.locator("img").get_attribute("src") == qr_svg(rating_link)  # the QR code holds the link
-        text = _pdf_text(page, f"/desk/cases/{number}/receipt.pdf")
+        text = pdf_text(page, f"/desk/cases/{number}/receipt.pdf")
         assert "受理回执" in text and number in text and promised.isoformat() in text
     with context(chromium, forwarded_for="203.0.113.61") as ctx:  # the applicant, at home
         page = ctx.new_page()
@@ -407,7 +298,7 @@ def test_notices_commitments_a_double_click_and_the_rating_pad(hall, chromium):
         check(pad, "pad waiting")
 
         page = clerk_ctx.new_page()
-        _first_sign_in_by_keyboard(hall, page, "SX0014", "/desk/apply/MZ-001")
+        first_sign_in_by_keyboard(hall, page, "SX0014", "/desk/apply/MZ-001")
 
         def fill(received: int, commitment: bool = False):
             page.goto(hall.web + "/desk/apply/MZ-001")
@@ -437,11 +328,11 @@ def test_notices_commitments_a_double_click_and_the_rating_pad(hall, chromium):
         page.click("text=容缺承诺书")
         check(page, "commitment letter")
 
-        before = _cases_at(hall, "county-desk")
+        before = cases_at(hall, "county-desk")
         fill(6)
         page.dblclick("main button[type=submit]")
         expect(page.locator("#answer")).to_have_text("已受理")
-        assert _cases_at(hall, "county-desk") == before + 1
+        assert cases_at(hall, "county-desk") == before + 1
 
         page.click("text=邀请申请人在评价器上评价")
         expect(page.get_by_role("status")).to_contain_text("已邀请")
@@ -498,13 +389,13 @@ def test_a_proposed_decision_is_signed_off_by_keyboard_and_the_checker_is_told_o
                                      legal_basis="《不动产登记暂行条例》第十四条"))
     with context(chromium) as checker_ctx, context(chromium) as ctx:
         checker = checker_ctx.new_page()
-        _first_sign_in_by_keyboard(hall, checker, "SX0036", "/work")
+        first_sign_in_by_keyboard(hall, checker, "SX0036", "/work")
         expect(checker.locator("h1")).to_have_text("待办")
         assert number not in checker.locator("#worklist").inner_text()  # not the checker's turn yet
         check(checker, "worklist")
 
         page = ctx.new_page()
-        _first_sign_in_by_keyboard(hall, page, "SX0035", "/work")
+        first_sign_in_by_keyboard(hall, page, "SX0035", "/work")
         page.goto(f"{hall.web}/work/tasks/{task.task_id}")
         expect(page.locator("h1")).to_contain_text(number)
         check(page, "task to sign off")
