@@ -22,8 +22,14 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     # changes it (the use case checks it is their centre)
     "GetDuty": PERSONS | {Role.FRONT},
     "SetDuty": {MANAGER},
+    # the register: county IT reads and changes it; a centre's manager reads their centre's posts,
+    # the supervision office and leaders any centre's (the use case checks the manager's centre)
+    "ListPersons": {ADMIN},
+    "GetCentre": {ADMIN, MANAGER, Role.SUPERVISOR, Role.LEADER},
+    "SetPosts": {ADMIN},
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (a person's own posts; the APIs'
-# trust every 2 s; who is on duty, shown in the hall); every other call is, and every refused one.
-QUIET = frozenset({"WhoAmI", "Trust", "GetDuty"})
+# trust every 2 s; who is on duty, shown in the hall; a centre's posts and holders, as the hall's
+# notice board shows them); every other call is, and every refused one.
+QUIET = frozenset({"WhoAmI", "Trust", "GetDuty", "GetCentre"})

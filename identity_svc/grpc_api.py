@@ -11,14 +11,16 @@ from hall.rota import Rota
 from hall.staff import Holding, Person, Staff
 from hall.wiring import ApiWiring
 from services.access import Credentials
-from services.errors import DomainError, InvalidRequest
+from services.errors import DomainError, InvalidRequest, Violations
 from services.grpcutil import add_servicer, refusing, rpc
 from services.timesource import TimeSource
 from services.watched import WatchedFile
 
+from . import store
 from .access import QUIET, ROLES
 from .duty import DutyDesk, DutyView
 from .keys import read_keys
+from .register import DEFAULT_PAGE, MAX_PAGE, PostChange, Register
 from .rules import AddressLimit, Backoff
 from .settings import IdentitySettings
 from .use_cases import SOURCE, Identity, Issued
@@ -61,9 +63,11 @@ class IdentityApi(identity_pb2_grpc.IdentityServicer):
     ROLES = ROLES
     QUIET = QUIET
 
-    def __init__(self, identity: Identity, duty: DutyDesk, unit_of_work, credentials: Credentials):
+    def __init__(self, identity: Identity, duty: DutyDesk, register: Register, unit_of_work,
+                 credentials: Credentials):
         self.identity = identity
         self.duty = duty
+        self.register = register
         self.unit_of_work = unit_of_work
         self.credentials = credentials
 
@@ -163,6 +167,41 @@ class IdentityApi(identity_pb2_grpc.IdentityServicer):
             return duty_view(self.duty.set(uow, caller, request.organisation, request.day,
                                            list(request.staff_numbers), request.reason))
 
+    @rpc
+    def ListPersons(self, request, context, caller):
+        size, token = request.page_size or DEFAULT_PAGE, request.page_token
+        problems = Violations()
+        if not 0 < size <= MAX_PAGE:
+            problems.add("page_size", f"1 to {MAX_PAGE}")
+        if len(request.query) > 64:
+            problems.add("query", "at most 64 characters")
+        if token and not (token.isdigit() and len(token) < 9):
+            problems.add("page_token", "a token of a previous answer")
+        problems.check()
+        found = self.register.search(request.query, int(token or 0), size + 1)
+        with self.unit_of_work() as uow:
+            accounts = store.accounts(uow, [p.staff_number for _, p in found[:size]])
+            views = [self._account(uow, p, accounts.get(p.staff_number)) for _, p in found[:size]]
+        return pb.ListPersonsReply(accounts=views, next_page_token=str(found[size][0]) if len(found) > size else "")
+
+    @rpc
+    def GetCentre(self, request, context, caller):
+        view = self.register.centre(caller, request.centre)
+        return pb.Centre(code=view.centre.code, name=view.centre.name, organisations=[
+            pb.CentreOrganisation(code=o.code, name=o.name, kind=o.kind.value, department=o.department or "", seats=[
+                pb.Seat(post_id=s.post_id, kind=s.kind.value, label=s.kind.label, holders=[
+                    pb.PostHolder(holder=mark, staff_number=p.staff_number, name=p.name, work_phone=p.work_phone)
+                    for mark, p in s.holders]) for s in seats])
+            for o, seats in view.organisations])
+
+    @rpc
+    def SetPosts(self, request, context, caller):
+        _required(staff_number=request.staff_number)
+        changes = [PostChange(p.kind, p.organisation, p.seat, p.holder, p.agent) for p in request.posts]
+        with self.unit_of_work() as uow:
+            person = self.register.set_posts(uow, request.staff_number, changes)
+            return self._account(uow, person, store.account(uow, person.staff_number))
+
 
 def build(settings: IdentitySettings, server, time: TimeSource | None = None) -> ApiWiring:
     wiring = ApiWiring.open(settings, SOURCE, time)
@@ -175,6 +214,7 @@ def build(settings: IdentitySettings, server, time: TimeSource | None = None) ->
                 dt.timedelta(minutes=settings.sign_in_backoff_max_minutes)),
         AddressLimit(settings.sign_in_failures_per_address, dt.timedelta(minutes=settings.sign_in_window_minutes)))
     duty = DutyDesk(Rota(settings.rota, org, staff, wiring.reference.calendar), staff, org)
-    add_servicer(server, IdentityApi(identity, duty, wiring.unit_of_work, wiring.credentials),
+    register = Register(staff, org, settings.staff)
+    add_servicer(server, IdentityApi(identity, duty, register, wiring.unit_of_work, wiring.credentials),
                  pb.DESCRIPTOR.services_by_name["Identity"])
     return wiring

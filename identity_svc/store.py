@@ -19,6 +19,13 @@ def account(uow: UnitOfWork, staff_number: str, lock: bool = False) -> dict | No
     return _row(uow.execute(_ACCOUNT + (" FOR UPDATE" if lock else ""), [staff_number]))
 
 
+def accounts(uow: UnitOfWork, staff_numbers: list[str]) -> dict[str, dict]:
+    """The accounts of these persons that have one, by staff number."""
+    cur = uow.execute(_ACCOUNT.replace("staff_number = %s", "staff_number = ANY(%s)"), [staff_numbers])
+    names = [c.name for c in cur.description]
+    return {row[0]: dict(zip(names, row)) for row in cur.fetchall()}
+
+
 def ensure_account(uow: UnitOfWork, staff_number: str) -> dict:
     """The account, made (without a password) for a person of the register who has none yet; locked."""
     uow.execute("INSERT INTO accounts (staff_number) VALUES (%s) ON CONFLICT DO NOTHING", [staff_number])
