@@ -32,9 +32,11 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "GetAssessment": {S, M, L},  # 月度考核, 红旗窗口: the office and leaders; a manager their centre's windows
     # the complainant: the number and the phone's last 4 digits are the credential, as for intake's Track
     "LookUpComplaint": {P, F, C, A, D, S},
+    "ListSuggestions": {D, S, L},  # 督办建议: the office's, a department its own, leaders read
+    "CloseSuggestion": {S},
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (lists and figures; the public lookup
 # has its own limits); every other call is, and every refused one.
 QUIET = frozenset({"ListWarnings", "ListFaults", "ListRectifications", "ListComplaints", "GetFigures",
-                   "GetAssessment", "LookUpComplaint"})
+                   "GetAssessment", "LookUpComplaint", "ListSuggestions"})

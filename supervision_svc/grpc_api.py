@@ -24,6 +24,7 @@ from .figures import agent_figures, figures
 from .gauges import BusinessCollector
 from .instructions import Instructions
 from .settings import SupervisionSettings
+from .suggestions import close_suggestion
 from .use_cases import Supervision
 
 SETTINGS, PORT_SETTING = SupervisionSettings, "supervision_port"
@@ -103,6 +104,12 @@ def complaint_view(c: dict) -> pb.Complaint:
                         text=c["text"], registered_on=_day(c["registered_on"]), deadline=_day(c.get("deadline")),
                         answer=c["answer"] or "", answered_on=_day(c["answered_on"]),
                         registered_by=_actor(c["registered_by"]), answered_by=_actor(c["answered_by"]))
+
+
+def suggestion_view(s: dict) -> pb.Suggestion:
+    return pb.Suggestion(id=s["id"], department=s["department"], month=s["month"], reds=s["reds"],
+                         reds_in_month=s["reds_in_month"], raised_on=_day(s["raised_on"]),
+                         closed_on=_day(s["closed_on"]), note=s["note"] or "", closed_by=_actor(s["closed_by"]))
 
 
 class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
@@ -239,6 +246,20 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
             rows = store.complaints(uow, department, request.open_only, after, size + 1)
         return pb.ListComplaintsReply(complaints=[complaint_view(c) for c in rows[:size]],
                                       next_page_token=_next(rows, size, "id"))
+
+    @rpc
+    def ListSuggestions(self, request, context, caller):
+        department = self._scope(caller, request.department)
+        size, after = _page(request.page_size, request.page_token)
+        with self.unit_of_work() as uow:
+            rows = store.suggestions(uow, department, request.open_only, after, size + 1)
+        return pb.ListSuggestionsReply(suggestions=[suggestion_view(s) for s in rows[:size]],
+                                       next_page_token=_next(rows, size, "id"))
+
+    @rpc
+    def CloseSuggestion(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return suggestion_view(close_suggestion(uow, caller, request.suggestion_id, request.note))
 
     @rpc
     def LookUpComplaint(self, request, context, caller):

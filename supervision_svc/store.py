@@ -115,6 +115,30 @@ def suggest(uow: UnitOfWork, department: str, today: dt.date, reds: int) -> bool
     return cur.fetchone() is not None
 
 
+_SUGGESTION = ("SELECT s.*, (SELECT count(*) FROM warnings w WHERE w.department = s.department AND w.colour = 'red' "
+               "AND to_char(w.raised_on, 'YYYY-MM') = s.month) AS reds_in_month FROM suggestions s")
+
+
+def suggestion(uow: UnitOfWork, suggestion_id: int, lock: bool = False) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        f"{_SUGGESTION} WHERE s.id = %s" + (" FOR UPDATE OF s" if lock else ""), [suggestion_id]).fetchone()
+
+
+def suggestions(uow: UnitOfWork, department: str | None, open_only: bool, after: int, limit: int) -> list[dict]:
+    query, params = f"{_SUGGESTION} WHERE s.id > %s", [after]
+    if department:
+        query += " AND s.department = %s"
+        params.append(department)
+    if open_only:
+        query += " AND s.closed_on IS NULL"
+    return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY s.id LIMIT %s", [*params, limit]).fetchall()
+
+
+def close_suggestion(uow: UnitOfWork, suggestion_id: int, note: str, today: dt.date, by: dict) -> None:
+    uow.execute("UPDATE suggestions SET closed_on = %s, note = %s, closed_by = %s WHERE id = %s",
+                [today, note, Jsonb(by), suggestion_id])
+
+
 # --- what supervision knows of each case ----------------------------------------------------
 
 

@@ -221,3 +221,35 @@ def test_acts_name_their_person_and_post_and_the_month_is_assessed_by_window(sys
     assert field_violations(bad) == [("month", "a month (YYYY-MM) or from and to (YYYY-MM-DD)")]
     bad = _error(lambda: officer.GetAssessment(spb.GetAssessmentRequest(month=month, centre="county-desk")))
     assert field_violations(bad) == [("centre", "no centre 'county-desk'")]
+
+
+def test_the_office_closes_a_suggestion_that_departments_and_leaders_only_read(system):
+    month = f"{local_day(SystemTime().now()):%Y-%m}"
+    (sid,) = system.sql("supervision", "INSERT INTO suggestions (department, month, reds, raised_on) "
+                                       "VALUES ('forestry', %s, 3, CURRENT_DATE) RETURNING id", [month])[0]
+    office, forestry, water = system.supervision(), system.supervision("forestry"), system.supervision("water")
+    leader = system.as_person(system.supervision_stub, *holder_of("leader", "county-centre"))
+    listed = spb.ListSuggestionsRequest(open_only=True)
+    assert sid in [s.id for s in forestry.ListSuggestions(listed).suggestions]
+    assert sid not in [s.id for s in water.ListSuggestions(listed).suggestions]
+    assert _error(lambda: water.ListSuggestions(spb.ListSuggestionsRequest(department="forestry"))).code() \
+        == grpc.StatusCode.PERMISSION_DENIED
+    (seen,) = [s for s in leader.ListSuggestions(spb.ListSuggestionsRequest(department="forestry")).suggestions
+               if s.id == sid]
+    assert (seen.month, seen.reds, seen.closed_on, seen.HasField("closed_by")) == (month, 3, "", False)
+
+    closing = spb.CloseSuggestionRequest(suggestion_id=sid, note="已约谈林业局，限期清理超时件")
+    for refused in (leader, forestry):
+        assert _error(lambda: refused.CloseSuggestion(closing)).code() == grpc.StatusCode.PERMISSION_DENIED
+    bad = _error(lambda: office.CloseSuggestion(spb.CloseSuggestionRequest(suggestion_id=sid)))
+    assert field_violations(bad) == [("note", "required")]
+    closed = office.CloseSuggestion(closing)
+    assert (closed.note, closed.closed_on, closed.closed_by.holder) == (closing.note, str(local_day(
+        SystemTime().now())), "supervision")
+    assert _error(lambda: office.CloseSuggestion(closing)).code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert sid not in [s.id for s in office.ListSuggestions(listed).suggestions]
+    audited = system.sql("supervision", "SELECT result, person, holder FROM audit_log "
+                                        "WHERE action = 'supervision.CloseSuggestion' ORDER BY seq")
+    assert [r for r, _, _ in audited] == ["PERMISSION_DENIED", "PERMISSION_DENIED", "INVALID_ARGUMENT", "OK",
+                                          "FAILED_PRECONDITION"]
+    assert audited[3][1:] == ("", "supervision")
