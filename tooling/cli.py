@@ -25,8 +25,8 @@ from services.config import ROOT, ConfigError, load_settings
 from .processes import commands
 from .settings import SystemSettings
 
-NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case", "submit", "passwords",
-                  "audit-log"}
+NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "bench", "verify-case", "submit",
+                  "passwords", "audit-log"}
 
 
 def _answers(url: str, default_port: int) -> tuple[str, int, bool]:
@@ -313,6 +313,10 @@ def bench_relay(count: int, per_commit: int) -> None:
                            "published_per_s": round(published / sent, 1), "cores": os.cpu_count()}))
 
 
+# `load` offers this rate by default; a step test (`--find-max`, `bench`) starts at STEP_START.
+LOAD_RATE, STEP_START = 20.0, 10.0
+
+
 def _run_system(name: str, play, log_dir: Path | None) -> None:
     """Start every process on a scratch database, play the script, stop everything, print the
     summary and the JSON line. The processes use the configured broker: not beside `up`."""
@@ -356,16 +360,33 @@ def demo(logs: Path | None) -> None:
 @main.command()
 @click.option("--cases", type=click.IntRange(1), help="Cases to submit (default: as many as --duration allows).")
 @click.option("--duration", type=click.FloatRange(1), help="Seconds of arrivals (default 60 without --cases).")
-@click.option("--rate", default=40.0, show_default=True, type=click.FloatRange(0.1), help="Arrivals per second.")
+@click.option("--rate", type=click.FloatRange(0.1),
+              help=f"Arrivals per second [{LOAD_RATE:g}; with --find-max, the first step: {STEP_START:g}].")
+@click.option("--drain", default=60.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds to wait after the last arrival for open cases; those still open are 'unfinished'.")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000),
               help="Submissions in flight at most.")
 @click.option("--mix", default="TZ-002=1", show_default=True, help="Item codes and weights, e.g. TZ-002=3,TZ-001=1.")
 @click.option("--as-persons", is_flag=True,
               help="Clerks and handlers sign in and act with their credentials (not the systems' tokens).")
+@click.option("--find-max", is_flag=True,
+              help="Step test: raise the rate by --step every --step-seconds until p99 exceeds --p99-ms or cases "
+                   "fall behind; print the highest rate held.")
+@click.option("--p99-ms", default=1000.0, show_default=True, type=click.FloatRange(1),
+              help="With --find-max: the p99 bound of submit → concluded.")
+@click.option("--step", "step_rate", default=5.0, show_default=True, type=click.FloatRange(0.1),
+              help="With --find-max: cases/s added at each step.")
+@click.option("--step-seconds", default=20.0, show_default=True, type=click.FloatRange(1),
+              help="With --find-max: seconds of arrivals per step.")
 @click.option("--logs", type=click.Path(path_type=Path), help="Directory for the processes' logs.")
-def load(cases: int | None, duration: float | None, rate: float, concurrency: int, mix: str, as_persons: bool,
+def load(cases: int | None, duration: float | None, rate: float | None, drain: float, concurrency: int, mix: str,
+         as_persons: bool, find_max: bool, p99_ms: float, step_rate: float, step_seconds: float,
          logs: Path | None) -> None:
-    """Benchmark: submit cases at a rate, departments decide over gRPC; the last line is JSON."""
+    """Benchmark: submit cases at a rate, departments decide over gRPC; the last line is JSON.
+
+    A case not concluded when the drain ends is 'unfinished' (shown apart) unless the store
+    confirms it lost: not concluded, nothing of it in flight. Exits 1 on a lost or duplicated case."""
+    from .bench import find_max_lines, find_max_rate
     from .loadgen import parse_mix, run_load, summary_lines
 
     try:
@@ -376,11 +397,54 @@ def load(cases: int | None, duration: float | None, rate: float, concurrency: in
         duration = 60.0
 
     def play(settings):
-        result = run_load(settings, cases=cases, duration=duration, rate=rate, concurrency=concurrency,
-                          mix=weights, echo=lambda line: click.echo(line, err=True), as_persons=as_persons)
+        if find_max:
+            result = find_max_rate(settings, start=rate or STEP_START, step=step_rate, step_seconds=step_seconds,
+                                   p99_ms=p99_ms, drain=drain, concurrency=concurrency, mix=weights,
+                                   echo=lambda line: click.echo(line, err=True))
+            return result, find_max_lines(result)
+        result = run_load(settings, cases=cases, duration=duration, rate=rate or LOAD_RATE, concurrency=concurrency,
+                          mix=weights, echo=lambda line: click.echo(line, err=True), as_persons=as_persons,
+                          drain=drain)
         return result, summary_lines(result)
 
     _run_system("load", play, logs)
+
+
+@main.command()
+@click.option("--rate", default=20.0, show_default=True, type=click.FloatRange(0.1),
+              help="The paced run's arrivals per second.")
+@click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(1),
+              help="The paced run's seconds of arrivals.")
+@click.option("--drain", default=60.0, show_default=True, type=click.FloatRange(0), help="As for `load`.")
+@click.option("--find-max/--no-find-max", default=True, show_default=True,
+              help="Also the step test for the highest rate held (as `load --find-max`).")
+@click.option("--p99-ms", default=1000.0, show_default=True, type=click.FloatRange(1), help="As for `load`.")
+@click.option("--record/--no-record", default=True, show_default=True,
+              help="Append the result to docs/benchmarks.jsonl and rewrite the README's benchmark table.")
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the processes' logs.")
+def bench(rate: float, duration: float, drain: float, find_max: bool, p99_ms: float, record: bool,
+          logs: Path | None) -> None:
+    """The benchmark of record: TZ-002 cases at --rate for --duration, then the step test, on one
+    system; appends the figures with the commit, date and machine to docs/benchmarks.jsonl."""
+    import datetime as dt
+
+    from .bench import RECORD, entry, find_max_lines, find_max_rate, record_run
+    from .loadgen import run_load, summary_lines
+
+    def play(settings):
+        echo = lambda line: click.echo(line, err=True)  # noqa: E731
+        paced = run_load(settings, duration=duration, rate=rate, drain=drain, echo=echo, progress=False)
+        capacity = find_max_rate(settings, start=STEP_START, step=5.0, step_seconds=20.0, p99_ms=p99_ms,
+                                 drain=drain, echo=echo) if find_max else None
+        line = entry(paced, capacity, dt.datetime.now(dt.timezone.utc))
+        lines = summary_lines(paced) + (find_max_lines(capacity) if capacity else [])
+        if record:
+            record_run(line)
+            lines.append(f"recorded in {RECORD.relative_to(ROOT)}; the README's table rewritten")
+        return {**line, "lost": paced["lost"] + (capacity or {}).get("lost", 0),
+                "duplicated": paced["duplicated"] + (capacity or {}).get("duplicated", 0)}, lines
+
+    _run_system("bench", play, logs)
 
 
 @main.command()

@@ -3,7 +3,11 @@ simulated departments decide over the gRPC desk, each as soon as its task arrive
 
 Measured per case: submit → all first-stage tasks received by the departments; the concluding
 decision sent → its reply saying the case concluded; submit → concluded. Checked at the end:
-every accepted case concluded exactly once, no task delivered as new work twice.
+every accepted case concluded exactly once, no task delivered as new work twice. A case not
+concluded when the drain ends is counted lost only if the store confirms it (tooling.loadverdict:
+not concluded, nothing of it in flight anywhere); otherwise it is unfinished, shown apart. The
+generator's own CPU (this process: the applicants' and departments' threads) is reported apart,
+since it shares the cores with the system.
 
 The clients behave as correct clients do when the system is disturbed (`onewindow chaos`): a
 Submit that fails for want of an answer (UNAVAILABLE, DEADLINE_EXCEEDED) is sent again with the
@@ -17,6 +21,7 @@ import datetime as dt
 import math
 import os
 import random
+import resource
 import threading
 import time
 import uuid
@@ -40,10 +45,14 @@ from intake_svc.acceptance import with_check_digit
 from services.access import read_tokens
 from services.grpcutil import api_channel
 
+from .loadverdict import LOST, UNFINISHED, StoreLook, fates, moving
 from .settings import SystemSettings
 
 CALL_TIMEOUT = 10.0
 DRAIN_SECONDS = 60.0
+# Between the two looks at the store that must both find a case neither concluded nor in flight
+# before it is called lost: a message being handled at the first look has committed by the second.
+SECOND_LOOK_SECONDS = 2.0
 # A call that got no answer may or may not have taken effect; both calls retried are idempotent
 # (Submit on its request id, Decide on its task), so the client sends it again until this deadline.
 # CANCELLED: a call still running when its server stopped and the grace period ran out.
@@ -156,6 +165,10 @@ class Books:
     def open_cases(self) -> int:
         return sum(1 for c in self.cases.values() if c.concluded is None)
 
+    def open_numbers(self) -> list[str]:
+        with self.lock:
+            return sorted(n for n, c in self.cases.items() if c.concluded is None)
+
 
 class Department:
     """A department's system: one watch stream, decisions on a shared pool, reconnects with its cursor."""
@@ -259,6 +272,56 @@ def person_bearers(settings: SystemSettings, organisations: set[str], department
             post_id=post), timeout=CALL_TIMEOUT).credential for code, (staff, post) in holders.items()}
 
 
+def look_at_store(settings: SystemSettings, numbers: list[str]) -> StoreLook:
+    """The store and the broker as they stand, for the cases `numbers` (see tooling.loadverdict)."""
+    import kombu
+    import psycopg
+
+    from services.bus import queue_name
+
+    from .processes import SERVICES
+
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        def numbers_of(query: str) -> frozenset[str]:
+            return frozenset(n for (n,) in conn.execute(query, [numbers]).fetchall())
+
+        statuses = dict(conn.execute("SELECT case_number, status FROM intake.cases WHERE case_number = ANY(%s)",
+                                     [numbers]).fetchall())
+        concluded = frozenset(n for n, s in statuses.items() if s == "concluded") | numbers_of(
+            "SELECT case_number FROM approval.cases WHERE status = 'concluded' AND case_number = ANY(%s)")
+        unpublished = frozenset().union(*(numbers_of(
+            f"SELECT envelope->>'case_number' FROM {s.name}.outbox WHERE published_at IS NULL "
+            "AND envelope->>'case_number' = ANY(%s)") for s in SERVICES))
+        open_tasks = numbers_of("SELECT DISTINCT case_number FROM approval.tasks "
+                                "WHERE status NOT IN ('decided', 'withdrawn') AND case_number = ANY(%s)")
+    queued = 0
+    with kombu.Connection(settings.amqp_url) as conn:
+        channel = conn.channel()
+        for service in SERVICES:
+            for handler in service.handlers():
+                queued += channel.queue_declare(queue_name(service.name, handler), passive=True).message_count
+    return StoreLook(concluded, unpublished, open_tasks, statuses, queued)
+
+
+def store_fates(settings: SystemSettings, numbers: list[str]) -> dict[str, str]:
+    """Lost or unfinished, for each case its clients did not see concluded: lost only when two
+    looks at the store, SECOND_LOOK_SECONDS apart, confirm it."""
+    import amqp.exceptions
+    import kombu.exceptions
+    import psycopg
+
+    if not numbers:
+        return {}
+    try:
+        first = look_at_store(settings, numbers)
+        if first.queued or all(n in moving(first) for n in numbers):
+            return fates(numbers, first, first)
+        time.sleep(SECOND_LOOK_SECONDS)
+        return fates(numbers, first, look_at_store(settings, numbers))
+    except (psycopg.Error, OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError):
+        return dict.fromkeys(numbers, UNFINISHED)  # the store did not answer (a fault of `chaos`): nothing confirmed
+
+
 def run_load(settings: SystemSettings, *, cases: int | None = None, duration: float | None = None, rate: float = 40.0,
              concurrency: int = 32, mix: dict[str, float] | None = None, echo=print, progress: bool = True,
              drain: float = DRAIN_SECONDS, books: Books | None = None, cursors: dict[str, int] | None = None,
@@ -321,7 +384,8 @@ def run_load(settings: SystemSettings, *, cases: int | None = None, duration: fl
                 books.errors[f"receipt_{ipb.ReceiptStatus.Name(receipt.status)}"] += 1
 
     submitters = ThreadPoolExecutor(concurrency, thread_name_prefix="submit")
-    echo(f"load: {total} cases at {rate}/s, concurrency {concurrency}, mix {mix}")
+    echo(f"load: {total} cases at {rate}/s, concurrency {concurrency}, mix {mix}, drain {drain:g} s")
+    cpu_before = _own_cpu()
     start = time.perf_counter()
     try:
         for i in range(total):
@@ -337,6 +401,7 @@ def run_load(settings: SystemSettings, *, cases: int | None = None, duration: fl
         with books.lock:
             books.all_concluded.wait_for(lambda: books.open_cases() == 0, timeout=drain)
         _progress(bar, books)
+        generator_cpu = _own_cpu() - cpu_before
     finally:
         stop.set()
         for d in departments:
@@ -346,8 +411,15 @@ def run_load(settings: SystemSettings, *, cases: int | None = None, duration: fl
         bar.close()
         intake_channel.close()
         desk_channel.close()
-    return {**_figures(books, start, arrivals_end, rate, concurrency, mix),
-            "callers": "persons" if as_persons else "systems"}
+    verdicts = store_fates(settings, books.open_numbers())
+    return {**_figures(books, start, arrivals_end, rate, concurrency, mix, verdicts, generator_cpu),
+            "drain_s": drain, "callers": "persons" if as_persons else "systems"}
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process so far (user and system, every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _progress(bar: tqdm, books: Books) -> None:
@@ -356,7 +428,8 @@ def _progress(bar: tqdm, books: Books) -> None:
     bar.update(concluded - bar.n)  # tqdm draws at most once a second
 
 
-def _figures(books: Books, start: float, arrivals_end: float, rate: float, concurrency: int, mix: dict) -> dict:
+def _figures(books: Books, start: float, arrivals_end: float, rate: float, concurrency: int, mix: dict,
+             verdicts: dict[str, str], generator_cpu: float) -> dict:
     done = [c for c in books.cases.values() if c.concluded is not None]
     end = max([c.concluded for c in done], default=arrivals_end)
     ms = 1000.0
@@ -364,7 +437,10 @@ def _figures(books: Books, start: float, arrivals_end: float, rate: float, concu
     conclude = [(c.concluded - c.decision_sent) * ms for c in done]
     total = [(c.concluded - c.submitted) * ms for c in done]
     return {
-        "cases": len(books.cases), "concluded": len(done), "lost": len(books.cases) - len(done),
+        "cases": len(books.cases), "concluded": len(done),
+        "lost": sum(v == LOST for v in verdicts.values()),
+        "unfinished": sum(v == UNFINISHED for v in verdicts.values()),
+        "lost_cases": sorted(n for n, v in verdicts.items() if v == LOST)[:20],
         "duplicated": sum(c.conclusions - 1 for c in done if c.conclusions > 1) + books.duplicate_tasks,
         "cases_per_s": round(len(done) / (end - start), 1) if done else 0.0,
         "p50_ms": round(percentile(total, 50), 1), "p99_ms": round(percentile(total, 99), 1),
@@ -373,16 +449,22 @@ def _figures(books: Books, start: float, arrivals_end: float, rate: float, concu
         "conclude_p50_ms": round(percentile(conclude, 50), 1), "conclude_p99_ms": round(percentile(conclude, 99), 1),
         "rate": rate, "concurrency": concurrency, "mix": mix, "duration_s": round(end - start, 1),
         "arrivals_s": round(arrivals_end - start, 1), "cores": os.cpu_count(), "errors": dict(books.errors),
+        "generator_cpu_s": round(generator_cpu, 2),
+        "generator_cpu_ms_per_case": round(generator_cpu * 1000 / len(books.cases), 2) if books.cases else 0.0,
     }
 
 
 def summary_lines(result: dict) -> list[str]:
-    rows = [("cases accepted", result["cases"]), ("concluded", result["concluded"]), ("lost", result["lost"]),
+    rows = [("cases accepted", result["cases"]), ("concluded", result["concluded"]),
+            ("unfinished", f"{result['unfinished']} (still in flight when the {result['drain_s']:g} s drain ended)"),
+            ("lost", f"{result['lost']} (confirmed by the store: not concluded, nothing in flight)"),
             ("duplicated", result["duplicated"]), ("throughput", f"{result['cases_per_s']} cases/s"),
             ("submit → all tasks assigned", f"p50 {result['assigned_p50_ms']} ms, p99 {result['assigned_p99_ms']} ms"),
             ("last decision → concluded", f"p50 {result['conclude_p50_ms']} ms, p99 {result['conclude_p99_ms']} ms"),
             ("submit → concluded", f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms"),
             ("offered", f"{result['rate']}/s for {result['arrivals_s']} s, concurrency {result['concurrency']}"),
+            ("load generator CPU", f"{result['generator_cpu_ms_per_case']} ms per case "
+                                   f"({result['generator_cpu_s']} s, sharing the cores)"),
             ("machine", f"{result['cores']} cores"), ("errors", result["errors"] or "none")]
     width = max(len(label) for label, _ in rows)
     return [f"{label.ljust(width)}  {value}" for label, value in rows]
