@@ -448,6 +448,26 @@ def bench(rate: float, duration: float, drain: float, find_max: bool, p99_ms: fl
 
 
 @main.command()
+@click.option("--rate", default=10.0, show_default=True, type=click.FloatRange(0.1), help="Arrivals per second.")
+@click.option("--duration", default=30.0, show_default=True, type=click.FloatRange(1), help="Seconds of arrivals.")
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the servers' and processes' logs.")
+def profile(rate: float, duration: float, logs: Path | None) -> None:
+    """Where each case's cost goes: TZ-002 cases at a fixed rate on servers of the run's own; CPU
+    per case of every process (PostgreSQL's backends by service, RabbitMQ, the load generator
+    apart), messages, rows, transactions and statements per case. A table, then a JSON line."""
+    from .profile import report_lines, run_profile
+
+    _exit_on_sigterm()
+    result = run_profile(current_settings(), rate=rate, duration=duration, log_dir=logs,
+                         echo=lambda line: click.echo(line, err=True))
+    for line in report_lines(result):
+        click.echo(line)
+    click.echo(json.dumps(result, ensure_ascii=False))
+    if result["load"]["lost"] or result["load"]["duplicated"]:
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--cases-per-fault", default=100, show_default=True, type=click.IntRange(1),
               help="Cases submitted during each fault.")
 @click.option("--rate", default=15.0, show_default=True, type=click.FloatRange(0.1), help="Arrivals per second.")

@@ -101,3 +101,32 @@ def test_a_drain_too_short_leaves_cases_unfinished_not_lost_and_exits_0(process_
     assert figures["drain_s"] == 0 and figures["generator_cpu_ms_per_case"] > 0
     assert "still in flight when the 0 s drain ended" in result.stdout
     assert "load generator CPU" in result.stdout
+
+
+def test_the_profile_divides_each_difference_by_the_cases_and_shows_the_idle_share_apart():
+    from collections import Counter
+
+    from tooling.profile import figures as profile_figures
+    from tooling.profile import report_lines
+
+    load = {"cases": 10, "concluded": 10, "unfinished": 0, "lost": 0, "duplicated": 0, "rate": 5.0,
+            "arrivals_s": 2.0, "cases_per_s": 5.0, "p50_ms": 50.0, "p99_ms": 90.0, "generator_cpu_ms_per_case": 3.0}
+
+    def metrics(consumed):
+        return {"consumed": Counter({"intake": consumed}), "published": Counter({"intake": consumed // 2}),
+                "retried": Counter(), "dead": Counter(), "grpc": Counter({"desk": consumed * 5})}
+
+    before = (Counter({"intake-bus": 1.0, "rabbitmq": 2.0}), metrics(0),
+              {"rows_written": Counter({"intake": 5}), "table_scans": Counter()}, Counter({"commits": 100}))
+    after = (Counter({"intake-bus": 1.5, "rabbitmq": 2.2}), metrics(70),
+             {"rows_written": Counter({"intake": 355}), "table_scans": Counter({"intake": 40})},
+             Counter({"commits": 620}))
+    idle = (Counter({"intake-bus": 0.0, "rabbitmq": 0.0}), Counter({"intake-bus": 0.01, "rabbitmq": 0.02}), 10.0)
+    result = profile_figures(load, before, after, [("BEGIN", 520, 5.0), ("COMMIT", 520, 4.0)], True, idle, 20.0)
+    assert result["cpu_ms_per_case"] == {"intake-bus": 50.0, "rabbitmq": 20.0, "load generator (apart)": 3.0}
+    assert result["idle_ms_per_case"] == {"intake-bus": 2.0, "rabbitmq": 4.0}  # 1 and 2 ms/s over 20 s, 10 cases
+    assert result["per_service"]["intake"] == {"consumed": 7.0, "published": 3.5, "retried": 0.0, "dead": 0.0,
+                                               "rows_written": 35.0, "table_scans": 4.0}
+    assert result["grpc_calls_per_case"] == {"desk": 35.0}
+    assert (result["transactions_per_case"], result["statements_per_case"]) == (52.0, 104.0)
+    assert any(line.startswith("| intake-bus") and "48" in line for line in report_lines(result))
