@@ -27,11 +27,12 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "ListAway": {M, S, L},
     "ListPool": {M, S, L},
     "MoveTasks": {M},
+    "ListProjects": {D},  # a lead department's persons and system
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (tasks carry no applicant's personal
 # data); every other call is, and every refused one.
-QUIET = frozenset({"ListTasks", "WatchTasks", "GetProgress", "ListAway", "ListPool"})
+QUIET = frozenset({"ListTasks", "WatchTasks", "GetProgress", "ListAway", "ListPool", "ListProjects"})
 
 
 def task_scope(caller: Caller) -> tuple[str, str | None]:

@@ -1,6 +1,8 @@
 """The department desk gRPC API (onewindow.desk.v1): authenticate, parse, run the use case, answer."""
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import logging
 import threading
@@ -13,15 +15,15 @@ from onewindow.desk.v1 import desk_pb2_grpc
 
 from hall.domain import Decision
 from hall.reference import Reference
-from hall.staff import Staff, StaffRegister
+from hall.staff import PostKind, Staff, StaffRegister
 from hall.wiring import ApiWiring
 from services.access import Credentials, Role
-from services.errors import InvalidRequest
+from services.errors import InvalidRequest, Violations
 from services.grpcutil import add_servicer, rpc
 from services.timesource import CHINA, TimeSource, local_day
 
 from . import desk, store
-from .access import QUIET, ROLES, task_scope
+from .access import QUIET, ROLES, post_kind, task_scope
 from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
 from .desk import Proposal, Task
 from .settings import ApprovalSettings
@@ -169,7 +171,6 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
     @rpc
     def ListTasks(self, request, context, caller):
         department, organisation = task_scope(caller)
-        size, after = self._page(request)
         if request.mine and not caller.person:
             raise InvalidRequest([("mine", "for a signed-in person: a system holds no tasks of its own")])
         unknown = [(f"statuses[{i}]", "not a task status") for i, s in enumerate(request.statuses)
@@ -177,10 +178,72 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
         if unknown:
             raise InvalidRequest(unknown)
         statuses = [pb.TaskStatus.Name(s).lower() for s in request.statuses]
+        if request.order == pb.NEAREST_DEADLINE:
+            return self._worklist(request, caller, department, organisation, statuses)
+        if request.order != pb.TASK_ORDER_UNSPECIFIED:
+            raise InvalidRequest([("order", "TASK_ORDER_UNSPECIFIED or NEAREST_DEADLINE")])
+        worklist_only = [(name, "with order NEAREST_DEADLINE only") for name in
+                         ("item_code", "stage", "with_pool", "awaiting_my_post") if getattr(request, name)]
+        if worklist_only:
+            raise InvalidRequest(worklist_only)
+        size, after = self._page(request)
         with self.unit_of_work() as uow:
             rows = store.list_tasks(uow, department, statuses, request.case_number or None, after, size + 1,
                                     organisation, caller.person if request.mine else None, request.awaiting_sign_off)
             return self._tasks_page(rows, size, uow)
+
+    def _worklist(self, request, caller, department: str, organisation: str | None,
+                  statuses: list[str]) -> pb.ListTasksReply:
+        """Open tasks, the nearest deadline first, filtered, one keyset page (the worklist's read)."""
+        v = Violations()
+        size = request.page_size or 50
+        if not 1 <= size <= 500:
+            v.add("page_size", "between 1 and 500")
+        after = _worklist_key(request.page_token, v)
+        if request.with_pool and not request.mine:
+            v.add("with_pool", "with mine: a person's own tasks and their window's or office's pool")
+        kind = post_kind(caller)
+        if request.awaiting_my_post and kind not in (PostKind.APPROVER, PostKind.CHECKER):
+            v.add("awaiting_my_post", "for a person at an approver or checker post")
+        if len(request.item_code) > 50:
+            v.add("item_code", "an item code")
+        if not 0 <= request.stage <= 50:
+            v.add("stage", "a stage number, or 0 for every stage")
+        v.check()
+        with self.unit_of_work() as uow:
+            tasks, total = store.worklist(
+                uow, department, organisation, holder=caller.person if request.mine else None,
+                with_pool=request.with_pool, awaiting=kind.value if request.awaiting_my_post else None,
+                statuses=statuses, item_code=request.item_code, stage=request.stage, after=after, limit=size + 1)
+            token = _worklist_token(tasks[size - 1], self.handling.ref) if len(tasks) > size else ""
+            return pb.ListTasksReply(tasks=[self._view(t, uow) for t in tasks[:size]], next_page_token=token,
+                                     total_size=total)
+
+    @rpc
+    def ListProjects(self, request, context, caller):
+        size = request.page_size or 20
+        if not 1 <= size <= 100:
+            raise InvalidRequest([("page_size", "between 1 and 100")])
+        if len(request.page_token) > 40:
+            raise InvalidRequest([("page_token", "a token from a previous reply")])
+        with self.unit_of_work() as uow:
+            found = self.handling.projects(uow, caller, request.ended, request.page_token, size + 1)
+            projects = [self._project(case, tasks, uow) for case, tasks in found[:size]]
+        token = found[size - 1][0]["case_number"] if len(found) > size else ""
+        return pb.ListProjectsReply(projects=projects, next_page_token=token)
+
+    def _project(self, case: dict, tasks: list[Task], uow) -> pb.Project:
+        cal, today = self.handling.ref.calendar, local_day(uow.time.now())
+        opened = local_day(case["opened_at"])
+        end = local_day(case["concluded_at"]) if case["concluded_at"] else today
+        stages = case["plan"].get("stages", [])
+        current = stages[case["current_stage"] - 1] if 0 < case["current_stage"] <= len(stages) else {}
+        return pb.Project(case_number=case["case_number"], item_code=case["item_code"], status=case["status"],
+                          current_stage=case["current_stage"], stages=case["stages"],
+                          stage_name=current.get("name", ""), result=case["result"] or "", opened_on=str(opened),
+                          used_days=cal.between(opened, max(end, opened)),
+                          limit_days=sum(s["limit_days"] for s in stages),
+                          tasks=[self._view(t, uow) for t in tasks])
 
     @rpc
     def WatchTasks(self, request, context, caller):
@@ -188,6 +251,12 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
         cursor = request.after_cursor
         if cursor < 0:
             raise InvalidRequest([("after_cursor", "0 or a cursor from an earlier item")])
+        if request.from_now:
+            if cursor:
+                raise InvalidRequest([("from_now", "either from_now or after_cursor")])
+            with self.unit_of_work() as uow:
+                cursor = store.feed_head(uow, department)
+            yield pb.WorkItem(cursor=cursor, reason="head")
         while context.is_active() and not self.signal.closing.is_set():
             seen = self.signal.current(department)
             with self.unit_of_work() as uow:
@@ -313,11 +382,31 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
             return pb.ListTasksReply(tasks=[self._view(t, uow) for t in moved])
 
 
+def _worklist_token(task: Task, ref: Reference) -> str:
+    """The place of the last task of a worklist page: its sort key and id."""
+    return base64.urlsafe_b64encode(f"{store.due_on(task, ref.calendar)}|{task.id}".encode()).decode()
+
+
+def _worklist_key(token: str, v: Violations) -> tuple[dt.date, str] | None:
+    if not token:
+        return None
+    try:
+        day, _, task_id = base64.urlsafe_b64decode(token.encode()).decode().partition("|")
+        if task_id:
+            return dt.date.fromisoformat(day), task_id
+    except (ValueError, binascii.Error):
+        pass
+    v.add("page_token", "a token from a previous reply")
+    return None
+
+
 def build(settings: ApprovalSettings, server, time: TimeSource | None = None) -> ApiWiring:
     wiring = ApiWiring.open(settings, SOURCE, time)
     signal = FeedSignal(settings.database_url, SOURCE)
     wiring.on_close(signal.close)
-    api = DeskApi(Handling(wiring.reference, Staff(settings.staff, wiring.reference.org)), wiring.unit_of_work,
-                  wiring.credentials, signal)
+    handling = Handling(wiring.reference, Staff(settings.staff, wiring.reference.org))
+    if filled := handling.fill_due(wiring.unit_of_work):
+        log.info("worklist sort keys written for %d open tasks", filled)
+    api = DeskApi(handling, wiring.unit_of_work, wiring.credentials, signal)
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["DepartmentDesk"])
     return wiring

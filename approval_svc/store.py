@@ -6,6 +6,7 @@ import datetime as dt
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from hall.calendar import CalendarYearMissing, WorkingCalendar
 from hall.clock import Pause, PauseReason
 from hall.domain import Decision, TaskStatus
 from services.uow import UnitOfWork
@@ -90,15 +91,40 @@ def update_case(uow: UnitOfWork, case_number: str, **fields) -> None:
                 [*fields.values(), case_number])
 
 
-def insert_tasks(uow: UnitOfWork, tasks: list[Task]) -> None:
+PAUSED = dt.date.max  # the sort key of a task whose clock is paused: after every deadline
+_CLOSED = (TaskStatus.DECIDED, TaskStatus.WITHDRAWN)
+
+
+def due_on(task: Task, cal: WorkingCalendar) -> dt.date | None:
+    """The worklist's sort key: an open task's deadline, PAUSED while its clock stands; None once closed."""
+    if task.status in _CLOSED:
+        return None
+    try:
+        return task.read(cal, task.assigned_on).deadline or PAUSED
+    except CalendarYearMissing:  # a year still to be loaded: the task sorts last rather than stopping the write
+        return PAUSED
+
+
+def insert_tasks(uow: UnitOfWork, tasks: list[Task], cal: WorkingCalendar) -> None:
     with uow.conn.cursor() as cur:
-        cur.executemany(f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
-                        [_row(t) for t in tasks])
+        cur.executemany(f"INSERT INTO tasks ({', '.join(_COLUMNS)}, due_on) "
+                        f"VALUES ({', '.join(['%s'] * (len(_COLUMNS) + 1))})",
+                        [_row(t) + [due_on(t, cal)] for t in tasks])
 
 
-def save_task(uow: UnitOfWork, task: Task) -> None:
-    uow.execute(f"UPDATE tasks SET {', '.join(f'{c} = %s' for c in _COLUMNS[1:])} WHERE id = %s",
-                _row(task)[1:] + [task.id])
+def save_task(uow: UnitOfWork, task: Task, cal: WorkingCalendar) -> None:
+    uow.execute(f"UPDATE tasks SET {', '.join(f'{c} = %s' for c in _COLUMNS[1:])}, due_on = %s WHERE id = %s",
+                _row(task)[1:] + [due_on(task, cal), task.id])
+
+
+def fill_due(uow: UnitOfWork, cal: WorkingCalendar, batch: int = 500) -> int:
+    """Sort keys for open tasks written before they existed (migration 0003); how many were filled."""
+    rows = uow.conn.cursor(row_factory=dict_row).execute(
+        f"{_SELECT} WHERE t.due_on IS NULL AND {_OPEN} LIMIT %s FOR UPDATE SKIP LOCKED", [batch]).fetchall()
+    tasks = [task_from_row(r) for r in rows]
+    with uow.conn.cursor() as cur:
+        cur.executemany("UPDATE tasks SET due_on = %s WHERE id = %s", [(due_on(t, cal), t.id) for t in tasks])
+    return len(tasks)
 
 
 def load_task(uow: UnitOfWork, task_id: str) -> Task | None:
@@ -141,6 +167,45 @@ def list_tasks(uow: UnitOfWork, department: str, statuses: list[str], case_numbe
     return [(r.pop("seq"), task_from_row(r)) for r in rows.fetchall()]
 
 
+def worklist(uow: UnitOfWork, department: str, organisation: str | None, *, holder: str | None = None,
+             with_pool: bool = False, awaiting: str | None = None, statuses: list[str] = (), item_code: str = "",
+             stage: int = 0, after: tuple[dt.date, str] | None = None, limit: int = 50) -> tuple[list[Task], int]:
+    """Open tasks, the nearest deadline first then by id, after the key `after`; with how many match.
+
+    `holder`: that person's (and with `with_pool` those nobody holds, without a proposal);
+    `awaiting`: proposals whose next signature is that post kind's. Only open tasks are read, through
+    the partial index on (department, organisation, due_on, id)."""
+    where = f"t.department = %s AND {_OPEN}"
+    params: list = [department]
+    if organisation is not None:
+        where += " AND t.organisation = %s"
+        params.append(organisation)
+    if holder is not None:
+        where += " AND (t.holder = %s OR t.holder IS NULL AND t.proposal IS NULL)" if with_pool else \
+            " AND t.holder = %s"
+        params.append(holder)
+    if awaiting is not None:
+        where += " AND t.proposal->'chain'->>jsonb_array_length(t.proposal->'signatures') = %s"
+        params.append(awaiting)
+    if statuses:
+        where += " AND t.status = ANY(%s)"
+        params.append(list(statuses))
+    if item_code:
+        where += " AND t.item_code = %s"
+        params.append(item_code)
+    if stage:
+        where += " AND t.stage = %s"
+        params.append(stage)
+    total = uow.execute(f"SELECT count(*) FROM tasks t WHERE {where}", params).fetchone()[0]
+    page = where
+    if after is not None:
+        page += " AND (t.due_on, t.id) > (%s, %s)"
+        params = params + list(after)
+    rows = uow.conn.cursor(row_factory=dict_row).execute(
+        f"{_SELECT} WHERE {page} ORDER BY t.due_on, t.id LIMIT %s", params + [limit]).fetchall()
+    return [task_from_row(r) for r in rows], total
+
+
 def feed(uow: UnitOfWork, entries: list[tuple[str, str, str]]) -> None:
     """Append (department, task id, reason) to the departments' feeds.
 
@@ -165,6 +230,12 @@ def feed(uow: UnitOfWork, entries: list[tuple[str, str, str]]) -> None:
     uow.execute("SELECT pg_notify(%s, d) FROM unnest(%s::text[]) AS d", [FEED_CHANNEL, departments])
 
 
+def feed_head(uow: UnitOfWork, department: str) -> int:
+    """The department's latest feed position (0 before its first)."""
+    row = uow.execute("SELECT position FROM feed_heads WHERE department = %s", [department]).fetchone()
+    return row[0] if row else 0
+
+
 def feed_after(uow: UnitOfWork, department: str, cursor: int, limit: int = 200) -> list[tuple[int, str, Task]]:
     rows = uow.conn.cursor(row_factory=dict_row).execute(
         f"{_SELECT.replace('SELECT ', 'SELECT f.position, f.reason, ', 1)} JOIN feed f ON f.task_id = t.id "
@@ -173,6 +244,28 @@ def feed_after(uow: UnitOfWork, department: str, cursor: int, limit: int = 200) 
 
 
 
+
+
+def projects(uow: UnitOfWork, items: list[str], ended: bool, after: str, limit: int) -> list[dict]:
+    """Cases of these items in handling (or ended), in case number order after `after`."""
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT case_number, item_code, plan, stages, current_stage, status, result, opened_at, concluded_at "
+        f"FROM cases WHERE item_code = ANY(%s) AND status {'<>' if ended else '='} 'in_handling' "
+        "AND case_number > %s ORDER BY case_number LIMIT %s", [items, after, limit]).fetchall()
+
+
+def stage_tasks(uow: UnitOfWork, stages: list[tuple[str, int]]) -> dict[str, list[Task]]:
+    """Each case's tasks of the given stage, in the order they were written."""
+    if not stages:
+        return {}
+    rows = uow.conn.cursor(row_factory=dict_row).execute(
+        f"{_SELECT} JOIN unnest(%s::text[], %s::int[]) AS s(c, n) ON t.case_number = s.c AND t.stage = s.n "
+        "ORDER BY t.seq", [[c for c, _ in stages], [n for _, n in stages]]).fetchall()
+    found: dict[str, list[Task]] = {}
+    for r in rows:
+        task = task_from_row(r)
+        found.setdefault(task.case_number, []).append(task)
+    return found
 
 
 def pool(uow: UnitOfWork, organisations: list[str], after_seq: int, limit: int) -> list[tuple[int, Task]]:

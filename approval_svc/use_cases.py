@@ -69,7 +69,7 @@ class Handling:
                  department=t["department"], organisation=t["organisation"],
                  role=LEAD if t["department"] == stage["lead"] else PARALLEL, status=TaskStatus.ASSIGNED,
                  assigned_on=today, limit_days=stage["limit_days"]) for t in stage["tasks"]])
-        store.insert_tasks(uow, tasks)
+        store.insert_tasks(uow, tasks, self.ref.calendar)
         store.feed(uow, [(t.department, t.id, "assigned") for t in tasks])
         uow.emit("StageOpened", case_number, {
             "stage": index, "stage_name": stage["name"],
@@ -105,7 +105,7 @@ class Handling:
         if task is None or task.status != TaskStatus.WAITING_SUPPLEMENT:
             return  # withdrawn or already resumed: nothing waits for these materials
         task = desk.materials_supplied(task, self._today(uow))
-        store.save_task(uow, task)
+        store.save_task(uow, task, self.ref.calendar)
         store.feed(uow, [(task.department, task.id, "materials_supplied")])
         uow.emit("TaskResumed", task.case_number, {"task_id": task.id, "department": task.department,
                                                    "reason": "supplement", "extension_days": 0})
@@ -124,7 +124,7 @@ class Handling:
         """A case ended without them: its undecided tasks are withdrawn and their departments told."""
         open_tasks = [t for t in tasks if t.status != TaskStatus.DECIDED]
         for task in open_tasks:
-            store.save_task(uow, replace(task, status=TaskStatus.WITHDRAWN))
+            store.save_task(uow, replace(task, status=TaskStatus.WITHDRAWN), self.ref.calendar)
         store.feed(uow, [(t.department, t.id, "withdrawn") for t in open_tasks])
 
     def lapse(self, uow: UnitOfWork, envelope: Envelope) -> None:
@@ -228,7 +228,7 @@ class Handling:
                                                            "reason": "suspension", "extension_days": extension_days,
                                                            "by": by})
         if changed != task:
-            store.save_task(uow, changed)
+            store.save_task(uow, changed, self.ref.calendar)
         return changed
 
     def _expected_end(self, start: dt.date, planned_days: int) -> dt.date | None:
@@ -272,11 +272,11 @@ class Handling:
         centre = lead_office.parent or lead_office.code
         new = self._assign(uow, [replace(t, organisation=self.ref.org.office_for(t.department, centre).code)
                                  for t in new])
-        store.insert_tasks(uow, new)
+        store.insert_tasks(uow, new, self.ref.calendar)
         store.feed(uow, [(t.department, t.id, "assigned") for t in new])
         if growth:
             lead = replace(lead, extension_days=lead.extension_days + growth)
-            store.save_task(uow, lead)
+            store.save_task(uow, lead, self.ref.calendar)
         uow.emit("CoHandlingRequested", lead.case_number, {
             "lead_task_id": lead.id, "department": department, "cause": cause, "lead_extension_days": growth,
             "asks": [{"task_id": t.id, "department": t.department, "ask": t.ask, "limit_days": t.limit_days,
@@ -299,7 +299,8 @@ class Handling:
         open_co = sum(1 for t in tasks if t.lead_task_id == task.id and t.status != TaskStatus.DECIDED)
         if chain and actor.person:
             proposed = desk.propose(task, decision, opinion, legal_basis, documents, open_co, actor.actor(), chain)
-            store.save_task(uow, proposed)
+            store.save_task(uow, proposed, self.ref.calendar)
+            store.feed(uow, [(task.department, task.id, "awaiting_sign_off")])
             uow.emit("DecisionProposed", task.case_number, {
                 "task_id": task.id, "department": task.department, "organisation": task.organisation,
                 "decision": decision, "awaiting": proposed.proposal.awaiting, "by": actor.actor()})
@@ -332,14 +333,16 @@ class Handling:
             "step": kind.value, "agreed": agree, "opinion": opinion, "by": actor.actor(),
             "awaiting": signed.proposal.awaiting if signed.proposal else ""})
         if signed.status != TaskStatus.DECIDED:
-            store.save_task(uow, signed)
+            store.save_task(uow, signed, self.ref.calendar)
+            if signed.proposal is not None:  # on to the next post of the chain
+                store.feed(uow, [(task.department, task.id, "awaiting_sign_off")])
             return DecisionOutcome(signed)
         return self._decided(uow, case, signed, tasks)
 
     def _decided(self, uow: UnitOfWork, case: dict, decided: Task, tasks: list[Task]) -> DecisionOutcome:
         """A decision taken: saved, announced, and the stage joined when it was the last."""
         task = decided
-        store.save_task(uow, decided)
+        store.save_task(uow, decided, self.ref.calendar)
         uow.emit("TaskDecided", task.case_number, {
             "task_id": task.id, "department": task.department, "stage": task.stage, "role": task.role,
             "decision": decided.decision, "opinion": decided.opinion, "legal_basis": decided.legal_basis,
@@ -427,13 +430,35 @@ class Handling:
             if post is None:
                 raise InvalidRequest([("to_staff_number", f"{to} holds no handler post at {task.organisation}")])
             changed = desk.move(task, to, post)
-            store.save_task(uow, changed)
+            store.save_task(uow, changed, self.ref.calendar)
             uow.emit("TaskMoved", task.case_number, {
                 "task_id": task.id, "department": task.department, "organisation": task.organisation,
                 "from_holder": task.holder or "", "to_holder": to, "reason": reason, "by": actor.actor()})
             moved.append(changed)
         store.feed(uow, [(t.department, t.id, "moved") for t in moved])
         return moved
+
+    def fill_due(self, unit_of_work) -> int:
+        """Worklist sort keys for open tasks written before they were kept (at the desk API's start)."""
+        filled = 0
+        while True:
+            with unit_of_work() as uow:
+                n = store.fill_due(uow, self.ref.calendar)
+            filled += n
+            if not n:
+                return filled
+
+    def projects(self, uow: UnitOfWork, actor: Caller, ended: bool, after: str, limit: int
+                 ) -> list[tuple[dict, list[Task]]]:
+        """The parallel-approval projects the caller's department leads (the department of an item with
+        stages, per the catalogue: e.g. 发改 coordinates investment projects), each with its current
+        stage's tasks, in case number order after `after`."""
+        items = [i.code for i in self.ref.catalogue.items if i.stages and i.department == actor.code]
+        if not items:
+            return []  # a department that leads no parallel-approval item has no projects to follow
+        cases = store.projects(uow, items, ended, after, limit)
+        tasks = store.stage_tasks(uow, [(c["case_number"], c["current_stage"]) for c in cases])
+        return [(c, tasks.get(c["case_number"], [])) for c in cases]
 
     def progress(self, uow: UnitOfWork, department: str | None, case_number: str) -> tuple[dict, list[Task]]:
         """Every department's tasks on a case, for a department that has a task in it (None: the

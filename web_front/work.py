@@ -13,11 +13,13 @@ import asyncio
 import calendar
 import datetime as dt
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+import grpc
 from onewindow.desk.v1 import desk_pb2 as pb
 from onewindow.intake.v1 import intake_pb2 as intake
 from sse_starlette.sse import EventSourceResponse
@@ -28,7 +30,7 @@ from starlette.routing import Route
 from hall.clock import local_day
 from hall.staff import PostKind
 
-from . import forms, i18n, labels
+from . import forms, i18n
 from .apis import ApiError
 from .app import client, expired_form, front_of, posted, render
 from .staff import Person, current_session, not_yours, signed_in_at
@@ -39,7 +41,6 @@ WORKERS = HANDLERS | SIGNERS
 OPEN = [pb.ASSIGNED, pb.CLAIMED, pb.WAITING_SUPPLEMENT, pb.SPECIAL_PROCEDURE, pb.SUSPENDED]
 WORKABLE = (pb.ASSIGNED, pb.CLAIMED)
 PAGE_SIZE = 20
-MOST_TASKS = 2000  # open tasks of one window or office read for its worklist, at most
 SOON_DAYS = 3  # working days left at which a task is flagged as near its deadline
 STREAM_SECONDS = 300  # an event stream ends after this; the browser reconnects with a renewed credential
 NOT_YOURS = "本岗位只能办理本单位（本窗口或办理室）的承办件"
@@ -105,11 +106,6 @@ def clock_of(task: pb.Task) -> Clock:
     return Clock(task.used_days, limit, left, paused, level)
 
 
-def _order(task: pb.Task) -> tuple:
-    """Nearest deadline first; tasks whose clock is paused after them."""
-    return (not task.deadline, task.deadline or "9999", task.task_id)
-
-
 def is_new_for(kind: str, staff_number: str, task: pb.Task) -> bool:
     """Whether an open task of the organisation is work for this person: a handler's own or the
     pool's (not while a proposal waits for sign-off), a signer's when the proposal waits for their post."""
@@ -124,50 +120,39 @@ def _add_months(day: dt.date, n: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-# --- one poll per process and organisation ------------------------------------------------------
+# --- one upstream task stream per process and organisation ---------------------------------------
+
+NEW_WORK = {"assigned", "moved", "materials_supplied", "co_handling_answered", "awaiting_sign_off"}
+LINGER_SECONDS = 60.0  # the upstream stream outlives the last open worklist by this (a page on its way to it)
+
 
 @dataclass
 class _Organisation:
-    seq: int = 0
-    known: set = field(default_factory=set)
-    entries: list = field(default_factory=list)  # (seq, task) of work seen new, the latest 500
-    read_at: float = 0.0
+    seq: int = 0  # positions of the new work this process has seen, numbered here
+    cursor: int | None = None  # the upstream feed's position to resume from; None: start at its head
+    entries: list = field(default_factory=list)  # (seq, task) of new work, the latest 500
     listeners: dict = field(default_factory=dict)  # queue -> (credential, client)
+    visitor: tuple = ()  # the credential and client of the latest worklist shown, for a stream before any listener
+    seen_at: float = 0.0
     task: asyncio.Task | None = None
 
 
 class WorkFeed:
-    """The open tasks of each organisation, polled once per process for all its open worklists."""
+    """New work of each organisation, from one upstream WatchTasks stream per web process and
+    organisation, fanned out to every open worklist of it (never a gRPC stream per browser: each
+    holds a thread of the desk API). The stream resumes from its cursor when it ends (every
+    `stream_seconds`, to be opened again with a listener's renewed credential) or breaks."""
 
-    def __init__(self, apis, every: float):
-        self.apis, self.every = apis, every
+    def __init__(self, apis, stream_seconds: float = STREAM_SECONDS, retry_seconds: float = 2.0):
+        self.apis, self.stream_seconds, self.retry_seconds = apis, stream_seconds, retry_seconds
         self.orgs: dict[str, _Organisation] = {}
-        self.reads = 0  # upstream reads made (for the tests: one per poll, not one per browser)
+        self.reads = 0  # upstream streams opened (for the tests: one per organisation, not one per browser)
 
-    async def _read(self, credential: str, address: str) -> list:
-        self.reads += 1
-        reply = await self.apis.call(self.apis.desk.ListTasks, pb.ListTasksRequest(statuses=OPEN, page_size=500),
-                                     address, credential=credential)
-        return list(reply.tasks)
-
-    def _keep(self, org: _Organisation, tasks: list) -> bool:
-        keys = {(t.task_id, t.holder, t.proposal.awaiting if t.HasField("proposal") else ""): t for t in tasks}
-        fresh = [t for key, t in keys.items() if key not in org.known]
-        first = not org.read_at
-        org.known, org.read_at = set(keys), time.monotonic()
-        if first or not fresh:
-            return False
-        for t in fresh:
-            org.seq += 1
-            org.entries.append((org.seq, t))
-        del org.entries[:-500]
-        return True
-
-    async def mark(self, organisation: str, credential: str, address: str) -> int:
-        """The organisation's position now (read first if older than a poll): what a page shows."""
+    def mark(self, organisation: str, credential: str, address: str) -> int:
+        """The organisation's position now, what a worklist shows; its stream is opened if it is not."""
         org = self.orgs.setdefault(organisation, _Organisation())
-        if time.monotonic() - org.read_at > self.every:
-            self._keep(org, await self._read(credential, address))
+        org.visitor, org.seen_at = (credential, address), time.monotonic()
+        self._run(organisation, org)
         return org.seq
 
     def new_since(self, organisation: str, after: int, kind: str, staff_number: str) -> int:
@@ -180,8 +165,7 @@ class WorkFeed:
         org = self.orgs.setdefault(organisation, _Organisation())
         queue: asyncio.Queue = asyncio.Queue(maxsize=1)
         org.listeners[queue] = (credential, address)
-        if org.task is None or org.task.done():
-            org.task = asyncio.create_task(self._poll(organisation, org), name=f"work-feed-{organisation}")
+        self._run(organisation, org)
         try:
             yield None
             while queue in org.listeners:
@@ -190,23 +174,65 @@ class WorkFeed:
                 yield None
         finally:
             org.listeners.pop(queue, None)
+            org.seen_at = max(org.seen_at, time.monotonic())
+            if not org.listeners:
+                asyncio.get_running_loop().call_later(LINGER_SECONDS + 1, self._idle, org)
 
-    async def _poll(self, organisation: str, org: _Organisation) -> None:
-        while org.listeners:
-            queue, (credential, address) = next(iter(org.listeners.items()))
+    def _idle(self, org: _Organisation) -> None:
+        """The last worklist closed a while ago: the upstream stream ends now, not at its deadline."""
+        if org.task is not None and not self._wanted(org):
+            org.task.cancel()
+
+    def _run(self, organisation: str, org: _Organisation) -> None:
+        if org.task is None or org.task.done():
+            org.task = asyncio.create_task(self._watch(organisation, org), name=f"work-feed-{organisation}")
+
+    def _wanted(self, org: _Organisation) -> bool:
+        return bool(org.listeners) or time.monotonic() - org.seen_at < LINGER_SECONDS
+
+    def _credential(self, org: _Organisation) -> tuple[asyncio.Queue | None, tuple]:
+        """A listener's credential (they are renewed as browsers reconnect), else the latest visitor's."""
+        for queue, held in org.listeners.items():
+            return queue, held
+        return None, org.visitor
+
+    async def _watch(self, organisation: str, org: _Organisation) -> None:
+        while self._wanted(org):
+            queue, (credential, address) = self._credential(org)
+            self.reads += 1
+            request = pb.WatchTasksRequest(after_cursor=org.cursor or 0, from_now=org.cursor is None)
+            call = self.apis.desk.WatchTasks(request, metadata=self.apis.metadata(address, credential),
+                                             timeout=self.stream_seconds)
             try:
-                changed = self._keep(org, await self._read(credential, address))
-            except ApiError as error:
+                await self._follow(org, call)
+            except asyncio.CancelledError:
+                call.cancel()
+                raise
+            except grpc.aio.AioRpcError as failed:
+                error = ApiError.of(failed)
                 if error.code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-                    org.listeners.pop(queue, None)
-                    _put(queue, False)
+                    if queue is None:
+                        org.visitor, org.seen_at = (), 0.0
+                    else:
+                        org.listeners.pop(queue, None)
+                        _put(queue, False)
                     continue
-                log.warning("work of %s not read: %s", organisation, error.code)
-            else:
-                if changed:
-                    for listener in list(org.listeners):
-                        _put(listener, True)
-            await asyncio.sleep(self.every)
+                if error.code != "DEADLINE_EXCEEDED":  # the stream's own end: reopened at once
+                    log.warning("work of %s not followed: %s", organisation, error.code)
+                    await asyncio.sleep(self.retry_seconds)
+
+    async def _follow(self, org: _Organisation, call) -> None:
+        async for item in call:
+            org.cursor = item.cursor
+            if item.reason in NEW_WORK:
+                org.seq += 1
+                org.entries.append((org.seq, item.task))
+                del org.entries[:-500]
+                for listener in list(org.listeners):
+                    _put(listener, True)
+            if not self._wanted(org):
+                call.cancel()
+                return
 
     async def stop(self) -> None:
         for org in self.orgs.values():
@@ -223,8 +249,7 @@ def _put(queue: asyncio.Queue, value) -> None:
 def feed_of(request: Request) -> WorkFeed:
     state = request.app.state
     if getattr(state, "work_feed", None) is None:
-        front = front_of(request)
-        state.work_feed = WorkFeed(front.apis, front.board.every)
+        state.work_feed = WorkFeed(front_of(request).apis)
     return state.work_feed
 
 
@@ -240,18 +265,6 @@ def _not_yours(request: Request):
     return not_yours(request, NOT_YOURS)
 
 
-async def _open_tasks(worker: Person) -> list:
-    tasks, token = [], ""
-    while len(tasks) < MOST_TASKS:
-        reply = await worker.call(worker.front.apis.desk.ListTasks, pb.ListTasksRequest(
-            statuses=OPEN, page_size=500, page_token=token))
-        tasks += reply.tasks
-        token = reply.next_page_token
-        if not token:
-            break
-    return tasks
-
-
 def _int(text: str, default: int = 0) -> int | None:
     text = text.strip()
     if not text:
@@ -259,31 +272,44 @@ def _int(text: str, default: int = 0) -> int | None:
     return int(text) if text.isdigit() and len(text) < 6 else None
 
 
+ITEM_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")  # the catalogue's
+STAGES = range(1, 5)  # the four stages of construction-project approval at most
+OPEN_STATES = [status_name(s) for s in OPEN]
+
+
 async def worklist(request: Request):
     """待办: my open tasks and the pool's (a signer's: the proposals waiting for my post), nearest
-    deadline first, filtered by item, stage and state, paged."""
+    deadline first, filtered by item, stage and state: one page read from the desk API, in its order."""
     worker = await _worker(request)
     if isinstance(worker, Response):
         return worker
-    session, feed = worker.session, feed_of(request)
-    mark = await feed.mark(session.organisation, session.credential, client(request))
-    mine = sorted((t for t in await _open_tasks(worker)
-                   if is_new_for(session.post_kind, session.staff_number, t)
-                   or session.post_kind in HANDLERS and t.holder == session.staff_number), key=_order)
+    session = worker.session
+    mark = feed_of(request).mark(session.organisation, session.credential, client(request))
     q = request.query_params
-    chosen = {"item": q.get("item", "")[:50], "stage": q.get("stage", "")[:3], "state": q.get("state", "")[:30]}
-    shown = [t for t in mine if (not chosen["item"] or t.item_code == chosen["item"])
-             and (not chosen["stage"] or str(t.stage) == chosen["stage"])
-             and (not chosen["state"] or status_name(t.status) == chosen["state"])]
-    page = max(_int(q.get("page", "")[:6], 1) or 1, 1)
-    pages = max((len(shown) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(page, pages)
-    query = urlencode({k: v for k, v in chosen.items() if v})
-    return worker.page("work.html", tasks=[(t, clock_of(t)) for t in shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]],
-                 total=len(shown), everything=len(mine), page=page, pages=pages, query=query, chosen=chosen,
-                 items=sorted({t.item_code for t in mine}), stages=sorted({t.stage for t in mine}),
-                 states=[s for s in labels.TASK_STATUS if s in {status_name(t.status) for t in mine}],
-                 mark=mark, signer=session.post_kind in SIGNERS, status_name=status_name)
+    item, stage, state = q.get("item", "").strip().upper()[:32], q.get("stage", "")[:1], q.get("state", "")[:30]
+    chosen = {"item": item if ITEM_CODE.fullmatch(item) else "",
+              "stage": stage if stage.isdigit() and int(stage) in STAGES else "",
+              "state": state if state in OPEN_STATES else ""}
+    signer = session.post_kind in SIGNERS
+    query = pb.ListTasksRequest(
+        order=pb.NEAREST_DEADLINE, page_size=PAGE_SIZE, item_code=chosen["item"], stage=int(chosen["stage"] or 0),
+        statuses=[pb.TaskStatus.Value(chosen["state"].upper())] if chosen["state"] else [],
+        mine=not signer, with_pool=not signer, awaiting_my_post=signer)
+    token = q.get("after", "")[:200]
+    try:
+        reply = await worker.call(worker.front.apis.desk.ListTasks, pb.ListTasksRequest(
+            page_token=token, **{f.name: v for f, v in query.ListFields()}))
+    except ApiError as error:
+        if error.code != "INVALID_ARGUMENT" or not token:
+            raise
+        token, reply = "", await worker.call(worker.front.apis.desk.ListTasks, query)  # a spoilt link: page 1
+    page = max(_int(q.get("page", "")[:6], 1) or 1, 1) if token else 1
+    pages = max((reply.total_size + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    filters = urlencode({k: v for k, v in chosen.items() if v})
+    following = urlencode({"after": reply.next_page_token, "page": page + 1}) if reply.next_page_token else ""
+    return worker.page("work.html", tasks=[(t, clock_of(t)) for t in reply.tasks], total=reply.total_size,
+                       page=min(page, pages), pages=pages, filters=filters, following=following, chosen=chosen,
+                       stages=STAGES, states=OPEN_STATES, mark=mark, signer=signer, status_name=status_name)
 
 
 async def work_events(request: Request):

@@ -54,7 +54,7 @@ EXPECTED = {
     # sign-off by a person at an approver or checker post (the use case refuses anyone else); away
     # notices by the person or the centre manager; the pool and its moves the manager's
     "desk.SignOff": "d", "desk.SetAway": "dm", "desk.ClearAway": "dm", "desk.ListAway": "msl",
-    "desk.ListPool": "msl", "desk.MoveTasks": "m",
+    "desk.ListPool": "msl", "desk.MoveTasks": "m", "desk.ListProjects": "d",
     "supervision.ListWarnings": "dsl", "supervision.Instruct": "s", "supervision.ReplyToInstruction": "d",
     "supervision.ListFaults": "dsl", "supervision.Rate": "csf",
     # a centre (its manager, or its system) answers for the bad ratings of its desks' and rooms' acts
@@ -142,6 +142,7 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "desk.ListAway": dpb.ListAwayRequest(),
         "desk.ListPool": dpb.ListPoolRequest(),
         "desk.MoveTasks": dpb.MoveTasksRequest(),
+        "desk.ListProjects": dpb.ListProjectsRequest(),
         "supervision.ListWarnings": spb.ListWarningsRequest(period=period),
         "supervision.Instruct": spb.InstructRequest(warning_id=987654, instruction="请限期办结"),
         "supervision.ReplyToInstruction": spb.ReplyToInstructionRequest(warning_id=987654, reply="已办结"),

@@ -1,7 +1,7 @@
 """The department's pages below the browser (Starlette's test client; the APIs of an in-process
 hall on the real PostgreSQL): the worklist of a handler and of a signer, the task page's acts
 under the desk API's rules with their errors kept, the sign-off chain, another office's task
-refused with nothing written, and one poll of new work per organisation. The decision by keyboard
+refused with nothing written, and one upstream stream of new work per organisation. The decision by keyboard
 in a real browser is in tests/e2e/test_web.py."""
 from __future__ import annotations
 
@@ -179,45 +179,67 @@ def test_another_offices_task_is_refused_and_nothing_is_written(browser, hall):
     assert after.status == task.status and not after.opinion
 
 
+class FakeStream:
+    """A WatchTasks call as grpc.aio gives it: items as they come, until cancelled."""
+
+    def __init__(self, items: asyncio.Queue):
+        self.items, self.cancelled = items, False
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        return await self.items.get()
+
+    def cancel(self):
+        self.cancelled = True
+
+
 class FakeDesk:
     def __init__(self):
-        self.tasks: list = []
-        self.calls = 0
+        self.items: asyncio.Queue | None = None
+        self.requests: list = []
 
-    async def ListTasks(self, request, metadata=None, timeout=None):
-        self.calls += 1
-        return dpb.ListTasksReply(tasks=self.tasks)
+    def WatchTasks(self, request, metadata=None, timeout=None):
+        self.requests.append(request)
+        return FakeStream(self.items)
 
 
 class FakeApis:
     def __init__(self):
         self.desk = FakeDesk()
 
-    async def call(self, method, request, client, credential=None, as_front=False):
-        return await method(request)
+    def metadata(self, client, credential=None, as_front=False):
+        return (("authorization", f"Bearer {credential}"),)
 
 
-def test_one_poll_per_organisation_serves_every_open_worklist_and_counts_only_their_work():
+def test_one_upstream_stream_per_organisation_serves_every_open_worklist_and_counts_only_their_work():
     apis = FakeApis()
-    feed = WorkFeed(apis, every=0.05)
+    feed = WorkFeed(apis)
 
     async def scenario():
-        mark = await feed.mark(CIVIL, "credential", "203.0.113.1")
+        apis.desk.items = asyncio.Queue()
+        mark = feed.mark(CIVIL, "credential", "203.0.113.1")
         streams = [feed.changes(CIVIL, f"credential-{i}", "203.0.113.1").__aiter__() for i in range(5)]
         for stream in streams:
             await stream.__anext__()  # connected
-        apis.desk.tasks = [dpb.Task(task_id="A.1.civil_affairs", holder=""),
-                           dpb.Task(task_id="B.1.civil_affairs", holder="SX0017"),
-                           dpb.Task(task_id="C.1.civil_affairs", holder=HANDLER,
-                                    proposal=dpb.Proposal(awaiting="approver"))]
+        await apis.desk.items.put(dpb.WorkItem(cursor=41, reason="head"))
+        for cursor, task in enumerate([dpb.Task(task_id="A.1.civil_affairs", holder=""),
+                                       dpb.Task(task_id="B.1.civil_affairs", holder="SX0017"),
+                                       dpb.Task(task_id="C.1.civil_affairs", holder=HANDLER,
+                                                proposal=dpb.Proposal(awaiting="approver"))], start=42):
+            await apis.desk.items.put(dpb.WorkItem(cursor=cursor, reason="assigned", task=task))
+        await apis.desk.items.put(dpb.WorkItem(cursor=45, reason="withdrawn", task=dpb.Task(task_id="D.1.x")))
         await asyncio.wait_for(asyncio.gather(*(s.__anext__() for s in streams)), 5)
-        reads = apis.desk.calls
+        while not apis.desk.items.empty():
+            await asyncio.sleep(0)
         for stream in streams:
             await stream.aclose()
-        return mark, reads
+        return mark
 
-    mark, reads = asyncio.run(scenario())
-    assert reads <= 4  # one poll for five browsers, not five
+    mark = asyncio.run(scenario())
+    assert feed.reads == 1 and len(apis.desk.requests) == 1  # one upstream stream for five browsers
+    assert apis.desk.requests[0].from_now and feed.orgs[CIVIL].cursor == 45  # resumed from 45 if it breaks
     assert feed.new_since(CIVIL, mark, "handler", HANDLER) == 1  # the pool's; B is another holder's
     assert feed.new_since(CIVIL, mark, "approver", "SX0019") == 1
     assert feed.new_since(CIVIL, mark, "checker", "SX0020") == 0
