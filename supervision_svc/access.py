@@ -9,6 +9,7 @@ F, P = Role.FRONT, Role.PUBLIC
 # Every method of the API and the roles that may call it; a method missing here is refused.
 ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "ListWarnings": {D, S, L},
+    "CountWarnings": {D, S, L},  # the warning board: the office's, leaders', a department its own
     "Instruct": {S},  # 督办: the office acts on a warning
     "ReplyToInstruction": {D},
     "ListFaults": {D, S, L},
@@ -38,5 +39,5 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
 
 # Methods whose answered calls are not recorded in the audit log (lists and figures; the public lookup
 # has its own limits); every other call is, and every refused one.
-QUIET = frozenset({"ListWarnings", "ListFaults", "ListRectifications", "ListComplaints", "GetFigures",
-                   "GetAssessment", "LookUpComplaint", "ListSuggestions"})
+QUIET = frozenset({"ListWarnings", "CountWarnings", "ListFaults", "ListRectifications", "ListComplaints",
+                   "GetFigures", "GetAssessment", "LookUpComplaint", "ListSuggestions"})

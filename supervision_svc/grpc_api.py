@@ -14,11 +14,13 @@ from hall.wiring import ApiWiring
 from services.access import Caller, Credentials, Role
 from services.errors import Forbidden, InvalidRequest, NotFound
 from services.grpcutil import add_servicer, rpc
-from services.timesource import TimeSource
+from services.timesource import TimeSource, local_day
 
 from . import store
 from .access import QUIET, ROLES
 from .assessment import AssessmentRule, assess
+from .board import GROUPS as BOARD_GROUPS
+from .board import Board, WarningFilter
 from .feedback import Complaint, Feedback, PublicLimits, Rating
 from .figures import agent_figures, figures
 from .gauges import BusinessCollector
@@ -34,7 +36,7 @@ _RATING_CHANNELS = {pb.ON_SITE: "on_site", pb.ONLINE: "online"}
 _COMPLAINT_CHANNELS = {pb.PHONE: "phone", pb.LETTER: "letter", pb.MAILBOX: "mailbox", pb.ONLINE_FORM: "online"}
 _RESOLUTIONS = {pb.FIXED: "fixed", pb.LEDGER: "ledger", pb.EXPLAINED: "explained"}
 _GROUPS = {pb.OVERALL: "", pb.DEPARTMENT: "department", pb.ITEM: "item", pb.LEVEL: "level", pb.CHANNEL: "channel",
-           pb.WINDOW: "window", pb.PERSON: "person"}
+           pb.WINDOW: "window", pb.PERSON: "person", pb.CENTRE: "centre"}
 
 
 def _day(value) -> str:
@@ -59,6 +61,11 @@ def period(p: pb.Period, field: str = "period") -> tuple[dt.date, dt.date]:
     if (until - since).days > 366 * 5:
         raise InvalidRequest([(field, "at most five years")])
     return since, until
+
+
+def any_period(p: pb.Period) -> tuple[dt.date | None, dt.date | None]:
+    """A period, or (None, None) for an empty one: any day."""
+    return period(p) if p.month or getattr(p, "from") or p.to else (None, None)
 
 
 def _page(size: int, token: str, default: int = 100) -> tuple[int, int]:
@@ -90,7 +97,10 @@ def rectification_view(r: dict) -> pb.Rectification:
 
 
 def warning_view(w: dict) -> pb.Warning:
-    return pb.Warning(id=w["id"], case_number=w["case_number"] or "", step=w["step"], department=w["department"] or "",
+    """A warning; with the board's columns (board.py) when read for the board."""
+    return pb.Warning(id=w["id"], case_number=w["case_number"] or "", step=w["step"],
+                      department=w.get("warned") or w["department"] or "", item_code=w.get("item_code") or "",
+                      organisation=w.get("organisation") or "", level=w.get("level", ""), centre=w.get("centre", ""),
                       colour=pb.RED if w["colour"] == "red" else pb.YELLOW, deadline=_day(w["deadline"]),
                       raised_on=_day(w["raised_on"]), withdrawn_on=_day(w["withdrawn_on"]),
                       instruction=w["instruction"] or "", instructed_on=_day(w["instructed_on"]),
@@ -124,6 +134,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
         self.unit_of_work = unit_of_work
         self.credentials = credentials
         self.rule = rule or AssessmentRule()
+        self.board = Board(feedback)
 
     @staticmethod
     def _scope(caller: Caller, asked: str) -> str | None:
@@ -135,17 +146,35 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
             raise Forbidden(f"{caller.code} may list its own items only")
         return caller.code
 
-    @rpc
-    def ListWarnings(self, request, context, caller):
+    def _warning_filter(self, caller: Caller, request) -> WarningFilter:
         department = self._scope(caller, request.department)
-        since, until = period(request.period)
-        size, after = _page(request.page_size, request.page_token)
+        since, until = any_period(request.period)
         if request.colour and request.colour not in _COLOURS:  # unspecified: both
             raise InvalidRequest([("colour", "YELLOW, RED, or unspecified for both")])
+        f = request.filters
+        return WarningFilter(since, until, department, _COLOURS.get(request.colour), f.item or None,
+                             f.level or None, f.centre or None, f.open_only, f.instructed_unreplied,
+                             f.late_replies)
+
+    @rpc
+    def ListWarnings(self, request, context, caller):
+        selected = self._warning_filter(caller, request)
+        size, after = _page(request.page_size, request.page_token)
         with self.unit_of_work() as uow:
-            rows = store.warnings_in(uow, since, until, department, _COLOURS.get(request.colour), after, size + 1)
+            rows = self.board.warnings(uow, selected, local_day(uow.time.now()), after, size + 1)
         return pb.ListWarningsReply(next_page_token=_next(rows, size, "id"),
                                     warnings=[warning_view(w) for w in rows[:size]])
+
+    @rpc
+    def CountWarnings(self, request, context, caller):
+        selected = self._warning_filter(caller, request)
+        group_by = _GROUPS.get(request.group_by)
+        if group_by not in BOARD_GROUPS:
+            raise InvalidRequest([("group_by", "OVERALL, DEPARTMENT, ITEM, LEVEL, CENTRE or WINDOW")])
+        with self.unit_of_work() as uow:
+            rows = self.board.counts(uow, selected, local_day(uow.time.now()), group_by)
+        return pb.CountWarningsReply(**{"from": _day(selected.since)}, to=_day(selected.until),
+                                     counts=[pb.WarningCount(**c) for c in rows])
 
     @rpc
     def Instruct(self, request, context, caller):
@@ -275,7 +304,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     @rpc
     def GetFigures(self, request, context, caller):
         since, until = period(request.period)
-        if request.group_by not in _GROUPS:
+        if request.group_by not in _GROUPS or request.group_by == pb.CENTRE:
             raise InvalidRequest([("group_by", "OVERALL, DEPARTMENT, ITEM, LEVEL, CHANNEL, WINDOW or PERSON")])
         group_by = _GROUPS[request.group_by]
         ref = self.feedback.ref

@@ -344,17 +344,57 @@ def record_failed_lookup(uow: UnitOfWork, complaint_id: int, client: str, expire
 # --- warnings and faults, for the API -------------------------------------------------------
 
 
-def warnings_in(uow: UnitOfWork, since: dt.date, until: dt.date, department: str | None, colour: str | None,
-                after: int, limit: int) -> list[dict]:
-    query = "SELECT * FROM warnings WHERE raised_on BETWEEN %s AND %s AND id > %s"
-    params: list = [since, until, after]
-    if department:
-        query += " AND department = %s"
-        params.append(department)
-    if colour:
-        query += " AND colour = %s"
-        params.append(colour)
-    return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY id LIMIT %s", [*params, limit]).fetchall()
+# A warning with what the board groups it by: `warned`, the step's department, else the case item's
+# (whom an instruction goes to); the case's item; `organisation`, the deciding window or office of a
+# task, the rated organisation of a rectification item, else the organisation that accepted the case.
+_BOARD = ("SELECT w.*, COALESCE(w.department, k.department) AS warned, k.item_code, "
+          "COALESCE(c.organisation, r.organisation, k.organisation) AS organisation "
+          "FROM warnings w JOIN clocks c ON c.id = w.clock_id "
+          "LEFT JOIN cases k ON k.case_number = w.case_number "
+          "LEFT JOIN rectifications r ON c.step = 'rectification' AND r.rating_id::text = c.ref")
+_OPEN = "withdrawn_on IS NULL AND replied_on IS NULL"
+_LATE = "reply_by IS NOT NULL AND (replied_on > reply_by OR (replied_on IS NULL AND reply_by < %(today)s))"
+
+
+def _board_filter(f, organisations: list[str] | None, today: dt.date) -> tuple[str, dict]:
+    """The WHERE clause of a WarningFilter (board.py) over _BOARD's columns, and its parameters."""
+    where, params = ["TRUE"], {"today": today, "since": f.since, "until": f.until, "department": f.department,
+                               "colour": f.colour, "item": f.item, "organisations": organisations}
+    for value, clause in ((f.since, "raised_on >= %(since)s"), (f.until, "raised_on <= %(until)s"),
+                          (f.department, "warned = %(department)s"), (f.colour, "colour = %(colour)s"),
+                          (f.item, "item_code = %(item)s"), (organisations is not None,
+                                                            "organisation = ANY(%(organisations)s)"),
+                          (f.open_only, _OPEN),
+                          (f.instructed_unreplied, "instructed_on IS NOT NULL AND replied_on IS NULL"),
+                          (f.late_replies, _LATE)):
+        if value:
+            where.append(clause)
+    return " AND ".join(where), params
+
+
+def warnings_in(uow: UnitOfWork, f, organisations: list[str] | None, today: dt.date, after: int,
+                limit: int) -> list[dict]:
+    """Warnings by a WarningFilter (board.py), `organisations` those of its level or centre (None: any)."""
+    where, params = _board_filter(f, organisations, today)
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        f"SELECT * FROM ({_BOARD}) b WHERE {where} AND id > %(after)s ORDER BY id LIMIT %(limit)s",
+        {**params, "after": after, "limit": limit}).fetchall()
+
+
+def warning_counts(uow: UnitOfWork, f, organisations: list[str] | None, today: dt.date, key: str) -> list[dict]:
+    """Yellow and red counts of the warnings of a filter, by a column of _BOARD (`warned`, `item_code`,
+    `organisation`), or '' for all together."""
+    where, params = _board_filter(f, organisations, today)
+    column = f"COALESCE({key}, '')" if key else "''"
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {column} AS key, count(*) FILTER (WHERE colour = 'yellow') AS yellow, "
+        "count(*) FILTER (WHERE colour = 'red') AS red, "
+        f"count(*) FILTER (WHERE colour = 'yellow' AND {_OPEN}) AS open_yellow, "
+        f"count(*) FILTER (WHERE colour = 'red' AND {_OPEN}) AS open_red, "
+        "count(*) FILTER (WHERE instructed_on IS NOT NULL) AS instructed, "
+        "count(*) FILTER (WHERE replied_on IS NOT NULL) AS replied, "
+        f"count(*) FILTER (WHERE {_LATE}) AS late_replies "
+        f"FROM ({_BOARD}) b WHERE {where} GROUP BY 1 ORDER BY 1", params).fetchall()
 
 
 def faults_in(uow: UnitOfWork, since: dt.date, until: dt.date, department: str | None) -> list[dict]:

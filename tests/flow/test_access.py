@@ -65,6 +65,7 @@ EXPECTED = {
     "supervision.LookUpComplaint": "dcasfp",
     # 督办建议: the office closes; departments (their own), the office and leaders read
     "supervision.ListSuggestions": "dsl", "supervision.CloseSuggestion": "s",
+    "supervision.CountWarnings": "dsl",  # the warning board
     "identity.SignIn": "p", "identity.ChangePassword": "p", "identity.Refresh": "dcasmli*",
     "identity.WhoAmI": "dcasmli*", "identity.GetAccount": "i", "identity.ResetPassword": "i",
     "identity.Unlock": "i", "identity.Revoke": "i", "identity.Reinstate": "i", "identity.Trust": "h",
@@ -161,8 +162,8 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         # a number of each role's own: two wrong guesses each stay under the limit per complaint
         "supervision.LookUpComplaint": lambda role: spb.LookUpComplaintRequest(complaint_id=987000 + ord(role),
                                                                               phone_last4="0000"),
-        "identity.SignIn": idpb.SignInRequest(staff_number="SX9999"),
         "supervision.ListSuggestions": spb.ListSuggestionsRequest(),
+        "supervision.CountWarnings": spb.CountWarningsRequest(period=period, group_by=spb.CENTRE),
         "supervision.CloseSuggestion": spb.CloseSuggestionRequest(suggestion_id=987654, note="已审阅"),
         "identity.ChangePassword": idpb.ChangePasswordRequest(staff_number="SX9999"),
         "identity.Refresh": idpb.RefreshRequest(),
@@ -232,9 +233,9 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["intake.RecordFee", "clerk"] == grpc.StatusCode.FAILED_PRECONDITION
     assert outcomes["supervision.ReviewAppeal", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
-    assert outcomes["supervision.LookUpComplaint", "public"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.CloseSuggestion", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.ReplyToInstruction", "handler"] == grpc.StatusCode.NOT_FOUND
+    assert outcomes["supervision.LookUpComplaint", "public"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["identity.GetAccount", "county IT"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["identity.SignIn", "public"] == grpc.StatusCode.INVALID_ARGUMENT
     assert outcomes["identity.Trust", "hall APIs"] == outcomes["identity.WhoAmI", "leader"] == grpc.StatusCode.OK

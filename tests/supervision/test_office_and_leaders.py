@@ -8,9 +8,12 @@ import pytest
 from services.access import Caller, Role
 from services.errors import InvalidRequest, NotAllowedNow, NotFound
 from supervision_svc import store
+from supervision_svc.board import Board, WarningFilter
 from supervision_svc.suggestions import close_suggestion
 from tests.supervision.conftest import D, stage
 
+DEPT = Caller(Role.DEPARTMENT, "civil_affairs", "county-window-civil-affairs", person="SX0018",
+              post="county-window-civil-affairs/handler/1", name="曾玉梅")
 OFFICER = Caller(Role.SUPERVISOR, "supervision", "county-centre", person="SX0004",
                  post="county-centre/supervision_officer/1", name="吴霞")
 
@@ -46,3 +49,80 @@ def test_a_suggestion_is_listed_and_closed_once_by_the_office_with_its_note(supe
     with supervision.on(D(2026, 3, 13)) as uow:
         assert not store.suggestions(uow, None, True, 0, 10)
         assert store.suggestions(uow, "water", False, 0, 10)[0]["note"] == closed["note"]
+
+
+def _accept(h, case: str, item: str, organisation: str, level: str) -> None:
+    h.event("ApplicationAccepted", case, {
+        "item_code": item, "kind": "promised", "level": level, "organisation": organisation, "channel": "window",
+        "first_clerk": "c", "accepted_on": "2026-03-02", "promised_deadline": "2026-03-16"}, D(2026, 3, 2))
+
+
+def _task(h, case: str, department: str, organisation: str, limit: int) -> None:
+    h.event("StageOpened", case, {"stage": 1, "stage_name": "承办", "tasks": [{
+        "task_id": f"{case}.1", "department": department, "lead": True, "limit_days": limit,
+        "deadline": "2026-03-16", "organisation": organisation}]}, D(2026, 3, 2))
+
+
+def _board_month(h) -> dict[str, int]:
+    """A: a county window's task red; B: a village room's case (MZ-005, 3 days) red; C: a township
+    desk's case red; D: water's back-office task yellow, then decided in time (withdrawn). A is
+    instructed and replied to late, B instructed and not replied to. Returns the warnings' ids."""
+    _accept(h, "A", "MZ-001", "county-desk", "county")
+    _task(h, "A", "civil_affairs", "county-window-civil-affairs", 2)
+    _accept(h, "B", "MZ-005", "zhangqiao-liugang-room", "village")
+    _accept(h, "C", "MZ-005", "zhangqiao-desk", "township")
+    _task(h, "C", "civil_affairs", "zhangqiao-window-civil-affairs", 8)
+    _accept(h, "D", "MZ-001", "county-desk", "county")
+    _task(h, "D", "water", "county-office-water", 5)
+    h.scan(D(2026, 3, 6))
+    h.event("TaskDecided", "D", {"task_id": "D.1", "department": "water", "stage": 1, "role": "lead",
+                                 "decision": "approve", "opinion": "同意", "legal_basis": "法"}, D(2026, 3, 9))
+    while h.scan(D(2026, 3, 10)):
+        pass
+    ids = dict(h.sql("SELECT case_number, id FROM warnings"))
+    with h.on(D(2026, 3, 10)) as uow:
+        h.instructions.instruct(uow, OFFICER, ids["A"], "限期办结", reply_days=1)
+        h.instructions.instruct(uow, OFFICER, ids["B"], "限期办结", reply_days=5)
+    with h.on(D(2026, 3, 13)) as uow:
+        h.instructions.reply(uow, DEPT, ids["A"], "已办结")
+    return ids
+
+
+def test_the_board_counts_warnings_by_level_and_centre_of_the_organisation_that_accepted_or_decides(supervision):
+    ids = _board_month(supervision)
+    board = Board(supervision.feedback)
+    today = D(2026, 3, 13)
+
+    def counted(group_by: str, f: WarningFilter = WarningFilter()) -> dict[str, tuple]:
+        with supervision.on(today) as uow:
+            return {c["key"]: (c["yellow"], c["red"], c["open_yellow"], c["open_red"], c["instructed"], c["replied"],
+                               c["late_replies"]) for c in board.counts(uow, f, today, group_by)}
+
+    #                    yellow red open-y open-r instructed replied late
+    assert counted("level") == {"county": (1, 1, 0, 0, 1, 1, 1), "township": (0, 1, 0, 1, 0, 0, 0),
+                                "village": (0, 1, 0, 1, 1, 0, 0)}
+    assert counted("centre") == {"county-centre": (1, 1, 0, 0, 1, 1, 1), "zhangqiao-centre": (0, 2, 0, 2, 1, 0, 0)}
+    assert counted("department") == {"civil_affairs": (0, 3, 0, 2, 2, 1, 1), "water": (1, 0, 0, 0, 0, 0, 0)}
+    assert counted("item") == {"MZ-001": (1, 1, 0, 0, 1, 1, 1), "MZ-005": (0, 2, 0, 2, 1, 0, 0)}
+    assert counted("window")["county-office-water"] == (1, 0, 0, 0, 0, 0, 0)
+    assert counted("", WarningFilter(until=D(2026, 3, 6), colour="red")) == {"": (0, 3, 0, 2, 2, 1, 1)}
+    assert counted("", WarningFilter(since=D(2026, 3, 7))) == {}  # all were raised by 6 March
+
+    def listed(f: WarningFilter, on: D = today) -> list[str]:
+        with supervision.on(on) as uow:
+            return [w["case_number"] for w in board.warnings(uow, f, on, 0, 100)]
+
+    assert listed(WarningFilter(instructed_unreplied=True)) == ["B"]
+    assert listed(WarningFilter(late_replies=True)) == ["A"]
+    assert listed(WarningFilter(late_replies=True), D(2026, 3, 20)) == ["A", "B"]  # B's reply_by has passed
+    assert listed(WarningFilter(open_only=True)) == ["B", "C"]
+    assert listed(WarningFilter(item="MZ-005", level="village")) == ["B"]
+    assert listed(WarningFilter(centre="zhangqiao-centre", colour="red")) == ["B", "C"]
+    assert listed(WarningFilter(department="water")) == ["D"]
+    with supervision.on(today) as uow:
+        (b,) = board.warnings(uow, WarningFilter(item="MZ-005", level="village"), today, 0, 10)
+        assert (b["id"], b["warned"], b["organisation"], b["level"], b["centre"]) == (
+            ids["B"], "civil_affairs", "zhangqiao-liugang-room", "village", "zhangqiao-centre")
+        with pytest.raises(InvalidRequest) as bad:
+            board.warnings(uow, WarningFilter(level="province", centre="county-desk"), today, 0, 10)
+    assert bad.value.violations == [("level", "county, township or village"), ("centre", "no centre 'county-desk'")]

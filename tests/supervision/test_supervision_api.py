@@ -253,3 +253,41 @@ def test_the_office_closes_a_suggestion_that_departments_and_leaders_only_read(s
     assert [r for r, _, _ in audited] == ["PERMISSION_DENIED", "PERMISSION_DENIED", "INVALID_ARGUMENT", "OK",
                                           "FAILED_PRECONDITION"]
     assert audited[3][1:] == ("", "supervision")
+
+
+def test_the_warning_board_from_one_call_and_the_warnings_behind_a_number(system):
+    number = system.intake.Submit(submission("MZ-001", "county-desk"), timeout=10).case_number
+    (task,) = tasks_of(system.desk("civil_affairs"), number)
+    wait_until(lambda: system.sql("supervision", "SELECT 1 FROM clocks WHERE step = 'task' AND ref = %s",
+                                  [task.task_id]), what="the task's clock")
+    today = str(local_day(SystemTime().now()))
+    system.sql("supervision", "UPDATE clocks SET yellow_on = NULL, red_on = %s WHERE step = 'task' AND ref = %s",
+               [today, task.task_id])
+    leader = system.as_person(system.supervision_stub, *holder_of("leader", "county-centre"))
+    filters = spb.WarningFilters(item="MZ-001", level="county", centre="county-centre", open_only=True)
+    listed = spb.ListWarningsRequest(colour=spb.RED, filters=filters)  # any day
+    warning = wait_until(lambda: next((w for w in leader.ListWarnings(listed).warnings if w.case_number == number),
+                                      None), what="the red warning")
+    assert (warning.item_code, warning.organisation, warning.level, warning.centre, warning.department) == (
+        "MZ-001", task.organisation, "county", "county-centre", "civil_affairs")
+
+    board = leader.CountWarnings(spb.CountWarningsRequest(period=spb.Period(**{"from": today, "to": today}),
+                                                          group_by=spb.CENTRE, filters=filters))
+    assert (getattr(board, "from"), board.to) == (today, today)
+    (county,) = board.counts
+    in_db = system.sql("supervision", "SELECT count(*) FROM warnings w JOIN clocks c ON c.id = w.clock_id "
+                                      "WHERE w.raised_on = %s AND w.colour = 'red' AND c.organisation = %s "
+                                      "AND w.replied_on IS NULL", [today, task.organisation])[0][0]
+    assert county.key == "county-centre" and county.red == county.open_red >= in_db >= 1
+    own = system.supervision("civil_affairs").CountWarnings(spb.CountWarningsRequest(group_by=spb.DEPARTMENT))
+    assert [c.key for c in own.counts] == ["civil_affairs"]
+    assert _error(lambda: system.supervision("water").CountWarnings(spb.CountWarningsRequest(
+        department="civil_affairs"))).code() == grpc.StatusCode.PERMISSION_DENIED
+    bad = _error(lambda: leader.CountWarnings(spb.CountWarningsRequest(group_by=spb.PERSON)))
+    assert [f for f, _ in field_violations(bad)] == ["group_by"]
+    bad = _error(lambda: leader.ListWarnings(spb.ListWarningsRequest(filters=spb.WarningFilters(
+        level="province", centre="county-desk"))))
+    assert {f for f, _ in field_violations(bad)} == {"level", "centre"}
+    assert _error(lambda: leader.GetFigures(spb.GetFiguresRequest(period=spb.Period(month="2026-03"),
+                                                                  group_by=spb.CENTRE))).code() \
+        == grpc.StatusCode.INVALID_ARGUMENT
