@@ -165,6 +165,7 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "supervision.ListSuggestions": spb.ListSuggestionsRequest(),
         "supervision.CountWarnings": spb.CountWarningsRequest(period=period, group_by=spb.CENTRE),
         "supervision.CloseSuggestion": spb.CloseSuggestionRequest(suggestion_id=987654, note="已审阅"),
+        "identity.SignIn": idpb.SignInRequest(staff_number="SX9999"),
         "identity.ChangePassword": idpb.ChangePasswordRequest(staff_number="SX9999"),
         "identity.Refresh": idpb.RefreshRequest(),
         "identity.WhoAmI": idpb.WhoAmIRequest(),
@@ -234,8 +235,8 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["supervision.ReviewAppeal", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.CloseSuggestion", "supervision officer"] == grpc.StatusCode.NOT_FOUND
-    assert outcomes["supervision.ReplyToInstruction", "handler"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.LookUpComplaint", "public"] == grpc.StatusCode.NOT_FOUND
+    assert outcomes["supervision.ReplyToInstruction", "handler"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["identity.GetAccount", "county IT"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["identity.SignIn", "public"] == grpc.StatusCode.INVALID_ARGUMENT
     assert outcomes["identity.Trust", "hall APIs"] == outcomes["identity.WhoAmI", "leader"] == grpc.StatusCode.OK
