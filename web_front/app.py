@@ -24,7 +24,7 @@ from starlette.templating import Jinja2Templates
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hall.catalogue import OrgChart
-from services.privacy import mask_id
+from services.privacy import mask_id, mask_phone
 
 from . import i18n
 from .apis import ApiError, Apis
@@ -191,13 +191,14 @@ class Headers:
 
 def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None) -> Starlette:
     """The ASGI application; `on_start`/`on_stop` run at the server's start and stop."""
-    from . import desk, pad, public, staff, work
+    from . import desk, leaders, office, pad, public, staff, work
 
     front.templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = front.templates.env
     env.globals["_"] = i18n.gettext_
     env.filters["yuan"] = lambda text: text if text and text != "0" else ""
     env.filters["mask_id"] = mask_id
+    env.filters["mask_phone"] = mask_phone
 
     @asynccontextmanager
     async def lifespan(app):
@@ -208,7 +209,8 @@ def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None)
         if on_stop:
             await on_stop()
 
-    app = Starlette(routes=[*public.ROUTES, *staff.ROUTES, *desk.ROUTES, *work.ROUTES, *pad.ROUTES,
+    app = Starlette(routes=[*public.ROUTES, *staff.ROUTES, *desk.ROUTES, *work.ROUTES, *office.ROUTES, *leaders.ROUTES,
+                            *pad.ROUTES,
                             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
                     middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),
                                 Middleware(Headers), Middleware(GZipMiddleware, minimum_size=500)],

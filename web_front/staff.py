@@ -100,6 +100,10 @@ def home_of(post_id: str) -> str:
     kind = post_id.split("/")[1] if post_id.count("/") >= 2 else ""
     if kind in (PostKind.ACCEPTANCE_CLERK, PostKind.WINDOW_CLERK):
         return "/desk"
+    if kind == PostKind.SUPERVISION_OFFICER:
+        return "/office"
+    if kind == PostKind.LEADER:
+        return "/leaders"
     return "/work" if kind in (PostKind.HANDLER, PostKind.APPROVER, PostKind.CHECKER) else "/me"
 
 

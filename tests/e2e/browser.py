@@ -86,10 +86,14 @@ def cases_at(hall, organisation: str) -> int:
 
 
 def pdf_text(page, path: str) -> str:
+    answer = page.request.get(page.url.split("/desk/")[0] + path)
+    assert answer.ok and answer.headers["content-type"] == "application/pdf"
+    return pdf_bytes_text(answer.body())
+
+
+def pdf_bytes_text(body: bytes) -> str:
     import io
 
     from pdfminer.high_level import extract_text
 
-    answer = page.request.get(page.url.split("/desk/")[0] + path)
-    assert answer.ok and answer.headers["content-type"] == "application/pdf"
-    return extract_text(io.BytesIO(answer.body()))
+    return extract_text(io.BytesIO(body))

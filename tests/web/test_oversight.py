@@ -1,0 +1,260 @@
+"""The supervision office's pages below the browser (Starlette's test client; the APIs of an
+in-process hall on the real PostgreSQL, its clock moved on so that warnings fall due): the warning
+board by department and 督办 with its errors kept, the department's reply on its duties page and a
+late reply warning again, the complaint register, the rectification ledger's follow-up and
+review, the faults; and no page or act for anyone but the office."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import pytest
+from onewindow.intake.v1 import intake_pb2 as ipb
+from onewindow.supervision.v1 import supervision_pb2 as spb
+from starlette.testclient import TestClient
+
+from tests.conftest import in_process_hall
+from tests.flow_steps import submission
+from tests.web.test_pages import PROXY, csrf_of
+from tests.web.test_work import signed_in
+from web_front.run import application
+
+CIVIL = "county-window-civil-affairs"
+OFFICER, HANDLER, CLERK, LEADER = "SX0004", "SX0018", "SX0008", "SX0002"
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+class ShiftedTime:
+    """The clock of a hall that runs `shift` behind the real one (it ticks: credentials issued after a
+    password change must come later than the change)."""
+
+    def __init__(self, shift: dt.timedelta):
+        self.shift = shift
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc) - self.shift
+
+
+@pytest.fixture(scope="module")
+def time():
+    return ShiftedTime(dt.timedelta(days=45))
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory, time):
+    """The hall, with a civil affairs case accepted 45 days ago and left undone: its warnings fell
+    due today (the hall's clock is then today's, as the credentials of signed-in people need)."""
+    with in_process_hall(tmp_path_factory.mktemp("office"), time=time, web_trusted_proxies=PROXY) as running:
+        number = running.intake_as(CIVIL).Submit(submission("MZ-001", CIVIL)).case_number
+        running.system.drain()
+        time.shift = dt.timedelta(0)
+        running.system.run_timers()
+        running.overdue = number, time.now().astimezone(CHINA).date()
+        yield running
+
+
+@pytest.fixture
+def browser(hall):
+    with TestClient(application(hall.settings), base_url="https://hall.test", client=(PROXY, 4000),
+                    headers={"X-Forwarded-For": f"203.0.113.{uuid.uuid4().int % 250 + 1}",
+                             "X-Forwarded-Proto": "https"}) as client:
+        yield client
+
+
+@pytest.fixture
+def overdue(hall):
+    return hall.overdue
+
+
+def warnings_of(hall, number: str) -> list:
+    today = dt.date.today()
+    period = spb.Period(**{"from": (today - dt.timedelta(days=50)).isoformat(),
+                           "to": (today + dt.timedelta(days=2)).isoformat()})
+    reply = hall.supervision().ListWarnings(spb.ListWarningsRequest(period=period, page_size=500))
+    return [w for w in reply.warnings if w.case_number == number]
+
+
+def test_the_board_counts_by_department_and_the_office_instructs_with_its_errors_kept(browser, hall, overdue):
+    number, day = overdue
+    red = next(w for w in warnings_of(hall, number) if w.colour == spb.RED and not w.withdrawn_on)
+    officer = signed_in(browser, hall, OFFICER)
+    assert officer.get("/sign-in", follow_redirects=False).headers["location"] == "/office"
+    period = {"from": day.isoformat(), "to": day.isoformat()}
+    board = officer.get("/office", params=period)
+    assert board.status_code == 200 and "预警督办" in board.text
+    row = re.search(r'<th scope="row"><a [^>]*department=civil_affairs">([^<]+)</a></th>(.*?)</tr>', board.text, re.S)
+    assert row and int(re.search(r"colour=red\">(\d+)<", row.group(2)).group(1)) >= 1
+    assert f'href="/office/cases/{number}"' in board.text
+    wanted = officer.get("/office", params={**period, "department": "civil_affairs", "colour": "red"})
+    assert f'id="warning-{red.id}"' in wanted.text and "黄牌</span>" not in wanted.text
+
+    empty = officer.post(f"/office/warnings/{red.id}/instruct", data={
+        "csrf": csrf_of(board), "instruction": "", "reply_days": "99", "back": "department=civil_affairs"})
+    assert empty.status_code == 400 and f'href="#instruction-{red.id}"' in empty.text
+    assert f'id="reply_days-{red.id}" name="reply_days" type="text" value="99"' in empty.text
+    assert not next(w for w in warnings_of(hall, number) if w.id == red.id).instruction
+    done = officer.post(f"/office/warnings/{red.id}/instruct", data={
+        "csrf": csrf_of(board), "instruction": "请说明超期原因并于期限内办结", "reply_days": "2",
+        "back": "department=civil_affairs&colour=red"}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/office?department=civil_affairs")
+    instructed = next(w for w in warnings_of(hall, number) if w.id == red.id)
+    assert instructed.instruction == "请说明超期原因并于期限内办结" and instructed.instructed_by.person == OFFICER
+    shown = officer.get("/office", params={**period, "state": "awaiting_reply"})
+    assert "请说明超期原因并于期限内办结" in shown.text and "已督办待答复" in shown.text
+
+
+def test_a_case_record_shows_its_history_and_progress_with_the_applicant_masked(browser, hall, overdue):
+    number, _ = overdue
+    officer = signed_in(browser, hall, OFFICER)
+    page = officer.get(f"/office/cases/{number}")
+    assert page.status_code == 200 and "各部门办理进度" in page.text and "办理记录" in page.text
+    case = hall.intake_as(CIVIL).GetCase(ipb.GetCaseRequest(case_number=number))
+    assert case.applicant.id_number not in page.text and case.applicant.phone not in page.text
+    assert officer.get("/office/cases/999999999999999").status_code == 404
+
+
+def test_the_office_registers_a_phone_complaint_for_a_person_with_its_clock(browser, hall):
+    officer = signed_in(browser, hall, OFFICER)
+    page = officer.get("/office/complaints")
+    missing = officer.post("/office/complaints", data={
+        "csrf": csrf_of(page), "request_id": "r1", "channel": "phone", "department": "", "text": "",
+        "contact_name": "钱女士", "contact_phone": "13955501234"})
+    assert missing.status_code == 400 and 'href="#text"' in missing.text and 'href="#department"' in missing.text
+    assert 'value="钱女士"' in missing.text
+    assert 'id="channel-phone" name="channel" value="phone" checked' in missing.text
+    request_id = uuid.uuid4().hex
+    data = {"csrf": csrf_of(page), "request_id": request_id, "channel": "phone", "department": "civil_affairs",
+            "text": "窗口人员态度生硬", "contact_name": "钱女士", "contact_phone": "13955501234"}
+    done = officer.post("/office/complaints", data=data, follow_redirects=False)
+    assert done.status_code == 303
+    number = re.search(r"registered=(\d+)", done.headers["location"]).group(1)
+    again = officer.post("/office/complaints", data=data, follow_redirects=False)  # a double click: the same one
+    assert re.search(r"registered=(\d+)", again.headers["location"]).group(1) == number
+    listed = officer.get(done.headers["location"])
+    assert f"编号 {number}" in listed.text and "窗口人员态度生硬" in listed.text and "未答复" in listed.text
+    complaint = next(c for c in hall.supervision().ListComplaints(spb.ListComplaintsRequest(page_size=100)).complaints
+                     if c.id == int(number))
+    assert complaint.channel == spb.PHONE and complaint.registered_by.person == OFFICER and complaint.deadline
+
+
+def test_the_ledger_records_a_follow_up_call_and_reviews_an_appeal(browser, hall, time):
+    request = submission("MZ-001", CIVIL)
+    number = hall.intake_as(CIVIL).Submit(request).case_number
+    hall.system.drain()
+    rating = hall.supervision().Rate(spb.RateRequest(
+        request_id=uuid.uuid4().hex, case_number=number, channel=spb.ONLINE, level=1, rater="applicant",
+        comment="材料要求多", named=True))
+    assert rating.rectification_opened
+    officer = signed_in(browser, hall, OFFICER)
+    page = officer.get("/office/rectifications")
+    assert f'id="item-{rating.id}"' in page.text and "材料要求多" in page.text and "未整改" in page.text
+    empty = officer.post(f"/office/rectifications/{rating.id}/follow-up", data={"csrf": csrf_of(page), "outcome": ""})
+    assert empty.status_code == 400 and f'href="#outcome-{rating.id}-follow-up"' in empty.text
+    done = officer.post(f"/office/rectifications/{rating.id}/follow-up", data={
+        "csrf": csrf_of(page), "outcome": "已电话回访，申请人表示理解"}, follow_redirects=False)
+    assert done.status_code == 303
+    item = _item(hall, rating.id)
+    assert item.follow_up == "已电话回访，申请人表示理解" and item.followed_up_by.person == OFFICER
+
+    appealer = hall.supervision(item.department or CIVIL)  # the rated window's department answers for it
+    appealer.Appeal(spb.AppealRequest(rating_id=rating.id, reason="申请人材料不全，已一次性告知"))
+    page = officer.get("/office/rectifications")
+    half = officer.post(f"/office/rectifications/{rating.id}/review", data={
+        "csrf": csrf_of(page), "note": "经核查属实"})
+    assert half.status_code == 400 and f'href="#upheld-{rating.id}-review"' in half.text and "经核查属实" in half.text
+    assert not _item(hall, rating.id).appeal_reviewed
+    officer.post(f"/office/rectifications/{rating.id}/review", data={
+        "csrf": csrf_of(page), "upheld": "yes", "note": "经核查属实"})
+    reviewed = _item(hall, rating.id)
+    assert reviewed.appeal_reviewed and reviewed.appeal_upheld and reviewed.reviewed_by.person == OFFICER
+
+
+def _item(hall, rating_id: int):
+    reply = hall.supervision().ListRectifications(spb.ListRectificationsRequest(page_size=500))
+    return next(i for i in reply.items if i.rating_id == rating_id)
+
+
+def test_faults_show_an_applicant_accepted_twice(browser, hall, time):
+    first = submission("MZ-001", CIVIL)
+    hall.intake_as(CIVIL).Submit(first)
+    second = submission("MZ-001", "zhangqiao-window-civil-affairs")
+    second.applicant.CopyFrom(first.applicant)
+    number = hall.intake_as("zhangqiao-window-civil-affairs").Submit(second).case_number
+    hall.system.drain()
+    officer = signed_in(browser, hall, OFFICER)
+    day = time.now().astimezone(CHINA).date().isoformat()
+    page = officer.get("/office/faults", params={"from": day, "to": day})
+    assert page.status_code == 200 and "两头受理：<strong>1</strong>" in page.text
+    assert f'href="/office/cases/{number}"' in page.text
+
+
+def test_no_one_but_the_office_is_served_its_pages_or_acts(browser, hall, overdue):
+    number, _ = overdue
+    warning = warnings_of(hall, number)[0]
+    for staff_number in (CLERK, HANDLER, LEADER):
+        party = signed_in(browser, hall, staff_number)
+        assert party.get("/office").status_code == 403
+        me = party.get("/me")
+        forged = party.post(f"/office/warnings/{warning.id}/instruct", data={
+            "csrf": csrf_of(me), "instruction": "伪造的督办"})
+        assert forged.status_code == 403
+    assert all(w.instruction != "伪造的督办" for w in warnings_of(hall, number))
+
+
+# --- leaders -------------------------------------------------------------------------------------
+
+def _figures(hall, month: str, group_by=spb.OVERALL) -> list:
+    return list(hall.supervision().GetFigures(spb.GetFiguresRequest(period=spb.Period(month=month),
+                                                                    group_by=group_by)).figures)
+
+
+def test_a_leader_reads_the_figures_by_department_as_charts_and_tables(browser, hall, overdue):
+    hall.intake_as(CIVIL).Submit(submission("MZ-001", CIVIL))
+    hall.system.drain()
+    leader = signed_in(browser, hall, LEADER)
+    assert leader.get("/sign-in", follow_redirects=False).headers["location"] == "/leaders"
+    month = dt.date.today().strftime("%Y-%m")
+    page = leader.get("/leaders", params={"month": month, "by": "department"})
+    assert page.status_code == 200 and page.text.count('<svg class="chart" role="img"') == 3
+    civil = next(f for f in _figures(hall, month, spb.DEPARTMENT) if f.key == "civil_affairs")
+    row = re.search(r'<table id="figures">.*?<th scope="row">民政局</th>(.*?)</tr>', page.text, re.S)
+    cells = re.findall(r"<td>(\d+)</td>", row.group(1))
+    assert int(cells[1]) == civil.counts["accepted"] > 0  # received, then accepted
+    wrong = leader.get("/leaders", params={"from": "2026-13-01", "by": "nonsense"})
+    assert wrong.status_code == 200 and "起止日期的格式" in wrong.text
+    assert not re.search(r'<form method="post"(?! action="/sign-out")', page.text)  # a leader's page offers no act
+
+
+def test_the_monthly_bulletin_pdf_holds_the_figures_of_the_month(browser, hall, overdue):
+    from tests.e2e.browser import pdf_bytes_text
+
+    leader = signed_in(browser, hall, LEADER)
+    month = dt.date.today().strftime("%Y-%m")
+    html = leader.get(f"/bulletins/{month}")
+    assert html.status_code == 200 and "七项指标" in html.text and 'href="/bulletins/' + month + '.pdf"' in html.text
+    answer = leader.get(f"/bulletins/{month}.pdf")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    text = pdf_bytes_text(answer.content)
+    (county,) = _figures(hall, month)
+    assert f"本月受理 {county.counts['accepted']} 件，办结 {county.counts['concluded']} 件" in text.replace("\n", "")
+    for name in ("on_time_rate", "satisfaction_rate", "complaint_rate"):
+        shown = f"{getattr(county, name) * 100:.1f}%" if county.HasField(name) else "—"
+        assert shown in text
+    assert leader.get("/bulletins/2026-13").status_code == 404
+    assert signed_in(browser, hall, CLERK).get(f"/bulletins/{month}").status_code == 403
+
+
+def test_a_forged_post_from_a_leaders_session_is_refused_and_writes_nothing(browser, hall, overdue):
+    number, _ = overdue
+    leader = signed_in(browser, hall, LEADER)
+    csrf = csrf_of(leader.get("/me"))
+    warning = warnings_of(hall, number)[-1]
+    for path, data in ((f"/office/warnings/{warning.id}/instruct", {"instruction": "领导伪造"}),
+                       ("/office/complaints", {"channel": "phone", "department": "civil_affairs", "text": "领导伪造"}),
+                       ("/desk/apply/MZ-001", {"answer": "consult"}),
+                       ("/work/tasks/x.1/decide", {"decision": "approve"})):
+        assert leader.post(path, data={"csrf": csrf, **data}).status_code == 403, path
+    assert all(w.instruction != "领导伪造" for w in warnings_of(hall, number))
+    complaints = hall.supervision().ListComplaints(spb.ListComplaintsRequest(page_size=500)).complaints
+    assert all(c.text != "领导伪造" for c in complaints)

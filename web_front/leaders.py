@@ -1,0 +1,157 @@
+"""The leaders' pages (带班领导, and the supervision office reading the same): the efficiency figures
+for today, a month or any period, overall and by department, item, level, channel, centre's window
+or person, drawn as bar charts on the server; and the monthly 通报 (printable on A4, and as PDF).
+
+Leaders read. Their one act, signing the day's summary, is the supervision service's to record;
+every other POST from a leader's session is refused by the pages of the other posts (and by the
+APIs, whose roles give a leader nothing else)."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import anyio
+from onewindow.supervision.v1 import supervision_pb2 as spb
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hall.clock import local_day
+from hall.staff import PostKind
+
+from . import documents
+from .app import render
+from .oversight import bar_chart, month_of, month_period, name_of, percent, period_of
+from .staff import Person, signed_in_at
+
+READERS = {PostKind.LEADER.value, PostKind.SUPERVISION_OFFICER.value}
+GROUPS = {"overall": spb.OVERALL, "department": spb.DEPARTMENT, "item": spb.ITEM, "level": spb.LEVEL,
+          "channel": spb.CHANNEL, "window": spb.WINDOW, "person": spb.PERSON}
+# the counts a leader reads first, in the order of the table
+COUNTS = ("received", "accepted", "concluded", "concluded_on_time", "immediate", "consulted", "ratings",
+          "satisfied", "dissatisfied", "complaints", "fees_collected")
+# the seven monthly figures (七项指标) of the 通报, and what the figures page shows with them
+SEVEN = ("entry_rate", "window_authorisation_rate", "on_site_rate", "on_time_rate", "satisfaction_rate",
+         "complaint_rate", "compression_ratio")
+RATIOS = SEVEN + ("immediate_share", "dissatisfaction_rate", "follow_up_rate")
+
+
+async def _reader(request: Request) -> Person | Response:
+    return await signed_in_at(request, READERS, "本页面供领导和电子监察人员使用",
+                              "效能统计和月度通报供带班领导和电子监察室查看。")
+
+
+def ratio(figures: spb.Figures, name: str):
+    return getattr(figures, name) if figures.HasField(name) else None
+
+
+async def figures(request: Request):
+    """效能统计: the figures of a period, grouped as asked, with a chart of cases accepted and
+    concluded, and of the on-time and satisfaction rates."""
+    reader = await _reader(request)
+    if isinstance(reader, Response):
+        return reader
+    q = request.query_params
+    period = period_of(q, local_day(reader.front.now()))
+    group = q.get("by", "department")[:20]
+    group = group if group in GROUPS else "department"
+    reply = await reader.call(reader.front.apis.supervision.GetFigures,
+                              spb.GetFiguresRequest(period=period.message, group_by=GROUPS[group]))
+    org = reader.front.org
+    rows = [(name_of(org, f.key) if f.key else "全县", f) for f in reply.figures]
+    rows.sort(key=lambda r: -r[1].counts.get("accepted", 0))
+    charts = []
+    if rows:
+        charts = [bar_chart("受理件数", [(n, f.counts.get("accepted", 0)) for n, f in rows[:15]]),
+                  bar_chart("按时办结率", [(n, round((ratio(f, "on_time_rate") or 0) * 100, 1)) for n, f in rows[:15]], "%"),
+                  bar_chart("测评满意率", [(n, round((ratio(f, "satisfaction_rate") or 0) * 100, 1)) for n, f in rows[:15]],
+                            "%")]
+    return reader.page("leaders_figures.html", period=period, group=group, groups=GROUPS, rows=rows,
+                       counts=COUNTS, ratios=RATIOS, ratio=ratio, percent=percent, charts=charts,
+                       agents=list(reply.agents), span=(reply.__getattribute__("from"), reply.to),
+                       period_query=urlencode(period.query))
+
+
+async def _all(call, method, request, field: str, most: int = 2000) -> list:
+    """Every row of a paged list call, at most `most`."""
+    rows, token = [], ""
+    while len(rows) < most:
+        request.page_token = token
+        reply = await call(method, request)
+        rows += getattr(reply, field)
+        token = reply.next_page_token
+        if not token:
+            return rows
+    return rows
+
+
+def department_ranking(figures: list) -> list:
+    """The departments of a month in the order of the 通报: on-time rate, then satisfaction, then the
+    cases concluded (a department with nothing concluded comes last)."""
+    def key(f):
+        return (-(ratio(f, "on_time_rate") if ratio(f, "on_time_rate") is not None else -1),
+                -(ratio(f, "satisfaction_rate") or 0), -f.counts.get("concluded", 0), f.key)
+    return sorted((f for f in figures if f.key), key=key)
+
+
+async def bulletin_of(person: Person, month: str) -> dict:
+    """What the monthly 通报 says: the seven figures of the county, the departments ranked, the
+    windows' assessment and red flags, the red warnings with their 督办 and replies, the complaints
+    and the rectification items of the month."""
+    sup, call = person.front.apis.supervision, person.call
+    period = month_period(month)
+    overall = await call(sup.GetFigures, spb.GetFiguresRequest(period=period.message, group_by=spb.OVERALL))
+    by_department = await call(sup.GetFigures, spb.GetFiguresRequest(period=period.message, group_by=spb.DEPARTMENT))
+    assessment = await call(sup.GetAssessment, spb.GetAssessmentRequest(month=month))
+    reds = await _all(call, sup.ListWarnings, spb.ListWarningsRequest(period=period.message, colour=spb.RED,
+                                                                      page_size=500), "warnings")
+    first, last = period.start.isoformat(), period.end.isoformat()
+    complaints = [c for c in await _all(call, sup.ListComplaints, spb.ListComplaintsRequest(page_size=500),
+                                        "complaints") if first <= c.registered_on[:10] <= last]
+    items = [r for r in await _all(call, sup.ListRectifications, spb.ListRectificationsRequest(page_size=500),
+                                   "items") if first <= r.opened_on[:10] <= last]
+    county = overall.figures[0] if overall.figures else spb.Figures()
+    ranked = [w for w in assessment.windows if w.rank]
+    return {"month": month, "county": county, "departments": department_ranking(list(by_department.figures)),
+            "assessment": assessment, "windows": sorted(ranked, key=lambda w: w.rank),
+            "red_flags": [w for w in assessment.windows if w.red_flag], "reds": reds, "complaints": complaints,
+            "items": items}
+
+
+async def bulletin(request: Request):
+    """月度通报 of a month (the last one unless asked), on screen and printable on A4, or as PDF."""
+    reader = await _reader(request)
+    if isinstance(reader, Response):
+        return reader
+    today = local_day(reader.front.now())
+    asked, _, suffix = request.path_params.get("name", "").partition(".")
+    month = month_of(asked, today)
+    if asked and asked != month or suffix not in ("", "pdf") or month > today.strftime("%Y-%m"):
+        return render(request, "error.html", status=404, title="没有这个月的通报",
+                      text="月份的格式为 2026-03，且不能晚于本月。")
+    content = await bulletin_of(reader, month)
+    context = dict(content, ratio=ratio, percent=percent, seven=SEVEN, name_of=lambda c: name_of(reader.front.org, c),
+                   previous=_month_before(month), next=_month_after(month, today))
+    if not suffix:
+        return reader.page("bulletin.html", pdf=False, **context)
+    page = reader.page("bulletin.html", pdf=True, **context)
+    body = await anyio.to_thread.run_sync(documents.pdf, page.body.decode())
+    return Response(body, media_type="application/pdf",
+                    headers={"content-disposition": f'inline; filename="tongbao-{month}.pdf"'})
+
+
+def _month_before(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
+def _month_after(month: str, today) -> str:
+    year, number = int(month[:4]), int(month[5:])
+    after = f"{year + 1}-01" if number == 12 else f"{year}-{number + 1:02d}"
+    return after if after <= today.strftime("%Y-%m") else ""
+
+
+ROUTES = [
+    Route("/leaders", figures),
+    Route("/bulletins", bulletin),
+    Route("/bulletins/{name}", bulletin),  # 2026-03, 2026-03.pdf
+]
