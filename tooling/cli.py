@@ -313,6 +313,22 @@ def bench_relay(count: int, per_commit: int) -> None:
                            "published_per_s": round(published / sent, 1), "cores": os.cpu_count()}))
 
 
+@main.command("bench-worklist")
+@click.option("--closed", default=10000, show_default=True, help="Closed tasks of the window.")
+@click.option("--open", "open_", default=500, show_default=True, help="Open tasks of the window.")
+@click.option("--rounds", default=400, show_default=True, help="Worklist pages fetched.")
+@click.option("--worklists", default=200, show_default=True, help="Worklists held open (server-sent events).")
+@click.option("--calls", default=300, show_default=True, help="Desk API calls timed, per method and phase.")
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the processes' logs.")
+def bench_worklist(closed: int, open_: int, rounds: int, worklists: int, calls: int, logs: Path | None) -> None:
+    """Benchmark the department's worklist: page time over 10,000 closed and 500 open tasks, and the
+    desk API's latency with 200 worklists open (tooling/bench_worklist.py)."""
+    from .bench_worklist import run
+
+    _run_system("bench_worklist", lambda settings: (run(settings, closed, open_, rounds, worklists, calls,
+                                                        lambda line: click.echo(line, err=True)), []), logs)
+
+
 # `load` offers this rate by default; a step test (`--find-max`, `bench`) starts at STEP_START.
 LOAD_RATE, STEP_START = 20.0, 10.0
 
