@@ -114,8 +114,10 @@ class Probe:
     def metrics(self) -> dict[str, Counter]:
         """Messages handled and published by service, gRPC calls by API, from every /metrics."""
         found = {"consumed": Counter(), "published": Counter(), "grpc": Counter(), "retried": Counter(),
-                 "dead": Counter()}
-        outcomes = {"done": "consumed", "duplicate": "consumed", "retried": "retried", "dead_lettered": "dead"}
+                 "early": Counter(), "dead": Counter()}
+        # done, duplicate: consumed; early: put back, to come again after the event it follows
+        outcomes = {"done": "consumed", "duplicate": "consumed", "retried": "retried", "early": "early",
+                    "dead_lettered": "dead"}
         for name, port in self.system.metrics_ports.items():
             if not port:
                 continue
@@ -128,7 +130,7 @@ class Probe:
                     if not s.name.endswith("_total"):
                         continue
                     if family.name == "onewindow_messages_handled":
-                        found[outcomes.get(s.labels["outcome"], "dead")][s.labels["service"]] += s.value
+                        found[outcomes[s.labels["outcome"]]][s.labels["service"]] += s.value
                     elif family.name == "onewindow_outbox_published":
                         found["published"][s.labels["service"]] += s.value
                     elif family.name == "onewindow_grpc_requests":
@@ -240,7 +242,7 @@ def figures(load: dict, before, after, statements, quiet: bool, idle, window: fl
     per_service = {}
     for service in [s.name for s in SERVICES] + ["web_front"]:
         row = {k: round((after[1][k][service] - before[1][k][service]) / n, 2)
-               for k in ("consumed", "published", "retried", "dead")}
+               for k in ("consumed", "published", "early", "retried", "dead")}
         row |= {k: round((after[2][k][service] - before[2][k][service]) / n, 1) for k in ("rows_written",
                                                                                           "table_scans")}
         per_service[service] = row
@@ -279,10 +281,11 @@ def report_lines(result: dict) -> list[str]:
     lines.append(f"total (load generator apart): {result['cpu_ms_per_case_total']} ms of CPU per case, of which "
                  f"{result['idle_ms_per_case_total']} ms the idle system's over the {result['window_s']} s measured")
     lines.append("")
-    rows = [[s, r["consumed"], r["published"], r["retried"], r["dead"], r["rows_written"], r["table_scans"]]
-            for s, r in result["per_service"].items()]
-    lines += tabulate(rows, headers=["service (schema)", "messages consumed", "published", "retried", "dead-lettered",
-                                     "rows written", "table scans"], tablefmt="github").splitlines()
+    rows = [[s, r["consumed"], r["published"], r["early"], r["retried"], r["dead"], r["rows_written"],
+             r["table_scans"]] for s, r in result["per_service"].items()]
+    lines += tabulate(rows, headers=["service (schema)", "messages consumed", "published", "put back (early)",
+                                     "retried", "dead-lettered", "rows written", "table scans"],
+                      tablefmt="github").splitlines()
     lines.append("gRPC calls per case: " + ", ".join(f"{api} {n}" for api, n in result["grpc_calls_per_case"].items()))
     lines += ["", f"PostgreSQL per case: {result['transactions_per_case']} transactions "
                   f"({result['rollbacks_per_case']} rolled back), {result['statements_per_case']} statements "
