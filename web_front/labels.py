@@ -41,3 +41,9 @@ RATIO = {"entry_rate": "项目录入率", "window_authorisation_rate": "窗口�
          "on_time_rate": "按时办结率", "satisfaction_rate": "测评满意率", "complaint_rate": "投诉率",
          "compression_ratio": "法定时限压缩比", "immediate_share": "即办件占比", "dissatisfaction_rate": "不满意率",
          "follow_up_rate": "回访率"}
+WARNING_GROUP = {"department": "按部门", "item": "按事项", "level": "按层级", "centre": "按中心"}
+WARNING_GROUP_HEAD = {"department": "部门", "item": "事项", "level": "层级", "centre": "中心"}
+WARNING_FILTER = {"open": "未答复", "instructed": "已督办待答复", "late": "逾期答复"}
+WARNING_FILTER_NAME = {"department": "部门", "item": "事项", "level": "层级", "centre": "中心", "colour": "颜色",
+                       "state": "督办状态"}
+COLOUR = {"yellow": "黄牌", "red": "红牌"}

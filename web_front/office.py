@@ -30,7 +30,6 @@ from .staff import Person, signed_in_at
 
 OFFICERS = {PostKind.SUPERVISION_OFFICER.value}
 PAGE_SIZE = 50
-MOST_WARNINGS = 5000  # warnings of a period counted for the board, at most
 COLOURS = {"yellow": spb.YELLOW, "red": spb.RED}
 CHANNELS = {"phone": spb.PHONE, "letter": spb.LETTER, "mailbox": spb.MAILBOX}
 RESOLUTION_NAMES = {spb.FIXED: "fixed", spb.LEDGER: "ledger", spb.EXPLAINED: "explained", spb.VOIDED: "voided"}
@@ -47,6 +46,7 @@ FIELD_ERRORS = {
     "contact_name": "姓名不超过50字",
     "contact_phone": "请填写正确的联系电话",
     "contact_email": "请填写正确的电子邮箱",
+    "review": "请写明审查和处理意见（2000字以内）",
 }
 _API_FIELDS = {"instruction": "instruction", "reply_days": "reply_days", "outcome": "outcome", "note": "note",
                "channel": "channel", "case_number": "case_number", "department": "department", "text": "text",
@@ -69,9 +69,14 @@ def _errors(error: ApiError, values: dict) -> dict:
 
 # --- the warning board --------------------------------------------------------------------------
 
+BOARD_GROUPS = {"department": spb.DEPARTMENT, "item": spb.ITEM, "level": spb.LEVEL, "centre": spb.CENTRE}
+STATES = {"open": "open_only", "instructed": "instructed_unreplied", "late": "late_replies"}  # the API's filters
+BOARD_KEYS = ("month", "from", "to", "by", "department", "item", "level", "centre", "colour", "state", "page_token")
+
+
 def warning_state(w: spb.Warning) -> str:
-    """Where a warning stands: withdrawn (the step ended in time), answered, awaiting the reply,
-    instructed, or open (nobody has instructed yet)."""
+    """Where a warning stands: withdrawn (the step ended in time), answered (late or not), awaiting
+    the reply to an instruction, or open (nobody has instructed yet)."""
     if w.withdrawn_on:
         return "withdrawn"
     if w.replied_on:
@@ -81,57 +86,42 @@ def warning_state(w: spb.Warning) -> str:
     return "open"
 
 
-async def _warnings(person: Person, period: Period, department: str = "", colour: int = 0) -> list:
-    warnings, token = [], ""
-    while len(warnings) < MOST_WARNINGS:
-        reply = await person.call(person.front.apis.supervision.ListWarnings, spb.ListWarningsRequest(
-            period=period.message, department=department, colour=colour, page_size=500, page_token=token))
-        warnings += reply.warnings
-        token = reply.next_page_token
-        if not token:
-            break
-    return warnings
-
-
-def board_rows(org, warnings: list) -> list[dict]:
-    """The board's table: per department, its yellow and red warnings, those instructed and not yet
-    answered, and the replies that came late; the reddest first."""
-    rows: dict[str, Counter] = {}
-    for w in warnings:
-        counts = rows.setdefault(w.department, Counter())
-        counts["yellow" if w.colour == spb.YELLOW else "red"] += 1
-        state = warning_state(w)
-        counts[state] += 1
-    return sorted(({"department": d, "name": name_of(org, d), **c} for d, c in rows.items()),
-                  key=lambda r: (-r.get("red", 0), -r.get("yellow", 0), r["department"]))
+def board_query(q) -> dict:
+    """The board's own parameters of an address (what a 督办 form carries back), each cut short."""
+    return {k: str(q.get(k, ""))[:200 if k == "page_token" else 20] for k in BOARD_KEYS if q.get(k)}
 
 
 async def board(request: Request, forms_shown: dict | None = None, problem: str | None = None, status: int = 200,
                 query: dict | None = None):
-    """预警督办: yellow and red warnings of a period by department, with drill-down to each
-    warning and its case, and 督办 on any warning not withdrawn."""
+    """预警督办: the yellow and red warnings of a period counted by department, item, level or centre
+    (one call), each count a link to those warnings; the warnings themselves, filtered the same way,
+    with 督办 offered on any not yet instructed."""
     officer = await _officer(request)
     if isinstance(officer, Response):
         return officer
-    q = request.query_params if query is None else query
+    q = board_query(request.query_params if query is None else query)
     period = period_of(q, local_day(officer.front.now()))
-    department = q.get("department", "")[:50]
-    colour = q.get("colour", "")[:10]
-    state = q.get("state", "")[:20]
-    everything = await _warnings(officer, period)
-    chosen = [w for w in everything if (not department or w.department == department)
-              and (not colour or w.colour == COLOURS.get(colour)) and (not state or warning_state(w) == state)]
-    chosen.sort(key=lambda w: (w.colour != spb.RED, w.deadline, w.id))
-    page = max(int(q.get("page", "1")[:5]) if q.get("page", "1")[:5].isdigit() else 1, 1)
-    pages = max((len(chosen) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(page, pages)
-    filters = {"department": department, "colour": colour, "state": state}
-    query = urlencode({**period.query, **{k: v for k, v in filters.items() if v}})
-    return officer.page("office_board.html", status=status, period=period, rows=board_rows(officer.front.org, everything),
-                        warnings=chosen[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], total=len(chosen), page=page,
-                        pages=pages, query=query, filters=filters, period_query=urlencode(period.query),
-                        departments=officer.front.org.departments, forms=forms_shown or {}, problem=problem,
-                        blank=forms.Form({}), state_of=warning_state, name_of=lambda code: name_of(officer.front.org, code))
+    by = q.get("by", "department") if q.get("by") in BOARD_GROUPS else "department"
+    chosen = {k: q.get(k, "") for k in ("department", "item", "level", "centre", "colour", "state")}
+    filters = spb.WarningFilters(item=chosen["item"], level=chosen["level"], centre=chosen["centre"],
+                                 **({STATES[chosen["state"]]: True} if chosen["state"] in STATES else {}))
+    sup = officer.front.apis.supervision
+    counted = await officer.call(sup.CountWarnings, spb.CountWarningsRequest(
+        period=period.message, group_by=BOARD_GROUPS[by], department=chosen["department"], filters=filters))
+    listed = await officer.call(sup.ListWarnings, spb.ListWarningsRequest(
+        period=period.message, department=chosen["department"], colour=COLOURS.get(chosen["colour"], 0),
+        filters=filters, page_size=PAGE_SIZE, page_token=q.get("page_token", "")))
+    org = officer.front.org
+    rows = sorted(counted.counts, key=lambda c: (-c.red, -c.yellow, c.key))
+    narrowed = {k: v for k, v in chosen.items() if v}
+    here = urlencode({**period.query, "by": by, **narrowed})
+    return officer.page("office_board.html", status=status, period=period, by=by, groups=BOARD_GROUPS, rows=rows,
+                        warnings=list(listed.warnings), next_token=listed.next_page_token, chosen=chosen,
+                        here=here, period_query=urlencode(period.query), narrowed=narrowed,
+                        back=urlencode({**period.query, "by": by, **narrowed, **({"page_token": q["page_token"]}
+                                                                                   if q.get("page_token") else {})}),
+                        departments=org.departments, forms=forms_shown or {}, problem=problem, blank=forms.Form({}),
+                        state_of=warning_state, name_of=lambda code: name_of(org, code) if code else "—")
 
 
 async def instruct(request: Request):
@@ -162,19 +152,13 @@ async def instruct(request: Request):
             form.errors.update(_errors(error, v))
             problem = None if form.errors else "未能督办：%(why)s" % {"why": error.message}
             return await _board_again(request, back, {int(warning_id): form}, problem)
-        return RedirectResponse(f"/office?{_safe_query(back)}#warning-{warning_id}", status_code=303)
+        return RedirectResponse(f"/office?{urlencode(board_query(dict(parse_qsl(back[:600]))))}#warning-{warning_id}",
+                                status_code=303)
     return await _board_again(request, back, {int(warning_id): form})
 
 
-def _safe_query(text: str) -> str:
-    """A board address's query kept through a form (only the board's own parameters)."""
-    kept = {k: v[:20] for k, v in parse_qsl(text[:300]) if k in ("month", "from", "to", "department", "colour",
-                                                                 "state", "page")}
-    return urlencode(kept)
-
-
 async def _board_again(request: Request, back: str, forms_shown: dict, problem: str | None = None):
-    return await board(request, forms_shown, problem, status=400, query=dict(parse_qsl(_safe_query(back))))
+    return await board(request, forms_shown, problem, status=400, query=dict(parse_qsl(back[:600])))
 
 
 # --- one case's record ----------------------------------------------------------------------------
@@ -344,6 +328,51 @@ async def register_complaint(request: Request):
     return RedirectResponse(f"/office/complaints?registered={complaint.id}#complaint-{complaint.id}", status_code=303)
 
 
+# --- supervision suggestions ---------------------------------------------------------------------
+
+async def suggestions(request: Request, forms_shown: dict | None = None, problem: str | None = None,
+                      status: int = 200):
+    """监察建议: raised when a department's red warnings of a month reach the county's number; the
+    office reviews each and closes it with what it decided."""
+    officer = await _officer(request)
+    if isinstance(officer, Response):
+        return officer
+    q = request.query_params
+    open_only = q.get("all", "") != "1"
+    reply = await officer.call(officer.front.apis.supervision.ListSuggestions, spb.ListSuggestionsRequest(
+        open_only=open_only, page_size=PAGE_SIZE, page_token=q.get("page_token", "")[:200]))
+    return officer.page("office_suggestions.html", status=status, suggestions=list(reply.suggestions),
+                        next_token=reply.next_page_token, open_only=open_only, forms=forms_shown or {},
+                        problem=problem, blank=forms.Form({}), name_of=lambda code: name_of(officer.front.org, code))
+
+
+async def close_suggestion(request: Request):
+    officer = await _officer(request)
+    if isinstance(officer, Response):
+        return officer
+    data = await posted(request, officer.session.csrf)
+    if data is None:
+        return expired_form(request)
+    suggestion_id = int(request.path_params["suggestion_id"])
+    form = forms.Form({"note": str(data.get("note", "")).strip()})
+    form.need("note", 0 < len(form.values["note"]) <= 2000, FIELD_ERRORS["review"])
+    if form.ok:
+        try:
+            await officer.call(officer.front.apis.supervision.CloseSuggestion, spb.CloseSuggestionRequest(
+                suggestion_id=suggestion_id, note=form.values["note"]))
+        except ApiError as error:
+            if error.code == "NOT_FOUND":
+                return render(request, "error.html", status=404, title="没有这条建议", text="没有找到这条监察建议。")
+            if error.code not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
+                raise
+            if error.code == "INVALID_ARGUMENT":
+                form.errors["note"] = FIELD_ERRORS["review"]
+            problem = None if form.errors else "未能办结：%(why)s" % {"why": error.message}
+            return await suggestions(request, {suggestion_id: form}, problem, status=400)
+        return RedirectResponse(f"/office/suggestions?all=1#suggestion-{suggestion_id}", status_code=303)
+    return await suggestions(request, {suggestion_id: form}, status=400)
+
+
 ROUTES = [
     Route("/office", board),
     Route("/office/warnings/{warning_id:int}/instruct", instruct, methods=["POST"]),
@@ -353,4 +382,6 @@ ROUTES = [
     Route("/office/rectifications/{rating_id:int}/{action}", rectification_act, methods=["POST"]),
     Route("/office/complaints", complaints),
     Route("/office/complaints", register_complaint, methods=["POST"]),
+    Route("/office/suggestions", suggestions),
+    Route("/office/suggestions/{suggestion_id:int}/close", close_suggestion, methods=["POST"]),
 ]

@@ -45,7 +45,8 @@ def time():
 def hall(tmp_path_factory, time):
     """The hall, with a civil affairs case accepted 45 days ago and left undone: its warnings fell
     due today (the hall's clock is then today's, as the credentials of signed-in people need)."""
-    with in_process_hall(tmp_path_factory.mktemp("office"), time=time, web_trusted_proxies=PROXY) as running:
+    with in_process_hall(tmp_path_factory.mktemp("office"), time=time, web_trusted_proxies=PROXY,
+                         suggestion_after_reds=1) as running:
         number = running.intake_as(CIVIL).Submit(submission("MZ-001", CIVIL)).case_number
         running.system.drain()
         time.shift = dt.timedelta(0)
@@ -100,7 +101,9 @@ def test_the_board_counts_by_department_and_the_office_instructs_with_its_errors
     assert done.status_code == 303 and done.headers["location"].startswith("/office?department=civil_affairs")
     instructed = next(w for w in warnings_of(hall, number) if w.id == red.id)
     assert instructed.instruction == "请说明超期原因并于期限内办结" and instructed.instructed_by.person == OFFICER
-    shown = officer.get("/office", params={**period, "state": "awaiting_reply"})
+    by_level = officer.get("/office", params={**period, "by": "level"})
+    assert '<th scope="col">层级</th>' in by_level.text and "县政务服务中心</a></th>" in by_level.text
+    shown = officer.get("/office", params={**period, "state": "instructed"})
     assert "请说明超期原因并于期限内办结" in shown.text and "已督办待答复" in shown.text
 
 
@@ -173,6 +176,24 @@ def test_the_ledger_records_a_follow_up_call_and_reviews_an_appeal(browser, hall
 def _item(hall, rating_id: int):
     reply = hall.supervision().ListRectifications(spb.ListRectificationsRequest(page_size=500))
     return next(i for i in reply.items if i.rating_id == rating_id)
+
+
+def test_the_office_closes_a_supervision_suggestion_with_its_note(browser, hall, overdue):
+    officer = signed_in(browser, hall, OFFICER)
+    page = officer.get("/office/suggestions")
+    (suggestion, *_) = [s for s in hall.supervision().ListSuggestions(spb.ListSuggestionsRequest()).suggestions
+                        if s.department == "civil_affairs"]
+    assert f'id="suggestion-{suggestion.id}"' in page.text and "待审查" in page.text
+    empty = officer.post(f"/office/suggestions/{suggestion.id}/close", data={"csrf": csrf_of(page), "note": " "})
+    assert empty.status_code == 400 and f'href="#note-{suggestion.id}"' in empty.text
+    done = officer.post(f"/office/suggestions/{suggestion.id}/close", data={
+        "csrf": csrf_of(page), "note": "约谈民政局分管负责人，责令限期整改"}, follow_redirects=False)
+    assert done.status_code == 303
+    closed = next(s for s in hall.supervision().ListSuggestions(spb.ListSuggestionsRequest()).suggestions
+                  if s.id == suggestion.id)
+    assert closed.closed_on and closed.closed_by.person == OFFICER and closed.note.startswith("约谈")
+    again = officer.post(f"/office/suggestions/{suggestion.id}/close", data={"csrf": csrf_of(page), "note": "再次"})
+    assert again.status_code == 400 and "未能办结" in again.text
 
 
 def test_faults_show_an_applicant_accepted_twice(browser, hall, time):
