@@ -35,9 +35,13 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "LookUpComplaint": {P, F, C, A, D, S},
     "ListSuggestions": {D, S, L},  # 督办建议: the office's, a department its own, leaders read
     "CloseSuggestion": {S},
+    # 当日汇总: read by the office, leaders and a centre's manager (its own); signed by a leader of the
+    # centre (the use case checks which): a leader's only act in this API
+    "GetDaySummary": {S, M, L},
+    "SignDaySummary": {L},
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (lists and figures; the public lookup
 # has its own limits); every other call is, and every refused one.
 QUIET = frozenset({"ListWarnings", "CountWarnings", "ListFaults", "ListRectifications", "ListComplaints",
-                   "GetFigures", "GetAssessment", "LookUpComplaint", "ListSuggestions"})
+                   "GetFigures", "GetAssessment", "LookUpComplaint", "ListSuggestions", "GetDaySummary"})

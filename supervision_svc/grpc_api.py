@@ -21,6 +21,7 @@ from .access import QUIET, ROLES
 from .assessment import AssessmentRule, assess
 from .board import GROUPS as BOARD_GROUPS
 from .board import Board, WarningFilter
+from .day_summary import DaySummaries
 from .feedback import Complaint, Feedback, PublicLimits, Rating
 from .figures import agent_figures, figures
 from .gauges import BusinessCollector
@@ -135,6 +136,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
         self.credentials = credentials
         self.rule = rule or AssessmentRule()
         self.board = Board(feedback)
+        self.days = DaySummaries(self.board)
 
     @staticmethod
     def _scope(caller: Caller, asked: str) -> str | None:
@@ -289,6 +291,47 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     def CloseSuggestion(self, request, context, caller):
         with self.unit_of_work() as uow:
             return suggestion_view(close_suggestion(uow, caller, request.suggestion_id, request.note))
+
+    def _day_of(self, caller: Caller, request, uow) -> tuple[dt.date, str]:
+        """The day and centre asked for: today and the caller's own centre by default."""
+        try:
+            day = dt.date.fromisoformat(request.day) if request.day else local_day(uow.time.now())
+        except ValueError:
+            raise InvalidRequest([("day", "a date (YYYY-MM-DD)")]) from None
+        centre = request.centre
+        if caller.role in (Role.MANAGER, Role.LEADER):
+            centre = centre or caller.organisation
+            if caller.role == Role.MANAGER and centre != caller.organisation:
+                raise Forbidden(f"{caller} reads the day of {caller.organisation} only")
+        if not centre:
+            raise InvalidRequest([("centre", "a centre's code")])
+        return day, centre
+
+    @rpc
+    def GetDaySummary(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return self._day_summary_view(self.days.summary(uow, *self._day_of(caller, request, uow)))
+
+    @rpc
+    def SignDaySummary(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return self._day_summary_view(self.days.sign(uow, caller, *self._day_of(caller, request, uow)))
+
+    def _day_summary_view(self, d: dict) -> pb.DaySummary:
+        def ball(c: dict) -> pb.BallVote:
+            return pb.BallVote(satisfied=c["satisfied"], basically_satisfied=c["basically_satisfied"],
+                               dissatisfied=c["dissatisfied"])
+
+        chart, signed, totals = self.feedback.ref.org, d["signature"], d["totals"]
+        return pb.DaySummary(
+            day=str(d["day"]), centre=d["centre"], centre_name=_name(chart, d["centre"]),
+            accepted=totals["accepted"], concluded=totals["concluded"], decided=totals["decided"],
+            ratings=ball(totals), open_reds=d["open_reds"], red_warnings=[warning_view(w) for w in d["red_warnings"]],
+            windows=[pb.DayOfWindow(window=code, name=_name(chart, code), accepted=c["accepted"],
+                                    concluded=c["concluded"], decided=c["decided"], ratings=ball(c))
+                     for code, c in d["organisations"].items()],
+            signed=signed is not None, signed_by=_actor(signed["signed_by"]) if signed else None,
+            signed_at=signed["signed_at"].isoformat() if signed else "")
 
     @rpc
     def LookUpComplaint(self, request, context, caller):

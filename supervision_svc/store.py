@@ -408,3 +408,36 @@ def faults_in(uow: UnitOfWork, since: dt.date, until: dt.date, department: str |
 def record_consultation(uow: UnitOfWork, item_code: str, organisation: str, channel: str, day: dt.date) -> None:
     uow.execute("INSERT INTO consultations (item_code, organisation, channel, answered_on) VALUES (%s, %s, %s, %s)",
                 [item_code, organisation, channel, day])
+
+
+# --- the day's summary for the leader on duty -------------------------------------------------
+
+
+def acts_of_day(uow: UnitOfWork, day: dt.date, organisations: list[str]) -> list[dict]:
+    """The day's acts of these organisations, a row an organisation and act: `accepted` (cases it
+    accepted), `concluded` (cases it accepted that ended with a result other than withdrawn),
+    `decided` (tasks it decided), and `rated_1` … `rated_5` (ratings standing of its acts), with `n`."""
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT organisation, 'accepted' AS act, count(*) AS n FROM cases "
+        "  WHERE accepted_on = %(day)s AND organisation = ANY(%(orgs)s) GROUP BY 1 "
+        "UNION ALL SELECT organisation, 'concluded', count(*) FROM cases "
+        "  WHERE concluded_on = %(day)s AND result <> 'withdrawn' AND organisation = ANY(%(orgs)s) GROUP BY 1 "
+        "UNION ALL SELECT organisation, 'decided', count(*) FROM clocks "
+        "  WHERE step = 'task' AND decided_on = %(day)s AND organisation = ANY(%(orgs)s) GROUP BY 1 "
+        "UNION ALL SELECT o, 'rated_' || level, count(*) FROM "
+        "  (SELECT COALESCE(NULLIF(by_organisation, ''), organisation) AS o, level FROM ratings "
+        "   WHERE rated_on = %(day)s AND voided_on IS NULL) g WHERE o = ANY(%(orgs)s) GROUP BY 1, 2",
+        {"day": day, "orgs": organisations}).fetchall()
+
+
+def day_signature(uow: UnitOfWork, day: dt.date, centre: str) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM day_summaries WHERE day = %s AND centre = %s", [day, centre]).fetchone()
+
+
+def sign_day(uow: UnitOfWork, day: dt.date, centre: str, by: dict, figures: dict) -> bool:
+    """Record the signature; False if the day of the centre was signed already."""
+    cur = uow.execute("INSERT INTO day_summaries (day, centre, signed_by, signed_at, figures) "
+                      "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                      [day, centre, Jsonb(by), uow.time.now(), Jsonb(figures)])
+    return cur.fetchone() is not None

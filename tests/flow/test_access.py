@@ -66,6 +66,8 @@ EXPECTED = {
     # 督办建议: the office closes; departments (their own), the office and leaders read
     "supervision.ListSuggestions": "dsl", "supervision.CloseSuggestion": "s",
     "supervision.CountWarnings": "dsl",  # the warning board
+    # 当日汇总: read by the office, managers (their centre) and leaders; signed by a leader, their only act
+    "supervision.GetDaySummary": "sml", "supervision.SignDaySummary": "l",
     "identity.SignIn": "p", "identity.ChangePassword": "p", "identity.Refresh": "dcasmli*",
     "identity.WhoAmI": "dcasmli*", "identity.GetAccount": "i", "identity.ResetPassword": "i",
     "identity.Unlock": "i", "identity.Revoke": "i", "identity.Reinstate": "i", "identity.Trust": "h",
@@ -164,6 +166,8 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
                                                                               phone_last4="0000"),
         "supervision.ListSuggestions": spb.ListSuggestionsRequest(),
         "supervision.CountWarnings": spb.CountWarningsRequest(period=period, group_by=spb.CENTRE),
+        "supervision.GetDaySummary": spb.DaySummaryRequest(centre="zhangqiao-centre"),
+        "supervision.SignDaySummary": spb.DaySummaryRequest(day="2999-01-01"),  # refused: nothing is signed
         "supervision.CloseSuggestion": spb.CloseSuggestionRequest(suggestion_id=987654, note="已审阅"),
         "identity.SignIn": idpb.SignInRequest(staff_number="SX9999"),
         "identity.ChangePassword": idpb.ChangePasswordRequest(staff_number="SX9999"),
@@ -235,6 +239,7 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["supervision.ReviewAppeal", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.CloseSuggestion", "supervision officer"] == grpc.StatusCode.NOT_FOUND
+    assert outcomes["supervision.SignDaySummary", "leader"] == grpc.StatusCode.INVALID_ARGUMENT
     assert outcomes["supervision.LookUpComplaint", "public"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.ReplyToInstruction", "handler"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["identity.GetAccount", "county IT"] == grpc.StatusCode.NOT_FOUND

@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 
 from services.access import Caller, Role
-from services.errors import InvalidRequest, NotAllowedNow, NotFound
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
 from supervision_svc import store
+from supervision_svc.access import QUIET, ROLES
 from supervision_svc.board import Board, WarningFilter
+from supervision_svc.day_summary import DaySummaries
+from supervision_svc.feedback import Rating
 from supervision_svc.suggestions import close_suggestion
 from tests.supervision.conftest import D, stage
 
@@ -126,3 +129,68 @@ def test_the_board_counts_warnings_by_level_and_centre_of_the_organisation_that_
         with pytest.raises(InvalidRequest) as bad:
             board.warnings(uow, WarningFilter(level="province", centre="county-desk"), today, 0, 10)
     assert bad.value.violations == [("level", "county, township or village"), ("centre", "no centre 'county-desk'")]
+
+
+LEADER = Caller(Role.LEADER, "zhangqiao-centre", "zhangqiao-centre", person="SX0084",
+                post="zhangqiao-centre/leader/1", name="钟永红")
+
+
+def test_a_leaders_only_act_in_the_api_is_signing_the_days_summary():
+    acts = {m for m, roles in ROLES.items() if Role.LEADER in roles and m not in QUIET}
+    assert acts == {"SignDaySummary"}
+
+
+def _accept_on(h, case: str, item: str, organisation: str, level: str, on: D) -> None:
+    h.event("ApplicationAccepted", case, {
+        "item_code": item, "kind": "promised", "level": level, "organisation": organisation, "channel": "window",
+        "first_clerk": "c", "accepted_on": str(on), "promised_deadline": str(on)}, on)
+
+
+def test_the_days_summary_of_a_centre_is_signed_once_by_its_leader(supervision):
+    h, day = supervision, D(2026, 3, 10)
+    _accept(h, "B", "MZ-005", "zhangqiao-liugang-room", "village")  # 2 March: its case clock is red by the 10th
+    h.scan(D(2026, 3, 10))
+    _accept_on(h, "E", "MZ-005", "zhangqiao-desk", "township", day)
+    _accept_on(h, "F", "MZ-005", "zhangqiao-liugang-room", "village", day)
+    _accept_on(h, "G", "MZ-001", "county-desk", "county", day)  # another centre's
+    h.event("StageOpened", "E", {"stage": 1, "stage_name": "承办", "tasks": [{
+        "task_id": "E.1", "department": "civil_affairs", "lead": True, "limit_days": 3, "deadline": str(day),
+        "organisation": "zhangqiao-window-civil-affairs"}]}, day)
+    h.event("TaskDecided", "E", {"task_id": "E.1", "department": "civil_affairs", "stage": 1, "role": "lead",
+                                 "decision": "approve", "opinion": "同意", "legal_basis": "法",
+                                 "organisation": "zhangqiao-window-civil-affairs"}, day)
+    h.event("CaseConcluded", "E", {"result": "issued", "concluded_on": str(day), "decisions": [], "reasons": []}, day)
+    with h.on(day) as uow:  # the ball vote: 4 满意, 3 基本满意, 1 不满意 (the county's: not this centre's)
+        h.feedback.rate(uow, Rating("r-e", "E", "on_site", "acceptance", 4, "applicant", "", False))
+        h.feedback.rate(uow, Rating("r-e-task", "E", "on_site", "E.1", 5, "applicant", "", False))
+        h.feedback.rate(uow, Rating("r-f", "F", "online", "", 3, "applicant", "", False))
+        h.feedback.rate(uow, Rating("r-g", "G", "on_site", "acceptance", 1, "applicant", "", False))
+    days = DaySummaries(Board(h.feedback))
+
+    with h.on(day) as uow:
+        summary = days.summary(uow, day, "zhangqiao-centre")
+    assert summary["totals"] == {"accepted": 2, "concluded": 1, "decided": 1, "satisfied": 2,
+                                 "basically_satisfied": 1, "dissatisfied": 0}
+    assert summary["organisations"]["zhangqiao-window-civil-affairs"] == {
+        "accepted": 0, "concluded": 0, "decided": 1, "satisfied": 1, "basically_satisfied": 0, "dissatisfied": 0}
+    assert list(summary["organisations"]) == ["zhangqiao-desk", "zhangqiao-liugang-room",
+                                              "zhangqiao-window-civil-affairs"]
+    assert summary["open_reds"] == 1 and [w["case_number"] for w in summary["red_warnings"]] == ["B"]
+    assert summary["signature"] is None
+    with h.on(day) as uow:
+        assert days.summary(uow, day, "county-centre")["totals"]["dissatisfied"] == 1
+
+    other = Caller(Role.LEADER, "luqiao-centre", "luqiao-centre", person="SX0125", post="luqiao-centre/leader/1")
+    for refused in (other, OFFICER):
+        with h.on(day) as uow, pytest.raises(Forbidden):
+            days.sign(uow, refused, day, "zhangqiao-centre")
+    with h.on(day) as uow, pytest.raises(InvalidRequest) as bad:
+        days.sign(uow, LEADER, D(2026, 3, 11), "zhangqiao-desk")
+    assert bad.value.violations == [("day", "today or a day before"), ("centre", "no centre 'zhangqiao-desk'")]
+    with h.on(D(2026, 3, 11)) as uow:
+        signed = days.sign(uow, LEADER, day, "zhangqiao-centre")
+    assert signed["signature"]["signed_by"]["person"] == "SX0084" and signed["totals"] == summary["totals"]
+    with h.on(D(2026, 3, 11)) as uow, pytest.raises(NotAllowedNow):
+        days.sign(uow, LEADER, day, "zhangqiao-centre")
+    (figures,) = h.sql("SELECT figures FROM day_summaries WHERE day = %s AND centre = 'zhangqiao-centre'", [day])[0]
+    assert figures["totals"] == summary["totals"] and figures["open_reds"] == 1

@@ -291,3 +291,40 @@ def test_the_warning_board_from_one_call_and_the_warnings_behind_a_number(system
     assert _error(lambda: leader.GetFigures(spb.GetFiguresRequest(period=spb.Period(month="2026-03"),
                                                                   group_by=spb.CENTRE))).code() \
         == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_the_leader_on_duty_signs_the_days_summary_of_their_centre_once(system):
+    number = concluded_case(system)  # accepted at the county desk and concluded today
+    today = str(local_day(SystemTime().now()))
+    leader_id = holder_of("leader", "county-centre")
+    leader = system.as_person(system.supervision_stub, *leader_id)
+    township_leader = system.as_person(system.supervision_stub, *holder_of("leader", "zhangqiao-centre"))
+    manager = system.as_person(system.supervision_stub, *holder_of("centre_manager", "zhangqiao-centre"))
+
+    summary = leader.GetDaySummary(spb.DaySummaryRequest())  # today, the leader's own centre
+    assert (summary.day, summary.centre, summary.signed, summary.HasField("signed_by")) == (
+        today, "county-centre", False, False)
+    accepted = system.sql("supervision", "SELECT count(*) FROM cases WHERE accepted_on = %s "
+                                         "AND organisation = 'county-desk'", [today])[0][0]
+    desk = next(w for w in summary.windows if w.window == "county-desk")
+    assert desk.accepted == accepted >= 1 and summary.accepted >= desk.accepted and summary.concluded >= 1
+    assert system.sql("supervision", "SELECT organisation FROM cases WHERE case_number = %s", [number]) == [
+        ("county-desk",)]
+    assert _error(lambda: manager.GetDaySummary(spb.DaySummaryRequest(centre="county-centre"))).code() \
+        == grpc.StatusCode.PERMISSION_DENIED
+    assert system.supervision().GetDaySummary(spb.DaySummaryRequest(centre="county-centre")).accepted \
+        == summary.accepted
+
+    for refused in (township_leader, manager, system.supervision(), system.supervision("civil_affairs")):
+        assert _error(lambda: refused.SignDaySummary(spb.DaySummaryRequest(centre="county-centre"))).code() \
+            == grpc.StatusCode.PERMISSION_DENIED
+    bad = _error(lambda: leader.SignDaySummary(spb.DaySummaryRequest(day="2999-01-01")))
+    assert field_violations(bad) == [("day", "today or a day before")]
+    signed = leader.SignDaySummary(spb.DaySummaryRequest(day=today))
+    assert signed.signed and (signed.signed_by.person, signed.signed_by.post) == leader_id and signed.signed_at
+    assert leader.GetDaySummary(spb.DaySummaryRequest()).signed_by.person == leader_id[0]
+    assert _error(lambda: leader.SignDaySummary(spb.DaySummaryRequest())).code() \
+        == grpc.StatusCode.FAILED_PRECONDITION
+    assert system.sql("supervision", "SELECT result, person FROM audit_log WHERE action = "
+                                     "'supervision.SignDaySummary' AND result IN ('OK', 'FAILED_PRECONDITION') "
+                                     "ORDER BY seq") == [("OK", leader_id[0]), ("FAILED_PRECONDITION", leader_id[0])]
