@@ -12,14 +12,15 @@ from urllib.parse import urlencode
 import anyio
 from onewindow.supervision.v1 import supervision_pb2 as spb
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from hall.clock import local_day
 from hall.staff import PostKind
 
 from . import documents
-from .app import render
+from .apis import ApiError
+from .app import expired_form, posted, render
 from .oversight import bar_chart, month_of, month_period, name_of, percent, period_of
 from .staff import Person, signed_in_at
 
@@ -59,15 +60,16 @@ async def figures(request: Request):
     org = reader.front.org
     rows = [(name_of(org, f.key) if f.key else "全县", f) for f in reply.figures]
     rows.sort(key=lambda r: -r[1].counts.get("accepted", 0))
-    charts = []
-    if rows:
-        charts = [bar_chart("受理件数", [(n, f.counts.get("accepted", 0)) for n, f in rows[:15]]),
-                  bar_chart("按时办结率", [(n, round((ratio(f, "on_time_rate") or 0) * 100, 1)) for n, f in rows[:15]], "%"),
-                  bar_chart("测评满意率", [(n, round((ratio(f, "satisfaction_rate") or 0) * 100, 1)) for n, f in rows[:15]],
-                            "%")]
+    shown = rows[:15]  # a chart's bars: the 15 that accepted most
+
+    def rate(name: str) -> list:
+        return [(n, round((ratio(f, name) or 0) * 100, 1)) for n, f in shown]
+
+    series = {"accepted": [(n, f.counts.get("accepted", 0)) for n, f in shown], "on_time": rate("on_time_rate"),
+              "satisfaction": rate("satisfaction_rate")}
     return reader.page("leaders_figures.html", period=period, group=group, groups=GROUPS, rows=rows,
-                       counts=COUNTS, ratios=RATIOS, ratio=ratio, percent=percent, charts=charts,
-                       agents=list(reply.agents), span=(reply.__getattribute__("from"), reply.to),
+                       counts=COUNTS, ratios=RATIOS, ratio=ratio, percent=percent, series=series, chart=bar_chart,
+                       agents=list(reply.agents),
                        period_query=urlencode(period.query))
 
 
@@ -150,8 +152,57 @@ def _month_after(month: str, today) -> str:
     return after if after <= today.strftime("%Y-%m") else ""
 
 
+# --- the day's summary ---------------------------------------------------------------------------
+
+async def day_summary(request: Request, problem: str | None = None, status: int = 200):
+    """当日汇总: the centre's day for the leader on duty to sign (a leader's own centre; the office
+    reads any centre's). Another day than today by `day=`."""
+    reader = await _reader(request)
+    if isinstance(reader, Response):
+        return reader
+    q = request.query_params
+    day = q.get("day", "")[:10]
+    centre = q.get("centre", "")[:50] if reader.session.post_kind != PostKind.LEADER.value else ""
+    if reader.session.post_kind == PostKind.SUPERVISION_OFFICER.value and not centre:
+        centre = reader.front.org.centre_of(reader.organisation).code
+    try:
+        summary = await reader.call(reader.front.apis.supervision.GetDaySummary,
+                                    spb.DaySummaryRequest(day=day, centre=centre))
+    except ApiError as error:
+        if error.code != "INVALID_ARGUMENT":
+            raise
+        return render(request, "error.html", status=404, title="没有这一天的汇总",
+                      text="日期的格式为 2026-03-02，且不能晚于今天。")
+    return reader.page("leaders_day.html", status=status, summary=summary, problem=problem,
+                       may_sign=reader.session.post_kind == PostKind.LEADER.value and not summary.signed,
+                       centres=[o for o in reader.front.org.organisations if o.kind == "centre"])
+
+
+async def sign_day(request: Request):
+    """The leader on duty signs the day's summary (their one act): recorded by supervision."""
+    leader = await signed_in_at(request, {PostKind.LEADER.value}, "只有带班领导可以签字",
+                                "当日汇总由带班领导签字。")
+    if isinstance(leader, Response):
+        return leader
+    data = await posted(request, leader.session.csrf)
+    if data is None:
+        return expired_form(request)
+    day = str(data.get("day", ""))[:10]
+    try:
+        await leader.call(leader.front.apis.supervision.SignDaySummary, spb.DaySummaryRequest(day=day))
+    except ApiError as error:
+        if error.code == "FAILED_PRECONDITION":
+            return await day_summary(request, "这一天的汇总已经签字。", status=409)
+        if error.code in ("INVALID_ARGUMENT", "PERMISSION_DENIED"):
+            return await day_summary(request, "未能签字：%(why)s" % {"why": error.message}, status=400)
+        raise
+    return RedirectResponse(f"/leaders/day?day={day}" if day else "/leaders/day", status_code=303)
+
+
 ROUTES = [
     Route("/leaders", figures),
     Route("/bulletins", bulletin),
     Route("/bulletins/{name}", bulletin),  # 2026-03, 2026-03.pdf
+    Route("/leaders/day", day_summary),
+    Route("/leaders/day", sign_day, methods=["POST"]),
 ]

@@ -279,3 +279,24 @@ def test_a_forged_post_from_a_leaders_session_is_refused_and_writes_nothing(brow
     assert all(w.instruction != "领导伪造" for w in warnings_of(hall, number))
     complaints = hall.supervision().ListComplaints(spb.ListComplaintsRequest(page_size=500)).complaints
     assert all(c.text != "领导伪造" for c in complaints)
+
+
+def test_the_leader_on_duty_signs_the_days_summary_once(browser, hall, overdue):
+    officer = signed_in(browser, hall, OFFICER)
+    read = officer.get("/leaders/day")
+    assert read.status_code == 200 and "县政务服务中心" in read.text and "签字确认" not in read.text
+    assert officer.post("/leaders/day", data={"csrf": csrf_of(read)}).status_code == 403  # the office reads only
+    leader = signed_in(browser, hall, LEADER)
+    page = leader.get("/leaders/day")
+    assert "满意" in page.text and "签字确认" in page.text
+    summary = hall.supervision().GetDaySummary(spb.DaySummaryRequest(centre="county-centre"))
+    assert f"<dt>受理</dt><dd>{summary.accepted}</dd>" in page.text and not summary.signed
+    signed = leader.post("/leaders/day", data={"csrf": csrf_of(page), "day": summary.day}, follow_redirects=False)
+    assert signed.status_code == 303
+    after = hall.supervision().GetDaySummary(spb.DaySummaryRequest(centre="county-centre"))
+    assert after.signed and after.signed_by.person == LEADER
+    shown = leader.get(signed.headers["location"])
+    assert 'id="signed"' in shown.text and "签字确认" not in shown.text
+    again = leader.post("/leaders/day", data={"csrf": csrf_of(page), "day": summary.day})
+    assert again.status_code == 409 and "已经签字" in again.text
+    assert leader.get("/leaders/day", params={"day": "2999-01-01"}).status_code == 404
