@@ -430,9 +430,22 @@ def _errors(error: ApiError, values: dict) -> dict:
     errors = {}
     for path, _ in error.fields:
         name = _API_FIELDS.get(path.rpartition(".")[2].partition("[")[0]) or _API_FIELDS.get(path.partition("[")[0])
-        if name in values:
+        own = _own_field(path, name, values)
+        if own:
+            errors.setdefault(own, FIELD_ERRORS[name])
+        elif name in values:
             errors.setdefault(name, FIELD_ERRORS[name])
     return errors
+
+
+def _own_field(path: str, name: str | None, values: dict) -> str | None:
+    """The field of one department's own ask or days (asks[i].ask, asks[i].limit_days), if it had them."""
+    found = re.fullmatch(r"asks\[(\d+)\]\.(ask|limit_days)", path)
+    chosen = values.get("department") or []
+    if not found or int(found.group(1)) >= len(chosen):
+        return None
+    own = f"{'ask' if found.group(2) == 'ask' else 'limit'}_{chosen[int(found.group(1))]}"
+    return own if values.get(own) and name else None
 
 
 async def act(request: Request):
@@ -471,6 +484,23 @@ async def act(request: Request):
     if method in ("Decide", "SignOff") and reply.task.status == pb.DECIDED:
         return RedirectResponse("/work?done=" + task_id, status_code=303)
     return RedirectResponse(f"/work/tasks/{task_id}", status_code=303)
+
+
+def _co_handling_ask(department: str, v: dict, e: dict) -> pb.CoHandlingAsk:
+    """One department's ask: its own text and days where the page was given them, else the common ones."""
+    own_ask, own_days = f"ask_{department}", f"limit_{department}"
+    ask = v.get(own_ask) or v.get("ask", "")
+    if not ask:
+        e["ask"] = FIELD_ERRORS["ask"]
+    if v.get(own_days):
+        days = _int(v[own_days])
+        if not days:
+            e[own_days] = FIELD_ERRORS["limit_days"]
+    else:
+        days = _int(v.get("limit_days", ""))
+        if not days:
+            e["limit_days"] = FIELD_ERRORS["limit_days"]
+    return pb.CoHandlingAsk(department=department, ask=ask[:1100], limit_days=days or 0)
 
 
 def _request(action: str, task_id: str, data) -> tuple[str, object, forms.Form] | None:
@@ -518,18 +548,13 @@ def _request(action: str, task_id: str, data) -> tuple[str, object, forms.Form] 
         chosen = [str(d) for d in data.getlist("department")][:50]
         v["department"] = chosen
         v["departments"] = ""
-        days = _int(v.get("limit_days", ""), 0)
         if not chosen:
             e["departments"] = FIELD_ERRORS["departments"]
-        if not v.get("ask"):
-            e["ask"] = FIELD_ERRORS["ask"]
-        if not days:
-            e["limit_days"] = FIELD_ERRORS["limit_days"]
+        asks = [_co_handling_ask(d, v, e) for d in chosen]
         cause = CAUSES.get(v.get("cause", ""), 0)
         if v.get("second") == "1" and not cause:
             e["cause"] = FIELD_ERRORS["cause"]
-        return "RequestCoHandling", pb.RequestCoHandlingRequest(task_id=task_id, cause=cause, asks=[
-            pb.CoHandlingAsk(department=d, ask=v.get("ask", "")[:1100], limit_days=days or 0) for d in chosen]), form
+        return "RequestCoHandling", pb.RequestCoHandlingRequest(task_id=task_id, cause=cause, asks=asks), form
     if action == "decide":
         decision = {"approve": pb.APPROVE, "reject": pb.REJECT}.get(v.get("decision", ""), 0)
         documents = [line.strip() for line in v.get("documents", "").splitlines() if line.strip()]

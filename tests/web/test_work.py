@@ -6,6 +6,7 @@ in a real browser is in tests/e2e/test_web.py."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import uuid
 
@@ -177,6 +178,103 @@ def test_another_offices_task_is_refused_and_nothing_is_written(browser, hall):
         headers={"Origin": "https://evil.example"}).status_code == 403
     after = task_of(hall, "civil_affairs", task.case_number)
     assert after.status == task.status and not after.opinion
+
+
+def test_co_handling_asks_every_department_at_once_each_with_its_own_text_and_days(browser, hall):
+    task = task_of(hall, "civil_affairs", new_case(hall))
+    handler = signed_in(browser, hall, HANDLER)
+    page = handler.get(f"/work/tasks/{task.task_id}")
+    assert "为公安局单独写明要求和时限" in page.text and "需要的协办部门请一次选全" in page.text
+    bad = handler.post(f"/work/tasks/{task.task_id}/co_handling", data={
+        "csrf": csrf_of(page), "department": ["public_security", "hr_social_security"], "ask": "请核实户籍",
+        "limit_days": "5", "ask_hr_social_security": "请核实社保缴纳", "limit_hr_social_security": "99"})
+    assert bad.status_code == 400 and 'href="#limit_hr_social_security"' in bad.text
+    assert 'value="请核实社保缴纳"' in bad.text and "<details class=\"co-own\" open>" in bad.text
+    assert not [t for t in hall.desk("civil_affairs").GetProgress(dpb.GetProgressRequest(
+        case_number=task.case_number)).tasks if t.role == dpb.CO_HANDLING]  # nothing asked
+    asked = handler.post(f"/work/tasks/{task.task_id}/co_handling", data={
+        "csrf": csrf_of(page), "department": ["public_security", "hr_social_security"], "ask": "请核实户籍",
+        "limit_days": "5", "ask_hr_social_security": "请核实社保缴纳", "limit_hr_social_security": "8"})
+    assert asked.status_code == 200 and "再次征求的原因" in asked.text
+    co = {t.department: t for t in hall.desk("civil_affairs").GetProgress(dpb.GetProgressRequest(
+        case_number=task.case_number)).tasks if t.role == dpb.CO_HANDLING}
+    assert (co["public_security"].ask, co["public_security"].limit_days) == ("请核实户籍", 5)
+    assert (co["hr_social_security"].ask, co["hr_social_security"].limit_days) == ("请核实社保缴纳", 8)
+    for department, t in co.items():  # both answer, so that a second ask may go to them
+        hall.desk(department).Decide(dpb.DecideRequest(task_id=t.task_id, decision=dpb.APPROVE, opinion="已核实",
+                                                       legal_basis="职责"))
+    page = handler.get(f"/work/tasks/{task.task_id}")
+    causeless = handler.post(f"/work/tasks/{task.task_id}/co_handling", data={
+        "csrf": csrf_of(page), "second": "1", "department": "public_security", "ask": "请补充核实", "limit_days": "3"})
+    assert causeless.status_code == 400 and 'href="#cause"' in causeless.text
+    second = handler.post(f"/work/tasks/{task.task_id}/co_handling", data={
+        "csrf": csrf_of(page), "second": "1", "cause": "co_handler_missed", "department": "public_security",
+        "ask": "请补充核实", "limit_days": "3"})
+    assert second.status_code == 200
+    lead = task_of(hall, "civil_affairs", task.case_number)
+    assert lead.extension_days == 3  # the co-handler's miss: the lead's limit grows by its limit
+
+
+def test_a_special_procedure_starts_with_its_planned_days_and_ends(browser, hall):
+    task = task_of(hall, "civil_affairs", new_case(hall))
+    handler = signed_in(browser, hall, HANDLER)
+    page = handler.get(f"/work/tasks/{task.task_id}")
+    wrong = handler.post(f"/work/tasks/{task.task_id}/special", data={
+        "csrf": csrf_of(page), "procedure": "hearing", "planned_days": "五天"})
+    assert wrong.status_code == 400 and 'href="#planned_days"' in wrong.text and 'value="五天"' in wrong.text
+    too_long = handler.post(f"/work/tasks/{task.task_id}/special", data={
+        "csrf": csrf_of(page), "procedure": "hearing", "planned_days": "999"})
+    assert too_long.status_code == 400 and 'href="#planned_days"' in too_long.text
+    assert task_of(hall, "civil_affairs", task.case_number).status != dpb.SPECIAL_PROCEDURE
+    started = handler.post(f"/work/tasks/{task.task_id}/special", data={
+        "csrf": csrf_of(page), "procedure": "hearing", "planned_days": "5", "note_special": "组织听证"})
+    assert started.status_code == 200 and "结束特别程序" in started.text and "计时暂停" in started.text
+    assert task_of(hall, "civil_affairs", task.case_number).procedure == "hearing"
+    ended = handler.post(f"/work/tasks/{task.task_id}/end_special", data={"csrf": csrf_of(page)})
+    assert ended.status_code == 200 and task_of(hall, "civil_affairs", task.case_number).status == dpb.CLAIMED
+
+
+def test_a_handler_claims_a_task_from_the_windows_pool(browser, hall):
+    back_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)).isoformat()
+    away = [hall.as_person(hall.desk_stub, s, POSTS.get(s, f"{CIVIL}/handler/1")) for s in (HANDLER, "SX0017")]
+    for desk, staff in zip(away, (HANDLER, "SX0017")):
+        desk.SetAway(dpb.SetAwayRequest(back_at=back_at, note="下乡"))
+    try:
+        number = new_case(hall)
+    finally:
+        for desk in away:
+            desk.ClearAway(dpb.ClearAwayRequest())
+    pooled = task_of(hall, "civil_affairs", number)
+    assert not pooled.holder
+    handler = signed_in(browser, hall, HANDLER)
+    listed = handler.get("/work", params={"item": "MZ-001"})
+    row = re.search(rf'{number}</a>.*?</tr>', listed.text, re.S).group(0)
+    assert "待认领（本单位）" in row
+    page = handler.get(f"/work/tasks/{pooled.task_id}")
+    claimed = handler.post(f"/work/tasks/{pooled.task_id}/claim", data={"csrf": csrf_of(page)})
+    assert claimed.status_code == 200
+    after = task_of(hall, "civil_affairs", number)
+    assert (after.holder, after.status) == (HANDLER, dpb.CLAIMED)
+
+
+def test_another_departments_handler_gets_403_and_a_township_station_does_not_see_the_county_bureau(browser, hall):
+    number = new_case(hall)
+    task = task_of(hall, "civil_affairs", number)
+    land = signed_in(browser, hall, "SX0034")
+    assert land.get(f"/work/tasks/{task.task_id}").status_code == 403
+    own = land.get("/work")
+    for action in ("claim", "special", "co_handling", "decide"):
+        answer = land.post(f"/work/tasks/{task.task_id}/{action}", data={
+            "csrf": csrf_of(own), "procedure": "hearing", "department": "water", "ask": "x", "limit_days": "3",
+            "decision": "reject", "opinion": "x", "legal_basis": "y"})
+        assert answer.status_code == 403
+    after = task_of(hall, "civil_affairs", number)
+    assert (after.status, after.holder, after.procedure) == (task.status, task.holder, "")
+    assert not [t for t in hall.desk("civil_affairs").GetProgress(dpb.GetProgressRequest(
+        case_number=number)).tasks if t.role == dpb.CO_HANDLING]
+    township = signed_in(browser, hall, TOWNSHIP_HANDLER)
+    assert number not in township.get("/work", params={"item": "MZ-001"}).text
+    assert number in signed_in(browser, hall, HANDLER).get("/work", params={"item": "MZ-001"}).text
 
 
 class FakeStream:
