@@ -132,8 +132,8 @@ class Register:
         yaml = _yaml()
         data = yaml.load(self._read())
         persons = data.get("persons") if isinstance(data, dict) else None
-        index = next((i for i, p in enumerate(persons or []) if isinstance(p, dict) and p.get("staff_number") == staff_number),
-                     None)
+        index = next((i for i, p in enumerate(persons or [])
+                      if isinstance(p, dict) and p.get("staff_number") == staff_number), None)
         if index is None:
             raise NotFound(f"no person {staff_number!r} in the staff register")
         data["persons"][index]["posts"] = _posts_yaml([change for _, change in well_formed])

@@ -191,7 +191,7 @@ class Headers:
 
 def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None) -> Starlette:
     """The ASGI application; `on_start`/`on_stop` run at the server's start and stop."""
-    from . import desk, leaders, office, pad, public, staff, work
+    from . import centre, county_it, desk, leaders, office, pad, public, staff, work
 
     front.templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = front.templates.env
@@ -210,7 +210,7 @@ def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None)
             await on_stop()
 
     app = Starlette(routes=[*public.ROUTES, *staff.ROUTES, *desk.ROUTES, *work.ROUTES, *office.ROUTES, *leaders.ROUTES,
-                            *pad.ROUTES,
+                            *centre.ROUTES, *county_it.ROUTES, *pad.ROUTES,
                             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
                     middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),
                                 Middleware(Headers), Middleware(GZipMiddleware, minimum_size=500)],

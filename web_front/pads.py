@@ -2,10 +2,10 @@
 an acceptance desk, a village room) shows five large buttons when, and only when, a clerk of that
 organisation invites a rating of the act just done; then it resets.
 
-County IT makes a pad (`onewindow pads pair`), which gives a one-time pairing code; the tablet
-enters it once at /pad and keeps a random device key in a cookie (its SHA-256 here). The pad rates
-only its own organisation's invitations; the supervision service, which keeps the rating, checks
-again that the act was that organisation's."""
+County IT makes a pad (`onewindow pads pair`, or its page /it/pads), which gives a one-time pairing
+code; the tablet enters it once at /pad and keeps a random device key in a cookie (its SHA-256
+here). The pad rates only its own organisation's invitations; the supervision service, which keeps
+the rating, checks again that the act was that organisation's."""
 from __future__ import annotations
 
 import datetime as dt
@@ -50,27 +50,33 @@ class PadRefused(Exception):
         self.reason = reason
 
 
+# county IT's acts on pads, the same from the CLI (a psycopg connection) and the web front's page (its pool)
+_MAKE = ("INSERT INTO web_front.pads (organisation, name, pairing_code_hash, pairing_expires, made_by, made_at)"
+         " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id")
+_LIST = "SELECT id, organisation, name, paired_at, made_by, made_at, revoked_at FROM web_front.pads ORDER BY id"
+_REVOKE = "UPDATE web_front.pads SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL"
+
+
+def _new_pad(organisation: str, name: str, made_by: str, now: dt.datetime) -> tuple[str, tuple]:
+    """A pairing code, 8 digits, and the parameters of `_MAKE` that keep only its hash."""
+    code = f"{secrets.randbelow(10 ** 8):08d}"
+    return code, (organisation, name, _hash(code), now + dt.timedelta(hours=PAIRING_HOURS), made_by, now)
+
+
 def make_pad(conn, organisation: str, name: str, made_by: str, now: dt.datetime) -> tuple[int, str]:
     """A new pad of `organisation` (a psycopg connection, in its transaction): (its id, the
     one-time pairing code, 8 digits, to type on the tablet within PAIRING_HOURS)."""
-    code = f"{secrets.randbelow(10 ** 8):08d}"
-    row = conn.execute(
-        "INSERT INTO web_front.pads (organisation, name, pairing_code_hash, pairing_expires, made_by, made_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-        (organisation, name, _hash(code), now + dt.timedelta(hours=PAIRING_HOURS), made_by, now)).fetchone()
-    return row[0], code
+    code, params = _new_pad(organisation, name, made_by, now)
+    return conn.execute(_MAKE, params).fetchone()[0], code
 
 
 def list_pads(conn) -> list[dict]:
-    return conn.execute(
-        "SELECT id, organisation, name, paired_at, made_by, made_at, revoked_at FROM web_front.pads ORDER BY id"
-    ).fetchall()
+    return conn.execute(_LIST).fetchall()
 
 
 def revoke_pad(conn, pad_id: int, now: dt.datetime) -> bool:
     """Unpair a pad (lost, replaced): its tablet shows the pairing form again. False if unknown."""
-    return conn.execute("UPDATE web_front.pads SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",
-                        (now, pad_id)).rowcount == 1
+    return conn.execute(_REVOKE, (now, pad_id)).rowcount == 1
 
 
 class Pads:
@@ -78,6 +84,23 @@ class Pads:
 
     def __init__(self, pool):
         self._pool = pool
+
+    async def make(self, organisation: str, name: str, made_by: str, now: dt.datetime) -> tuple[int, str]:
+        """county IT's page: as `make_pad`."""
+        code, params = _new_pad(organisation, name, made_by, now)
+        async with self._pool().connection() as conn:
+            cur = await conn.execute(_MAKE, params)
+            return (await cur.fetchone())[0], code
+
+    async def all(self) -> list[dict]:
+        async with self._pool().connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(_LIST)
+            return await cur.fetchall()
+
+    async def unpair(self, pad_id: int, now: dt.datetime) -> bool:
+        async with self._pool().connection() as conn:
+            return (await conn.execute(_REVOKE, (now, pad_id))).rowcount == 1
 
     async def pair(self, code: str, now: dt.datetime) -> tuple[Pad, str] | None:
         """Pair the tablet that typed `code`: (the pad, the device key for its cookie); None for a

@@ -104,6 +104,10 @@ def home_of(post_id: str) -> str:
         return "/office"
     if kind == PostKind.LEADER:
         return "/leaders"
+    if kind == PostKind.CENTRE_MANAGER:
+        return "/centre"
+    if kind == PostKind.IT_ADMIN:
+        return "/it"
     return "/work" if kind in (PostKind.HANDLER, PostKind.APPROVER, PostKind.CHECKER) else "/me"
 
 
