@@ -39,9 +39,14 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     # centre (the use case checks which): a leader's only act in this API
     "GetDaySummary": {S, M, L},
     "SignDaySummary": {L},
+    # the monthly 通报: issued by the office, read by the office and leaders
+    "IssueBulletin": {S},
+    "ListBulletins": {S, L},
+    "GetBulletin": {S, L},
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (lists and figures; the public lookup
 # has its own limits); every other call is, and every refused one.
 QUIET = frozenset({"ListWarnings", "CountWarnings", "ListFaults", "ListRectifications", "ListComplaints",
-                   "GetFigures", "GetAssessment", "LookUpComplaint", "ListSuggestions", "GetDaySummary"})
+                   "GetFigures", "GetAssessment", "LookUpComplaint", "ListSuggestions", "GetDaySummary",
+                   "ListBulletins", "GetBulletin"})

@@ -21,6 +21,7 @@ from .access import QUIET, ROLES
 from .assessment import AssessmentRule, assess
 from .board import GROUPS as BOARD_GROUPS
 from .board import Board, WarningFilter
+from .bulletins import issue
 from .day_summary import DaySummaries
 from .feedback import Complaint, Feedback, PublicLimits, Rating
 from .figures import agent_figures, figures
@@ -121,6 +122,13 @@ def suggestion_view(s: dict) -> pb.Suggestion:
     return pb.Suggestion(id=s["id"], department=s["department"], month=s["month"], reds=s["reds"],
                          reds_in_month=s["reds_in_month"], raised_on=_day(s["raised_on"]),
                          closed_on=_day(s["closed_on"]), note=s["note"] or "", closed_by=_actor(s["closed_by"]))
+
+
+def bulletin_view(b: dict) -> pb.Bulletin:
+    """An issued bulletin; its PDF only when read with it (store.bulletin)."""
+    return pb.Bulletin(id=b["id"], month=b["month"], version=b["version"], summary=b["summary"],
+                       issued_at=b["issued_at"].isoformat(), issued_by=_actor(b["issued_by"]),
+                       size_bytes=b["size_bytes"], pdf=bytes(b.get("pdf") or b""))
 
 
 class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
@@ -332,6 +340,27 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
                      for code, c in d["organisations"].items()],
             signed=signed is not None, signed_by=_actor(signed["signed_by"]) if signed else None,
             signed_at=signed["signed_at"].isoformat() if signed else "")
+
+    @rpc
+    def IssueBulletin(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return bulletin_view(issue(uow, caller, request.request_id, request.month, request.pdf, request.summary))
+
+    @rpc
+    def ListBulletins(self, request, context, caller):
+        size, after = _page(request.page_size, request.page_token)
+        with self.unit_of_work() as uow:
+            rows = store.bulletins(uow, request.month or None, after, size + 1)
+        return pb.ListBulletinsReply(bulletins=[bulletin_view(b) for b in rows[:size]],
+                                     next_page_token=_next(rows, size, "id"))
+
+    @rpc
+    def GetBulletin(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            found = store.bulletin(uow, request.bulletin_id)
+        if found is None:
+            raise NotFound(f"no bulletin {request.bulletin_id}")
+        return bulletin_view(found)
 
     @rpc
     def LookUpComplaint(self, request, context, caller):

@@ -441,3 +441,42 @@ def sign_day(uow: UnitOfWork, day: dt.date, centre: str, by: dict, figures: dict
                       "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
                       [day, centre, Jsonb(by), uow.time.now(), Jsonb(figures)])
     return cur.fetchone() is not None
+
+
+# --- the monthly 通报 as issued ---------------------------------------------------------------
+
+_BULLETIN = ("SELECT id, request_id, month, version, summary, issued_at, issued_by, octet_length(pdf) AS size_bytes "
+             "FROM bulletins")
+
+
+def bulletin_by_request(uow: UnitOfWork, request_id: str) -> dict | None:
+    return uow.conn.cursor(row_factory=dict_row).execute(f"{_BULLETIN} WHERE request_id = %s",
+                                                         [request_id]).fetchone()
+
+
+def issue_bulletin(uow: UnitOfWork, request_id: str, month: str, pdf: bytes, summary: str, by: dict) -> dict:
+    """The month's next version; callers take their turn for the month first (take_turn)."""
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "INSERT INTO bulletins (request_id, month, version, pdf, summary, issued_at, issued_by) "
+        "VALUES (%s, %s, (SELECT COALESCE(max(version), 0) + 1 FROM bulletins WHERE month = %s), %s, %s, %s, %s) "
+        "RETURNING id, request_id, month, version, summary, issued_at, issued_by, octet_length(pdf) AS size_bytes",
+        [request_id, month, month, pdf, summary, uow.time.now(), Jsonb(by)]).fetchone()
+
+
+def bulletins(uow: UnitOfWork, month: str | None, after: int, limit: int) -> list[dict]:
+    """Issued bulletins without their PDF, newest first (by id, below `after` when it is not 0)."""
+    query, params = f"{_BULLETIN} WHERE TRUE", []
+    if month:
+        query += " AND month = %s"
+        params.append(month)
+    if after:
+        query += " AND id < %s"
+        params.append(after)
+    return uow.conn.cursor(row_factory=dict_row).execute(query + " ORDER BY id DESC LIMIT %s",
+                                                         [*params, limit]).fetchall()
+
+
+def bulletin(uow: UnitOfWork, bulletin_id: int) -> dict | None:
+    """An issued bulletin with its PDF (`pdf`)."""
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT b.*, octet_length(b.pdf) AS size_bytes FROM bulletins b WHERE b.id = %s", [bulletin_id]).fetchone()

@@ -68,6 +68,8 @@ EXPECTED = {
     "supervision.CountWarnings": "dsl",  # the warning board
     # 当日汇总: read by the office, managers (their centre) and leaders; signed by a leader, their only act
     "supervision.GetDaySummary": "sml", "supervision.SignDaySummary": "l",
+    # the monthly 通报 archive: issued by the office, read by the office and leaders
+    "supervision.IssueBulletin": "s", "supervision.ListBulletins": "sl", "supervision.GetBulletin": "sl",
     "identity.SignIn": "p", "identity.ChangePassword": "p", "identity.Refresh": "dcasmli*",
     "identity.WhoAmI": "dcasmli*", "identity.GetAccount": "i", "identity.ResetPassword": "i",
     "identity.Unlock": "i", "identity.Revoke": "i", "identity.Reinstate": "i", "identity.Trust": "h",
@@ -168,6 +170,9 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "supervision.CountWarnings": spb.CountWarningsRequest(period=period, group_by=spb.CENTRE),
         "supervision.GetDaySummary": spb.DaySummaryRequest(centre="zhangqiao-centre"),
         "supervision.SignDaySummary": spb.DaySummaryRequest(day="2999-01-01"),  # refused: nothing is signed
+        "supervision.IssueBulletin": spb.IssueBulletinRequest(request_id="access-bulletin", month="2026-03"),
+        "supervision.ListBulletins": spb.ListBulletinsRequest(),
+        "supervision.GetBulletin": spb.GetBulletinRequest(bulletin_id=987654),
         "supervision.CloseSuggestion": spb.CloseSuggestionRequest(suggestion_id=987654, note="已审阅"),
         "identity.SignIn": idpb.SignInRequest(staff_number="SX9999"),
         "identity.ChangePassword": idpb.ChangePasswordRequest(staff_number="SX9999"),
@@ -240,6 +245,7 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.CloseSuggestion", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.SignDaySummary", "leader"] == grpc.StatusCode.INVALID_ARGUMENT
+    assert outcomes["supervision.IssueBulletin", "supervision officer"] == grpc.StatusCode.INVALID_ARGUMENT
     assert outcomes["supervision.LookUpComplaint", "public"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.ReplyToInstruction", "handler"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["identity.GetAccount", "county IT"] == grpc.StatusCode.NOT_FOUND

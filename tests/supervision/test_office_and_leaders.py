@@ -10,6 +10,7 @@ from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
 from supervision_svc import store
 from supervision_svc.access import QUIET, ROLES
 from supervision_svc.board import Board, WarningFilter
+from supervision_svc.bulletins import MAX_PDF_BYTES, issue
 from supervision_svc.day_summary import DaySummaries
 from supervision_svc.feedback import Rating
 from supervision_svc.suggestions import close_suggestion
@@ -194,3 +195,39 @@ def test_the_days_summary_of_a_centre_is_signed_once_by_its_leader(supervision):
         days.sign(uow, LEADER, day, "zhangqiao-centre")
     (figures,) = h.sql("SELECT figures FROM day_summaries WHERE day = %s AND centre = 'zhangqiao-centre'", [day])[0]
     assert figures["totals"] == summary["totals"] and figures["open_reds"] == 1
+
+
+PDF = "%PDF-1.7\n通报\n%%EOF".encode()
+
+
+def test_a_month_issued_again_is_a_new_version_and_the_one_before_is_kept(supervision):
+    h = supervision
+
+    def issued(request_id: str, month: str, pdf: bytes = PDF, summary: str = "") -> dict:
+        with h.on(D(2026, 4, 2)) as uow:
+            return issue(uow, OFFICER, request_id, month, pdf, summary)
+
+    first = issued("b1", "2026-03", summary='{"accepted": 12}')
+    again = issued("b1", "2026-03", pdf=PDF + b"x")  # a retried call: the same bulletin, nothing more
+    second = issued("b2", "2026-03", pdf=PDF + b"corrected")
+    other = issued("b3", "2026-02")
+    assert (first["version"], again["id"], second["version"], other["version"]) == (1, first["id"], 2, 1)
+    assert first["issued_by"]["person"] == "SX0004" and first["size_bytes"] == len(PDF)
+    assert h.sql("SELECT month, version, pdf, summary FROM bulletins ORDER BY id") == [
+        ("2026-03", 1, PDF, '{"accepted": 12}'), ("2026-03", 2, PDF + b"corrected", ""), ("2026-02", 1, PDF, "")]
+    with h.on(D(2026, 4, 2)) as uow:
+        assert [b["id"] for b in store.bulletins(uow, None, 0, 10)] == [other["id"], second["id"], first["id"]]
+        assert [b["version"] for b in store.bulletins(uow, "2026-03", second["id"], 10)] == [1]
+        assert bytes(store.bulletin(uow, second["id"])["pdf"]) == PDF + b"corrected"
+
+    with h.on(D(2026, 4, 2)) as uow, pytest.raises(InvalidRequest) as bad:
+        issue(uow, OFFICER, "", "2026-05", b"<html>", "")
+    assert [f for f, _ in bad.value.violations] == ["request_id", "month", "pdf"]
+    with h.on(D(2026, 4, 2)) as uow, pytest.raises(InvalidRequest) as bad:
+        issue(uow, OFFICER, "b4", "2026-3", PDF + b"0" * MAX_PDF_BYTES, "")
+    assert bad.value.violations == [("month", "a month (YYYY-MM)"),
+                                    ("pdf", f"at most 3 MB ({len(PDF) + MAX_PDF_BYTES} bytes given)")]
+    with h.on(D(2026, 4, 2)) as uow, pytest.raises(InvalidRequest) as bad:
+        issue(uow, OFFICER, "b1", "2026-02", PDF, "")
+    assert bad.value.violations == [("request_id", "issued already for 2026-03")]
+    assert h.sql("SELECT count(*) FROM bulletins") == [(3,)]

@@ -328,3 +328,35 @@ def test_the_leader_on_duty_signs_the_days_summary_of_their_centre_once(system):
     assert system.sql("supervision", "SELECT result, person FROM audit_log WHERE action = "
                                      "'supervision.SignDaySummary' AND result IN ('OK', 'FAILED_PRECONDITION') "
                                      "ORDER BY seq") == [("OK", leader_id[0]), ("FAILED_PRECONDITION", leader_id[0])]
+
+
+def test_the_office_issues_the_monthly_bulletin_and_leaders_read_it_back(system):
+    pdf = "%PDF-1.7\n县政务服务中心效能通报\n%%EOF".encode()
+    month = f"{local_day(SystemTime().now()):%Y-%m}"
+    office, leader = system.supervision(), system.as_person(system.supervision_stub,
+                                                             *holder_of("leader", "county-centre"))
+    officer_id = holder_of("supervision_officer", "county-centre")
+    officer = system.as_person(system.supervision_stub, *officer_id)
+    request = spb.IssueBulletinRequest(request_id=uuid.uuid4().hex, month=month, pdf=pdf, summary='{"accepted": 3}')
+    for refused in (leader, system.supervision("civil_affairs")):
+        assert _error(lambda: refused.IssueBulletin(request)).code() == grpc.StatusCode.PERMISSION_DENIED
+    first = officer.IssueBulletin(request)
+    assert (first.month, first.version, first.size_bytes, first.pdf) == (month, 1, len(pdf), b"")
+    assert (first.issued_by.person, first.issued_by.post) == officer_id
+    assert office.IssueBulletin(request).id == first.id  # the same request again
+    second = office.IssueBulletin(spb.IssueBulletinRequest(request_id=uuid.uuid4().hex, month=month, pdf=pdf))
+    assert second.version == 2 and second.issued_by.holder == "supervision"
+
+    listed = leader.ListBulletins(spb.ListBulletinsRequest(month=month, page_size=1))
+    assert [b.id for b in listed.bulletins] == [second.id] and listed.next_page_token
+    rest = leader.ListBulletins(spb.ListBulletinsRequest(month=month, page_token=listed.next_page_token))
+    assert [b.version for b in rest.bulletins] == [1] and not rest.bulletins[0].pdf
+    got = leader.GetBulletin(spb.GetBulletinRequest(bulletin_id=first.id))
+    assert (got.pdf, got.summary, got.version) == (pdf, '{"accepted": 3}', 1)
+    assert _error(lambda: leader.GetBulletin(spb.GetBulletinRequest(bulletin_id=987654))).code() \
+        == grpc.StatusCode.NOT_FOUND
+    assert _error(lambda: system.supervision("civil_affairs").ListBulletins(spb.ListBulletinsRequest())).code() \
+        == grpc.StatusCode.PERMISSION_DENIED
+    too_big = pdf + b"0" * (3 * 1024 * 1024)
+    bad = _error(lambda: office.IssueBulletin(spb.IssueBulletinRequest(request_id="big", month=month, pdf=too_big)))
+    assert field_violations(bad) == [("pdf", f"at most 3 MB ({len(too_big)} bytes given)")]
