@@ -191,7 +191,7 @@ class Headers:
 
 def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None) -> Starlette:
     """The ASGI application; `on_start`/`on_stop` run at the server's start and stop."""
-    from . import centre, county_it, desk, leaders, office, pad, public, staff, work
+    from . import centre, county_it, desk, duties, leaders, office, pad, public, staff, work
 
     front.templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = front.templates.env
@@ -209,8 +209,8 @@ def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None)
         if on_stop:
             await on_stop()
 
-    app = Starlette(routes=[*public.ROUTES, *staff.ROUTES, *desk.ROUTES, *work.ROUTES, *office.ROUTES, *leaders.ROUTES,
-                            *centre.ROUTES, *county_it.ROUTES, *pad.ROUTES,
+    pages = (public, staff, desk, work, duties, office, leaders, centre, county_it, pad)
+    app = Starlette(routes=[*(route for module in pages for route in module.ROUTES),
                             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
                     middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),
                                 Middleware(Headers), Middleware(GZipMiddleware, minimum_size=500)],

@@ -68,12 +68,14 @@ def overdue(hall):
     return hall.overdue
 
 
-def warnings_of(hall, number: str) -> list:
+def warnings_of(hall, number: str | None) -> list:
+    """The warnings of a case (None: of no case, such as an instruction's) raised in the last 50 days
+    or the next 10."""
     today = dt.date.today()
     period = spb.Period(**{"from": (today - dt.timedelta(days=50)).isoformat(),
-                           "to": (today + dt.timedelta(days=2)).isoformat()})
+                           "to": (today + dt.timedelta(days=10)).isoformat()})
     reply = hall.supervision().ListWarnings(spb.ListWarningsRequest(period=period, page_size=500))
-    return [w for w in reply.warnings if w.case_number == number]
+    return [w for w in reply.warnings if w.case_number == (number or "")]
 
 
 def test_the_board_counts_by_department_and_the_office_instructs_with_its_errors_kept(browser, hall, overdue):
@@ -300,3 +302,60 @@ def test_the_leader_on_duty_signs_the_days_summary_once(browser, hall, overdue):
     again = leader.post("/leaders/day", data={"csrf": csrf_of(page), "day": summary.day})
     assert again.status_code == 409 and "已经签字" in again.text
     assert leader.get("/leaders/day", params={"day": "2999-01-01"}).status_code == 404
+
+
+# --- a department's duties -----------------------------------------------------------------------
+
+def test_the_department_replies_on_its_duties_page_and_a_late_reply_warns_again(browser, hall, overdue, time):
+    number, day = overdue
+    warning = next(w for w in warnings_of(hall, number) if not w.instruction and not w.withdrawn_on
+                   and w.step in ("case", "task"))
+    hall.supervision().Instruct(spb.InstructRequest(warning_id=warning.id, instruction="请当日说明情况", reply_days=1))
+    handler = signed_in(browser, hall, HANDLER)
+    page = handler.get("/duties")
+    assert page.status_code == 200 and "请当日说明情况" in page.text and f'id="instruction-{warning.id}"' in page.text
+    empty = handler.post(f"/duties/reply/{warning.id}", data={"csrf": csrf_of(page), "reply": ""})
+    assert empty.status_code == 400 and f'href="#reply-reply-{warning.id}"' in empty.text
+    time.shift = -dt.timedelta(days=4)  # the reply's day passes unanswered
+    try:
+        hall.system.run_timers()
+        late = [w for w in warnings_of(hall, None) if w.step == "instruction" and w.department == "civil_affairs"]
+        assert late, "an instruction left unanswered past its day warns in turn"
+        done = handler.post(f"/duties/reply/{warning.id}", data={
+            "csrf": csrf_of(page), "reply": "已办结，超期原因是申请人补正材料延误"}, follow_redirects=False)
+        assert done.status_code == 303
+    finally:
+        time.shift = dt.timedelta(0)
+    replied = next(w for w in warnings_of(hall, number) if w.id == warning.id)
+    assert replied.replied_by.person == HANDLER and replied.replied_on > replied.reply_by
+    officer = signed_in(browser, hall, OFFICER)
+    board = officer.get("/office", params={"from": day.isoformat(), "to": (day + dt.timedelta(days=5)).isoformat(),
+                                           "state": "late"})
+    assert f'id="warning-{warning.id}"' in board.text and "逾期答复" in board.text
+
+
+def test_the_window_rectifies_a_bad_rating_and_answers_a_complaint_on_its_duties_page(browser, hall):
+    number = hall.intake_as(CIVIL).Submit(submission("MZ-001", CIVIL)).case_number
+    hall.system.drain()
+    rating = hall.supervision().Rate(spb.RateRequest(request_id=uuid.uuid4().hex, case_number=number, level=2,
+                                                     channel=spb.ONLINE, rater="applicant", comment="等候时间长"))
+    complaint = hall.supervision().Complain(spb.ComplainRequest(
+        request_id=uuid.uuid4().hex, channel=spb.LETTER, department="civil_affairs", text="来信反映办事慢"))
+    handler = signed_in(browser, hall, HANDLER)
+    page = handler.get("/duties")
+    assert f'id="item-{rating.id}"' in page.text and f'id="complaint-{complaint.id}"' in page.text
+    half = handler.post(f"/duties/rectify/{rating.id}", data={"csrf": csrf_of(page), "note": "增设取号提醒"})
+    assert half.status_code == 400 and f'href="#resolution-rectify-{rating.id}"' in half.text
+    assert ">增设取号提醒</textarea>" in half.text
+    handler.post(f"/duties/rectify/{rating.id}", data={"csrf": csrf_of(page), "resolution": "fixed",
+                                                        "note": "增设取号提醒"})
+    item = _item(hall, rating.id)
+    assert item.resolution == spb.FIXED and item.resolved_by.person == HANDLER
+    handler.post(f"/duties/answer/{complaint.id}", data={"csrf": csrf_of(page), "answer": "已约谈窗口人员并改进"})
+    answered = next(c for c in hall.supervision().ListComplaints(spb.ListComplaintsRequest(page_size=500)).complaints
+                    if c.id == complaint.id)
+    assert answered.answer == "已约谈窗口人员并改进" and answered.answered_by.person == HANDLER
+    clerk = signed_in(browser, hall, CLERK)  # a desk's clerk: the rectifications of its acceptances only
+    desk = clerk.get("/duties")
+    assert desk.status_code == 200 and "督办待答复" not in desk.text and "差评待整改" in desk.text
+    assert signed_in(browser, hall, LEADER).get("/duties").status_code == 403
