@@ -20,6 +20,7 @@ RECORD = ROOT / "docs" / "benchmarks.jsonl"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- bench:begin (written by ./onewindow bench) -->", "<!-- bench:end -->"
 README_ROWS = 8
+WARM_UP = 20  # cases before the paced run: the processes' first calls (connections, caches) apart
 
 
 def find_max_rate(settings: SystemSettings, *, start: float, step: float, step_seconds: float, p99_ms: float,
@@ -43,6 +44,26 @@ def find_max_rate(settings: SystemSettings, *, start: float, step: float, step_s
                       for s in steps],
             "lost": sum(s.result["lost"] for s in steps), "duplicated": sum(s.result["duplicated"] for s in steps),
             "cores": os.cpu_count()}
+
+
+def run_bench(settings: SystemSettings, *, rate: float, duration: float, drain: float, search: bool, p99_ms: float,
+              start: float, echo=print, log_dir: Path | None = None) -> tuple[dict, dict | None]:
+    """The benchmark of record on servers of its own (a PostgreSQL and a RabbitMQ nothing else on
+    the machine uses): a warm-up, the paced run, then the step test if `search`."""
+    import tempfile
+
+    from .profile import system_of_its_own
+
+    work = log_dir or Path(tempfile.mkdtemp(prefix="onewindow-bench-"))
+    with system_of_its_own(settings, work, "bench", echo) as (_, run_settings, _, _):
+        cursors: dict[str, int] = {}
+        run_load(run_settings, cases=WARM_UP, rate=rate, progress=False, echo=lambda _: None, drain=drain,
+                 cursors=cursors)
+        paced = run_load(run_settings, duration=duration, rate=rate, drain=drain, echo=echo, progress=False,
+                         cursors=cursors)
+        capacity = find_max_rate(run_settings, start=start, step=5.0, step_seconds=20.0, p99_ms=p99_ms, drain=drain,
+                                 echo=echo) if search else None
+    return paced, capacity
 
 
 def find_max_lines(result: dict) -> list[str]:

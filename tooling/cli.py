@@ -25,7 +25,7 @@ from services.config import ROOT, ConfigError, load_settings
 from .processes import commands
 from .settings import SystemSettings
 
-NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "bench", "verify-case", "submit",
+NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case", "submit",
                   "passwords", "audit-log"}
 
 
@@ -437,30 +437,30 @@ def load(cases: int | None, duration: float | None, rate: float | None, drain: f
 @click.option("--p99-ms", default=1000.0, show_default=True, type=click.FloatRange(1), help="As for `load`.")
 @click.option("--record/--no-record", default=True, show_default=True,
               help="Append the result to docs/benchmarks.jsonl and rewrite the README's benchmark table.")
-@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the processes' logs.")
+@click.option("--logs", type=click.Path(path_type=Path), help="Directory for the servers' and processes' logs.")
 def bench(rate: float, duration: float, drain: float, find_max: bool, p99_ms: float, record: bool,
           logs: Path | None) -> None:
     """The benchmark of record: TZ-002 cases at --rate for --duration, then the step test, on one
-    system; appends the figures with the commit, date and machine to docs/benchmarks.jsonl."""
+    system with a PostgreSQL and a RabbitMQ of its own; appends the figures with the commit, date
+    and machine to docs/benchmarks.jsonl. Exits 1 on a lost or duplicated case."""
     import datetime as dt
 
-    from .bench import RECORD, entry, find_max_lines, find_max_rate, record_run
-    from .loadgen import run_load, summary_lines
+    from .bench import RECORD, entry, find_max_lines, record_run, run_bench
+    from .loadgen import summary_lines
 
-    def play(settings):
-        echo = lambda line: click.echo(line, err=True)  # noqa: E731
-        paced = run_load(settings, duration=duration, rate=rate, drain=drain, echo=echo, progress=False)
-        capacity = find_max_rate(settings, start=STEP_START, step=5.0, step_seconds=20.0, p99_ms=p99_ms,
-                                 drain=drain, echo=echo) if find_max else None
-        line = entry(paced, capacity, dt.datetime.now(dt.timezone.utc))
-        lines = summary_lines(paced) + (find_max_lines(capacity) if capacity else [])
-        if record:
-            record_run(line)
-            lines.append(f"recorded in {RECORD.relative_to(ROOT)}; the README's table rewritten")
-        return {**line, "lost": paced["lost"] + (capacity or {}).get("lost", 0),
-                "duplicated": paced["duplicated"] + (capacity or {}).get("duplicated", 0)}, lines
-
-    _run_system("bench", play, logs)
+    _exit_on_sigterm()
+    paced, capacity = run_bench(current_settings(), rate=rate, duration=duration, drain=drain, search=find_max,
+                                p99_ms=p99_ms, start=STEP_START, log_dir=logs,
+                                echo=lambda line: click.echo(line, err=True))
+    line = entry(paced, capacity, dt.datetime.now(dt.timezone.utc))
+    for text in summary_lines(paced) + (find_max_lines(capacity) if capacity else []):
+        click.echo(text)
+    if record:
+        record_run(line)
+        click.echo(f"recorded in {RECORD.relative_to(ROOT)}; the README's table rewritten")
+    click.echo(json.dumps(line, ensure_ascii=False))
+    if paced["lost"] or paced["duplicated"] or (capacity and (capacity["lost"] or capacity["duplicated"])):
+        sys.exit(1)
 
 
 @main.command()

@@ -21,6 +21,7 @@ is counted too: it is small at these rates, and it is part of the cost of runnin
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -187,9 +188,11 @@ def enable_statements(postgres) -> None:
     postgres.start()
 
 
-def run_profile(settings: SystemSettings, *, rate: float, duration: float, warmup: int = 20, drain: float = 120.0,
-                echo=print, log_dir: Path | None = None) -> dict:
-    work = log_dir or Path(tempfile.mkdtemp(prefix="onewindow-profile-"))
+@contextlib.contextmanager
+def system_of_its_own(settings: SystemSettings, work: Path, what: str, echo=print):
+    """Every process on a PostgreSQL (with pg_stat_statements) and a RabbitMQ of the run's own,
+    notices to a stand-in SMS gateway: (system, its settings, postgres, rabbit). Nothing else on
+    the machine uses these servers or takes their connections."""
     with sandbox(work / "servers") as (postgres, rabbit), Gateway() as gateway:
         enable_statements(postgres)
         run_settings = settings.model_copy(update={
@@ -198,36 +201,43 @@ def run_profile(settings: SystemSettings, *, rate: float, duration: float, warmu
             "desk_tokens": work / "tokens.yaml", "signing_keys": work / "signing-keys.yaml",
             "web_port": free_port(), "web_secret": work / "web-secret.yaml", "sms_gateway_url": gateway.url,
             "sms_gateway_token": None, "smtp_host": None, "notify_webhooks": None, "metrics_port": 0})
-        echo(f"profile: private PostgreSQL on port {postgres.port} with pg_stat_statements, RabbitMQ node "
-             f"{rabbit.node}; logs in {work / 'logs'}")
+        echo(f"{what}: private PostgreSQL on port {postgres.port}, RabbitMQ node {rabbit.node}; "
+             f"logs in {work / 'logs'}")
         system = System(run_settings, work / "logs", metrics_base=free_port_block(len(commands("python"))),
                         scratch=True)
         with system:
-            probe = Probe(system, postgres, rabbit)
-            try:
-                cursors: dict[str, int] = {}
-                echo(f"profile: warm-up, {warmup} cases")
-                run_load(run_settings, cases=warmup, rate=rate, progress=False, echo=lambda _: None, drain=drain,
-                         cursors=cursors)
-                until(probe.quiet, QUIET_SECONDS)
-                time.sleep(STATS_FLUSH_SECONDS)
-                echo(f"profile: {IDLE_SECONDS:g} s idle")
-                idle_start, idle_from = probe.cpu(), time.monotonic()
-                time.sleep(IDLE_SECONDS)
-                idle = (idle_start, probe.cpu(), time.monotonic() - idle_from)
-                probe.reset_statements()
-                before = (probe.cpu(), probe.metrics(), probe.tables(), probe.database())
-                window_from = time.monotonic()
-                echo(f"profile: {rate:g} cases/s for {duration:g} s")
-                load = run_load(run_settings, duration=duration, rate=rate, progress=False, echo=lambda _: None,
-                                drain=drain, cursors=cursors)
-                quiet = until(probe.quiet, QUIET_SECONDS)
-                cpu_after, window = probe.cpu(), time.monotonic() - window_from
-                time.sleep(STATS_FLUSH_SECONDS)
-                after = (cpu_after, probe.metrics(), probe.tables(), probe.database())
-                statements = probe.statements()
-            finally:
-                probe.close()
+            yield system, run_settings, postgres, rabbit
+
+
+def run_profile(settings: SystemSettings, *, rate: float, duration: float, warmup: int = 20, drain: float = 120.0,
+                echo=print, log_dir: Path | None = None) -> dict:
+    work = log_dir or Path(tempfile.mkdtemp(prefix="onewindow-profile-"))
+    with system_of_its_own(settings, work, "profile", echo) as (system, run_settings, postgres, rabbit):
+        probe = Probe(system, postgres, rabbit)
+        try:
+            cursors: dict[str, int] = {}
+            echo(f"profile: warm-up, {warmup} cases")
+            run_load(run_settings, cases=warmup, rate=rate, progress=False, echo=lambda _: None, drain=drain,
+                     cursors=cursors)
+            until(probe.quiet, QUIET_SECONDS)
+            time.sleep(STATS_FLUSH_SECONDS)
+            echo(f"profile: {IDLE_SECONDS:g} s idle")
+            idle_start, idle_from = probe.cpu(), time.monotonic()
+            time.sleep(IDLE_SECONDS)
+            idle = (idle_start, probe.cpu(), time.monotonic() - idle_from)
+            probe.reset_statements()
+            before = (probe.cpu(), probe.metrics(), probe.tables(), probe.database())
+            window_from = time.monotonic()
+            echo(f"profile: {rate:g} cases/s for {duration:g} s")
+            load = run_load(run_settings, duration=duration, rate=rate, progress=False, echo=lambda _: None,
+                            drain=drain, cursors=cursors)
+            quiet = until(probe.quiet, QUIET_SECONDS)
+            cpu_after, window = probe.cpu(), time.monotonic() - window_from
+            time.sleep(STATS_FLUSH_SECONDS)
+            after = (cpu_after, probe.metrics(), probe.tables(), probe.database())
+            statements = probe.statements()
+        finally:
+            probe.close()
     return figures(load, before, after, statements, quiet, idle, window)
 
 
