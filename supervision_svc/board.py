@@ -37,6 +37,7 @@ class WarningFilter:
     open_only: bool = False  # neither withdrawn nor replied to
     instructed_unreplied: bool = False
     late_replies: bool = False  # replied after reply_by, or not replied and reply_by passed
+    organisation: str | None = None  # one window's, office's or desk's (a person's own: My duties)
 
 
 @dataclass
@@ -56,11 +57,12 @@ class Board:
         return office.level.value if office else ""
 
     def organisations(self, f: WarningFilter) -> list[str] | None:
-        """The organisations of the filter's level and centre; None when it names neither."""
-        if f.level is None and f.centre is None:
+        """The organisations of the filter's level, centre and organisation; None when it names none."""
+        if f.level is None and f.centre is None and f.organisation is None:
             return None
         return [o.code for o in self.chart.organisations
-                if f.level in (None, o.level.value) and f.centre in (None, self.centre_of(o.code))]
+                if f.level in (None, o.level.value) and f.centre in (None, self.centre_of(o.code))
+                and f.organisation in (None, o.code)]
 
     def check(self, f: WarningFilter) -> None:
         wrong = []
@@ -69,6 +71,8 @@ class Board:
         centre = self.chart.organisation(f.centre) if f.centre is not None else None
         if f.centre is not None and (centre is None or centre.kind != OrgKind.CENTRE):
             wrong.append(("centre", f"no centre {f.centre!r}"))
+        if f.organisation is not None and self.chart.organisation(f.organisation) is None:
+            wrong.append(("organisation", f"no organisation {f.organisation!r}"))
         if wrong:
             raise InvalidRequest(wrong)
 

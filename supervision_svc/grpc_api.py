@@ -164,7 +164,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
         f = request.filters
         return WarningFilter(since, until, department, _COLOURS.get(request.colour), f.item or None,
                              f.level or None, f.centre or None, f.open_only, f.instructed_unreplied,
-                             f.late_replies)
+                             f.late_replies, f.organisation or None)
 
     @rpc
     def ListWarnings(self, request, context, caller):
@@ -230,7 +230,8 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
             department, organisations = self._scope(caller, request.department), None
         size, after = _page(request.page_size, request.page_token)
         with self.unit_of_work() as uow:
-            rows = store.rectifications(uow, department, request.open_only, after, size + 1, organisations)
+            rows = store.rectifications(uow, department, request.open_only, after, size + 1, organisations,
+                                        request.post, request.person)
         return pb.ListRectificationsReply(items=[rectification_view(r) for r in rows[:size]],
                                           next_page_token=_next(rows, size, "rating_id"))
 

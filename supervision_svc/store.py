@@ -244,10 +244,17 @@ def rectification(uow: UnitOfWork, rating_id: int, lock: bool = False) -> dict |
 
 
 def rectifications(uow: UnitOfWork, department: str | None, open_only: bool, after: int, limit: int,
-                   organisations: list[str] | None = None) -> list[dict]:
+                   organisations: list[str] | None = None, post: str = "", person: str = "") -> list[dict]:
     """Items of a department (None: of all), or with `organisations`, the items of those
-    organisations that have no department (what a centre answers for)."""
+    organisations that have no department (what a centre answers for); of the rated post or person
+    (staff number) when given."""
     query, params = f"{_RECTIFICATION} WHERE r.rating_id > %s", [after]
+    if post:
+        query += " AND r.post = %s"
+        params.append(post)
+    if person:
+        query += " AND g.by_person = %s"
+        params.append(person)
     if department:
         query += " AND r.department = %s"
         params.append(department)

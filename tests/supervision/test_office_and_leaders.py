@@ -231,3 +231,41 @@ def test_a_month_issued_again_is_a_new_version_and_the_one_before_is_kept(superv
         issue(uow, OFFICER, "b1", "2026-02", PDF, "")
     assert bad.value.violations == [("request_id", "issued already for 2026-03")]
     assert h.sql("SELECT count(*) FROM bulletins") == [(3,)]
+
+
+ZENG = {"person": "SX0018", "name": "曾玉梅", "post": "county-window-civil-affairs/handler/1",
+        "organisation": "county-window-civil-affairs", "holder": "civil_affairs"}
+
+
+def _decided_and_rated(h, case: str, window: str, by: dict | None, level: int) -> None:
+    _accept_on(h, case, "MZ-001", "county-desk", "county", D(2026, 3, 2))
+    h.event("StageOpened", case, {"stage": 1, "stage_name": "承办", "tasks": [{
+        "task_id": f"{case}.1", "department": "civil_affairs", "lead": True, "limit_days": 20,
+        "deadline": "2026-03-30", "organisation": window}]}, D(2026, 3, 2))
+    h.event("TaskDecided", case, {"task_id": f"{case}.1", "department": "civil_affairs", "stage": 1,
+                                  "role": "lead", "decision": "approve", "opinion": "同意", "legal_basis": "法",
+                                  "organisation": window, "by": by}, D(2026, 3, 3))
+    with h.on(D(2026, 3, 3)) as uow:
+        h.feedback.rate(uow, Rating(f"r-{case}", case, "on_site", f"{case}.1", level, "applicant", "", False))
+
+
+def test_a_handlers_duties_are_the_items_of_their_post_and_the_instructions_to_their_window(supervision):
+    h = supervision
+    ids = _board_month(h)  # B (a village room's) instructed and not replied to; A replied to
+    _decided_and_rated(h, "H", "county-window-civil-affairs", ZENG, 1)
+    _decided_and_rated(h, "J", "zhangqiao-window-civil-affairs", None, 2)  # the station's system decided
+    board, today = Board(h.feedback), D(2026, 3, 13)
+    with h.on(today) as uow:
+        mine = store.rectifications(uow, "civil_affairs", True, 0, 10, post=ZENG["post"])
+        by_person = store.rectifications(uow, "civil_affairs", True, 0, 10, person="SX0018")
+        everyone = store.rectifications(uow, "civil_affairs", True, 0, 10)
+        to_reply = {o: [w["id"] for w in board.warnings(uow, WarningFilter(
+            department="civil_affairs", instructed_unreplied=True, organisation=o), today, 0, 10)]
+            for o in ("county-window-civil-affairs", "zhangqiao-liugang-room")}
+    assert [r["case_number"] for r in mine] == [r["case_number"] for r in by_person] == ["H"]
+    assert mine[0]["deadline"] > D(2026, 3, 3)
+    assert sorted(r["case_number"] for r in everyone) == ["H", "J"]
+    assert to_reply == {"county-window-civil-affairs": [], "zhangqiao-liugang-room": [ids["B"]]}
+    with h.on(today) as uow, pytest.raises(InvalidRequest) as bad:
+        board.warnings(uow, WarningFilter(organisation="nowhere"), today, 0, 10)
+    assert bad.value.violations == [("organisation", "no organisation 'nowhere'")]

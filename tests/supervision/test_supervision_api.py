@@ -197,6 +197,10 @@ def test_acts_name_their_person_and_post_and_the_month_is_assessed_by_window(sys
     (first_clerk, post) = system.sql("supervision", "SELECT first_clerk, first_clerk_post FROM cases "
                                                     "WHERE case_number = %s", [number])[0]
     assert (rating.by_person, rating.by_post) == (first_clerk, post)
+    centre = system.supervision("county-centre")  # answers for its desk's acts; My duties of the clerk's post
+    mine = centre.ListRectifications(spb.ListRectificationsRequest(open_only=True, post=post, person=first_clerk))
+    assert rating.id in [i.rating_id for i in mine.items] and all(i.post == post for i in mine.items)
+    assert not centre.ListRectifications(spb.ListRectificationsRequest(post=f"{post}-other")).items
 
     month = f"{local_day(SystemTime().now()):%Y-%m}"
     by_person = officer.GetFigures(spb.GetFiguresRequest(period=spb.Period(month=month), group_by=spb.PERSON))
