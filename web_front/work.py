@@ -5,8 +5,8 @@ the department desk API, each explained where it is offered.
 
 Every act goes to the desk API with the person's own credential: the API decides what the person
 may do (their own window's or office's tasks only), these pages what to offer and how to explain it.
-The notice of new work comes from one poll of the desk per web process and organisation, shared
-by every open worklist of that organisation."""
+The notice of new work comes from one upstream task stream of the desk per web process and
+organisation, shared by every open worklist of that organisation."""
 from __future__ import annotations
 
 import asyncio
@@ -308,12 +308,37 @@ async def worklist(request: Request):
     filters = urlencode({k: v for k, v in chosen.items() if v})
     following = urlencode({"after": reply.next_page_token, "page": page + 1}) if reply.next_page_token else ""
     return worker.page("work.html", tasks=[(t, clock_of(t)) for t in reply.tasks], total=reply.total_size,
+                       leads=await leads_projects(worker),
                        page=min(page, pages), pages=pages, filters=filters, following=following, chosen=chosen,
                        stages=STAGES, states=OPEN_STATES, mark=mark, signer=signer, status_name=status_name)
 
 
+LEADS_FOR_SECONDS = 600.0  # how long the front trusts what the guide said a department leads
+
+
+async def leads_projects(worker: Person) -> bool:
+    """Whether the person's department coordinates a parallel-approval item (one with stages), from
+    the intake guide, remembered a while per web process."""
+    organisation = worker.organisation
+    department = organisation.department if organisation else None
+    if not department:
+        return False
+    state = worker.request.app.state
+    if getattr(state, "leads_projects", None) is None:
+        state.leads_projects = {}
+    known = state.leads_projects
+    found = known.get(department)
+    if found and time.monotonic() - found[1] < LEADS_FOR_SECONDS:
+        return found[0]
+    reply = await worker.call(worker.front.apis.intake.ListItems,
+                              intake.ListItemsRequest(department=department, page_size=200))
+    leads = any(item.stages and item.department == department for item in reply.items)
+    known[department] = (leads, time.monotonic())
+    return leads
+
+
 async def work_events(request: Request):
-    """Server-sent: how much new work arrived since the worklist was shown (one poll per organisation)."""
+    """Server-sent: how much new work arrived since the worklist was shown (one upstream stream per organisation)."""
     found = await current_session(request)
     if found is None or found[1].post_kind not in WORKERS:
         return Response(status_code=204)  # the browser stops reconnecting

@@ -41,8 +41,9 @@ def browser(hall):
         yield client
 
 
+REFORM = "county-window-development-reform"  # the lead department of investment projects (发改)
 POSTS = {"SX0018": f"{CIVIL}/handler/1", "SX0094": "zhangqiao-window-civil-affairs/handler/1",
-         "SX0034": f"{LAND}/handler/1"}
+         "SX0034": f"{LAND}/handler/1", "SX0046": f"{REFORM}/handler/1"}
 
 
 def signed_in(browser, hall, staff_number: str) -> Party:
@@ -275,6 +276,33 @@ def test_another_departments_handler_gets_403_and_a_township_station_does_not_se
     township = signed_in(browser, hall, TOWNSHIP_HANDLER)
     assert number not in township.get("/work", params={"item": "MZ-001"}).text
     assert number in signed_in(browser, hall, HANDLER).get("/work", params={"item": "MZ-001"}).text
+
+
+def test_the_lead_department_sees_its_projects_with_stage_departments_and_days(browser, hall):
+    number = new_case(hall, "TZ-002", REFORM)
+    lead = signed_in(browser, hall, "SX0046")
+    worklist = lead.get("/work")
+    assert 'href="/work/projects"' in worklist.text
+    listed = lead.get("/work/projects")
+    assert listed.status_code == 200 and f'href="/work/projects/{number}"' in listed.text
+    row = re.search(rf'<a href="/work/projects/{number}">.*?</tr>', listed.text, re.S).group(0)
+    assert "1 / 1 立项用地规划许可" in row and "0 / 30" in row
+    assert all(name in row for name in ("发展和改革局", "水务局", "商务局")) and "牵头" in row and "并联" in row
+    assert number not in lead.get("/work/projects", params={"ended": "1"}).text
+    stage = lead.get(f"/work/projects/{number}")
+    assert stage.status_code == 200 and "各部门办理进度" in stage.text and stage.text.count("<tr") >= 6
+    civil = signed_in(browser, hall, HANDLER)
+    assert 'href="/work/projects"' not in civil.get("/work").text
+    assert number not in civil.get("/work/projects").text and "没有项目" in civil.get("/work/projects").text
+    assert civil.get(f"/work/projects/{number}").status_code == 403  # no task of its own in the case
+
+
+def test_yellow_at_80_percent_of_a_limit_red_past_it_in_words():
+    from web_front.projects import light
+
+    assert (light(23, 30).level, light(24, 30).level, light(30, 30).level, light(31, 30).level) == \
+        ("", "yellow", "yellow", "red")
+    assert light(31, 30).text == "红灯：已超时限" and light(5, 30, paused=True).text == "计时暂停"
 
 
 class FakeStream:
