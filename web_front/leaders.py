@@ -7,6 +7,8 @@ every other POST from a leader's session is refused by the pages of the other po
 APIs, whose roles give a leader nothing else)."""
 from __future__ import annotations
 
+import json
+import uuid
 from urllib.parse import urlencode
 
 import anyio
@@ -120,25 +122,88 @@ async def bulletin_of(person: Person, month: str) -> dict:
 
 
 async def bulletin(request: Request):
-    """月度通报 of a month (the last one unless asked), on screen and printable on A4, or as PDF."""
+    """月度通报 of a month (the last one unless asked), on screen and printable on A4, or as PDF, with
+    the versions the office has issued."""
     reader = await _reader(request)
     if isinstance(reader, Response):
         return reader
     today = local_day(reader.front.now())
     asked, _, suffix = request.path_params.get("name", "").partition(".")
-    month = month_of(asked, today)
-    if asked and asked != month or suffix not in ("", "pdf") or month > today.strftime("%Y-%m"):
-        return render(request, "error.html", status=404, title="没有这个月的通报",
-                      text="月份的格式为 2026-03，且不能晚于本月。")
-    content = await bulletin_of(reader, month)
-    context = dict(content, ratio=ratio, percent=percent, seven=SEVEN, name_of=lambda c: name_of(reader.front.org, c),
-                   previous=_month_before(month), next=_month_after(month, today))
+    month = _month_asked(asked, today)
+    if month is None or suffix not in ("", "pdf"):
+        return _no_such_month(request)
     if not suffix:
-        return reader.page("bulletin.html", pdf=False, **context)
-    page = reader.page("bulletin.html", pdf=True, **context)
-    body = await anyio.to_thread.run_sync(documents.pdf, page.body.decode())
-    return Response(body, media_type="application/pdf",
-                    headers={"content-disposition": f'inline; filename="tongbao-{month}.pdf"'})
+        issued = await reader.call(reader.front.apis.supervision.ListBulletins, spb.ListBulletinsRequest(month=month))
+        return reader.page("bulletin.html", pdf=False, issued=list(issued.bulletins), request_id=uuid.uuid4().hex,
+                           **await _bulletin_context(reader, month, today))
+    body = await _bulletin_pdf(reader, month, today)
+    return _pdf_response(body, f"tongbao-{month}.pdf")
+
+
+async def _bulletin_context(person: Person, month: str, today) -> dict:
+    return dict(await bulletin_of(person, month), ratio=ratio, percent=percent, seven=SEVEN,
+                name_of=lambda c: name_of(person.front.org, c), previous=_month_before(month),
+                next=_month_after(month, today))
+
+
+async def _bulletin_pdf(person: Person, month: str, today) -> bytes:
+    page = person.page("bulletin.html", pdf=True, **await _bulletin_context(person, month, today))
+    return await anyio.to_thread.run_sync(documents.pdf, page.body.decode())
+
+
+def _pdf_response(body: bytes, name: str) -> Response:
+    return Response(body, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
+
+
+async def issue_bulletin(request: Request):
+    """The supervision office issues the month's 通报: its PDF as it reads now, archived by the
+    supervision service with the seven figures it states (a later issue is a new version)."""
+    officer = await signed_in_at(request, {PostKind.SUPERVISION_OFFICER.value}, "只有电子监察室可以发布通报",
+                                 "月度通报由电子监察室发布。")
+    if isinstance(officer, Response):
+        return officer
+    data = await posted(request, officer.session.csrf)
+    if data is None:
+        return expired_form(request)
+    today = local_day(officer.front.now())
+    month = _month_asked(request.path_params["name"], today)
+    if month is None:
+        return _no_such_month(request)
+    content = await bulletin_of(officer, month)
+    summary = json.dumps({"month": month, **{name: ratio(content["county"], name) for name in SEVEN},
+                          **{k: content["county"].counts.get(k, 0) for k in COUNTS}}, ensure_ascii=False)
+    body = await _bulletin_pdf(officer, month, today)
+    request_id = str(data.get("request_id", ""))[:64] or uuid.uuid4().hex
+    await officer.call(officer.front.apis.supervision.IssueBulletin, spb.IssueBulletinRequest(
+        request_id=request_id, month=month, pdf=body, summary=summary))
+    return RedirectResponse(f"/bulletins/{month}#issued", status_code=303)
+
+
+async def issued_bulletin(request: Request):
+    """An issued 通报 as archived (its PDF, unchanged since issue)."""
+    reader = await _reader(request)
+    if isinstance(reader, Response):
+        return reader
+    try:
+        found = await reader.call(reader.front.apis.supervision.GetBulletin,
+                                  spb.GetBulletinRequest(bulletin_id=request.path_params["bulletin_id"]))
+    except ApiError as error:
+        if error.code != "NOT_FOUND":
+            raise
+        return render(request, "error.html", status=404, title="没有这份通报", text="没有找到这份已发布的通报。")
+    return _pdf_response(found.pdf, f"tongbao-{found.month}-v{found.version}.pdf")
+
+
+def _month_asked(text: str, today) -> str | None:
+    """The month of a 通报's address (none asked: the last month); None for what is not a month, or
+    one still to come."""
+    month = month_of(text, today)
+    return None if text and text != month or month > today.strftime("%Y-%m") else month
+
+
+def _no_such_month(request: Request):
+    return render(request, "error.html", status=404, title="没有这个月的通报",
+                  text="月份的格式为 2026-03，且不能晚于本月。")
 
 
 def _month_before(month: str) -> str:
@@ -203,6 +268,8 @@ ROUTES = [
     Route("/leaders", figures),
     Route("/bulletins", bulletin),
     Route("/bulletins/{name}", bulletin),  # 2026-03, 2026-03.pdf
+    Route("/bulletins/{name}", issue_bulletin, methods=["POST"]),
+    Route("/bulletins/issued/{bulletin_id:int}.pdf", issued_bulletin),
     Route("/leaders/day", day_summary),
     Route("/leaders/day", sign_day, methods=["POST"]),
 ]

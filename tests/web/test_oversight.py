@@ -6,6 +6,7 @@ review, the faults; and no page or act for anyone but the office."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
 
@@ -264,8 +265,22 @@ def test_the_monthly_bulletin_pdf_holds_the_figures_of_the_month(browser, hall, 
     for name in ("on_time_rate", "satisfaction_rate", "complaint_rate"):
         shown = f"{getattr(county, name) * 100:.1f}%" if county.HasField(name) else "—"
         assert shown in text
-    assert leader.get("/bulletins/2026-13").status_code == 404
+    assert leader.get("/bulletins/2026-13").status_code == 404 and leader.get("/bulletins/2999-01").status_code == 404
     assert signed_in(browser, hall, CLERK).get(f"/bulletins/{month}").status_code == 403
+    assert leader.post(f"/bulletins/{month}", data={"csrf": csrf_of(leader.get("/me"))}).status_code == 403
+
+    officer = signed_in(browser, hall, OFFICER)  # the office issues it: archived by supervision
+    page = officer.get(f"/bulletins/{month}")
+    assert "本月通报尚未发布" in page.text
+    issued = officer.post(f"/bulletins/{month}", data={"csrf": csrf_of(page), "request_id": csrf_of(page)[:20]},
+                          follow_redirects=False)
+    assert issued.status_code == 303
+    (archived,) = hall.supervision().ListBulletins(spb.ListBulletinsRequest(month=month)).bulletins
+    assert archived.issued_by.person == OFFICER and json.loads(archived.summary)["accepted"] == county.counts["accepted"]
+    listed = leader.get(f"/bulletins/{month}")
+    assert f'href="/bulletins/issued/{archived.id}.pdf"' in listed.text
+    kept = leader.get(f"/bulletins/issued/{archived.id}.pdf")
+    assert kept.headers["content-type"] == "application/pdf" and "七项指标" in pdf_bytes_text(kept.content)
 
 
 def test_a_forged_post_from_a_leaders_session_is_refused_and_writes_nothing(browser, hall, overdue):
