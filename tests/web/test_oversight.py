@@ -276,7 +276,8 @@ def test_the_monthly_bulletin_pdf_holds_the_figures_of_the_month(browser, hall, 
                           follow_redirects=False)
     assert issued.status_code == 303
     (archived,) = hall.supervision().ListBulletins(spb.ListBulletinsRequest(month=month)).bulletins
-    assert archived.issued_by.person == OFFICER and json.loads(archived.summary)["accepted"] == county.counts["accepted"]
+    assert archived.issued_by.person == OFFICER
+    assert json.loads(archived.summary)["accepted"] == county.counts["accepted"]
     listed = leader.get(f"/bulletins/{month}")
     assert f'href="/bulletins/issued/{archived.id}.pdf"' in listed.text
     kept = leader.get(f"/bulletins/issued/{archived.id}.pdf")
@@ -374,3 +375,89 @@ def test_the_window_rectifies_a_bad_rating_and_answers_a_complaint_on_its_duties
     desk = clerk.get("/duties")
     assert desk.status_code == 200 and "督办待答复" not in desk.text and "差评待整改" in desk.text
     assert signed_in(browser, hall, LEADER).get("/duties").status_code == 403
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import CHROMIUM
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def front(hall):
+    """The web front of this module's hall served over HTTP on 127.0.0.1 (uvicorn in a thread, on a
+    socket bound before it starts: the first request waits in the socket's queue)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = uvicorn.Server(uvicorn.Config(application(hall.settings), log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    sock.close()
+
+
+def sign_in_page(page, hall, staff_number: str) -> None:
+    from tooling.people import set_first_passwords
+
+    (first,) = set_first_passwords(hall.settings, [staff_number], replace=True)
+    page.goto("/sign-in")
+    page.fill("#staff_number", staff_number)
+    page.fill("#password", first.password)
+    page.click("main button[type=submit]")
+    new = f"Oversee-{uuid.uuid4().hex[:6]}-9"
+    page.fill("#current_password", first.password)
+    page.fill("#new_password", new)
+    page.fill("#repeat_password", new)
+    page.click("main button[type=submit]")
+
+
+def test_the_office_leaders_and_duties_pages_pass_axe_in_each_state(hall, chromium, front, overdue):
+    from playwright.sync_api import expect
+
+    from tests.e2e.browser import check
+
+    number, day = overdue
+    with chromium.new_context(locale="zh-CN", base_url=front) as context:
+        page = context.new_page()
+        sign_in_page(page, hall, OFFICER)
+        expect(page.locator("h1")).to_have_text("预警督办")
+        page.goto(f"/office?from={day.isoformat()}&to={(day + dt.timedelta(days=5)).isoformat()}")
+        check(page, "warning board")
+        page.locator("details summary").first.click()
+        page.locator("details[open] button[type=submit]").click()  # 督办 without its text
+        expect(page.locator("#error-summary")).to_be_focused()
+        check(page, "instruct with errors")
+        for path in (f"/office/cases/{number}", "/office/faults", "/office/rectifications", "/office/suggestions",
+                     "/leaders", "/leaders/day", f"/bulletins/{day.strftime('%Y-%m')}"):
+            page.goto(path)
+            check(page, path)
+        page.goto("/office/complaints")
+        page.click("main form[method=post] button[type=submit]")
+        expect(page.locator("#error-summary")).to_be_focused()
+        check(page, "complaint register with errors")
+    with chromium.new_context(locale="zh-CN", base_url=front) as context:
+        page = context.new_page()
+        sign_in_page(page, hall, HANDLER)
+        page.goto("/duties")
+        check(page, "duties")
+    with chromium.new_context(locale="zh-CN", base_url=front) as context:
+        page = context.new_page()
+        sign_in_page(page, hall, LEADER)
+        page.goto("/leaders/day")
+        check(page, "day summary to sign")
