@@ -75,6 +75,8 @@ EXPECTED = {
     "identity.Unlock": "i", "identity.Revoke": "i", "identity.Reinstate": "i", "identity.Trust": "h",
     # the duty rota: read inside the hall, changed by a centre's manager
     "identity.GetDuty": "dcasmlif", "identity.SetDuty": "m",
+    # the register: county IT searches and changes it; a centre's posts for its manager, the office, leaders
+    "identity.ListPersons": "i", "identity.GetCentre": "isml", "identity.SetPosts": "i",
 }
 SERVICES = {"intake": (ipb, "Intake", intake_pb2_grpc.IntakeStub),
             "desk": (dpb, "DepartmentDesk", desk_pb2_grpc.DepartmentDeskStub),
@@ -187,6 +189,9 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "identity.GetDuty": idpb.GetDutyRequest(organisation="zhangqiao-liugang-room"),
         "identity.SetDuty": idpb.SetDutyRequest(organisation="zhangqiao-centre", day="2000-01-01",
                                                 staff_numbers=["SX0084"], reason="x"),
+        "identity.ListPersons": idpb.ListPersonsRequest(query="SX9999"),
+        "identity.GetCentre": idpb.GetCentreRequest(),
+        "identity.SetPosts": idpb.SetPostsRequest(staff_number="SX9999"),  # no posts: refused, nothing written
     }
 
 
@@ -249,6 +254,9 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["supervision.LookUpComplaint", "public"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.ReplyToInstruction", "handler"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["identity.GetAccount", "county IT"] == grpc.StatusCode.NOT_FOUND
+    assert outcomes["identity.SetPosts", "county IT"] == grpc.StatusCode.INVALID_ARGUMENT
+    assert outcomes["identity.GetCentre", "centre manager"] == outcomes["identity.ListPersons", "county IT"] \
+        == grpc.StatusCode.OK
     assert outcomes["identity.SignIn", "public"] == grpc.StatusCode.INVALID_ARGUMENT
     assert outcomes["identity.Trust", "hall APIs"] == outcomes["identity.WhoAmI", "leader"] == grpc.StatusCode.OK
 
