@@ -80,7 +80,8 @@ def find_max_lines(result: dict) -> list[str]:
 
 
 def machine() -> dict:
-    """The CPU model and count, as the benchmark record names the machine."""
+    """The CPU model and count, as the benchmark record names the machine, and its load average
+    over the last 15 minutes (other work on a shared machine moves the figures)."""
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -89,7 +90,7 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count()}
+    return {"cpu": model, "cores": os.cpu_count(), "load_15m": round(os.getloadavg()[2], 1)}
 
 
 def commit() -> dict:
@@ -131,10 +132,14 @@ def table(entries: list[dict], rows: int = README_ROWS) -> str:
         held = (f"{e['max_rate_held']:g}/s (≤ {e['p99_bound_ms']:g} ms)" if e.get("max_rate_held") is not None
                 else ("none held" if "max_rate_held" in e else "not searched"))
         lines.append(f"| {e['date'][:16].replace('T', ' ')} | {e['commit']}{' (+changes)' if e['dirty'] else ''} | "
-                     f"{e['cores']} × {e['cpu']} | {e['rate']:g}/s × {e['arrivals_s']:g} s | {e['cases_per_s']} | "
+                     f"{e['cores']} × {e['cpu']}{_load(e)} | {e['rate']:g}/s × {e['arrivals_s']:g} s | {e['cases_per_s']} | "
                      f"{e['p50_ms']:g} / {e['p99_ms']:g} | {e['unfinished']} | {e['lost']} | {held} | "
                      f"{e['generator_cpu_ms_per_case']} |")
     return "\n".join(lines)
+
+
+def _load(e: dict) -> str:
+    return f", load {e['load_15m']:g}" if "load_15m" in e else ""
 
 
 def with_table(readme: str, markdown: str) -> str:

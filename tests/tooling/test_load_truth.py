@@ -68,13 +68,15 @@ def test_each_bench_run_is_appended_and_the_readme_shows_the_latest_first(tmp_pa
             "arrivals_s": 60.0, "cases": 1200, "concluded": 1200, "unfinished": 0, "lost": 0, "duplicated": 0,
             "cases_per_s": 19.9, "p50_ms": 40.0, "p99_ms": 90.0, "max_ms": 120.0, "generator_cpu_ms_per_case": 3.1}
     record_run({**base, "date": "2026-12-01T10:00:00+00:00"}, record, readme)
-    record_run({**base, "date": "2026-12-02T10:00:00+00:00", "commit": "def", "dirty": True,
+    record_run({**base, "date": "2026-12-02T10:00:00+00:00", "commit": "def", "dirty": True, "load_15m": 3.5,
                 "max_rate_held": 35.0, "p99_bound_ms": 1000.0}, record, readme)
     assert [e["commit"] for e in read(record)] == ["abc", "def"]
     text = readme.read_text(encoding="utf-8")
     assert "old table" not in text and text.endswith(f"{END}\n\nafter\n")
     rows = [line for line in text.splitlines() if line.startswith("| 2026")]
-    assert rows[0].startswith("| 2026-12-02 10:00 | def (+changes) | 2 × AMD EPYC | 20/s × 60 s | 19.9 | 40 / 90 |")
+    assert rows[0].startswith("| 2026-12-02 10:00 | def (+changes) | 2 × AMD EPYC, load 3.5 | 20/s × 60 s | 19.9 | "
+                              "40 / 90 |")
+    assert rows[1].startswith("| 2026-12-01 10:00 | abc | 2 × AMD EPYC | ")
     assert "35/s (≤ 1000 ms)" in rows[0] and "not searched" in rows[1]
     assert with_table(text, table(read(record))) == text  # rewriting is stable
     append(record, {**base, "date": "2026-12-03T10:00:00+00:00"})
