@@ -25,7 +25,7 @@ from services.config import ROOT, ConfigError, load_settings
 from .processes import commands
 from .settings import SystemSettings
 
-NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "demo", "load", "verify-case", "submit",
+NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "bench-worklist", "demo", "load", "verify-case", "submit",
                   "passwords", "audit-log"}
 
 
