@@ -21,7 +21,7 @@ from starlette.routing import Route
 from hall.clock import local_day
 from hall.staff import PostKind
 
-from . import forms
+from . import forms, i18n
 from .apis import ApiError
 from .app import expired_form, posted
 from .staff import Person, not_yours, signed_in_at
@@ -280,7 +280,7 @@ def shortfall_text(text: str) -> str:
     )
     for pattern, words in patterns:
         if match := re.fullmatch(pattern, text):
-            return words.format(*match.groups())
+            return i18n.gettext_(words).format(*match.groups())
     return text
 
 
