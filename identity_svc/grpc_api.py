@@ -199,7 +199,7 @@ class IdentityApi(identity_pb2_grpc.IdentityServicer):
         _required(staff_number=request.staff_number)
         changes = [PostChange(p.kind, p.organisation, p.seat, p.holder, p.agent) for p in request.posts]
         with self.unit_of_work() as uow:
-            person = self.register.set_posts(uow, request.staff_number, changes)
+            person = self.register.set_posts(uow, caller, request.staff_number, changes)
             return self._account(uow, person, store.account(uow, person.staff_number))
 
 

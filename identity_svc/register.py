@@ -109,9 +109,12 @@ class Register:
 
     # --- county IT's change of a person's posts ---------------------------------------------
 
-    def set_posts(self, uow: UnitOfWork, staff_number: str, posts: list[PostChange]) -> Person:
+    def set_posts(self, uow: UnitOfWork, caller: Caller, staff_number: str, posts: list[PostChange]) -> Person:
         """Replace the person's posts in the register file, or change nothing and say why (every
-        problem at once: each post's own shape first, then the whole register with the well-formed ones)."""
+        problem at once: each post's own shape first, then the whole register with the well-formed ones).
+        County IT does not change its own posts (as it does not revoke its own account)."""
+        if caller.person and caller.person == staff_number:
+            raise NotAllowedNow("county IT does not change its own posts: another administrator does")
         problems = Violations()
         if not posts:
             problems.add("posts", "at least one post (a person who leaves is marked inactive in the register)")

@@ -180,6 +180,8 @@ async def change_posts(request: Request):
     if account is None:
         return _missing(request)
     form, posts, rows = _rows(data)
+    if staff_number == admin.session.staff_number:  # as identity refuses it: another administrator's to do
+        return await person(request, form=form, account=account, status=409, problem="自己的岗位须由另一位管理员修改")
     if not posts:
         form.errors["kind-0"] = POST_ERRORS["kind"]
     if not form.ok:

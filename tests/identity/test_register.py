@@ -15,7 +15,7 @@ from hall.staff import Staff, load_staff
 from identity_svc.register import PostChange, Register
 from services.access import Caller, Role
 from services.db import migrate, open_pool, service_migrations
-from services.errors import Forbidden, InvalidRequest, NotFound
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound
 from services.timesource import SystemTime
 from services.uow import unit_of_work_factory
 
@@ -37,9 +37,12 @@ def register(database_url, tmp_path):
     pool.close()
 
 
-def change(register: Register, staff_number: str, *posts: PostChange):
+IT = Caller(Role.ADMIN, "it", "county-centre", person="SX0006", post="county-centre/it_admin/1")
+
+
+def change(register: Register, staff_number: str, *posts: PostChange, caller: Caller = IT):
     with register.uow() as uow:
-        return register.set_posts(uow, staff_number, list(posts))
+        return register.set_posts(uow, caller, staff_number, list(posts))
 
 
 def manager(centre: str, staff_number: str) -> Caller:
@@ -96,5 +99,7 @@ def test_a_wrong_change_names_each_field_and_leaves_the_file_as_it_was(register)
         change(register, "SX0015")
     with pytest.raises(NotFound):
         change(register, "SX9999", PostChange("acceptance_clerk", "county-desk", 4, "B", ""))
+    with pytest.raises(NotAllowedNow):  # county IT's own posts are another administrator's to change
+        change(register, "SX0006", PostChange("acceptance_clerk", "county-desk", 5, "A", ""))
     assert register.path.read_bytes() == before
     assert not [p for p in register.path.parent.iterdir() if p.name.startswith(".staff-")]

@@ -92,7 +92,7 @@ def test_revoke_needs_a_reason_and_reinstate_undoes_it(browser, hall, it):
     it.post(f"/it/persons/{OTHER_CLERK}/revoke", data={"csrf": csrf_of(page), "reason": "调离"})
     assert account(hall, OTHER_CLERK).revoked_at and "已停用" in it.get(f"/it/persons/{OTHER_CLERK}").text
     own = it.get(f"/it/persons/{IT}")
-    assert "停用账号" not in own.text  # county IT does not revoke its own account
+    assert "停用账号" not in own.text and "保存岗位" not in own.text  # nor change its own posts
     it.post(f"/it/persons/{OTHER_CLERK}/reinstate", data={"csrf": csrf_of(page)})
     assert not account(hall, OTHER_CLERK).revoked_at
 
@@ -110,6 +110,9 @@ def test_a_change_of_posts_is_checked_whole_and_written_to_the_register(browser,
     clash = it.post(f"/it/persons/{B_CLERK}/posts", data={**rows, "organisation-1": "county-desk", "seat-1": "1",
                                                            "kind-1": "acceptance_clerk", "holder-1": "A"})
     assert clash.status_code == 400 and 'href="#holder-1"' in clash.text
+    mine = it.post(f"/it/persons/{IT}/posts", data={**rows, "kind-0": "it_admin", "organisation-0": "county-centre",
+                                                     "seat-0": "1", "holder-0": "A", "kind-1": ""})
+    assert mine.status_code == 409 and "另一位管理员" in mine.text
     assert register.read_bytes() == before
     done = it.post(f"/it/persons/{B_CLERK}/posts", data={**rows, "kind-1": "acceptance_clerk",
                                                           "organisation-1": "county-desk", "seat-1": "5",
