@@ -21,10 +21,12 @@ from hall.holders import holder_role
 from hall.reference import load_reference
 from intake_svc.acceptance import with_check_digit
 from intake_svc.access import ROLES as INTAKE_ROLES
+from services.access import Role
 from services.grpcutil import field_violations
 from services.timesource import SystemTime, local_day
 from supervision_svc.access import ROLES as SUPERVISION_ROLES
 from tests.e2e.protofuzz import messages, mutated, plausible
+from tests.flow.test_access import holder_of
 from tests.flow_steps import CATALOGUE, approve, case_status, id_number, submission, tasks_of
 from tests.support import wait_until
 from tooling.settings import SystemSettings
@@ -45,6 +47,9 @@ C = grpc.StatusCode
 REFUSED = {C.INVALID_ARGUMENT, C.NOT_FOUND, C.FAILED_PRECONDITION, C.PERMISSION_DENIED, C.UNAUTHENTICATED}
 NOBODY = "<no token>"
 HEADER = "header:"  # a caller label: the authorization header as given, no known token in it
+PERSON = "person:"  # a caller label: a person of the register signed in at a post of the role named
+# Roles no system token has: their methods are called by a person at such a post (post kind, organisation)
+PERSONS = {Role.MANAGER: ("centre_manager", "county-centre"), Role.LEADER: ("leader", "county-centre")}
 PLACES = [("MZ-001", "county-desk", {}), ("TZ-002", "county-window-development-reform", {}),
           ("SC-001", "county-desk", {}), ("MZ-001", "county-desk", {"commitment_signed": True}),
           ("MZ-001", "zhangqiao-liugang-room", {"channel": ipb.PROXY_AGENT, "agent": "agent-zhangqiao-liugang",
@@ -100,6 +105,7 @@ class Fuzz:
         self.log_offsets: dict[str, int] = {}
         self.answers: collections.Counter = collections.Counter()
         self._requests: dict[str, st.SearchStrategy] = {}
+        self.credentials: dict[str, str] = {}  # of the persons signed in (PERSONS)
 
     # --- what to send, and as whom -----------------------------------------------------------
 
@@ -127,8 +133,12 @@ class Fuzz:
         strangers = [st.just(NOBODY), st.one_of(header, header.map("Bearer ".__add__)).map(HEADER.__add__)]
         if others:
             strangers.append(st.sampled_from(others))
-        if not entitled:  # a method for persons only (the centre manager's): every system token is a stranger
-            return st.one_of(strangers)
+        if not entitled:  # a method for persons only (a manager's, a leader's): mostly called as one
+            persons = [f"{PERSON}{role.value}" for role in sorted(allowed) if role in PERSONS]
+            if not persons:
+                return st.one_of(strangers)
+            kinds = {"person": st.sampled_from(persons), "stranger": st.one_of(strangers)}
+            return st.sampled_from(["person"] * 9 + ["stranger"]).flatmap(kinds.__getitem__)
         kinds = {"owner": st.sampled_from(owners), "entitled": st.sampled_from(entitled),
                  "stranger": st.one_of(strangers)}
         return st.sampled_from(["owner"] * 6 + ["entitled"] * 3 + ["stranger"]).flatmap(kinds.__getitem__)
@@ -149,6 +159,11 @@ class Fuzz:
     def metadata(self, caller: str) -> tuple:
         if caller == NOBODY:
             return ()
+        if caller.startswith(PERSON):  # signed in once, at the post of PERSONS
+            if caller not in self.credentials:
+                role = Role(caller[len(PERSON):])
+                self.credentials[caller] = self.running.sign_in(*holder_of(*PERSONS[role]))
+            return (("authorization", f"Bearer {self.credentials[caller]}"),)
         if caller.startswith(HEADER):
             return (("authorization", caller[len(HEADER):]),)
         return (("authorization", f"Bearer {self.running.tokens[caller]}"),)

@@ -56,11 +56,17 @@ def _scalar(field: FieldDescriptor) -> st.SearchStrategy:
     return integers(_UNSIGNED[kind], signed=False)
 
 
+def _known(field: FieldDescriptor, known: dict) -> list:
+    """The known values of the field's name that fit its type: one name may be text in one message
+    and a number in another (supervision's `level`: a warning's organisation's, a rating's)."""
+    return [v for v in known.get(field.name, ()) if isinstance(v, str) == (field.type == F.TYPE_STRING)]
+
+
 def _single(field: FieldDescriptor, known: dict, depth: int) -> st.SearchStrategy:
     """One value of the field (one element, if it is repeated)."""
     if field.type == F.TYPE_MESSAGE:
         return messages(field.message_type, known, depth + 1)
-    values = known.get(field.name)
+    values = _known(field, known)
     return st.one_of(st.sampled_from(values), _scalar(field)) if values else _scalar(field)
 
 
@@ -138,8 +144,8 @@ def plausible(descriptor: Descriptor, known: dict, depth: int = 0) -> st.SearchS
         if f.type == F.TYPE_MESSAGE and not f.message_type.GetOptions().map_entry:
             element = plausible(f.message_type, known, depth + 1)
             fields[f.name] = st.lists(element, max_size=3) if f.is_repeated else element
-        elif f.name in known or f.type == F.TYPE_ENUM:
-            values = known.get(f.name) or [v.number for v in f.enum_type.values]
+        elif _known(f, known) or f.type == F.TYPE_ENUM:
+            values = _known(f, known) or [v.number for v in f.enum_type.values]
             element = st.sampled_from(values)
             fields[f.name] = st.lists(element, max_size=3) if f.is_repeated else element
         else:
