@@ -24,10 +24,13 @@ WARM_UP = 20  # cases before the paced run: the processes' first calls (connecti
 
 
 def find_max_rate(settings: SystemSettings, *, start: float, step: float, step_seconds: float, p99_ms: float,
-                  drain: float, concurrency: int = 32, mix: dict | None = None, echo=print) -> dict:
+                  drain: float, concurrency: int = 32, mix: dict | None = None, echo=print,
+                  cursors: dict[str, int] | None = None) -> dict:
     """Steps of `step_seconds` at `start`, `start + step`, … on one running system until one does
-    not hold (tooling.loadverdict.held); the highest rate held and every step."""
-    cursors: dict[str, int] = {}  # the departments' watches resume where the last step left them
+    not hold (tooling.loadverdict.held); the highest rate held and every step. `cursors`: where
+    the departments' watches resume, kept from step to step (and from earlier runs on the same
+    system: from 0 they would be fed every earlier task again)."""
+    cursors = {} if cursors is None else cursors
 
     def run_step(rate: float) -> dict:
         result = run_load(settings, duration=step_seconds, rate=rate, concurrency=concurrency, mix=mix,
@@ -62,7 +65,7 @@ def run_bench(settings: SystemSettings, *, rate: float, duration: float, drain: 
         paced = run_load(run_settings, duration=duration, rate=rate, drain=drain, echo=echo, progress=False,
                          cursors=cursors)
         capacity = find_max_rate(run_settings, start=start, step=5.0, step_seconds=20.0, p99_ms=p99_ms, drain=drain,
-                                 echo=echo) if search else None
+                                 echo=echo, cursors=cursors) if search else None
     return paced, capacity
 
 
