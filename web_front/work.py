@@ -6,20 +6,16 @@ the department desk API, each explained where it is offered.
 Every act goes to the desk API with the person's own credential: the API decides what the person
 may do (their own window's or office's tasks only), these pages what to offer and how to explain it.
 The notice of new work comes from one upstream task stream of the desk per web process and
-organisation, shared by every open worklist of that organisation."""
+organisation, shared by every open worklist of that organisation (work_feed.py)."""
 from __future__ import annotations
 
-import asyncio
 import calendar
 import datetime as dt
-import logging
 import re
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import grpc
 from onewindow.desk.v1 import desk_pb2 as pb
 from onewindow.intake.v1 import intake_pb2 as intake
 from sse_starlette.sse import EventSourceResponse
@@ -34,9 +30,9 @@ from . import forms, i18n
 from .apis import ApiError
 from .app import client, expired_form, front_of, posted, render
 from .staff import Person, current_session, not_yours, signed_in_at
+from .work_feed import SIGNERS, WorkFeed
 
 HANDLERS = {PostKind.HANDLER.value}
-SIGNERS = {PostKind.APPROVER.value, PostKind.CHECKER.value}
 WORKERS = HANDLERS | SIGNERS
 OPEN = [pb.ASSIGNED, pb.CLAIMED, pb.WAITING_SUPPLEMENT, pb.SPECIAL_PROCEDURE, pb.SUSPENDED]
 WORKABLE = (pb.ASSIGNED, pb.CLAIMED)
@@ -44,7 +40,6 @@ PAGE_SIZE = 20
 SOON_DAYS = 3  # working days left at which a task is flagged as near its deadline
 STREAM_SECONDS = 300  # an event stream ends after this; the browser reconnects with a renewed credential
 NOT_YOURS = "本岗位只能办理本单位（本窗口或办理室）的承办件"
-log = logging.getLogger(__name__)
 
 # what the desk API calls a field, and what the task page's forms call it
 _API_FIELDS = {"materials": "materials", "note": "note", "procedure": "procedure", "planned_days": "planned_days",
@@ -106,144 +101,10 @@ def clock_of(task: pb.Task) -> Clock:
     return Clock(task.used_days, limit, left, paused, level)
 
 
-def is_new_for(kind: str, staff_number: str, task: pb.Task) -> bool:
-    """Whether an open task of the organisation is work for this person: a handler's own or the
-    pool's (not while a proposal waits for sign-off), a signer's when the proposal waits for their post."""
-    if kind in SIGNERS:
-        return task.HasField("proposal") and task.proposal.awaiting == kind
-    return task.holder in ("", staff_number) and not task.HasField("proposal")
-
-
 def _add_months(day: dt.date, n: int) -> dt.date:
     month = day.month - 1 + n
     year, month = day.year + month // 12, month % 12 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-# --- one upstream task stream per process and organisation ---------------------------------------
-
-NEW_WORK = {"assigned", "moved", "materials_supplied", "co_handling_answered", "awaiting_sign_off"}
-LINGER_SECONDS = 60.0  # the upstream stream outlives the last open worklist by this (a page on its way to it)
-
-
-@dataclass
-class _Organisation:
-    seq: int = 0  # positions of the new work this process has seen, numbered here
-    cursor: int | None = None  # the upstream feed's position to resume from; None: start at its head
-    entries: list = field(default_factory=list)  # (seq, task) of new work, the latest 500
-    listeners: dict = field(default_factory=dict)  # queue -> (credential, client)
-    visitor: tuple = ()  # the credential and client of the latest worklist shown, for a stream before any listener
-    seen_at: float = 0.0
-    task: asyncio.Task | None = None
-
-
-class WorkFeed:
-    """New work of each organisation, from one upstream WatchTasks stream per web process and
-    organisation, fanned out to every open worklist of it (never a gRPC stream per browser: each
-    holds a thread of the desk API). The stream resumes from its cursor when it ends (every
-    `stream_seconds`, to be opened again with a listener's renewed credential) or breaks."""
-
-    def __init__(self, apis, stream_seconds: float = STREAM_SECONDS, retry_seconds: float = 2.0):
-        self.apis, self.stream_seconds, self.retry_seconds = apis, stream_seconds, retry_seconds
-        self.orgs: dict[str, _Organisation] = {}
-        self.reads = 0  # upstream streams opened (for the tests: one per organisation, not one per browser)
-
-    def mark(self, organisation: str, credential: str, address: str) -> int:
-        """The organisation's position now, what a worklist shows; its stream is opened if it is not."""
-        org = self.orgs.setdefault(organisation, _Organisation())
-        org.visitor, org.seen_at = (credential, address), time.monotonic()
-        self._run(organisation, org)
-        return org.seq
-
-    def new_since(self, organisation: str, after: int, kind: str, staff_number: str) -> int:
-        org = self.orgs.get(organisation)
-        return len({t.task_id for seq, t in org.entries if seq > after and is_new_for(kind, staff_number, t)}) \
-            if org else 0
-
-    async def changes(self, organisation: str, credential: str, address: str) -> AsyncIterator[None]:
-        """Once now, then each time new work arrives, while the credential is good."""
-        org = self.orgs.setdefault(organisation, _Organisation())
-        queue: asyncio.Queue = asyncio.Queue(maxsize=1)
-        org.listeners[queue] = (credential, address)
-        self._run(organisation, org)
-        try:
-            yield None
-            while queue in org.listeners:
-                if await queue.get() is False:
-                    return  # this browser's credential was refused: it reconnects and renews it
-                yield None
-        finally:
-            org.listeners.pop(queue, None)
-            org.seen_at = max(org.seen_at, time.monotonic())
-            if not org.listeners:
-                asyncio.get_running_loop().call_later(LINGER_SECONDS + 1, self._idle, org)
-
-    def _idle(self, org: _Organisation) -> None:
-        """The last worklist closed a while ago: the upstream stream ends now, not at its deadline."""
-        if org.task is not None and not self._wanted(org):
-            org.task.cancel()
-
-    def _run(self, organisation: str, org: _Organisation) -> None:
-        if org.task is None or org.task.done():
-            org.task = asyncio.create_task(self._watch(organisation, org), name=f"work-feed-{organisation}")
-
-    def _wanted(self, org: _Organisation) -> bool:
-        return bool(org.listeners) or time.monotonic() - org.seen_at < LINGER_SECONDS
-
-    def _credential(self, org: _Organisation) -> tuple[asyncio.Queue | None, tuple]:
-        """A listener's credential (they are renewed as browsers reconnect), else the latest visitor's."""
-        for queue, held in org.listeners.items():
-            return queue, held
-        return None, org.visitor
-
-    async def _watch(self, organisation: str, org: _Organisation) -> None:
-        while self._wanted(org):
-            queue, (credential, address) = self._credential(org)
-            self.reads += 1
-            request = pb.WatchTasksRequest(after_cursor=org.cursor or 0, from_now=org.cursor is None)
-            call = self.apis.desk.WatchTasks(request, metadata=self.apis.metadata(address, credential),
-                                             timeout=self.stream_seconds)
-            try:
-                await self._follow(org, call)
-            except asyncio.CancelledError:
-                call.cancel()
-                raise
-            except grpc.aio.AioRpcError as failed:
-                error = ApiError.of(failed)
-                if error.code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-                    if queue is None:
-                        org.visitor, org.seen_at = (), 0.0
-                    else:
-                        org.listeners.pop(queue, None)
-                        _put(queue, False)
-                    continue
-                if error.code != "DEADLINE_EXCEEDED":  # the stream's own end: reopened at once
-                    log.warning("work of %s not followed: %s", organisation, error.code)
-                    await asyncio.sleep(self.retry_seconds)
-
-    async def _follow(self, org: _Organisation, call) -> None:
-        async for item in call:
-            org.cursor = item.cursor
-            if item.reason in NEW_WORK:
-                org.seq += 1
-                org.entries.append((org.seq, item.task))
-                del org.entries[:-500]
-                for listener in list(org.listeners):
-                    _put(listener, True)
-            if not self._wanted(org):
-                call.cancel()
-                return
-
-    async def stop(self) -> None:
-        for org in self.orgs.values():
-            if org.task is not None:
-                org.task.cancel()
-
-
-def _put(queue: asyncio.Queue, value) -> None:
-    if queue.full():
-        queue.get_nowait()
-    queue.put_nowait(value)
 
 
 def feed_of(request: Request) -> WorkFeed:
@@ -291,18 +152,18 @@ async def worklist(request: Request):
               "stage": stage if stage.isdigit() and int(stage) in STAGES else "",
               "state": state if state in OPEN_STATES else ""}
     signer = session.post_kind in SIGNERS
-    query = pb.ListTasksRequest(
-        order=pb.NEAREST_DEADLINE, page_size=PAGE_SIZE, item_code=chosen["item"], stage=int(chosen["stage"] or 0),
-        statuses=[pb.TaskStatus.Value(chosen["state"].upper())] if chosen["state"] else [],
-        mine=not signer, with_pool=not signer, awaiting_my_post=signer)
     token = q.get("after", "")[:200]
+    query = pb.ListTasksRequest(
+        order=pb.NEAREST_DEADLINE, page_size=PAGE_SIZE, page_token=token, item_code=chosen["item"],
+        stage=int(chosen["stage"] or 0), mine=not signer, with_pool=not signer, awaiting_my_post=signer,
+        statuses=[pb.TaskStatus.Value(chosen["state"].upper())] if chosen["state"] else [])
     try:
-        reply = await worker.call(worker.front.apis.desk.ListTasks, pb.ListTasksRequest(
-            page_token=token, **{f.name: v for f, v in query.ListFields()}))
+        reply = await worker.call(worker.front.apis.desk.ListTasks, query)
     except ApiError as error:
         if error.code != "INVALID_ARGUMENT" or not token:
             raise
-        token, reply = "", await worker.call(worker.front.apis.desk.ListTasks, query)  # a spoilt link: page 1
+        query.page_token = token = ""  # a spoilt link: the first page
+        reply = await worker.call(worker.front.apis.desk.ListTasks, query)
     page = max(_int(q.get("page", "")[:6], 1) or 1, 1) if token else 1
     pages = max((reply.total_size + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     filters = urlencode({k: v for k, v in chosen.items() if v})

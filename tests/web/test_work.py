@@ -19,7 +19,7 @@ from tests.flow_steps import submission
 from tests.web.test_desk import Party
 from tests.web.test_pages import PROXY, csrf_of, post
 from web_front.run import application
-from web_front.work import WorkFeed
+from web_front.work_feed import WorkFeed
 
 CIVIL = "county-window-civil-affairs"
 HANDLER = "SX0018"  # the A handler of the county civil affairs window
