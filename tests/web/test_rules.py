@@ -72,19 +72,19 @@ def test_an_altered_or_foreign_link_is_refused():
 
 
 def _texts() -> set[str]:
-    """Every text the pages show: the templates' _() and the field labels and hints of their macros,
-    and the Chinese texts of the page modules (messages, labels)."""
+    """Every text the pages show: the templates' _() and the Chinese literals they give their macros
+    (labels, hints, captions, buttons), and the Chinese texts of every page module (messages, labels)."""
     found = {found[2] for found in extract_from_dir(
         str(WEB / "templates"), method_map=[("**.html", "jinja2")])}
     for path in (WEB / "templates").glob("*.html"):
-        for label, hint in re.findall(r'(?:field|check)\(\w+, [^,]+, "([^"]+)"(?:[^)]*?hint="([^"]+)")?',
-                                      path.read_text()):
-            found |= {label, hint} - {""}
-    for module in ("forms.py", "labels.py", "public.py", "staff.py", "app.py", "desk.py", "pad.py", "documents.py",
-                   "work.py"):
-        source = (WEB / module).read_text()
-        source = re.sub(r'"""[\s\S]*?"""', "", source)  # docstrings are not shown
-        found |= set(re.findall(r'"([^"\n]*[\u4e00-\u9fff][^"\n]*)"', source))
+        for block in re.findall(r"\{\{.*?\}\}|\{%.*?%\}", path.read_text(), re.S):
+            found |= {double or single for double, single in re.findall(
+                r'"([^"\n]*[\u4e00-\u9fff][^"\n]*)"|\'([^\'\n]*[\u4e00-\u9fff][^\'\n]*)\'', block)}
+    found -= {"中文"}  # the language switch names Chinese in Chinese, whatever the page's language
+    for module in WEB.glob("*.py"):  # every page module: its messages, labels, titles
+        source = re.sub(r'"""[\s\S]*?"""', "", module.read_text())  # docstrings are not shown
+        # an f-string is data (a default name), never a text looked up in the catalogue
+        found |= set(re.findall(r'(?<![fF])"([^"\n]*[\u4e00-\u9fff][^"\n]*)"', source))
     return {t for t in found if isinstance(t, str)}
 
 
