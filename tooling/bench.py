@@ -136,7 +136,7 @@ def table(entries: list[dict], rows: int = README_ROWS) -> str:
                 else ("none held" if "max_rate_held" in e else "not searched"))
         lines.append(f"| {e['date'][:16].replace('T', ' ')} | {e['commit']}{' (+changes)' if e['dirty'] else ''} | "
                      f"{e['cores']} × {e['cpu']}{_load(e)} | {e['rate']:g}/s × {e['arrivals_s']:g} s | {e['cases_per_s']} | "
-                     f"{e['p50_ms']:g} / {e['p99_ms']:g} | {e['unfinished']} | {e['lost']} | {held} | "
+                     f"{e['p50_ms']:.0f} / {e['p99_ms']:.0f} | {e['unfinished']} | {e['lost']} | {held} | "
                      f"{e['generator_cpu_ms_per_case']} |")
     return "\n".join(lines)
 
