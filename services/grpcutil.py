@@ -194,7 +194,8 @@ def _caller(servicer, context, name: str):
 
 
 # What names the thing an act is done to, in the order looked for in the request.
-_TARGETS = ("case_number", "task_id", "staff_number", "warning_id", "rating_id", "complaint_id")
+_TARGETS = ("case_number", "task_id", "staff_number", "warning_id", "rating_id", "complaint_id", "suggestion_id",
+            "bulletin_id")
 REFUSALS = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
 
 

@@ -30,6 +30,8 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "AnswerComplaint": {D, S},
     "ListComplaints": {D, S, L},
     "GetFigures": {D, S, M, L},  # leaders read figures (考核); managers their halls'
+    # the cases behind a number: a department its own, a manager its centre's (the use case selects)
+    "ListFigureCases": {D, S, M, L},
     "GetAssessment": {S, M, L},  # 月度考核, 红旗窗口: the office and leaders; a manager their centre's windows
     # the complainant: the number and the phone's last 4 digits are the credential, as for intake's Track
     "LookUpComplaint": {P, F, C, A, D, S},
@@ -48,5 +50,5 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
 # Methods whose answered calls are not recorded in the audit log (lists and figures; the public lookup
 # has its own limits); every other call is, and every refused one.
 QUIET = frozenset({"ListWarnings", "CountWarnings", "ListFaults", "ListRectifications", "ListComplaints",
-                   "GetFigures", "GetAssessment", "LookUpComplaint", "ListSuggestions", "GetDaySummary",
-                   "ListBulletins", "GetBulletin"})
+                   "GetFigures", "ListFigureCases", "GetAssessment", "LookUpComplaint", "ListSuggestions",
+                   "GetDaySummary", "ListBulletins", "GetBulletin"})

@@ -23,6 +23,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from hall.catalogue import OrgChart
 from hall.domain import OrgKind
 from hall.holders import SUPERVISION_OFFICE
 from services.access import Caller, Role
@@ -80,6 +81,17 @@ class PublicLimits:
 def _front(caller: Caller | None) -> bool:
     """Whether the call comes from the public through the trusted web front (None: from within the hall)."""
     return caller is not None and caller.role == Role.FRONT
+
+
+def centre_answering_for(chart: OrgChart, organisation: str) -> str | None:
+    """The centre (便民服务中心) that answers for an organisation: a centre itself, the centre of a
+    desk, window or back office, the township centre of a village room (the org chart makes a
+    village room its own centre for transfers, but a room's duty clerks are run by the township's).
+    None for an organisation gone from the org chart: only the office is left."""
+    if (office := chart.organisation(organisation)) is None:
+        return None
+    centre = chart.centre_of(office)
+    return centre.code if centre.kind == OrgKind.CENTRE else centre.parent
 
 
 @dataclass
@@ -180,15 +192,7 @@ class Feedback:
         return facts["department"], facts["department"], first_contact
 
     def centre_answering_for(self, organisation: str) -> str | None:
-        """The centre (便民服务中心) that answers for an organisation without a department: a centre
-        itself, the centre of a desk, the township centre of a village room (the org chart makes a
-        village room its own centre for transfers, but a room's duty clerks are run by the
-        township's). None for an organisation gone from the org chart: only the office is left."""
-        chart = self.ref.org
-        if (office := chart.organisation(organisation)) is None:
-            return None
-        centre = chart.centre_of(office)
-        return centre.code if centre.kind == OrgKind.CENTRE else centre.parent
+        return centre_answering_for(self.ref.org, organisation)
 
     def organisations_answered_by(self, centre: str) -> list[str]:
         """The organisations without a department whose items a centre answers for."""

@@ -1,5 +1,5 @@
 """The efficiency figures (效能统计) supervision publishes for any period, overall or by department,
-item, level or channel. Counts come from supervision's tables; each ratio is one division here,
+item, level, channel, window, person or centre. Counts come from supervision's tables; each ratio is one division here,
 None where it has nothing to divide by.
 
 - 项目录入率 entry_rate: investment-project applications answered whose 项目代码 was entered and
@@ -34,6 +34,17 @@ stationed in a centre, on time when within the task's own limit (pauses and exte
 rating for the window and person of the act it rates (see feedback: a whole case's online rating
 counts for the acceptance). Consultations and answers without a case count for their window, not
 for a person; complaints, project entries and window authorisation are not counted by either.
+
+By centre, the figures by window are added up by the centre answering for each organisation
+(feedback.centre_answering_for, as the warning board groups by centre): an acceptance counts for
+the centre of the accepting desk, window or village room, a decision for the centre of the deciding
+window or back office, a rating for the centre of the organisation whose act it rates, a fee and a
+consultation for the centre of their organisation; a village room's centre is its township's. What
+names no organisation the org chart knows is counted under ''. As by window, complaints, project
+entries and window authorisation are not counted by centre.
+
+The conditions of the case-based counts are said once below (ACCEPTED … COMPLAINED): the figures
+count with them and figure_cases lists the cases behind a number with them.
 """
 from __future__ import annotations
 
@@ -44,10 +55,31 @@ from hall.domain import Level, OrgKind
 from hall.reference import Reference
 from services.uow import UnitOfWork
 
+from .feedback import centre_answering_for
+
 GROUPS = {"": None, "department": "department", "item": "item_code", "level": "level", "channel": "channel",
           "window": "organisation", "person": "first_clerk"}
 # Grouped by the act: the decision's and the rating's columns (of clocks and of ratings)
 BY_ACT = {"window": ("organisation", "by_organisation"), "person": ("decided_by", "by_person")}
+# By centre: the figures by window, added up by centre
+FOLDED = {"centre": "window"}
+GROUPINGS = (*GROUPS, *FOLDED)
+
+# What each count counts, over cases c, decisions (clocks k), ratings g and complaints p, in the
+# period %(since)s..%(until)s; %(windows)s: the organisations that are windows.
+_PERIOD = "BETWEEN %(since)s AND %(until)s"
+ACCEPTED = f"c.accepted_on {_PERIOD}"
+IMMEDIATE = "c.kind = 'immediate'"
+CONCLUDED = f"c.concluded_on {_PERIOD} AND c.result <> 'withdrawn'"
+ON_SITE = "c.on_site"
+ON_TIME = "c.on_time"
+DECIDED = f"k.decided_on {_PERIOD} AND k.step = 'task'"
+DECIDED_ON_SITE = "k.organisation = ANY(%(windows)s)"
+DECIDED_ON_TIME = "k.on_time"
+RATED = f"g.rated_on {_PERIOD} AND g.voided_on IS NULL"
+SATISFIED = "g.level >= 3"
+DISSATISFIED = "g.level <= 2"
+COMPLAINED = f"p.registered_on {_PERIOD}"
 # The fee's own columns (of fees f); by level and channel, the case's
 BY_FEE = {"department": "f.department", "item": "f.item_code", "window": "f.organisation",
           "person": "f.collected_by->>'person'"}
@@ -135,8 +167,16 @@ def _rows(uow: UnitOfWork, query: str, params: dict) -> list[tuple]:
     return uow.execute(query, params).fetchall()
 
 
+def windows_of(ref: Reference) -> list[str]:
+    """The organisations that are windows stationed in a centre: a decision there is on site."""
+    return [o.code for o in ref.org.organisations if o.kind == OrgKind.WINDOW]
+
+
 def figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date, group_by: str = "") -> list[Figures]:
     """The figures of the period `since`..`until` (both included), one per group, sorted by key."""
+    if group_by in FOLDED:
+        return _folded(figures(uow, ref, since, until, FOLDED[group_by]),
+                       lambda organisation: centre_answering_for(ref.org, organisation) or "")
     column = GROUPS[group_by]
     key = f"coalesce(c.{column}, '')" if column else "''"
     p = {"since": since, "until": until}
@@ -148,8 +188,8 @@ def figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date, gro
             setattr(counts, name, getattr(counts, name) + (value or 0))
 
     for k, n, imm, promised, legal in _rows(uow, (
-            f"SELECT {key}, count(*), count(*) FILTER (WHERE kind = 'immediate'), sum(promised_limit_days), "
-            f"sum(legal_limit_days) FROM cases c WHERE accepted_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
+            f"SELECT {key}, count(*), count(*) FILTER (WHERE {IMMEDIATE}), sum(promised_limit_days), "
+            f"sum(legal_limit_days) FROM cases c WHERE {ACCEPTED} GROUP BY 1"), p):
         add(k, accepted=n, immediate=imm, promised_days=promised, legal_days=legal)
     if group_by in BY_ACT:
         decider, rated = BY_ACT[group_by]
@@ -157,25 +197,24 @@ def figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date, gro
         rating_key = f"g.{rated}"
     else:
         for k, n, site, on_time, used, limit in _rows(uow, (
-                f"SELECT {key}, count(*), count(*) FILTER (WHERE on_site), count(*) FILTER (WHERE on_time), "
-                f"sum(days_used), sum(limit_days) FROM cases c WHERE concluded_on BETWEEN %(since)s AND %(until)s "
-                f"AND result <> 'withdrawn' GROUP BY 1"), p):
+                f"SELECT {key}, count(*), count(*) FILTER (WHERE {ON_SITE}), count(*) FILTER (WHERE {ON_TIME}), "
+                f"sum(days_used), sum(limit_days) FROM cases c WHERE {CONCLUDED} GROUP BY 1"), p):
             add(k, concluded=n, concluded_on_site=site, concluded_on_time=on_time, days_used=used, limit_days=limit)
         rating_key = key
     for k, n, sat, dis, done, named, called in _rows(uow, (
-            f"SELECT {rating_key}, count(*), count(*) FILTER (WHERE g.level >= 3), "
-            f"count(*) FILTER (WHERE g.level <= 2), "
-            f"count(*) FILTER (WHERE g.level <= 2 AND r.resolved_on IS NOT NULL), "
-            f"count(*) FILTER (WHERE g.level <= 2 AND g.named), "
-            f"count(*) FILTER (WHERE g.level <= 2 AND g.named AND r.followed_up_on IS NOT NULL) "
+            f"SELECT {rating_key}, count(*), count(*) FILTER (WHERE {SATISFIED}), "
+            f"count(*) FILTER (WHERE {DISSATISFIED}), "
+            f"count(*) FILTER (WHERE {DISSATISFIED} AND r.resolved_on IS NOT NULL), "
+            f"count(*) FILTER (WHERE {DISSATISFIED} AND g.named), "
+            f"count(*) FILTER (WHERE {DISSATISFIED} AND g.named AND r.followed_up_on IS NOT NULL) "
             f"FROM ratings g JOIN cases c USING (case_number) LEFT JOIN rectifications r ON r.rating_id = g.id "
-            f"WHERE g.rated_on BETWEEN %(since)s AND %(until)s AND g.voided_on IS NULL GROUP BY 1"), p):
+            f"WHERE {RATED} GROUP BY 1"), p):
         add(k, ratings=n, satisfied=sat, dissatisfied=dis, rectified=done, bad_named=named, followed_up=called)
     if group_by not in BY_ACT:  # a complaint names no act
         complaint_key = "p.department" if column == "department" else key
         for (k, n) in _rows(uow, (
                 f"SELECT {complaint_key}, count(*) FROM complaints p LEFT JOIN cases c USING (case_number) "
-                f"WHERE p.registered_on BETWEEN %(since)s AND %(until)s GROUP BY 1"), p):
+                f"WHERE {COMPLAINED} GROUP BY 1"), p):
             add(k, complaints=n)
     fee_key = f"coalesce({BY_FEE[group_by]}, '')" if group_by in BY_FEE else key
     for k, n, fen in _rows(uow, (
@@ -204,12 +243,21 @@ def figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date, gro
 
 def _decisions(uow: UnitOfWork, ref: Reference, p: dict, column: str, add) -> None:
     """Tasks decided in the period, by the deciding organisation or person (`column` of clocks)."""
-    windows = [o.code for o in ref.org.organisations if o.kind == OrgKind.WINDOW]
     for k, n, site, on_time in _rows(uow, (
-            f"SELECT coalesce({column}, ''), count(*), count(*) FILTER (WHERE organisation = ANY(%(windows)s)), "
-            f"count(*) FILTER (WHERE on_time) FROM clocks WHERE decided_on BETWEEN %(since)s AND %(until)s "
-            f"AND step = 'task' GROUP BY 1"), {**p, "windows": windows}):
+            f"SELECT coalesce(k.{column}, ''), count(*), count(*) FILTER (WHERE {DECIDED_ON_SITE}), "
+            f"count(*) FILTER (WHERE {DECIDED_ON_TIME}) FROM clocks k WHERE {DECIDED} GROUP BY 1"),
+            {**p, "windows": windows_of(ref)}):
         add(k, concluded=n, concluded_on_site=site, concluded_on_time=on_time)
+
+
+def _folded(groups: list[Figures], fold) -> list[Figures]:
+    """The figures of `groups` added up by `fold(key)`, sorted by the new key."""
+    folded: dict[str, Counts] = {}
+    for f in groups:
+        into = folded.setdefault(fold(f.counts.key), Counts(key=fold(f.counts.key)))
+        for name in COUNT_FIELDS:
+            setattr(into, name, getattr(into, name) + getattr(f.counts, name))
+    return [Figures(folded[k]) for k in sorted(folded)]
 
 
 def _group_key(ref: Reference, group_by: str, item_code: str, organisation: str, channel: str | None) -> str | None:

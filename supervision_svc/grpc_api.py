@@ -24,7 +24,8 @@ from .board import Board, WarningFilter
 from .bulletins import issue
 from .day_summary import DaySummaries
 from .feedback import Complaint, Feedback, PublicLimits, Rating
-from .figures import agent_figures, figures
+from .figure_cases import figure_cases, scope_of
+from .figures import GROUPINGS, agent_figures, figures
 from .gauges import BusinessCollector
 from .instructions import Instructions
 from .settings import SupervisionSettings
@@ -377,9 +378,7 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
     @rpc
     def GetFigures(self, request, context, caller):
         since, until = period(request.period)
-        if request.group_by not in _GROUPS or request.group_by == pb.CENTRE:
-            raise InvalidRequest([("group_by", "OVERALL, DEPARTMENT, ITEM, LEVEL, CHANNEL, WINDOW or PERSON")])
-        group_by = _GROUPS[request.group_by]
+        group_by = self._figures_group(request.group_by)
         ref = self.feedback.ref
         with self.unit_of_work() as uow:
             groups = figures(uow, ref, since, until, group_by)
@@ -388,6 +387,24 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
             **{"from": str(since)}, to=str(until), figures=[figures_view(f) for f in groups],
             agents=[pb.AgentFigures(agent=a.agent, name=a.name, organisation=a.organisation, cases=a.cases,
                                     quota=a.quota, met=a.met) for a in agents])
+
+    @staticmethod
+    def _figures_group(group_by: int) -> str:
+        if _GROUPS.get(group_by) not in GROUPINGS:
+            raise InvalidRequest([("group_by", "OVERALL, DEPARTMENT, ITEM, LEVEL, CHANNEL, WINDOW, PERSON or CENTRE")])
+        return _GROUPS[group_by]
+
+    @rpc
+    def ListFigureCases(self, request, context, caller):
+        since, until = period(request.period)
+        group_by = self._figures_group(request.group_by)
+        size, _ = _page(request.page_size, "")
+        ref = self.feedback.ref
+        with self.unit_of_work() as uow:
+            rows = figure_cases(uow, ref, since, until, group_by, request.key, request.count, scope_of(caller, ref),
+                                request.page_token, size + 1)
+        return pb.ListFigureCasesReply(**{"from": str(since)}, to=str(until), next_page_token=_next(rows, size, "seq"),
+                                       cases=[figure_case_view(r) for r in rows[:size]])
 
     @rpc
     def GetAssessment(self, request, context, caller):
@@ -419,6 +436,15 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
 def figures_view(f) -> pb.Figures:
     return pb.Figures(key=f.counts.key, counts={k: v for k, v in vars(f.counts).items() if k != "key"},
                       **{k: v for k, v in f.ratios.items() if v is not None})
+
+
+def figure_case_view(r: dict) -> pb.FigureCase:
+    return pb.FigureCase(
+        case_number=r["case_number"] or "", item_code=r["item_code"] or "", department=r["department"] or "",
+        organisation=r["organisation"] or "", accepted_on=_day(r["accepted_on"]), concluded_on=_day(r["concluded_on"]),
+        on_time=bool(r["on_time"]), days_used=r["days_used"] or 0, limit_days=r["limit_days"] or 0,
+        counted_on=_day(r["counted_on"]), task_id=r["task_id"] or "", rating_id=r["rating_id"] or 0,
+        complaint_id=r["complaint_id"] or 0)
 
 
 def _name(chart, code: str) -> str:

@@ -61,6 +61,7 @@ EXPECTED = {
     "supervision.ListRectifications": "dcsml", "supervision.Rectify": "dcm", "supervision.FollowUp": "dcsm",
     "supervision.Appeal": "dcm", "supervision.ReviewAppeal": "s", "supervision.Complain": "csf",
     "supervision.AnswerComplaint": "ds", "supervision.ListComplaints": "dsl", "supervision.GetFigures": "dsml",
+    "supervision.ListFigureCases": "dsml",  # the cases behind a number: each caller what it may see
     "supervision.GetAssessment": "sml",
     "supervision.LookUpComplaint": "dcasfp",
     # 督办建议: the office closes; departments (their own), the office and leaders read
@@ -164,6 +165,7 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "supervision.AnswerComplaint": spb.AnswerComplaintRequest(complaint_id=987654, answer="已答复"),
         "supervision.ListComplaints": spb.ListComplaintsRequest(),
         "supervision.GetFigures": spb.GetFiguresRequest(period=period),
+        "supervision.ListFigureCases": spb.ListFigureCasesRequest(period=period, count="accepted"),
         "supervision.GetAssessment": spb.GetAssessmentRequest(month="2026-03"),
         # a number of each role's own: two wrong guesses each stay under the limit per complaint
         "supervision.LookUpComplaint": lambda role: spb.LookUpComplaintRequest(complaint_id=987000 + ord(role),

@@ -146,6 +146,48 @@ def test_figures_for_this_month_count_what_happened(system):
     assert field_violations(bad) == [("period.to", "on or after from")]
 
 
+def test_each_number_of_the_figures_by_centre_lists_its_cases_to_each_caller_what_it_may_see(system):
+    number = concluded_case(system)
+    month = spb.Period(month=f"{local_day(SystemTime().now()):%Y-%m}")
+    leader = system.as_person(system.supervision_stub, *holder_of("leader", "county-centre"))
+    manager = system.as_person(system.supervision_stub, *holder_of("centre_manager", "zhangqiao-centre"))
+    civil_affairs, water = system.supervision("civil_affairs"), system.supervision("water")
+    by_centre = leader.GetFigures(spb.GetFiguresRequest(period=month, group_by=spb.CENTRE))
+    county = next(f for f in by_centre.figures if f.key == "county-centre")
+    assert {f.key for f in by_centre.figures} <= {"", "county-centre", "zhangqiao-centre", "luqiao-centre",
+                                                  "sangjian-centre", "fangang-centre"}
+
+    def listed(caller, count: str, group_by=spb.CENTRE, key="county-centre") -> list:
+        rows, token = [], ""
+        while True:
+            reply = caller.ListFigureCases(spb.ListFigureCasesRequest(
+                period=month, group_by=group_by, key=key, count=count, page_size=1, page_token=token))
+            rows += reply.cases
+            if not (token := reply.next_page_token):
+                return rows
+
+    accepted = listed(leader, "accepted")
+    assert len(accepted) == county.counts["accepted"] and number in [r.case_number for r in accepted]
+    (row,) = [r for r in accepted if r.case_number == number]
+    assert (row.item_code, row.organisation, row.department, row.counted_on) == (
+        "MZ-001", "county-desk", "civil_affairs", row.accepted_on)
+    decided = [r for r in listed(leader, "concluded") if r.case_number == number]
+    assert [r.task_id.startswith(number) for r in decided] == [True] and decided[0].limit_days > 0
+    assert number in [r.case_number for r in listed(civil_affairs, "concluded", spb.DEPARTMENT, "civil_affairs")]
+    assert listed(water, "concluded", spb.DEPARTMENT, "civil_affairs") == []  # a department its own only
+    assert listed(manager, "accepted") == []  # a manager their centre's: not the county's
+
+    def violations(**request) -> list[str]:
+        return [f for f, _ in field_violations(_error(lambda: leader.ListFigureCases(
+            spb.ListFigureCasesRequest(period=month, **request))))]
+
+    assert violations(group_by=spb.WINDOW, count="complaints") == ["count"]
+    assert violations(count="fees_collected") == ["count"]
+    assert violations(group_by=99, count="accepted") == ["group_by"]
+    assert violations(count="accepted", page_size=501) == ["page_size"]
+    assert violations(count="ratings", page_token="x") == ["page_token"]
+
+
 def test_a_fee_intake_publishes_is_in_the_figures_by_item_once_and_in_its_month_only(system):
     number = system.intake.Submit(submission("MZ-002", "county-desk"), timeout=10).case_number
     now = system.system.time.now()
@@ -257,6 +299,8 @@ def test_the_office_closes_a_suggestion_that_departments_and_leaders_only_read(s
     assert [r for r, _, _ in audited] == ["PERMISSION_DENIED", "PERMISSION_DENIED", "INVALID_ARGUMENT", "OK",
                                           "FAILED_PRECONDITION"]
     assert audited[3][1:] == ("", "supervision")
+    assert system.sql("supervision", "SELECT DISTINCT target FROM audit_log "
+                                     "WHERE action = 'supervision.CloseSuggestion'") == [(str(sid),)]
 
 
 def test_the_warning_board_from_one_call_and_the_warnings_behind_a_number(system):
@@ -292,9 +336,8 @@ def test_the_warning_board_from_one_call_and_the_warnings_behind_a_number(system
     bad = _error(lambda: leader.ListWarnings(spb.ListWarningsRequest(filters=spb.WarningFilters(
         level="province", centre="county-desk"))))
     assert {f for f, _ in field_violations(bad)} == {"level", "centre"}
-    assert _error(lambda: leader.GetFigures(spb.GetFiguresRequest(period=spb.Period(month="2026-03"),
-                                                                  group_by=spb.CENTRE))).code() \
-        == grpc.StatusCode.INVALID_ARGUMENT
+    bad = _error(lambda: leader.GetFigures(spb.GetFiguresRequest(period=spb.Period(month="2026-03"), group_by=99)))
+    assert [f for f, _ in field_violations(bad)] == ["group_by"]
 
 
 def test_the_leader_on_duty_signs_the_days_summary_of_their_centre_once(system):
@@ -359,6 +402,10 @@ def test_the_office_issues_the_monthly_bulletin_and_leaders_read_it_back(system)
     assert (got.pdf, got.summary, got.version) == (pdf, '{"accepted": 3}', 1)
     assert _error(lambda: leader.GetBulletin(spb.GetBulletinRequest(bulletin_id=987654))).code() \
         == grpc.StatusCode.NOT_FOUND
+    assert _error(lambda: system.supervision("civil_affairs").GetBulletin(spb.GetBulletinRequest(
+        bulletin_id=first.id))).code() == grpc.StatusCode.PERMISSION_DENIED
+    assert system.sql("supervision", "SELECT result, target FROM audit_log WHERE action = 'supervision.GetBulletin'"
+                      ) == [("PERMISSION_DENIED", str(first.id))]  # a refusal is recorded, with its bulletin
     assert _error(lambda: system.supervision("civil_affairs").ListBulletins(spb.ListBulletinsRequest())).code() \
         == grpc.StatusCode.PERMISSION_DENIED
     too_big = pdf + b"0" * (3 * 1024 * 1024)
