@@ -33,10 +33,11 @@ FAULT_KIND = {"accepted_twice": "两头受理", "late_transfer": "转办超时",
 RESOLUTION = {"fixed": "立行立改", "ledger": "限期整改（列入台账）", "explained": "解释说明", "voided": "申诉成立，评价作废"}
 COMPLAINT_CHANNEL = {1: "电话", 2: "来信", 3: "意见箱", 4: "网上投诉"}
 FIGURE_GROUP = {"overall": "全县", "department": "按部门", "item": "按事项", "level": "按层级", "channel": "按渠道",
-                "window": "按窗口", "person": "按人员"}
+                "centre": "按中心", "window": "按窗口", "person": "按人员"}
 COUNT = {"received": "接待人次", "accepted": "受理", "concluded": "办结", "concluded_on_time": "按时办结",
          "immediate": "即办件", "consulted": "咨询", "ratings": "评价", "satisfied": "满意", "dissatisfied": "不满意",
-         "complaints": "投诉", "fees_collected": "收费件数", "rectified": "已整改"}
+         "complaints": "投诉", "fees_collected": "收费件数", "rectified": "已整改", "concluded_on_site": "现场办结",
+         "concluded_late": "逾期办结"}
 RATIO = {"entry_rate": "项目录入率", "window_authorisation_rate": "窗口授权率", "on_site_rate": "现场办结率",
          "on_time_rate": "按时办结率", "satisfaction_rate": "测评满意率", "complaint_rate": "投诉率",
          "compression_ratio": "法定时限压缩比", "immediate_share": "即办件占比", "dissatisfaction_rate": "不满意率",

@@ -28,7 +28,11 @@ from .staff import Person, signed_in_at
 
 READERS = {PostKind.LEADER.value, PostKind.SUPERVISION_OFFICER.value}
 GROUPS = {"overall": spb.OVERALL, "department": spb.DEPARTMENT, "item": spb.ITEM, "level": spb.LEVEL,
-          "channel": spb.CHANNEL, "window": spb.WINDOW, "person": spb.PERSON}
+          "channel": spb.CHANNEL, "centre": spb.CENTRE, "window": spb.WINDOW, "person": spb.PERSON}
+# the counts whose cases can be listed (ListFigureCases); complaints are not by act (window, person, centre)
+LISTED = {"accepted", "immediate", "concluded", "concluded_on_site", "concluded_on_time", "ratings", "dissatisfied",
+          "complaints"}
+BY_ACT = {"window", "person", "centre"}
 # the counts a leader reads first, in the order of the table
 COUNTS = ("received", "accepted", "concluded", "concluded_on_time", "immediate", "consulted", "ratings",
           "satisfied", "dissatisfied", "complaints", "fees_collected")
@@ -71,6 +75,7 @@ async def figures(request: Request):
               "satisfaction": rate("satisfaction_rate")}
     return reader.page("leaders_figures.html", period=period, group=group, groups=GROUPS, rows=rows,
                        counts=COUNTS, ratios=RATIOS, ratio=ratio, percent=percent, series=series, chart=bar_chart,
+                       listed=listed,
                        agents=list(reply.agents),
                        period_query=urlencode(period.query))
 
@@ -217,6 +222,36 @@ def _month_after(month: str, today) -> str:
     return after if after <= today.strftime("%Y-%m") else ""
 
 
+def listed(group: str, count: str) -> bool:
+    """Whether the figures page links this count to its cases."""
+    return count in LISTED and not (count == "complaints" and group in BY_ACT)
+
+
+async def figure_cases(request: Request):
+    """The cases behind one number of the figures: the same period, grouping and key, one count."""
+    reader = await _reader(request)
+    if isinstance(reader, Response):
+        return reader
+    q = request.query_params
+    period = period_of(q, local_day(reader.front.now()))
+    group, key, count = q.get("by", "")[:20], q.get("key", "")[:60], q.get("count", "")[:30]
+    if group not in GROUPS or not listed(group, count) and count != "concluded_late":
+        return render(request, "error.html", status=404, title="没有这个统计数", text="没有找到这个统计数的办件。")
+    try:
+        reply = await reader.call(reader.front.apis.supervision.ListFigureCases, spb.ListFigureCasesRequest(
+            period=period.message, group_by=GROUPS[group], key=key, count=count, page_size=100,
+            page_token=q.get("page_token", "")[:200]))
+    except ApiError as error:
+        if error.code != "INVALID_ARGUMENT":
+            raise
+        return render(request, "error.html", status=404, title="没有这个统计数", text="没有找到这个统计数的办件。")
+    here = urlencode({**period.query, "by": group, "key": key, "count": count})
+    return reader.page("leaders_cases.html", period=period, group=group, key=key, count=count,
+                       name=name_of(reader.front.org, key) if key else "全县", cases=list(reply.cases),
+                       next_token=reply.next_page_token, here=here, period_query=urlencode(period.query),
+                       name_of=lambda code: name_of(reader.front.org, code) if code else "—")
+
+
 # --- the day's summary ---------------------------------------------------------------------------
 
 async def day_summary(request: Request, problem: str | None = None, status: int = 200):
@@ -266,6 +301,7 @@ async def sign_day(request: Request):
 
 ROUTES = [
     Route("/leaders", figures),
+    Route("/leaders/cases", figure_cases),
     Route("/bulletins", bulletin),
     Route("/bulletins/{name}", bulletin),  # 2026-03, 2026-03.pdf
     Route("/bulletins/{name}", issue_bulletin, methods=["POST"]),

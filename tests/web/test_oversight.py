@@ -243,8 +243,11 @@ def test_a_leader_reads_the_figures_by_department_as_charts_and_tables(browser, 
     assert page.status_code == 200 and page.text.count('<svg class="chart" role="img"') == 3
     civil = next(f for f in _figures(hall, month, spb.DEPARTMENT) if f.key == "civil_affairs")
     row = re.search(r'<table id="figures">.*?<th scope="row">民政局</th>(.*?)</tr>', page.text, re.S)
-    cells = re.findall(r"<td>(\d+)</td>", row.group(1))
-    assert int(cells[1]) == civil.counts["accepted"] > 0  # received, then accepted
+    cells = re.findall(r"<td>(?:<a href=\"([^\"]+)\">)?(\d+)(?:</a>)?</td>", row.group(1))
+    link, accepted = cells[1]  # received, then accepted
+    assert int(accepted) == civil.counts["accepted"] > 0
+    listed = leader.get(link.replace("&amp;", "&"))
+    assert listed.status_code == 200 and len(re.findall(r"<tr><td>\d{15}</td>", listed.text)) == int(accepted)
     wrong = leader.get("/leaders", params={"from": "2026-13-01", "by": "nonsense"})
     assert wrong.status_code == 200 and "起止日期的格式" in wrong.text
     assert not re.search(r'<form method="post"(?! action="/sign-out")', page.text)  # a leader's page offers no act
@@ -444,7 +447,8 @@ def test_the_office_leaders_and_duties_pages_pass_axe_in_each_state(hall, chromi
         expect(page.locator("#error-summary")).to_be_focused()
         check(page, "instruct with errors")
         for path in (f"/office/cases/{number}", "/office/faults", "/office/rectifications", "/office/suggestions",
-                     "/leaders", "/leaders/day", f"/bulletins/{day.strftime('%Y-%m')}"):
+                     "/leaders", "/leaders?by=centre", f"/leaders/cases?by=overall&count=accepted&from={day}&to={day}",
+                     "/leaders/day", f"/bulletins/{day.strftime('%Y-%m')}"):
             page.goto(path)
             check(page, path)
         page.goto("/office/complaints")
