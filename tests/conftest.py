@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # pytest-xdist workers, a module at a time each (tooling/cli.py), and a long module started last
 # would end the run alone.
 LONGEST = ["tests/e2e/test_fuzz_grpc.py", "tests/e2e/test_operations.py", "tests/tooling/test_chaos.py",
-           "tests/tooling/test_cli.py", "tests/hall/test_fuzz_loaders.py", "tests/e2e/test_web.py"]
+           "tests/tooling/test_cli.py", "tests/e2e/test_web.py", "tests/web/test_oversight.py",
+           "tests/hall/test_fuzz_loaders.py", "tests/e2e/test_web_department.py", "tests/e2e/test_web_centre.py",
+           "tests/web/test_county_it.py", "tests/web/test_centre.py", "tests/web/test_work.py"]
 
 
 def pytest_collection_modifyitems(items) -> None:

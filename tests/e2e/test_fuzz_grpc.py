@@ -36,7 +36,7 @@ from tests.support import wait_until
 from tooling import audit
 
 pytestmark = pytest.mark.slow
-EXAMPLES = 3_000  # per API
+EXAMPLES = 1_500  # per API (the suite's budget: `./onewindow test` under 12 minutes with every page's browser test)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def fuzz(tmp_path_factory):
         yield Fuzz(running)
 
 
-@pytest.mark.timeout(300)  # 3,000 calls: under a minute alone, more beside other tests on a loaded machine
+@pytest.mark.timeout(300)  # 1,500 calls: half a minute alone, more beside other tests on a loaded machine
 @pytest.mark.parametrize("api", list(SERVICES))
 def test_every_method_answers_any_request_clearly(fuzz, api):
     fuzz.fuzz(api, EXAMPLES)

@@ -205,6 +205,9 @@ def test_a_first_sign_in_by_keyboard_alone(hall, chromium):
                 page.keyboard.press("Tab")
             page.keyboard.type(text)
         page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("效能统计")  # a leader's page: the figures
+        page.get_by_role("link", name="雷建华 · 带班领导").focus()
+        page.keyboard.press("Enter")
         expect(page.locator("h1")).to_have_text("我的岗位")
         expect(page.locator("main")).to_contain_text("SX0002")
         check(page, "my post")
