@@ -188,12 +188,12 @@ async def move(request: Request):
             form.errors.update(_errors(error, {"task_ids": "task_ids", "to_staff_number": "to_staff_number",
                                                "reason": "reason"}))
             return await overview(request, {"move": form}, status=400,
-                                  problem=None if form.errors else "未移交：%(why)s" % {"why": error.message})
+                                  problem=None if form.errors else i18n.said("未移交：%(why)s", why=error.message))
         if error.code in ("PERMISSION_DENIED", "NOT_FOUND", "FAILED_PRECONDITION"):
             why = {"PERMISSION_DENIED": "其中有不属于本中心的承办件", "NOT_FOUND": "其中有不存在的承办件",
                    "FAILED_PRECONDITION": "其中有已办结或不能移交的承办件"}[error.code]
             return await overview(request, {"move": form}, status=400 if error.code != "PERMISSION_DENIED" else 403,
-                                  problem="一件也未移交（全部移交或全部不移交）：%(why)s" % {"why": why})
+                                  problem=i18n.said("一件也未移交（全部移交或全部不移交）：%(why)s", why=why))
         raise
     return RedirectResponse("/centre?done=moved", status_code=303)
 

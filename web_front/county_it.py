@@ -19,7 +19,7 @@ from starlette.routing import Route
 from hall.domain import OrgKind
 from hall.staff import PostKind
 
-from . import forms
+from . import forms, i18n
 from .apis import ApiError
 from .app import expired_form, posted, render
 from .staff import Person, signed_in_at
@@ -202,7 +202,7 @@ async def change_posts(request: Request):
                 field = f"{name or 'kind'}-{rows[int(head[6:-1])]}"
                 form.errors.setdefault(field, POST_ERRORS.get(name or "kind", POST_ERRORS["kind"]))
             else:
-                problem = POST_ERRORS["posts"] % {"why": why}
+                problem = i18n.said(POST_ERRORS["posts"], why=why)
         return await person(request, form=form, account=account, status=400, problem=problem)
     return RedirectResponse(f"/it/persons/{staff_number}?done=posts", status_code=303)
 

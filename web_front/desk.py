@@ -20,7 +20,7 @@ from hall.clock import local_day
 from hall.domain import Level, OrgKind
 from hall.staff import PostKind
 
-from . import documents, forms
+from . import documents, forms, i18n
 from .apis import ApiError
 from .app import expired_form, posted, render
 from .links import BadLink
@@ -143,7 +143,7 @@ async def apply(request: Request):
                                                                reason))
             elif field == "organisation":
                 return _not_yours(request)
-        problem = None if form.errors else "受理系统未接受这份申请：%(why)s" % {"why": error.message}
+        problem = None if form.errors else i18n.said("受理系统未接受这份申请：%(why)s", why=error.message)
         return clerk.page("desk_apply.html", status=400, form=form, problem=problem, **page)
     if receipt.status == intake.CONSULTED:
         return clerk.page("desk_consulted.html", item=item, receipt=receipt)

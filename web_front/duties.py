@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from hall.staff import PostKind
 
-from . import forms
+from . import forms, i18n
 from .apis import ApiError
 from .app import expired_form, posted, render
 from .oversight import name_of
@@ -121,7 +121,7 @@ async def act(request: Request):
             name = path.rpartition(".")[2]
             if name in FIELD_ERRORS and name in v:
                 form.errors.setdefault(name, FIELD_ERRORS[name])
-        problem = None if form.errors else "未能办理：%(why)s" % {"why": error.message}
+        problem = None if form.errors else i18n.said("未能办理：%(why)s", why=error.message)
         return await duties(request, {key: form}, problem, status=400)
     return RedirectResponse("/duties?done=" + action, status_code=303)
 

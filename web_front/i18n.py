@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import gettext
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -48,7 +49,21 @@ def current() -> str:
     return _current.get()
 
 
-def gettext_(message: str, **values) -> str:
+@dataclass(frozen=True)
+class Said:
+    """A message to be translated when the page is drawn, with the values it names (an API's reason):
+    the text is looked up in the catalogue first, then filled in."""
+    text: str
+    values: dict
+
+
+def said(text: str, **values) -> Said:
+    return Said(text, values)
+
+
+def gettext_(message: str | Said, **values) -> str:
+    if isinstance(message, Said):
+        message, values = message.text, {**message.values, **values}
     translations = _TRANSLATIONS.get(_current.get())
     text = translations.gettext(message) if translations else message
     return text % values if values else text

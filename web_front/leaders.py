@@ -20,7 +20,7 @@ from starlette.routing import Route
 from hall.clock import local_day
 from hall.staff import PostKind
 
-from . import documents
+from . import documents, i18n
 from .apis import ApiError
 from .app import expired_form, posted, render
 from .oversight import bar_chart, month_of, month_period, name_of, percent, period_of
@@ -294,7 +294,7 @@ async def sign_day(request: Request):
         if error.code == "FAILED_PRECONDITION":
             return await day_summary(request, "这一天的汇总已经签字。", status=409)
         if error.code in ("INVALID_ARGUMENT", "PERMISSION_DENIED"):
-            return await day_summary(request, "未能签字：%(why)s" % {"why": error.message}, status=400)
+            return await day_summary(request, i18n.said("未能签字：%(why)s", why=error.message), status=400)
         raise
     return RedirectResponse(f"/leaders/day?day={day}" if day else "/leaders/day", status_code=303)
 

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from hall.clock import local_day
 from hall.staff import PostKind
 
-from . import forms
+from . import forms, i18n
 from .apis import ApiError
 from .app import expired_form, posted, render
 from .oversight import Period, name_of, period_of
@@ -150,7 +150,7 @@ async def instruct(request: Request):
             if error.code not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
                 raise
             form.errors.update(_errors(error, v))
-            problem = None if form.errors else "未能督办：%(why)s" % {"why": error.message}
+            problem = None if form.errors else i18n.said("未能督办：%(why)s", why=error.message)
             return await _board_again(request, back, {int(warning_id): form}, problem)
         return RedirectResponse(f"/office?{urlencode(board_query(dict(parse_qsl(back[:600]))))}#warning-{warning_id}",
                                 status_code=303)
@@ -257,7 +257,7 @@ async def rectification_act(request: Request):
             if error.code not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
                 raise
             form.errors.update(_errors(error, form.values))
-            problem = None if form.errors else "未能办理：%(why)s" % {"why": error.message}
+            problem = None if form.errors else i18n.said("未能办理：%(why)s", why=error.message)
             return await rectifications(request, {(rating_id, action): form}, problem, status=400)
         return RedirectResponse(f"/office/rectifications#item-{rating_id}", status_code=303)
     return await rectifications(request, {(rating_id, action): form}, status=400)
@@ -323,7 +323,7 @@ async def register_complaint(request: Request):
         if error.code not in ("INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION"):
             raise
         form.errors.update(_errors(error, v))
-        problem = None if form.errors else "未能登记：%(why)s" % {"why": error.message}
+        problem = None if form.errors else i18n.said("未能登记：%(why)s", why=error.message)
         return await complaints(request, form, problem, status=400)
     return RedirectResponse(f"/office/complaints?registered={complaint.id}#complaint-{complaint.id}", status_code=303)
 
@@ -367,7 +367,7 @@ async def close_suggestion(request: Request):
                 raise
             if error.code == "INVALID_ARGUMENT":
                 form.errors["note"] = FIELD_ERRORS["review"]
-            problem = None if form.errors else "未能办结：%(why)s" % {"why": error.message}
+            problem = None if form.errors else i18n.said("未能办结：%(why)s", why=error.message)
             return await suggestions(request, {suggestion_id: form}, problem, status=400)
         return RedirectResponse(f"/office/suggestions?all=1#suggestion-{suggestion_id}", status_code=303)
     return await suggestions(request, {suggestion_id: form}, status=400)

@@ -361,11 +361,11 @@ async def act(request: Request):
             return _not_yours(request)
         if error.code == "INVALID_ARGUMENT":
             form.errors.update(_errors(error, form.values))
-            problem = None if form.errors else "承办系统未接受：%(why)s" % {"why": error.message}
+            problem = None if form.errors else i18n.said("承办系统未接受：%(why)s", why=error.message)
             return await task_page(request, {action: form}, problem=problem, status=400)
         if error.code == "FAILED_PRECONDITION":
             return await task_page(request, {action: form}, status=409,
-                                   problem="现在不能这样办理：%(why)s" % {"why": error.message})
+                                   problem=i18n.said("现在不能这样办理：%(why)s", why=error.message))
         raise
     if method in ("Decide", "SignOff") and reply.task.status == pb.DECIDED:
         return RedirectResponse("/work?done=" + task_id, status_code=303)

@@ -119,3 +119,13 @@ def test_chinese_unless_english_is_chosen():
     assert i18n.choose("en", None) == "en"
     assert i18n.choose(None, "en") == "en"
     assert i18n.choose("fr", "zh-CN") == "zh-CN"
+
+
+def test_an_apis_reason_is_put_in_a_message_translated_first():
+    i18n.use("en")
+    try:
+        shown = i18n.gettext_(i18n.said("未能办理：%(why)s", why="warning 7 was withdrawn"))
+    finally:
+        i18n.use("zh-CN")
+    assert shown == "Not done: warning 7 was withdrawn"
+    assert i18n.gettext_(i18n.said("未能办理：%(why)s", why="已撤销")) == "未能办理：已撤销"
