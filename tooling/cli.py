@@ -708,50 +708,45 @@ def pads() -> None:
     """The rating pads (评价器): tablets paired to one window, desk or village room."""
 
 
-@pads.command("pair")
-@click.argument("organisation")
-@click.option("--name", default="", help="What the pad is called [评价器 of the organisation].")
-@click.option("--by", "made_by", default=os.environ.get("USER", "it"), show_default=True,
-              help="Who pairs it (county IT's staff number).")
-def pads_pair(organisation: str, name: str, made_by: str) -> None:
-    """Make a pad of ORGANISATION and print its one-time pairing code: type it on the tablet at
-    /pad within 24 hours. From then on the tablet rates that organisation's invited acts only."""
+@main.group()
+def boards() -> None:
+    """The hall boards (大屏): browsers paired to one service centre, showing its counts at /board."""
+
+
+def _pair_device(kind: str, organisation: str, name: str, made_by: str) -> None:
+    """A pad or board made, and its one-time pairing code printed."""
     import datetime as dt
 
     import psycopg
 
     from hall.catalogue import load_org
     from hall.domain import OrgKind
-    from web_front.pads import PAIRING_HOURS, make_pad
+    from web_front.pads import BOARD, PAIRING_HOURS, make_pad
 
+    places = (OrgKind.CENTRE,) if kind == BOARD else (OrgKind.WINDOW, OrgKind.ACCEPTANCE_DESK, OrgKind.VILLAGE_ROOM)
+    what = "a centre" if kind == BOARD else "a window, an acceptance desk or a village room"
     settings = current_settings()
     office = load_org(settings.org).organisation(organisation)
-    if office is None or office.kind not in (OrgKind.WINDOW, OrgKind.ACCEPTANCE_DESK, OrgKind.VILLAGE_ROOM):
-        raise click.ClickException(f"{organisation!r} is not a window, an acceptance desk or a village room of "
-                                   f"{settings.org}")
+    if office is None or office.kind not in places:
+        raise click.ClickException(f"{organisation!r} is not {what} of {settings.org}")
     with _database_errors(), psycopg.connect(settings.database_url) as conn:
-        pad_id, code = make_pad(conn, organisation, name or f"{office.name}评价器", made_by,
-                                dt.datetime.now(dt.timezone.utc))
-    click.echo(f"pad {pad_id} of {organisation}: pairing code {code} (good for {PAIRING_HOURS} hours, once)")
+        device_id, code = make_pad(conn, organisation, name or f"{office.name}{'大屏' if kind == BOARD else '评价器'}",
+                                   made_by, dt.datetime.now(dt.timezone.utc), kind)
+    click.echo(f"{kind} {device_id} of {organisation}: pairing code {code} (good for {PAIRING_HOURS} hours, once)")
 
 
-@pads.command("list")
-def pads_list() -> None:
-    """Every pad: its organisation, whether a tablet is paired, whether it was unpaired."""
+def _list_devices(kind: str) -> None:
     import psycopg
 
     from web_front.pads import list_pads
 
     with _database_errors(), psycopg.connect(current_settings().database_url) as conn:
-        for pad_id, organisation, name, paired_at, made_by, made_at, revoked_at in list_pads(conn):
+        for device_id, organisation, name, paired_at, made_by, made_at, revoked_at, _ in list_pads(conn, (kind,)):
             state = "unpaired" if revoked_at else ("paired" if paired_at else "waiting for its code")
-            click.echo(f"{pad_id}\t{organisation}\t{name}\t{state}\tmade by {made_by} {made_at:%Y-%m-%d}")
+            click.echo(f"{device_id}\t{organisation}\t{name}\t{state}\tmade by {made_by} {made_at:%Y-%m-%d}")
 
 
-@pads.command("unpair")
-@click.argument("pad_id", type=int)
-def pads_unpair(pad_id: int) -> None:
-    """Unpair a pad (lost or replaced): its tablet shows the pairing form again."""
+def _unpair_device(kind: str, device_id: int) -> None:
     import datetime as dt
 
     import psycopg
@@ -759,6 +754,56 @@ def pads_unpair(pad_id: int) -> None:
     from web_front.pads import revoke_pad
 
     with _database_errors(), psycopg.connect(current_settings().database_url) as conn:
-        if not revoke_pad(conn, pad_id, dt.datetime.now(dt.timezone.utc)):
-            raise click.ClickException(f"no paired pad {pad_id}")
-    click.echo(f"pad {pad_id} unpaired")
+        if not revoke_pad(conn, device_id, dt.datetime.now(dt.timezone.utc), (kind,)):
+            raise click.ClickException(f"no paired {kind} {device_id}")
+    click.echo(f"{kind} {device_id} unpaired")
+
+
+_BY = click.option("--by", "made_by", default=os.environ.get("USER", "it"), show_default=True,
+                   help="Who pairs it (county IT's staff number).")
+
+
+@pads.command("pair")
+@click.argument("organisation")
+@click.option("--name", default="", help="What the pad is called [评价器 of the organisation].")
+@_BY
+def pads_pair(organisation: str, name: str, made_by: str) -> None:
+    """Make a pad of ORGANISATION and print its one-time pairing code: type it on the tablet at
+    /pad within 24 hours. From then on the tablet rates that organisation's invited acts only."""
+    _pair_device("pad", organisation, name, made_by)
+
+
+@pads.command("list")
+def pads_list() -> None:
+    """Every pad: its organisation, whether a tablet is paired, whether it was unpaired."""
+    _list_devices("pad")
+
+
+@pads.command("unpair")
+@click.argument("pad_id", type=int)
+def pads_unpair(pad_id: int) -> None:
+    """Unpair a pad (lost or replaced): its tablet shows the pairing form again."""
+    _unpair_device("pad", pad_id)
+
+
+@boards.command("pair")
+@click.argument("centre")
+@click.option("--name", default="", help="What the board is called [大屏 of the centre].")
+@_BY
+def boards_pair(centre: str, name: str, made_by: str) -> None:
+    """Make a board of CENTRE and print its one-time pairing code: type it at /board/pair on the
+    board's browser within 24 hours. From then on /board there shows that centre."""
+    _pair_device("board", centre, name, made_by)
+
+
+@boards.command("list")
+def boards_list() -> None:
+    """Every board: its centre, whether a browser is paired, whether it was unpaired."""
+    _list_devices("board")
+
+
+@boards.command("unpair")
+@click.argument("board_id", type=int)
+def boards_unpair(board_id: int) -> None:
+    """Unpair a board (lost or replaced): /board there is a plain board again."""
+    _unpair_device("board", board_id)

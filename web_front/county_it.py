@@ -1,12 +1,12 @@
 """County IT's pages (信息中心): the staff register (persons, their posts, A and B) searched, a
 person's posts changed, their account unlocked, given a first password, revoked or reinstated; the
-rating pads paired to windows, desks and village rooms.
+rating pads paired to windows, desks and village rooms, and the hall boards to centres.
 
 The register is read and changed through the identity API (ListPersons, GetAccount, SetPosts):
 identity writes the register file through the same validation every service loads it with, and a
-refused change comes back field by field, the file untouched. Pads are the web front's own
-(`pads.py`, the same acts as `onewindow pads`). A first password and a pairing code are shown once,
-in the answer to the act that made them, and kept nowhere but as hashes."""
+refused change comes back field by field, the file untouched. Pads and boards are the web front's
+own (`pads.py`, the same acts as `onewindow pads` and `onewindow boards`). A first password and a
+pairing code are shown once, in the answer to the act that made them, and kept nowhere but as hashes."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -22,6 +22,7 @@ from hall.staff import PostKind
 from . import forms, i18n
 from .apis import ApiError
 from .app import expired_form, posted, render
+from .pads import BOARD
 from .staff import Person, signed_in_at
 
 ADMINS = {PostKind.IT_ADMIN.value}
@@ -43,7 +44,7 @@ DONE = {"unlock": "已解除锁定", "reinstate": "已恢复登录", "revoke": "
 
 async def _admin(request: Request) -> Person | Response:
     return await signed_in_at(request, ADMINS, "本页面供信息中心使用",
-                              "名册、账号和评价器由县信息中心管理。您登录的岗位没有这项职责。")
+                              "名册、账号、评价器和大屏由县信息中心管理。您登录的岗位没有这项职责。")
 
 
 def _place(admin: Person, code: str) -> str:
@@ -207,15 +208,18 @@ async def change_posts(request: Request):
     return RedirectResponse(f"/it/persons/{staff_number}?done=posts", status_code=303)
 
 
-# --- the rating pads ----------------------------------------------------------------------------
+# --- the rating pads and the hall boards ----------------------------------------------------------
 
-async def pads(request: Request, form: forms.Form | None = None, made: tuple | None = None, status: int = 200):
+async def pads(request: Request, form: forms.Form | None = None, made: tuple | None = None, status: int = 200,
+               board_form: forms.Form | None = None):
     admin = await _admin(request)
     if isinstance(admin, Response):
         return admin
     places = [o for o in admin.front.org.organisations if o.kind in PAD_PLACES]
+    centres = [o for o in admin.front.org.organisations if o.kind == OrgKind.CENTRE]
     return admin.page("it_pads.html", status=status, pads=await admin.front.pads.all(), places=places,
-                      form=form or forms.Form({}), made=made, place=lambda code: _place(admin, code),
+                      centres=centres, form=form or forms.Form({}), board_form=board_form or forms.Form({}),
+                      made=made, place=lambda code: _place(admin, code),
                       done=DONE.get(request.query_params.get("done", "")))
 
 
@@ -239,6 +243,27 @@ async def pair(request: Request):
     return await pads(request, made=(pad_id, name, code))
 
 
+async def pair_board(request: Request):
+    """A new hall board of a centre: its one-time pairing code, shown in this answer only."""
+    admin = await _admin(request)
+    if isinstance(admin, Response):
+        return admin
+    data = await posted(request, admin.session.csrf)
+    if data is None:
+        return expired_form(request)
+    form = forms.Form({n: str(data.get(n, "")).strip() for n in ("centre", "board_name")})
+    v = form.values
+    centre = admin.front.org.organisation(v["centre"])
+    form.need("centre", centre is not None and centre.kind == OrgKind.CENTRE, "请选择服务中心")
+    form.need("board_name", len(v["board_name"]) <= 50, "名称不超过50字")
+    if not form.ok:
+        return await pads(request, board_form=form, status=400)
+    name = v["board_name"] or f"{centre.name}大屏"
+    board_id, code = await admin.front.pads.make(centre.code, name, admin.session.staff_number, admin.front.now(),
+                                                 BOARD)
+    return await pads(request, made=(board_id, name, code, BOARD))
+
+
 async def unpair(request: Request):
     admin = await _admin(request)
     if isinstance(admin, Response):
@@ -248,7 +273,8 @@ async def unpair(request: Request):
         return expired_form(request)
     pad_id = request.path_params["pad_id"]
     if not pad_id.isdigit() or len(pad_id) > 12 or not await admin.front.pads.unpair(int(pad_id), admin.front.now()):
-        return render(request, "error.html", status=404, title="没有这个评价器", text="没有找到这个评价器，或它已解除配对。")
+        return render(request, "error.html", status=404, title="没有这个评价器或大屏",
+                      text="没有找到这个评价器或大屏，或它已解除配对。")
     return RedirectResponse("/it/pads?done=unpair", status_code=303)
 
 
@@ -260,4 +286,5 @@ ROUTES = [
     Route("/it/pads", pads),
     Route("/it/pads", pair, methods=["POST"]),
     Route("/it/pads/{pad_id}/unpair", unpair, methods=["POST"]),
+    Route("/it/boards", pair_board, methods=["POST"]),
 ]

@@ -1,7 +1,9 @@
 """The rating pad's pages (评价器): pairing once with the code county IT gives, then five large
 buttons while a clerk of its window invites a rating, a thank-you, and back to waiting. A pad
 rates only its own window's invited acts (see pads.py); the rating goes to the supervision
-service as an on-site rating of that act, naming the pad's window."""
+service as an on-site rating of that act, naming the pad's window.
+
+A hall board pairs the same way at /board/pair, to a centre; /board then shows that centre."""
 from __future__ import annotations
 
 import asyncio
@@ -15,15 +17,22 @@ from starlette.routing import Route
 from . import forms, labels
 from .apis import ApiError
 from .app import client, cookie_name, expired_form, front_of, posted, render, secure
-from .pads import Pad, PadRefused
+from .pads import BOARD, PAD, Pad, PadRefused
 
-DEVICE_COOKIE = "pad"
+DEVICE_COOKIE = {PAD: "pad", BOARD: "board"}
+SCREEN = {PAD: "/pad", BOARD: "/board"}  # where each kind goes once paired
 DEVICE_DAYS = 400  # the device key lasts until IT unpairs the pad; browsers cap a cookie near this
 POLL_SECONDS = 1.0  # how often an open pad page asks whether it has been invited
 
 
 async def _pad(request: Request) -> Pad | None:
-    return await front_of(request).pads.find(request.cookies.get(cookie_name(request, DEVICE_COOKIE), ""))
+    return await front_of(request).pads.find(request.cookies.get(cookie_name(request, DEVICE_COOKIE[PAD]), ""))
+
+
+async def paired_board(request: Request) -> Pad | None:
+    """The hall board this browser is, if county IT paired it: its centre is what /board shows."""
+    return await front_of(request).pads.find(request.cookies.get(cookie_name(request, DEVICE_COOKIE[BOARD]), ""),
+                                             BOARD)
 
 
 def _name(pad: Pad, request: Request) -> str:
@@ -35,14 +44,19 @@ async def screen(request: Request):
     """What the pad shows now: the pairing form, waiting, or the five buttons."""
     pad = await _pad(request)
     if pad is None:
-        return render(request, "pad_pair.html", form=forms.Form({"code": ""}))
+        return render(request, "pad_pair.html", form=forms.Form({"code": ""}), kind=PAD)
     front = front_of(request)
     invitation = await front.pads.open_invitation(pad, front.now())
     return render(request, "pad.html", pad=pad, window=_name(pad, request), invitation=invitation,
                   levels=labels.RATING_LEVELS)
 
 
-async def pair(request: Request):
+async def board_pairing(request: Request):
+    return render(request, "pad_pair.html", form=forms.Form({"code": ""}), kind=BOARD)
+
+
+async def pair(request: Request, kind: str = PAD):
+    """A pad's, or a board's, one-time code typed: the device key in an HttpOnly cookie."""
     data = await posted(request)
     if data is None:
         return expired_form(request)
@@ -50,15 +64,19 @@ async def pair(request: Request):
     form.need("code", form.values["code"].isdigit() and len(form.values["code"]) == 8,
               "请填写信息中心给出的8位配对码")
     front = front_of(request)
-    paired = await front.pads.pair(form.values["code"], front.now()) if form.ok else None
+    paired = await front.pads.pair(form.values["code"], front.now(), kind) if form.ok else None
     if paired is None:
         form.need("code", False, "配对码不正确、已使用或已过期，请向信息中心索取新的配对码")
-        return render(request, "pad_pair.html", status=400, form=form)
+        return render(request, "pad_pair.html", status=400, form=form, kind=kind)
     _, device = paired
-    response = RedirectResponse("/pad", status_code=303)
-    response.set_cookie(cookie_name(request, DEVICE_COOKIE), device, max_age=DEVICE_DAYS * 86400, path="/",
+    response = RedirectResponse(SCREEN[kind], status_code=303)
+    response.set_cookie(cookie_name(request, DEVICE_COOKIE[kind]), device, max_age=DEVICE_DAYS * 86400, path="/",
                         secure=secure(request), httponly=True, samesite="strict")
     return response
+
+
+async def pair_board(request: Request):
+    return await pair(request, BOARD)
 
 
 async def rate(request: Request):
@@ -120,4 +138,6 @@ ROUTES = [
     Route("/pad/pair", pair, methods=["POST"]),
     Route("/pad/rate", rate, methods=["POST"]),
     Route("/pad/events", events),
+    Route("/board/pair", board_pairing),
+    Route("/board/pair", pair_board, methods=["POST"]),
 ]

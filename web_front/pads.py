@@ -1,11 +1,12 @@
 """The rating pads (评价器): a tablet paired by county IT to one accepting organisation (a window,
 an acceptance desk, a village room) shows five large buttons when, and only when, a clerk of that
-organisation invites a rating of the act just done; then it resets.
+organisation invites a rating of the act just done; then it resets. A hall board (大屏) is paired
+the same way, to a service centre, and then shows that centre's counts (kind BOARD).
 
 County IT makes a pad (`onewindow pads pair`, or its page /it/pads), which gives a one-time pairing
-code; the tablet enters it once at /pad and keeps a random device key in a cookie (its SHA-256
-here). The pad rates only its own organisation's invitations; the supervision service, which keeps
-the rating, checks again that the act was that organisation's."""
+code; the tablet enters it once at /pad (a board at /board/pair) and keeps a random device key in
+a cookie (its SHA-256 here). The pad rates only its own organisation's invitations; the
+supervision service, which keeps the rating, checks again that the act was that organisation's."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,6 +19,7 @@ from psycopg.rows import dict_row
 PAIRING_HOURS = 24  # a pairing code is good for this long
 INVITATION_MINUTES = 10  # an invitation nobody answers closes after this long
 ACCEPTANCE = "acceptance"  # the act of accepting a case, as supervision's Rate names it
+PAD, BOARD = "pad", "board"  # what a paired device is: a rating pad, or a hall board
 
 
 def _hash(secret: str) -> bytes:
@@ -26,9 +28,11 @@ def _hash(secret: str) -> bytes:
 
 @dataclass(frozen=True)
 class Pad:
+    """A paired device: a rating pad, or (kind BOARD) a hall board and its centre as `organisation`."""
     id: int
     organisation: str
     name: str
+    kind: str = PAD
 
 
 @dataclass(frozen=True)
@@ -50,85 +54,88 @@ class PadRefused(Exception):
         self.reason = reason
 
 
-# county IT's acts on pads, the same from the CLI (a psycopg connection) and the web front's page (its pool)
-_MAKE = ("INSERT INTO web_front.pads (organisation, name, pairing_code_hash, pairing_expires, made_by, made_at)"
-         " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id")
-_LIST = "SELECT id, organisation, name, paired_at, made_by, made_at, revoked_at FROM web_front.pads ORDER BY id"
-_REVOKE = "UPDATE web_front.pads SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL"
+# county IT's acts on pads and boards, the same from the CLI (a psycopg connection) and the web front's page (its pool)
+_MAKE = ("INSERT INTO web_front.pads (organisation, name, pairing_code_hash, pairing_expires, made_by, made_at,"
+         " kind) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id")
+_LIST = ("SELECT id, organisation, name, paired_at, made_by, made_at, revoked_at, kind FROM web_front.pads"
+         " WHERE kind = ANY(%s) ORDER BY id")
+_REVOKE = "UPDATE web_front.pads SET revoked_at = %s WHERE id = %s AND kind = ANY(%s) AND revoked_at IS NULL"
 
 
-def _new_pad(organisation: str, name: str, made_by: str, now: dt.datetime) -> tuple[str, tuple]:
+def _new_pad(organisation: str, name: str, made_by: str, now: dt.datetime, kind: str) -> tuple[str, tuple]:
     """A pairing code, 8 digits, and the parameters of `_MAKE` that keep only its hash."""
     code = f"{secrets.randbelow(10 ** 8):08d}"
-    return code, (organisation, name, _hash(code), now + dt.timedelta(hours=PAIRING_HOURS), made_by, now)
+    return code, (organisation, name, _hash(code), now + dt.timedelta(hours=PAIRING_HOURS), made_by, now, kind)
 
 
-def make_pad(conn, organisation: str, name: str, made_by: str, now: dt.datetime) -> tuple[int, str]:
-    """A new pad of `organisation` (a psycopg connection, in its transaction): (its id, the
-    one-time pairing code, 8 digits, to type on the tablet within PAIRING_HOURS)."""
-    code, params = _new_pad(organisation, name, made_by, now)
+def make_pad(conn, organisation: str, name: str, made_by: str, now: dt.datetime, kind: str = PAD) -> tuple[int, str]:
+    """A new pad of `organisation` (a psycopg connection, in its transaction), or a board of a
+    centre: (its id, the one-time pairing code, 8 digits, to type on the device within PAIRING_HOURS)."""
+    code, params = _new_pad(organisation, name, made_by, now, kind)
     return conn.execute(_MAKE, params).fetchone()[0], code
 
 
-def list_pads(conn) -> list[dict]:
-    return conn.execute(_LIST).fetchall()
+def list_pads(conn, kinds: tuple[str, ...] = (PAD,)) -> list[tuple]:
+    return conn.execute(_LIST, (list(kinds),)).fetchall()
 
 
-def revoke_pad(conn, pad_id: int, now: dt.datetime) -> bool:
-    """Unpair a pad (lost, replaced): its tablet shows the pairing form again. False if unknown."""
-    return conn.execute(_REVOKE, (now, pad_id)).rowcount == 1
+def revoke_pad(conn, pad_id: int, now: dt.datetime, kinds: tuple[str, ...] = (PAD,)) -> bool:
+    """Unpair a pad or board (lost, replaced): it shows the pairing form again. False if unknown."""
+    return conn.execute(_REVOKE, (now, pad_id, list(kinds))).rowcount == 1
 
 
 class Pads:
-    """The pads and invitations, through the web front's connection pool (`pool()`)."""
+    """The pads and invitations, and the boards, through the web front's connection pool (`pool()`)."""
 
     def __init__(self, pool):
         self._pool = pool
 
-    async def make(self, organisation: str, name: str, made_by: str, now: dt.datetime) -> tuple[int, str]:
+    async def make(self, organisation: str, name: str, made_by: str, now: dt.datetime,
+                   kind: str = PAD) -> tuple[int, str]:
         """county IT's page: as `make_pad`."""
-        code, params = _new_pad(organisation, name, made_by, now)
+        code, params = _new_pad(organisation, name, made_by, now, kind)
         async with self._pool().connection() as conn:
             cur = await conn.execute(_MAKE, params)
             return (await cur.fetchone())[0], code
 
     async def all(self) -> list[dict]:
+        """Every pad and board."""
         async with self._pool().connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(_LIST)
+            await cur.execute(_LIST, ([PAD, BOARD],))
             return await cur.fetchall()
 
     async def unpair(self, pad_id: int, now: dt.datetime) -> bool:
         async with self._pool().connection() as conn:
-            return (await conn.execute(_REVOKE, (now, pad_id))).rowcount == 1
+            return (await conn.execute(_REVOKE, (now, pad_id, [PAD, BOARD]))).rowcount == 1
 
-    async def pair(self, code: str, now: dt.datetime) -> tuple[Pad, str] | None:
-        """Pair the tablet that typed `code`: (the pad, the device key for its cookie); None for a
-        wrong, used or expired code."""
+    async def pair(self, code: str, now: dt.datetime, kind: str = PAD) -> tuple[Pad, str] | None:
+        """Pair the device that typed `code`: (the pad or board, the device key for its cookie); None
+        for a wrong, used or expired code, or one of the other kind."""
         device = secrets.token_urlsafe(32)
         async with self._pool().connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 "UPDATE pads SET pairing_code_hash = NULL, device_hash = %s, paired_at = %s"
-                " WHERE pairing_code_hash = %s AND pairing_expires > %s AND revoked_at IS NULL"
-                " RETURNING id, organisation, name", (_hash(device), now, _hash(code.strip()), now))
+                " WHERE pairing_code_hash = %s AND pairing_expires > %s AND kind = %s AND revoked_at IS NULL"
+                " RETURNING id, organisation, name, kind", (_hash(device), now, _hash(code.strip()), now, kind))
             row = await cur.fetchone()
         return (Pad(**row), device) if row else None
 
-    async def find(self, device: str) -> Pad | None:
+    async def find(self, device: str, kind: str = PAD) -> Pad | None:
         if not device:
             return None
         async with self._pool().connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute("SELECT id, organisation, name FROM pads WHERE device_hash = %s AND revoked_at IS NULL",
-                              (_hash(device),))
+            await cur.execute("SELECT id, organisation, name, kind FROM pads WHERE device_hash = %s AND kind = %s"
+                              " AND revoked_at IS NULL", (_hash(device), kind))
             row = await cur.fetchone()
         return Pad(**row) if row else None
 
     async def paired(self, organisation: str) -> bool:
         async with self._pool().connection() as conn:
-            cur = await conn.execute("SELECT 1 FROM pads WHERE organisation = %s AND device_hash IS NOT NULL"
-                                     " AND revoked_at IS NULL LIMIT 1", (organisation,))
+            cur = await conn.execute("SELECT 1 FROM pads WHERE organisation = %s AND kind = 'pad'"
+                                     " AND device_hash IS NOT NULL AND revoked_at IS NULL LIMIT 1", (organisation,))
             return await cur.fetchone() is not None
 
     async def invite(self, organisation: str, case_number: str, act: str, invited_by: str,

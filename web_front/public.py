@@ -16,6 +16,7 @@ from . import forms, i18n, labels
 from .apis import ApiError
 from .app import Front, client, expired_form, front_of, posted, render
 from .links import BadLink, ExpiredLink
+from .pad import paired_board
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 20
@@ -191,17 +192,20 @@ def _board_view(board, centre: str) -> dict:
 
 
 async def board(request: Request):
+    """The hall board: a paired board shows its centre; any other browser the one `?centre=` names, or all."""
     front = front_of(request)
-    centre = request.query_params.get("centre", "")[:50]
+    paired = await paired_board(request)
+    centre = paired.organisation if paired else request.query_params.get("centre", "")[:50]
     current = await front.board.current()
-    if centre and centre not in {r.code for r in current.centres}:
+    if centre and not paired and centre not in {r.code for r in current.centres}:
         return RedirectResponse("/board", status_code=303)
-    return render(request, "board.html", all_centres=current.centres, **_board_view(current, centre))
+    return render(request, "board.html", all_centres=current.centres, paired=paired, **_board_view(current, centre))
 
 
 async def board_events(request: Request):
     front = front_of(request)
-    centre = request.query_params.get("centre", "")[:50]
+    paired = await paired_board(request)
+    centre = paired.organisation if paired else request.query_params.get("centre", "")[:50]
     locale = i18n.choose(request.query_params.get("lang"), request.cookies.get("lang"))
     fragment = front.templates.get_template("_board.html")
 

@@ -1,8 +1,8 @@
 """County IT's pages below the browser (Starlette's test client; the APIs of an in-process hall on
 the real PostgreSQL, over a copy of the staff register): the register searched, a person's posts
 changed through the register's own validation (each problem at its field, the file untouched),
-unlock, a first password shown once, revoke and reinstate, rating pads paired and unpaired; a
-clerk's session is refused and its forged POST writes nothing."""
+unlock, a first password shown once, revoke and reinstate, rating pads and hall boards paired and
+unpaired; a clerk's session is refused and its forged POST writes nothing."""
 from __future__ import annotations
 
 import shutil
@@ -140,6 +140,48 @@ def test_a_pad_is_paired_with_a_code_shown_once_and_unpaired(browser, hall, it):
     assert hall.sql("web_front", "SELECT revoked_at IS NOT NULL FROM pads WHERE id = %s", [pad_id]) == [(True,)]
 
 
+def code_of(made) -> str:
+    return made.text.split('<p class="big"><code>', 1)[1].split("</code>", 1)[0]
+
+
+def test_a_board_is_paired_to_a_centre_once_shows_it_and_unpaired_is_plain_again(browser, hall, it):
+    page = it.get("/it/pads")
+    assert "评价器与大屏配对" in page.text
+    wrong = it.post("/it/boards", data={"csrf": csrf_of(page), "centre": "county-desk"})  # only a centre
+    assert wrong.status_code == 400 and 'href="#centre"' in wrong.text and 'href="#organisation"' not in wrong.text
+    made = it.post("/it/boards", data={"csrf": csrf_of(page), "centre": "zhangqiao-centre", "board_name": "张桥大屏"})
+    code = code_of(made)
+    assert made.status_code == 200 and code.isdigit() and len(code) == 8 and "/board/pair" in made.text
+    pad_code = code_of(it.post("/it/pads", data={"csrf": csrf_of(page), "organisation": "county-desk"}))
+
+    screen = Party(browser)
+    form = screen.get("/board/pair")
+    for refused in ("12345678", "12ab", pad_code):  # wrong, malformed, a pad's code
+        answer = screen.post("/board/pair", data={"csrf": csrf_of(form), "code": refused})
+        assert answer.status_code == 400 and 'href="#code"' in answer.text and 'aria-invalid="true"' in answer.text
+    paired = screen.post("/board/pair", data={"csrf": csrf_of(form), "code": code}, follow_redirects=False)
+    assert paired.status_code == 303 and paired.headers["location"] == "/board"
+    assert "httponly" in paired.headers["set-cookie"].lower()
+    for shown in (screen.get("/board"), screen.get("/board", params={"centre": "county-centre"})):
+        assert shown.status_code == 200 and 'data-code="zhangqiao-centre"' in shown.text
+        assert 'data-code="county-centre"' not in shown.text and 'id="centre"' not in shown.text
+    assert "评价器配对" in screen.get("/pad").text  # a board is no pad
+    other = Party(browser)
+    used = other.post("/board/pair", data={"csrf": csrf_of(other.get("/board/pair")), "code": code})
+    assert used.status_code == 400 and 'href="#code"' in used.text
+    assert 'data-code="county-centre"' in other.get("/board").text  # an unpaired browser: every centre
+
+    listed = it.get("/it/pads")
+    assert "张桥大屏" in listed.text and code not in listed.text
+    board_id = hall.sql("web_front", "SELECT id FROM pads WHERE name = '张桥大屏' AND kind = 'board'")[0][0]
+    assert it.post(f"/it/pads/{board_id}/unpair", data={"csrf": csrf_of(listed)}, follow_redirects=False) \
+        .status_code == 303
+    plain = screen.get("/board")
+    assert 'data-code="county-centre"' in plain.text and 'id="centre"' in plain.text
+    by_query = screen.get("/board", params={"centre": "luqiao-centre"})
+    assert 'data-code="luqiao-centre"' in by_query.text and 'data-code="zhangqiao-centre"' not in by_query.text
+
+
 def test_a_clerks_session_is_refused_and_its_forged_posts_write_nothing(browser, hall):
     clerk = signed_in(browser, hall, CLERK)
     assert clerk.get("/it").status_code == 403 and clerk.get(f"/it/persons/{OTHER_CLERK}").status_code == 403
@@ -149,6 +191,7 @@ def test_a_clerks_session_is_refused_and_its_forged_posts_write_nothing(browser,
     assert clerk.post(f"/it/persons/{OTHER_CLERK}/revoke", data={"csrf": csrf_of(page), "reason": "x"}).status_code \
         == 403
     assert clerk.post("/it/pads", data={"csrf": csrf_of(page), "organisation": "county-desk"}).status_code == 403
+    assert clerk.post("/it/boards", data={"csrf": csrf_of(page), "centre": "county-centre"}).status_code == 403
     after = account(hall, OTHER_CLERK)
     assert (after.must_change_password, after.revoked_at) == (before.must_change_password, before.revoked_at)
     assert not hall.sql("web_front", "SELECT 1 FROM pads WHERE made_by = %s", [CLERK])
