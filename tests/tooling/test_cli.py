@@ -212,6 +212,7 @@ def _running(pid: int) -> bool:
         return False
 
 
+@pytest.mark.timeout(400)  # its own waits (start, flow, stop) are 120 s each: a loaded machine needs them all
 def test_a_terminated_chaos_run_stops_its_servers_and_processes(process_env):
     proc = subprocess.Popen([ONEWINDOW, "chaos", "--fault", "poison", "--cases-per-fault", "2000", "--rate", "2"],
                             cwd=ROOT, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
