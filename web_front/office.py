@@ -25,7 +25,7 @@ from hall.staff import PostKind
 from . import forms, i18n
 from .apis import ApiError
 from .app import expired_form, posted, render
-from .oversight import Period, name_of, period_of
+from .oversight import name_of, period_of
 from .staff import Person, signed_in_at
 
 OFFICERS = {PostKind.SUPERVISION_OFFICER.value}
@@ -65,6 +65,16 @@ def _errors(error: ApiError, values: dict) -> dict:
         if name in values or name in FIELD_ERRORS:
             found.setdefault(name, FIELD_ERRORS[name])
     return found
+
+
+def refusal(error: ApiError, form: forms.Form, failed: str, codes=("INVALID_ARGUMENT", "FAILED_PRECONDITION")):
+    """What a form shows when the API refuses its act: the fields at fault, else `failed` with the
+    API's reason; an error of any other kind is raised again."""
+    if error.code not in codes:
+        raise error
+    for name, message in _errors(error, form.values).items():
+        form.errors.setdefault(name, message)
+    return None if form.errors else i18n.said(failed, why=error.message)
 
 
 # --- the warning board --------------------------------------------------------------------------
@@ -147,11 +157,8 @@ async def instruct(request: Request):
         except ApiError as error:
             if error.code == "NOT_FOUND":
                 return render(request, "error.html", status=404, title="没有这个预警", text="没有找到这个预警。")
-            if error.code not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
-                raise
-            form.errors.update(_errors(error, v))
-            problem = None if form.errors else i18n.said("未能督办：%(why)s", why=error.message)
-            return await _board_again(request, back, {int(warning_id): form}, problem)
+            return await _board_again(request, back, {int(warning_id): form},
+                                      refusal(error, form, "未能督办：%(why)s"))
         return RedirectResponse(f"/office?{urlencode(board_query(dict(parse_qsl(back[:600]))))}#warning-{warning_id}",
                                 status_code=303)
     return await _board_again(request, back, {int(warning_id): form})
@@ -254,11 +261,8 @@ async def rectification_act(request: Request):
         except ApiError as error:
             if error.code == "NOT_FOUND":
                 return render(request, "error.html", status=404, title="没有这个整改事项", text="没有找到这个整改事项。")
-            if error.code not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
-                raise
-            form.errors.update(_errors(error, form.values))
-            problem = None if form.errors else i18n.said("未能办理：%(why)s", why=error.message)
-            return await rectifications(request, {(rating_id, action): form}, problem, status=400)
+            return await rectifications(request, {(rating_id, action): form},
+                                        refusal(error, form, "未能办理：%(why)s"), status=400)
         return RedirectResponse(f"/office/rectifications#item-{rating_id}", status_code=303)
     return await rectifications(request, {(rating_id, action): form}, status=400)
 
@@ -320,10 +324,7 @@ async def register_complaint(request: Request):
             department=v["department"], text=v["text"], contact_name=v["contact_name"],
             contact_phone=v["contact_phone"], contact_email=v["contact_email"]))
     except ApiError as error:
-        if error.code not in ("INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION"):
-            raise
-        form.errors.update(_errors(error, v))
-        problem = None if form.errors else i18n.said("未能登记：%(why)s", why=error.message)
+        problem = refusal(error, form, "未能登记：%(why)s", ("INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION"))
         return await complaints(request, form, problem, status=400)
     return RedirectResponse(f"/office/complaints?registered={complaint.id}#complaint-{complaint.id}", status_code=303)
 
@@ -363,12 +364,10 @@ async def close_suggestion(request: Request):
         except ApiError as error:
             if error.code == "NOT_FOUND":
                 return render(request, "error.html", status=404, title="没有这条建议", text="没有找到这条监察建议。")
-            if error.code not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
-                raise
             if error.code == "INVALID_ARGUMENT":
-                form.errors["note"] = FIELD_ERRORS["review"]
-            problem = None if form.errors else i18n.said("未能办结：%(why)s", why=error.message)
-            return await suggestions(request, {suggestion_id: form}, problem, status=400)
+                form.errors["note"] = FIELD_ERRORS["review"]  # the note is the suggestion's only field
+            return await suggestions(request, {suggestion_id: form}, refusal(error, form, "未能办结：%(why)s"),
+                                     status=400)
         return RedirectResponse(f"/office/suggestions?all=1#suggestion-{suggestion_id}", status_code=303)
     return await suggestions(request, {suggestion_id: form}, status=400)
 
