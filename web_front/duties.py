@@ -18,7 +18,7 @@ from hall.staff import PostKind
 from . import forms, i18n
 from .apis import ApiError
 from .app import expired_form, posted, render
-from .oversight import name_of
+from .oversight import every_row, name_of
 from .staff import Person, signed_in_at
 
 DEPARTMENT_POSTS = {PostKind.HANDLER.value, PostKind.APPROVER.value, PostKind.CHECKER.value}
@@ -50,18 +50,6 @@ async def _person(request: Request) -> Person | Response:
                               "督办答复、差评整改和投诉答复由被督办、被评价的窗口和办理室办理。")
 
 
-async def _all(person: Person, method, request, field: str) -> list:
-    rows, token = [], ""
-    while len(rows) < MOST:
-        request.page_token = token
-        reply = await person.call(method, request)
-        rows += getattr(reply, field)
-        token = reply.next_page_token
-        if not token:
-            break
-    return rows[:MOST]
-
-
 async def duties(request: Request, forms_shown: dict | None = None, problem: str | None = None, status: int = 200):
     person = await _person(request)
     if isinstance(person, Response):
@@ -70,12 +58,12 @@ async def duties(request: Request, forms_shown: dict | None = None, problem: str
     department = session.post_kind in DEPARTMENT_POSTS
     instructions, complaints = [], []
     if department:
-        instructions = await _all(person, sup.ListWarnings, spb.ListWarningsRequest(
-            filters=spb.WarningFilters(instructed_unreplied=True), page_size=200), "warnings")
-        complaints = await _all(person, sup.ListComplaints, spb.ListComplaintsRequest(open_only=True, page_size=200),
-                                "complaints")
-    items = await _all(person, sup.ListRectifications, spb.ListRectificationsRequest(open_only=True, page_size=200),
-                       "items")
+        instructions = await every_row(person, sup.ListWarnings, spb.ListWarningsRequest(
+            filters=spb.WarningFilters(instructed_unreplied=True), page_size=200), "warnings", MOST)
+        complaints = await every_row(person, sup.ListComplaints,
+                                     spb.ListComplaintsRequest(open_only=True, page_size=200), "complaints", MOST)
+    items = await every_row(person, sup.ListRectifications,
+                            spb.ListRectificationsRequest(open_only=True, page_size=200), "items", MOST)
     # a department's items are its windows' and offices': this page shows the ones of my window or office
     here = session.organisation
     items = [r for r in items if r.by_organisation in ("", here) or r.organisation == here]

@@ -23,7 +23,7 @@ from hall.staff import PostKind
 from . import documents, i18n
 from .apis import ApiError
 from .app import expired_form, posted, render
-from .oversight import bar_chart, month_of, month_period, name_of, percent, period_of
+from .oversight import bar_chart, every_row, month_of, month_period, name_of, percent, period_of
 from .staff import Person, signed_in_at
 
 READERS = {PostKind.LEADER.value, PostKind.SUPERVISION_OFFICER.value}
@@ -33,6 +33,7 @@ GROUPS = {"overall": spb.OVERALL, "department": spb.DEPARTMENT, "item": spb.ITEM
 LISTED = {"accepted", "immediate", "concluded", "concluded_on_site", "concluded_on_time", "ratings", "dissatisfied",
           "complaints"}
 BY_ACT = {"window", "person", "centre"}
+MOST = 2000  # rows of a month's list read for the 通报, at most
 # the counts a leader reads first, in the order of the table
 COUNTS = ("received", "accepted", "concluded", "concluded_on_time", "immediate", "consulted", "ratings",
           "satisfied", "dissatisfied", "complaints", "fees_collected")
@@ -80,19 +81,6 @@ async def figures(request: Request):
                        period_query=urlencode(period.query))
 
 
-async def _all(call, method, request, field: str, most: int = 2000) -> list:
-    """Every row of a paged list call, at most `most`."""
-    rows, token = [], ""
-    while len(rows) < most:
-        request.page_token = token
-        reply = await call(method, request)
-        rows += getattr(reply, field)
-        token = reply.next_page_token
-        if not token:
-            return rows
-    return rows
-
-
 def department_ranking(figures: list) -> list:
     """The departments of a month in the order of the 通报: on-time rate, then satisfaction, then the
     cases concluded (a department with nothing concluded comes last)."""
@@ -111,13 +99,15 @@ async def bulletin_of(person: Person, month: str) -> dict:
     overall = await call(sup.GetFigures, spb.GetFiguresRequest(period=period.message, group_by=spb.OVERALL))
     by_department = await call(sup.GetFigures, spb.GetFiguresRequest(period=period.message, group_by=spb.DEPARTMENT))
     assessment = await call(sup.GetAssessment, spb.GetAssessmentRequest(month=month))
-    reds = await _all(call, sup.ListWarnings, spb.ListWarningsRequest(period=period.message, colour=spb.RED,
-                                                                      page_size=500), "warnings")
+    reds = await every_row(person, sup.ListWarnings, spb.ListWarningsRequest(
+        period=period.message, colour=spb.RED, page_size=500), "warnings", MOST)
     first, last = period.start.isoformat(), period.end.isoformat()
-    complaints = [c for c in await _all(call, sup.ListComplaints, spb.ListComplaintsRequest(page_size=500),
-                                        "complaints") if first <= c.registered_on[:10] <= last]
-    items = [r for r in await _all(call, sup.ListRectifications, spb.ListRectificationsRequest(page_size=500),
-                                   "items") if first <= r.opened_on[:10] <= last]
+    complaints = await every_row(person, sup.ListComplaints, spb.ListComplaintsRequest(page_size=500), "complaints",
+                                 MOST)
+    complaints = [c for c in complaints if first <= c.registered_on[:10] <= last]
+    items = await every_row(person, sup.ListRectifications, spb.ListRectificationsRequest(page_size=500), "items",
+                            MOST)
+    items = [r for r in items if first <= r.opened_on[:10] <= last]
     county = overall.figures[0] if overall.figures else spb.Figures()
     ranked = [w for w in assessment.windows if w.rank]
     return {"month": month, "county": county, "departments": department_ranking(list(by_department.figures)),

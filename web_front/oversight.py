@@ -17,6 +17,7 @@ from hall.catalogue import OrgChart
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 LONGEST_PERIOD = 366  # days a period may span
+BAD_DAYS = "起止日期的格式为 2026-03-01，截止日期不早于开始日期，跨度不超过一年"
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def period_of(query, today: dt.date) -> Period:
         except ValueError:
             first = last = None
         if first is None or last is None or last < first or (last - first).days >= LONGEST_PERIOD:
-            return Period(**{**this_month.__dict__, "error": "起止日期的格式为 2026-03-01，截止日期不早于开始日期，跨度不超过一年"})
+            return Period(**{**this_month.__dict__, "error": BAD_DAYS})
         return Period(first, last)
     if month:
         return month_period(month) if MONTH.fullmatch(month) else Period(**{**this_month.__dict__,
@@ -98,6 +99,19 @@ def name_of(org: OrgChart, key: str) -> str:
     return LEVEL.get(key, key)
 
 
+async def every_row(person, method, request, field: str, most: int) -> list:
+    """The rows of a paged list call (the reply's `field`), page after page, at most `most`."""
+    rows, token = [], ""
+    while len(rows) < most:
+        request.page_token = token
+        reply = await person.call(method, request)
+        rows += getattr(reply, field)
+        token = reply.next_page_token
+        if not token:
+            break
+    return rows[:most]
+
+
 def percent(value) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -116,8 +130,9 @@ def bar_chart(title: str, rows: list[tuple[str, float]], unit: str = "", width: 
         y = gap + i * (bar + gap)
         length = max(int(room * value / top), 1 if value else 0)
         shown = f"{value:.1f}{unit}" if isinstance(value, float) and unit == "%" else f"{value:g}{unit}"
-        parts.append(f'<text x="{label_width - 6}" y="{y + bar * 0.7:.0f}" text-anchor="end">{escape(label[:14])}</text>'
+        baseline = f"{y + bar * 0.7:.0f}"
+        parts.append(f'<text x="{label_width - 6}" y="{baseline}" text-anchor="end">{escape(label[:14])}</text>'
                      f'<rect x="{label_width}" y="{y}" width="{length}" height="{bar}"/>'
-                     f'<text x="{label_width + length + 6}" y="{y + bar * 0.7:.0f}">{escape(shown)}</text>')
+                     f'<text x="{label_width + length + 6}" y="{baseline}">{escape(shown)}</text>')
     parts.append("</svg>")
     return "".join(parts)
