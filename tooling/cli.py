@@ -80,7 +80,24 @@ def current_settings() -> SystemSettings:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+class Terminated(SystemExit):
+    """SIGTERM to a command that started servers and processes of its own (`_exit_on_sigterm`)."""
+
+
+class _Commands(click.Group):
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, **kwargs)
+        except Terminated as exc:
+            # The command's own with-blocks have stopped what it started. Its clients' threads may
+            # still be retrying calls to those stopped servers (a load's submissions, for minutes):
+            # the interpreter's exit would wait for them, so exit now.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.code)
+
+
+@click.group(cls=_Commands)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """onewindow: county one-stop service halls (便民服务中心)."""
@@ -357,7 +374,9 @@ def _run_system(name: str, play, log_dir: Path | None) -> None:
 def _exit_on_sigterm() -> None:
     """A command that starts processes and servers of its own stops them when it is terminated,
     as when interrupted: SIGTERM unwinds like Ctrl-C instead of leaving them running."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    def terminated(signum, frame):
+        raise Terminated(128 + signum)
+    signal.signal(signal.SIGTERM, terminated)
 
 
 @main.command()
