@@ -38,7 +38,7 @@ from .config import Settings, load_settings
 from .db import open_pool
 from .housekeeping import prune
 from .inbox import Early, Inbox
-from .relay import RECOVERABLE, OutboxRelay, Publisher
+from .relay import RECOVERABLE, OutboxRelay, Publisher, queue_arguments
 from .timesource import SystemTime
 from .uow import unit_of_work_factory
 
@@ -81,7 +81,8 @@ class Kernel(DependencyProvider):
         self.pool = open_pool(self.settings.database_url, self.service, self.settings.db_pool_size,
                               name=f"{self.service}-bus")
         unit_of_work = unit_of_work_factory(self.pool, self.service, self.service, self.time)
-        self.inbox = Inbox(unit_of_work, self.service, Publisher.for_dead_letters(self.settings.amqp_url),
+        self.inbox = Inbox(unit_of_work, self.service,
+                           Publisher.for_dead_letters(self.settings.amqp_url, self.settings.queue_type),
                            attempts=self.settings.dead_letter_after)
         self.relay = OutboxRelay(self.pool, self.settings.database_url, self.service, self.service,
                                  Publisher.for_events(self.settings.amqp_url, self.service),
@@ -117,6 +118,7 @@ class Kernel(DependencyProvider):
 
 
 PUT_BACK = "put_back"  # what an entry returns for its message to go back to the queue
+QUEUE_TYPE_CONFIG_KEY = "ONEWINDOW_QUEUE_TYPE"  # the nameko config key busrun sets from the settings
 
 
 class _EventHandler(EventHandler):
@@ -129,6 +131,10 @@ class _EventHandler(EventHandler):
     the process stopped consuming. The message, unacknowledged, is delivered again on the new
     connection, and the inbox skips it if the handler's effect was committed.
     """
+
+    def setup(self):
+        super().setup()  # nameko names the queue; it is declared at the consumer's start, with these arguments
+        self.queue.queue_arguments = queue_arguments(self.container.config.get(QUEUE_TYPE_CONFIG_KEY, "classic"))
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         try:
@@ -197,7 +203,8 @@ def queue_name(service_name: str, handler: Handler) -> str:
     return f"evt-{handler.source}-{handler.event}--{service_name}.{handler.id}"
 
 
-def declare_queues(amqp_url: str, service_name: str, service_cls, purge: bool = False) -> list[str]:
+def declare_queues(amqp_url: str, service_name: str, service_cls, purge: bool = False,
+                   queue_type: str = "classic") -> list[str]:
     """Declare the queue of every handler of a service, exactly as nameko will.
 
     Run before any process starts (by `migrate`): an event published before its consumer's queue
@@ -212,7 +219,8 @@ def declare_queues(amqp_url: str, service_name: str, service_cls, purge: bool = 
         for handler in service_cls.HANDLERS:
             name = queue_name(service_name, handler)
             queue = kombu.Queue(name, exchange=get_event_exchange(handler.source, {}), routing_key=handler.event,
-                                durable=True, auto_delete=False, exclusive=False)
+                                durable=True, auto_delete=False, exclusive=False,
+                                queue_arguments=queue_arguments(queue_type))
             bound = queue(channel)
             bound.declare()
             if purge:  # a scratch run: messages of an earlier database mean nothing now

@@ -28,6 +28,7 @@ import sys  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from services import logs  # noqa: E402
+from services.bus import QUEUE_TYPE_CONFIG_KEY  # noqa: E402
 from services.config import ConfigError, load_settings  # noqa: E402
 from services.health import process_health  # noqa: E402
 
@@ -50,8 +51,8 @@ def main(argv: list[str]) -> int:
         log.error("%s", exc)
         return 2
     logs.configure_from(settings)
-    runner = ServiceRunner({"AMQP_URI": settings.amqp_url, "max_workers": 20,
-                            "PARENT_CALLS_TRACKED": 10, "SERIALIZER": "json"})
+    runner = ServiceRunner({"AMQP_URI": settings.amqp_url, "max_workers": 20, "PARENT_CALLS_TRACKED": 10,
+                            "SERIALIZER": "json", QUEUE_TYPE_CONFIG_KEY: settings.queue_type})
     runner.add_service(service)
     health = process_health(settings, [service.__module__.partition(".")[0]], broker=True)
     if settings.metrics_port:

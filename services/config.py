@@ -20,9 +20,16 @@ SECRET = {"secret": True}  # marks a setting whose value `describe` never shows
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
 
-    amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", description="RabbitMQ (its password is a secret)")
+    amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/",
+                          description="RabbitMQ (its password is a secret); the nodes of a cluster as URLs joined "
+                                      "by `;`, tried in turn when the one in use goes")
+    queue_type: Literal["classic", "quorum"] = Field(
+        "classic", description="type of the queues the processes declare: `quorum` in a RabbitMQ cluster (the "
+                               "production overlay's; a queue's type is fixed when declared, see the runbook)")
     database_url: str = Field("postgresql://postgres@127.0.0.1:5432/onewindow",
-                              description="PostgreSQL; the database is created by `migrate`")
+                              description="PostgreSQL; the database is created by `migrate`; with standbys, every "
+                                          "server in one URL (host1:port1,host2:port2) and "
+                                          "`?target_session_attrs=read-write`, so that the primary is found")
     org: Path = Field(ROOT / "deploy" / "org.yaml", description="org chart (departments, organisations, agents)")
     catalogue: Path = Field(ROOT / "deploy" / "catalogue.yaml", description="catalogue of items (事项目录)")
     staff: Path = Field(ROOT / "deploy" / "staff.yaml", description="staff register (persons and their posts; no "
@@ -64,7 +71,9 @@ class Settings(BaseSettings):
     @field_validator("amqp_url")
     @classmethod
     def _amqp(cls, url: str) -> str:
-        return _url(url, ("amqp", "amqps"))
+        for node in url.split(";"):
+            _url(node, ("amqp", "amqps"))
+        return url
 
     @field_validator("database_url")
     @classmethod
@@ -128,6 +137,8 @@ def load_settings(cls: type[S] = Settings) -> S:
 
 
 def hide_password(url: str) -> str:
+    if ";" in url:  # the nodes of a broker cluster
+        return ";".join(hide_password(node) for node in url.split(";"))
     parts = urlsplit(url)
     if parts.password is None:
         return url

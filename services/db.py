@@ -81,7 +81,7 @@ def migrate(url: str, schema: str, sources: list[Path]) -> list[str]:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-    parts = urlsplit(url)
+    parts = urlsplit(primary_url(url))
     query = "&".join(filter(None, [parts.query, f"schema={schema}"]))
     backend = get_backend(urlunsplit(parts._replace(scheme="postgresql+psycopg", query=query)))
     migrations = read_migrations(*[str(s) for s in sources])
@@ -92,6 +92,19 @@ def migrate(url: str, schema: str, sources: list[Path]) -> list[str]:
         return [m.id for m in pending]
     finally:
         backend.connection.close()
+
+
+def primary_url(url: str) -> str:
+    """`url` naming the one server that answers it: for a URL of several servers (a primary and its
+    standbys, `host1:port1,host2:port2`), the one libpq chose, for tools that take a single host."""
+    parts = urlsplit(url)
+    if "," not in parts.netloc:
+        return url
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        host, port = conn.info.host, conn.info.port
+    user = parts.netloc.rpartition("@")[0]
+    host = f"[{host}]" if ":" in host else host
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}:{port}" if user else f"{host}:{port}"))
 
 
 def pending_migrations(url: str, schema: str, sources: list[Path], connect_timeout: int = 2) -> list[str]:

@@ -31,6 +31,12 @@ DEAD_LETTER_QUEUE = "onewindow.dead-letters"
 RECOVERABLE = (psycopg.OperationalError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError, OSError)
 
 
+def queue_arguments(queue_type: str) -> dict[str, str]:
+    """The declaration arguments of a queue of `queue_type` (a setting). Classic queues are declared
+    without any, as they always were: a queue is redeclared only with the arguments it was made with."""
+    return {"x-queue-type": queue_type} if queue_type != "classic" else {}
+
+
 class Publisher:
     """A confirmed, persistent publisher to one exchange, reconnecting after a failure."""
 
@@ -50,9 +56,10 @@ class Publisher:
         return cls(amqp_url, get_event_exchange(service, {}))
 
     @classmethod
-    def for_dead_letters(cls, amqp_url: str) -> Publisher:
+    def for_dead_letters(cls, amqp_url: str, queue_type: str = "classic") -> Publisher:
         exchange = kombu.Exchange(DEAD_LETTER_EXCHANGE, type="fanout", durable=True)
-        return cls(amqp_url, exchange, kombu.Queue(DEAD_LETTER_QUEUE, exchange, durable=True))
+        return cls(amqp_url, exchange, kombu.Queue(DEAD_LETTER_QUEUE, exchange, durable=True,
+                                                   queue_arguments=queue_arguments(queue_type)))
 
     def declare(self) -> None:
         """Declare the exchange (and queue) now, so that they exist before the first publish."""

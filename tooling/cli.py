@@ -30,7 +30,10 @@ NEEDS_SERVICES = {"test", "up", "migrate", "bench-relay", "bench-worklist", "dem
 
 
 def _answers(url: str, default_port: int) -> tuple[str, int, bool]:
-    parts = urlsplit(url)
+    """Whether the (first) server of `url` answers: a broker cluster's URLs are joined by `;`, a
+    database's servers by `,`."""
+    first = urlsplit(url.split(";")[0]).netloc.rpartition("@")[2].split(",")[0]
+    parts = urlsplit(f"//{first}")
     host, port = parts.hostname or "127.0.0.1", parts.port or default_port
     try:
         socket.create_connection((host, port), timeout=2).close()

@@ -49,7 +49,8 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
     ensure_database(settings.database_url)
     for service in SERVICES:
         applied = migrate(settings.database_url, service.name, service_migrations(service.package))
-        queues = declare_queues(settings.amqp_url, service.name, service.bus_class(), purge=scratch) if service.bus else []
+        queues = declare_queues(settings.amqp_url, service.name, service.bus_class(), purge=scratch,
+                                queue_type=settings.queue_type) if service.bus else []
         echo(f"{service.name}: {len(applied)} migration(s) applied, {len(queues)} queue(s) declared")
     applied = migrate(settings.database_url, WEB_FRONT, [WEB_MIGRATIONS])
     echo(f"web front: {len(applied)} migration(s) applied")

@@ -35,3 +35,20 @@ def test_no_service_reads_its_settings_at_import_but_its_process_refuses_them_at
     started = subprocess.run([PYTHON, "-m", "services.busrun", "supervision_svc.service:SupervisionService"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert started.returncode == 2 and "ONEWINDOW_SUPERVISION_POLL_SECONDS" in started.stderr
+
+
+def test_a_broker_cluster_is_its_nodes_urls_each_checked_and_each_password_hidden(monkeypatch):
+    from services.config import hide_password
+
+    monkeypatch.setenv("ONEWINDOW_AMQP_URL", "amqp://u:pw@10.0.0.1:5672/;amqp://u:pw@10.0.0.2:5672/")
+    monkeypatch.setenv("ONEWINDOW_QUEUE_TYPE", "quorum")
+    settings = load_settings()
+    assert settings.queue_type == "quorum"
+    assert hide_password(settings.amqp_url) == "amqp://u:***@10.0.0.1:5672/;amqp://u:***@10.0.0.2:5672/"
+    monkeypatch.setenv("ONEWINDOW_AMQP_URL", "amqp://u:pw@10.0.0.1:5672/;10.0.0.2")
+    with pytest.raises(ConfigError, match="ONEWINDOW_AMQP_URL"):
+        load_settings()
+    monkeypatch.setenv("ONEWINDOW_AMQP_URL", "amqp://u:pw@10.0.0.1:5672/")
+    monkeypatch.setenv("ONEWINDOW_QUEUE_TYPE", "stream")
+    with pytest.raises(ConfigError, match="ONEWINDOW_QUEUE_TYPE"):
+        load_settings()
