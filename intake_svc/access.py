@@ -20,6 +20,8 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "GetBoard": EVERYONE,  # the hall board (大屏): counts only
     "ListCases": {C, A},  # the desk's own cases (本窗口今日): a clerk its organisation's, an agent its own
     "RecordFee": {C},  # 一次性收费 at the window; an agent collects nothing (代办 is free of charge)
+    "ListAgentCases": {A},  # 代办台账: an agent's own proxy cases
+    "RecordResultCard": {A},  # 办结反馈单: the case's own agent
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (the public lookup has its own

@@ -13,11 +13,12 @@ from services.errors import InvalidRequest, NotFound
 from services.grpcutil import add_servicer, rpc
 from services.timesource import SystemTime, TimeSource, local_day
 
-from . import fees
+from . import agents, fees
 from .acceptance import ClerkChoice
 from .access import QUIET, ROLES
 from .board import BoardRow, Counts
 from .guide import Guide, GuideItem
+from .ledger import AgentLedger
 from .settings import IntakeSettings
 from .use_cases import SOURCE, Intake, TrackLimits
 
@@ -97,7 +98,8 @@ def case_view(row: dict) -> pb.CaseView:
         fee_collected_yuan=row["fee_collected_yuan"], fee_receipt_number=row["fee_receipt_number"] or "",
         fee_reduction_reason=row["fee_reduction_reason"] or "",
         fee_collected_on=str(local_day(row["fee_collected_at"])) if row["fee_collected_at"] else "",
-        owed=_owed(row["owed"]))
+        owed=_owed(row["owed"]), card_signed_on=str(row.get("card_signed_on") or ""),
+        card_mark=row.get("card_mark") or "")
 
 
 def case_summary(row: dict) -> pb.CaseSummary:
@@ -108,6 +110,17 @@ def case_summary(row: dict) -> pb.CaseSummary:
         commitment_deadline=str(row["commitment_deadline"] or ""), applicant_name=row["applicant_name"],
         id_number=row["id_number"], phone=row["phone"], first_clerk=row["first_clerk"], agent=row["agent"] or "",
         owed=_owed(row["owed"]))
+
+
+_VIEWS = {pb.LEDGER_VIEW_UNSPECIFIED: agents.View.ALL, pb.LEDGER_OPEN: agents.View.OPEN,
+          pb.LEDGER_WAITING: agents.View.WAITING, pb.LEDGER_CONCLUDED: agents.View.CONCLUDED}
+_MARKS = {pb.SIGNATURE: "signature", pb.THUMBPRINT: "thumbprint"}
+
+
+def agent_case(row: dict) -> pb.AgentCase:
+    return pb.AgentCase(summary=case_summary(row["summary"]), days_used=row["days_used"], limit_days=row["limit_days"],
+                        waiting_for=row["waiting_for"], ended_on=str(row["ended_on"] or ""), result=row["result"],
+                        card_signed_on=str(row["card_signed_on"] or ""))
 
 
 def guide_item(item: GuideItem) -> pb.GuideItem:
@@ -141,6 +154,7 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
 
     def __init__(self, intake: Intake, guide: Guide, unit_of_work, credentials: Credentials):
         self.intake = intake
+        self.ledger = AgentLedger(intake)
         self.guide = guide
         self.unit_of_work = unit_of_work
         self.credentials = credentials
@@ -214,6 +228,23 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
                            request.reduction_reason)
         with self.unit_of_work() as uow:
             return case_view(self.intake.record_fee(uow, caller, request.case_number, pay))
+
+    @rpc
+    def ListAgentCases(self, request, context, caller):
+        if request.view not in _VIEWS:
+            raise InvalidRequest([("view", "one of LEDGER_OPEN, LEDGER_WAITING, LEDGER_CONCLUDED, or unset")])
+        with self.unit_of_work() as uow:
+            page = self.ledger.list(uow, caller, _VIEWS[request.view], request.page_size, request.page_token)
+        open_, waiting, concluded = page["counts"]
+        return pb.ListAgentCasesReply(cases=[agent_case(r) for r in page["cases"]],
+                                      next_page_token=page["next_page_token"],
+                                      counts=pb.LedgerCounts(open=open_, waiting=waiting, concluded=concluded))
+
+    @rpc
+    def RecordResultCard(self, request, context, caller):
+        card = agents.result_card(request.request_id, request.signed_on, _MARKS.get(request.mark, ""))
+        with self.unit_of_work() as uow:
+            return case_view(self.ledger.record_card(uow, caller, request.case_number, card))
 
 
 def build(settings: IntakeSettings, server, time: TimeSource | None = None) -> ApiWiring:

@@ -179,3 +179,30 @@ def list_cases(uow: UnitOfWork, query) -> tuple[list[dict], int | None]:
         f"SELECT * FROM cases WHERE {condition} ORDER BY received_at DESC, case_number DESC LIMIT %(limit)s",
         {**params, "limit": query.size + 1}).fetchall()
     return rows, total
+
+
+# The views of an agent's ledger (agents.View), as conditions on the cases table: open (not ended), waiting
+# for the agent (materials owed, as WAITING; or concluded with the 办结反馈单 not signed), concluded (ended).
+LEDGER = {"all": "TRUE", "open": "status NOT IN ('concluded', 'not_accepted', 'withdrawn')",
+          "waiting": f"({WAITING} OR (status = 'concluded' AND card_signed_on IS NULL))",
+          "concluded": "status IN ('concluded', 'not_accepted', 'withdrawn')"}
+
+
+def list_agent_cases(uow: UnitOfWork, query) -> list[dict]:
+    """A page of an agent's ledger (`agents.LedgerQuery`), newest first, with one more row than the page
+    when there is another; through the index of the agent's cases by time (migration 0009)."""
+    condition = f"agent = %(agent)s AND {LEDGER[query.view]}"
+    params = {"agent": query.agent, "limit": query.size + 1}
+    if query.after is not None:
+        condition += " AND (received_at, case_number) < (%(at)s, %(number)s)"
+        params["at"], params["number"] = query.after
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        f"SELECT * FROM cases WHERE {condition} ORDER BY received_at DESC, case_number DESC LIMIT %(limit)s",
+        params).fetchall()
+
+
+def ledger_counts(uow: UnitOfWork, agent: str) -> tuple[int, int, int]:
+    """How many of an agent's cases are open, waiting for the agent, concluded."""
+    return uow.execute(
+        f"SELECT count(*) FILTER (WHERE {LEDGER['open']}), count(*) FILTER (WHERE {LEDGER['waiting']}), "
+        f"count(*) FILTER (WHERE {LEDGER['concluded']}) FROM cases WHERE agent = %s", [agent]).fetchone()

@@ -48,6 +48,8 @@ EXPECTED = {
     "intake.ListItems": "dcasmlifhp", "intake.GetItem": "dcasmlifhp", "intake.GetBoard": "dcasmlifhp",
     # the desk's own cases (a clerk its organisation's, an agent its own); the fee collected by clerks only
     "intake.ListCases": "ca", "intake.RecordFee": "c",
+    # the agent's ledger (代办台账) and its 办结反馈单: agents only
+    "intake.ListAgentCases": "a", "intake.RecordResultCard": "a",
     "desk.ListTasks": "d", "desk.WatchTasks": "d", "desk.GetProgress": "dsl", "desk.Claim": "d",
     "desk.RequestSupplement": "d", "desk.StartSpecialProcedure": "d", "desk.EndSpecialProcedure": "d",
     "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
@@ -132,6 +134,10 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         # the agent's case is of a free item: a clerk let through meets FAILED_PRECONDITION, nothing is recorded
         "intake.RecordFee": ipb.RecordFeeRequest(request_id="access-fee", case_number=number, amount_yuan="20",
                                                  receipt_number="No.1"),
+        "intake.ListAgentCases": ipb.ListAgentCasesRequest(view=ipb.LEDGER_WAITING, page_size=5),
+        # the agent's case has not concluded: an agent let through meets FAILED_PRECONDITION
+        "intake.RecordResultCard": ipb.RecordResultCardRequest(request_id="access-card", case_number=number,
+                                                               signed_on=receipt.accepted_on, mark=ipb.SIGNATURE),
         "desk.ListTasks": dpb.ListTasksRequest(case_number=number),
         "desk.WatchTasks": dpb.WatchTasksRequest(after_cursor=0),
         "desk.GetProgress": dpb.GetProgressRequest(case_number=number),
@@ -248,6 +254,8 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["intake.GetCase", "centre manager"] == outcomes["intake.GetCase", "leader"] == grpc.StatusCode.OK
     assert outcomes["intake.ListCases", "clerk"] == outcomes["intake.ListCases", "agent"] == grpc.StatusCode.OK
     assert outcomes["intake.RecordFee", "clerk"] == grpc.StatusCode.FAILED_PRECONDITION
+    assert outcomes["intake.ListAgentCases", "agent"] == grpc.StatusCode.OK
+    assert outcomes["intake.RecordResultCard", "agent"] == grpc.StatusCode.FAILED_PRECONDITION
     assert outcomes["supervision.ReviewAppeal", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.CloseSuggestion", "supervision officer"] == grpc.StatusCode.NOT_FOUND

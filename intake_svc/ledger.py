@@ -1,0 +1,37 @@
+"""The proxy agent's use cases over a unit of work (代办制): the ledger of its own cases and the 办结反馈单
+it records; the rules are in `agents`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.access import Caller
+from services.timesource import local_day
+from services.uow import UnitOfWork
+
+from . import agents, store, window
+from .use_cases import Intake
+
+
+@dataclass
+class AgentLedger:
+    intake: Intake
+
+    def list(self, uow: UnitOfWork, caller: Caller, view: agents.View, page_size: int, page_token: str) -> dict:
+        """代办台账: a page of the agent's own cases in a view, newest first, with the counts of each view."""
+        query = agents.ledger_query(caller, view, page_size, page_token)
+        rows = store.list_agent_cases(uow, query)
+        shown = rows[:query.size]
+        token = window.page_token(shown[-1]["received_at"], shown[-1]["case_number"]) if len(rows) > query.size else ""
+        ref, today = self.intake.ref, local_day(uow.time.now())
+        return {"cases": [agents.ledger_row(r, ref.catalogue, ref.calendar, today) for r in shown],
+                "next_page_token": token, "counts": store.ledger_counts(uow, query.agent)}
+
+    def record_card(self, uow: UnitOfWork, caller: Caller, case_number: str, card: agents.ResultCard) -> dict:
+        """办结反馈单: recorded once on the case, in its history with who recorded it."""
+        row = self.intake._case(uow, case_number, caller, lock=True)
+        if agents.may_record_card(caller, row, card, local_day(uow.time.now())):
+            by = caller.actor()
+            store.append(uow, case_number, "result_card_signed", caller.person or caller.code, {
+                "signed_on": str(card.signed_on), "mark": card.mark, "agent": row["agent"]}, by=by, changes={
+                "card_request_id": card.request_id, "card_signed_on": card.signed_on, "card_mark": card.mark})
+        return self.intake.read(uow, caller, case_number)

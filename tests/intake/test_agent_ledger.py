@@ -1,0 +1,122 @@
+"""The proxy agent's ledger (代办台账) and 办结反馈单 on the real PostgreSQL, through intake's use cases with
+time injected: only the agent's own cases, in each view (open, waiting for the agent, concluded) with the
+days used and what is waited for, paged without repeats; the card recorded once, by the case's agent, on a
+concluded case, on a day it can have been signed, with its history entry."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from intake_svc import agents
+from intake_svc.ledger import AgentLedger
+from services.access import Caller, Role
+from services.contracts import new_envelope
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow
+from services.timesource import CHINA
+from tests.intake import test_desk
+from tests.intake.test_desk import AGENT, ROOM, TODAY, application, proxy
+
+desk = test_desk.desk  # the fixture
+
+OTHER_AGENT = Caller(Role.AGENT, "agent-zhangqiao-dayang", "zhangqiao-dayang-room")
+
+
+def ledger(desk, caller=AGENT, view=agents.View.ALL, size=0, token="") -> dict:
+    with desk.uow() as work:
+        return AgentLedger(desk.intake).list(work, caller, view, size, token)
+
+
+def numbers(page: dict) -> list[str]:
+    return [row["summary"]["case_number"] for row in page["cases"]]
+
+
+def conclude(desk, number: str, result: str = "issued", on: dt.date = TODAY) -> None:
+    """approval's CaseConcluded, as the bus side of intake records it."""
+    desk.clock.set(dt.datetime.combine(on, dt.time(10), CHINA))
+    envelope = new_envelope("approval", "CaseConcluded", number, {"result": result, "decisions": [], "stage": 1,
+                             "concluded_on": str(on), "reasons": []},
+                            desk.clock.now())
+    with desk.uow() as work:
+        desk.intake.concluded(work, envelope)
+
+
+def card(desk, number: str, caller=AGENT, signed_on: str = "", mark="signature", request_id="card-1") -> dict:
+    with desk.uow() as work:
+        return AgentLedger(desk.intake).record_card(work, caller, number, agents.result_card(
+            request_id, signed_on or str(TODAY + dt.timedelta(days=1)), mark))
+
+
+def test_the_ledger_lists_the_agents_own_cases_in_each_view_with_what_it_waits_for(desk):
+    accepted = desk.submit(proxy(), AGENT)["case_number"]
+    owing = desk.submit(proxy(missing=("id_card",)), AGENT)["case_number"]  # a one-time notice
+    issued = desk.submit(proxy(), ROOM)["case_number"]  # the room's clerk files it for the agent
+    rejected = desk.submit(proxy(), AGENT)["case_number"]
+    desk.submit(dataclasses.replace(proxy(), organisation="zhangqiao-dayang-room", agent=OTHER_AGENT.code),
+                OTHER_AGENT)
+    desk.submit(application(organisation=ROOM.organisation), ROOM)  # the room's own case: no agent
+    conclude(desk, issued)
+    conclude(desk, rejected, "rejected")
+    desk.clock.set(dt.datetime(2026, 2, 13, 9, tzinfo=CHINA))  # three working days after acceptance
+
+    every = ledger(desk)
+    assert numbers(every) == [rejected, issued, owing, accepted] and every["next_page_token"] == ""
+    assert every["counts"] == (2, 3, 2)  # open, waiting for the agent, concluded
+    rows = {row["summary"]["case_number"]: row for row in every["cases"]}
+    assert rows[accepted]["waiting_for"] == [] and rows[accepted]["days_used"] == 3
+    assert rows[accepted]["limit_days"] == 20 and rows[accepted]["summary"]["promised_deadline"]
+    assert rows[owing]["waiting_for"] == ["materials"] and rows[owing]["days_used"] == 0  # never accepted
+    assert [code for code, _, _ in rows[owing]["summary"]["owed"]] == ["id_card"]
+    assert rows[issued]["waiting_for"] == ["result", "card"] and rows[issued]["ended_on"] == TODAY
+    assert rows[issued]["days_used"] == 0 and rows[issued]["result"] == "issued"
+    assert rows[rejected]["waiting_for"] == ["card"]
+    assert "*" in rows[accepted]["summary"]["id_number"] and "*" in rows[accepted]["summary"]["phone"]
+
+    assert numbers(ledger(desk, view=agents.View.OPEN)) == [owing, accepted]
+    assert numbers(ledger(desk, view=agents.View.WAITING)) == [rejected, issued, owing]
+    assert numbers(ledger(desk, view=agents.View.CONCLUDED)) == [rejected, issued]
+    assert numbers(ledger(desk, OTHER_AGENT))[:1] and accepted not in numbers(ledger(desk, OTHER_AGENT))
+
+    seen, token = [], ""
+    while True:
+        page = ledger(desk, size=1, token=token)
+        seen += numbers(page)
+        token = page["next_page_token"]
+        if not token:
+            break
+    assert seen == numbers(every)
+
+
+def test_only_an_agent_has_a_ledger_and_bad_pages_are_field_errors(desk):
+    with pytest.raises(Forbidden):
+        ledger(desk, ROOM)
+    with pytest.raises(InvalidRequest) as info:
+        ledger(desk, size=101, token="not a token")
+    assert [f for f, _ in info.value.violations] == ["page_size", "page_token"]
+
+
+def test_the_card_is_recorded_once_by_the_cases_agent_after_it_concluded(desk):
+    number = desk.submit(proxy(), AGENT)["case_number"]
+    with pytest.raises(NotAllowedNow):
+        card(desk, number)  # no result yet
+    conclude(desk, number, on=TODAY)
+    desk.clock.set(dt.datetime(2026, 2, 12, 9, tzinfo=CHINA))
+    with pytest.raises(Forbidden):
+        card(desk, number, OTHER_AGENT)
+    with pytest.raises(InvalidRequest) as info:
+        card(desk, number, signed_on="2026-02-09")  # before it concluded
+    assert [f for f, _ in info.value.violations] == ["signed_on"]
+    with pytest.raises(InvalidRequest):
+        card(desk, number, signed_on="2026-02-13")  # tomorrow
+    with pytest.raises(InvalidRequest) as info:
+        agents.result_card("", "12 Feb", "stamp")
+    assert [f for f, _ in info.value.violations] == ["request_id", "signed_on", "mark"]
+
+    case = card(desk, number, signed_on="2026-02-11", mark="thumbprint")
+    assert (case["card_signed_on"], case["card_mark"]) == (dt.date(2026, 2, 11), "thumbprint")
+    assert case["history"][-1].data["kind"] == "result_card_signed"
+    assert card(desk, number, signed_on="2026-02-11", mark="thumbprint")["history_seq"] == case["history_seq"]
+    with pytest.raises(NotAllowedNow):
+        card(desk, number, request_id="card-2")
+    assert ledger(desk, view=agents.View.WAITING)["cases"] == []
