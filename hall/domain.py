@@ -160,5 +160,5 @@ PUBLIC_STEPS = {
     "co_handling_requested": "协办中", "task_pooled": "待分配承办人", "task_claimed": "部门已签收",
     "task_moved": "部门调整承办人", "decision_proposed": "已拟办，待审核签批", "decision_signed": "审核签批",
     "decided": "部门已作出审批决定", "co_handling_answered": "协办部门已答复", "concluded": "已办结", "withdrawn": "已撤回",
-    "notice_delivered": "已发送通知", "fee_collected": "已收费",
+    "notice_delivered": "已发送通知", "fee_collected": "已收费", "result_card_signed": "已签收办理结果",
 }

@@ -48,3 +48,6 @@ WARNING_FILTER = {"open": "未答复", "instructed": "已督办待答复", "late
 WARNING_FILTER_NAME = {"department": "部门", "item": "事项", "level": "层级", "centre": "中心", "colour": "颜色",
                        "state": "督办状态"}
 COLOUR = {"yellow": "黄牌", "red": "红牌"}
+# the proxy agent's ledger (代办台账): what a case waits for from its agent, how the applicant signed its card
+AGENT_TODO = {"materials": "送交材料", "result": "领取并送达办理结果", "card": "办结反馈单待签收"}
+CARD_MARK = {"signature": "签字", "thumbprint": "按手印"}

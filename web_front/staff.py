@@ -108,6 +108,8 @@ def home_of(post_id: str) -> str:
         return "/centre"
     if kind == PostKind.IT_ADMIN:
         return "/it"
+    if kind == PostKind.PROXY_AGENT:
+        return "/agent"
     return "/work" if kind in (PostKind.HANDLER, PostKind.APPROVER, PostKind.CHECKER) else "/me"
 
 

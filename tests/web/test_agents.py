@@ -1,0 +1,134 @@
+"""The proxy agent's pages (代办制) below the browser and in one real browser, over the APIs of an
+in-process hall on the real PostgreSQL: the agent lands on the ledger (代办台账) of its own cases, reads
+one, is refused another agent's case (403), records the 办结反馈单 of a concluded case with its errors
+kept; the ledger through the real gRPC API; and the ledger and the 403 on a 360 px screen, under 100 KB,
+with no WCAG 2.1 A/AA violation."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import pytest
+from onewindow.intake.v1 import intake_pb2 as ipb
+from starlette.testclient import TestClient
+
+from tests.conftest import in_process_hall
+from tests.flow_steps import approve, case_status, submission, tasks_of
+from tests.web.test_oversight import chromium, front, sign_in_page  # noqa: F401 (fixtures)
+from tests.web.test_pages import PROXY, csrf_of
+from tests.web.test_work import signed_in
+from web_front.run import application
+
+ROOM, AGENT, OTHER = "zhangqiao-liugang-room", "agent-zhangqiao-liugang", "agent-zhangqiao-dayang"
+AGENT_PERSON, OTHER_PERSON, CLERK = "SX0120", "SX0123", "SX0008"  # 江秀兰, 潘伟 (deploy/staff.yaml); a clerk
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def proxied(hall, agent: str = AGENT, room: str = ROOM, **fields) -> ipb.SubmitRequest:
+    request = submission("MZ-001", room, channel=ipb.PROXY_AGENT, agent=agent,
+                         consent_ref=f"WT-{uuid.uuid4().hex[:6]}", **fields)
+    return request
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    """The hall with three cases of the liugang agent (one concluded, issued; one owing a material; one
+    in handling) and one of the dayang agent."""
+    with in_process_hall(tmp_path_factory.mktemp("agents"), web_trusted_proxies=PROXY) as running:
+        agent = running.intake_as(AGENT)
+        concluded = agent.Submit(proxied(running)).case_number
+        owing = agent.Submit(proxied(running, missing=("id_card",))).case_number
+        handling = agent.Submit(proxied(running)).case_number
+        other = running.intake_as(OTHER).Submit(proxied(running, OTHER, "zhangqiao-dayang-room")).case_number
+        desk = running.desk("civil_affairs")
+        (task,) = tasks_of(desk, concluded)
+        approve(desk, task.task_id)
+        case_status(running, concluded, "concluded")
+        running.cases = {"concluded": concluded, "owing": owing, "handling": handling, "other": other}
+        yield running
+
+
+@pytest.fixture
+def browser(hall):
+    with TestClient(application(hall.settings), base_url="https://hall.test", client=(PROXY, 4000),
+                    headers={"X-Forwarded-For": f"203.0.113.{uuid.uuid4().int % 250 + 1}",
+                             "X-Forwarded-Proto": "https"}) as client:
+        yield client
+
+
+def test_the_ledger_lists_the_agents_own_cases_through_the_api(hall):
+    agent = hall.as_person(hall.intake_stub, AGENT_PERSON)
+    c = hall.cases
+    every = agent.ListAgentCases(ipb.ListAgentCasesRequest())
+    assert [x.summary.case_number for x in every.cases] == [c["handling"], c["owing"], c["concluded"]]
+    assert (every.counts.open, every.counts.waiting, every.counts.concluded) == (2, 2, 1)
+    waiting = {x.summary.case_number: list(x.waiting_for) for x in agent.ListAgentCases(
+        ipb.ListAgentCasesRequest(view=ipb.LEDGER_WAITING)).cases}
+    assert waiting == {c["owing"]: ["materials"], c["concluded"]: ["result", "card"]}
+    first = agent.ListAgentCases(ipb.ListAgentCasesRequest(page_size=2))
+    rest = agent.ListAgentCases(ipb.ListAgentCasesRequest(page_size=2, page_token=first.next_page_token))
+    assert [x.summary.case_number for x in [*first.cases, *rest.cases]] == [x.summary.case_number for x in every.cases]
+    row = every.cases[-1]
+    assert row.summary.promised_deadline and row.limit_days == 20 and row.ended_on and row.result == "issued"
+    assert "*" in row.summary.id_number
+    other = hall.as_person(hall.intake_stub, OTHER_PERSON)
+    assert [x.summary.case_number for x in other.ListAgentCases(ipb.ListAgentCasesRequest()).cases] == [c["other"]]
+
+
+def test_an_agent_lands_on_the_ledger_reads_its_own_case_and_gets_403_for_anothers(browser, hall):
+    agent = signed_in(browser, hall, AGENT_PERSON)
+    assert agent.get("/sign-in", follow_redirects=False).headers["location"] == "/agent"
+    c = hall.cases
+    ledger = agent.get("/agent")
+    assert ledger.status_code == 200 and "代办台账" in ledger.text
+    assert c["owing"] in ledger.text and c["concluded"] in ledger.text and c["handling"] not in ledger.text
+    assert "领取并送达办理结果" in ledger.text and c["other"] not in ledger.text
+    assert c["handling"] in agent.get("/agent?view=open").text
+    page = agent.get(f"/agent/cases/{c['owing']}")
+    case = hall.intake_as(AGENT).GetCase(ipb.GetCaseRequest(case_number=c["owing"]))
+    assert page.status_code == 200 and case.applicant.id_number not in page.text and case.consent_ref in page.text
+    assert agent.get(f"/agent/cases/{c['other']}").status_code == 403
+    assert agent.get("/agent/cases/999999999999999").status_code == 404
+    assert signed_in(browser, hall, CLERK).get("/agent").status_code == 403
+
+
+def test_the_card_is_recorded_with_its_errors_kept_and_leaves_the_waiting_list(browser, hall):
+    agent = signed_in(browser, hall, AGENT_PERSON)
+    number = hall.cases["concluded"]
+    page = agent.get(f"/agent/cases/{number}")
+    assert "登记办结反馈单" in page.text
+    tomorrow = (dt.datetime.now(CHINA).date() + dt.timedelta(days=1)).isoformat()
+    wrong = agent.post(f"/agent/cases/{number}/card", data={"csrf": csrf_of(page), "signed_on": tomorrow,
+                                                             "request_id": "r1"})
+    assert wrong.status_code == 400 and 'href="#signed_on"' in wrong.text and 'href="#mark"' in wrong.text
+    assert f'value="{tomorrow}"' in wrong.text
+    today = dt.datetime.now(CHINA).date().isoformat()
+    done = agent.post(f"/agent/cases/{number}/card", data={"csrf": csrf_of(page), "signed_on": today,
+                                                            "mark": "thumbprint", "request_id": "r1"},
+                      follow_redirects=False)
+    assert done.status_code == 303
+    shown = agent.get(done.headers["location"])
+    assert re.search(r'<p id="card">[^<]*按手印', shown.text) and "已签收办理结果" in shown.text
+    assert number not in agent.get("/agent?view=waiting").text
+
+
+def test_the_ledger_and_its_403_on_a_phone_pass_axe_under_100_kb(hall, chromium, front):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from tests.e2e.browser import Weighed, check
+
+    with chromium.new_context(locale="zh-CN", base_url=front, viewport={"width": 360, "height": 740}) as context:
+        page = context.new_page()
+        sign_in_page(page, hall, AGENT_PERSON)
+        expect(page.locator("h1")).to_have_text("代办台账")
+        weighed = Weighed(page)
+        page.goto("/agent?view=all")
+        check(page, "agent ledger", weighed)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.click(f"a[href='/agent/cases/{hall.cases['owing']}']")
+        expect(page.locator("h1")).to_contain_text("最低生活保障")
+        check(page, "an agent's case")
+        answer = page.goto(f"/agent/cases/{hall.cases['other']}")
+        assert answer.status == 403
+        check(page, "another agent's case")

@@ -1,0 +1,145 @@
+"""The proxy agent's pages (代办制), for a phone: the ledger of the agent's own cases (代办台账) — those
+waiting for the agent (materials to bring, results to deliver, cards to get signed), open, concluded —
+with the promised date and the working days used; one case with its steps; and the 办结反馈单 recorded
+when the applicant has received the result and signed the card.
+
+Every read and act goes to the intake API with the agent's own credential: the API lists the agent's
+own cases only and refuses another agent's case (the page answers 403)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+from onewindow.intake.v1 import intake_pb2 as intake
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from hall.clock import local_day
+from hall.staff import PostKind
+
+from . import forms, i18n
+from .apis import ApiError
+from .app import expired_form, posted, render
+from .staff import Person, not_yours, signed_in_at
+
+PAGE_SIZE = 10  # a phone's screenful or two
+VIEWS = {"waiting": intake.LEDGER_WAITING, "open": intake.LEDGER_OPEN, "concluded": intake.LEDGER_CONCLUDED,
+         "all": intake.LEDGER_VIEW_UNSPECIFIED}
+VIEW_NAMES = {"waiting": "待我办理", "open": "在办", "concluded": "已办结", "all": "全部"}
+MARKS = {"signature": intake.SIGNATURE, "thumbprint": intake.THUMBPRINT}
+NOT_YOURS = "这个办件不是您代办的：代办员只能查看自己代办的办件。"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+CARD_ERRORS = {"signed_on": "请填写申请人签收的日期（年-月-日），不早于办结日期，不晚于今天",
+               "mark": "请选择申请人签字或按手印"}
+
+
+async def _agent(request: Request) -> Person | Response:
+    return await signed_in_at(request, {PostKind.PROXY_AGENT.value}, "本页面供代办员使用",
+                              "代办台账供村、乡镇代办员查看自己代办的办件。您登录的岗位不是代办员。")
+
+
+async def ledger(request: Request):
+    """代办台账: one view of the agent's cases, a page at a time, with the count of each view."""
+    agent = await _agent(request)
+    if isinstance(agent, Response):
+        return agent
+    view = request.query_params.get("view", "waiting")
+    view = view if view in VIEWS else "waiting"
+    token = request.query_params.get("page", "")[:200]
+    try:
+        reply = await agent.call(agent.front.apis.intake.ListAgentCases, intake.ListAgentCasesRequest(
+            view=VIEWS[view], page_size=PAGE_SIZE, page_token=token))
+    except ApiError as error:
+        if error.code != "INVALID_ARGUMENT":  # a spoilt page link: the first page
+            raise
+        return RedirectResponse(f"/agent?view={view}", status_code=303)
+    counts = {"waiting": reply.counts.waiting, "open": reply.counts.open, "concluded": reply.counts.concluded}
+    return agent.page("agent.html", view=view, reply=reply, token=token, counts=counts, view_names=VIEW_NAMES)
+
+
+async def _case(agent: Person, number: str):
+    """The case if it is this agent's; None if there is none; a PERMISSION_DENIED ApiError if another's."""
+    if not forms.CASE_NUMBER.fullmatch(number):
+        return None
+    try:
+        return await agent.call(agent.front.apis.intake.GetCase, intake.GetCaseRequest(case_number=number))
+    except ApiError as error:
+        if error.code in ("NOT_FOUND", "INVALID_ARGUMENT"):
+            return None
+        raise
+
+
+async def case_page(request: Request, card_form: forms.Form | None = None, problem=None, status: int = 200):
+    """One case of the agent's: its facts, what is owed, its steps, and its 办结反馈单."""
+    agent = await _agent(request)
+    if isinstance(agent, Response):
+        return agent
+    try:
+        case = await _case(agent, request.path_params["number"])
+    except ApiError as error:
+        if error.code == "PERMISSION_DENIED":
+            return not_yours(request, NOT_YOURS)
+        raise
+    if case is None:
+        return render(request, "error.html", status=404, title="没有这个办件", text="没有找到这个办件。")
+    today = local_day(agent.front.now())
+    card_form = card_form or forms.Form({"signed_on": today.isoformat(), "mark": "signature",
+                                         "request_id": uuid.uuid4().hex})
+    return agent.page("agent_case.html", status=status, case=case, card_form=card_form, problem=problem,
+                      history=[(e.at[:16].replace("T", " "), e.kind) for e in case.history])
+
+
+def card_form(data, today: dt.date) -> forms.Form:
+    form = forms.Form({n: str(data.get(n, "")).strip() for n in ("signed_on", "mark", "request_id")})
+    v = form.values
+    day = None
+    if _DAY.fullmatch(v["signed_on"]):
+        try:
+            day = dt.date.fromisoformat(v["signed_on"])
+        except ValueError:
+            pass
+    form.need("signed_on", day is not None and day <= today, CARD_ERRORS["signed_on"])
+    form.need("mark", v["mark"] in MARKS, CARD_ERRORS["mark"])
+    v["request_id"] = v["request_id"][:64] or uuid.uuid4().hex
+    return form
+
+
+async def record_card(request: Request):
+    """办结反馈单: the applicant received the result and signed (or thumb-printed) the card."""
+    agent = await _agent(request)
+    if isinstance(agent, Response):
+        return agent
+    data = await posted(request, agent.session.csrf)
+    if data is None:
+        return expired_form(request)
+    number = request.path_params["number"]
+    if not forms.CASE_NUMBER.fullmatch(number):
+        return render(request, "error.html", status=404, title="没有这个办件", text="没有找到这个办件。")
+    form = card_form(data, local_day(agent.front.now()))
+    if not form.ok:
+        return await case_page(request, form, status=400)
+    v = form.values
+    try:
+        await agent.call(agent.front.apis.intake.RecordResultCard, intake.RecordResultCardRequest(
+            request_id=f"agent-{v['request_id']}", case_number=number, signed_on=v["signed_on"],
+            mark=MARKS[v["mark"]]))
+    except ApiError as error:
+        if error.code == "PERMISSION_DENIED":
+            return not_yours(request, NOT_YOURS)
+        if error.code not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
+            raise
+        for path, _ in error.fields:
+            if path in CARD_ERRORS:
+                form.errors.setdefault(path, CARD_ERRORS[path])
+        problem = None if form.errors else i18n.said("未能登记办结反馈单：%(why)s", why=error.message)
+        return await case_page(request, form, problem, status=400)
+    return RedirectResponse(f"/agent/cases/{number}", status_code=303)
+
+
+ROUTES = [
+    Route("/agent", ledger),
+    Route("/agent/cases/{number}", case_page),
+    Route("/agent/cases/{number}/card", record_card, methods=["POST"]),
+]
