@@ -1,4 +1,5 @@
-"""The printed documents of a window (受理回执, 一次性告知书, 不予受理告知书, 容缺承诺书, 办理进度告知书):
+"""The printed documents of a window (受理回执, 一次性告知书, 不予受理告知书, 容缺承诺书, 办理进度告知书, and
+for a proxy case the 代办服务委托单 the applicant and the agent sign):
 one Jinja2 template each, shown on screen, printed on A4 by the browser (the style sheet's print
 rules) and made into a PDF by WeasyPrint from the same HTML. The QR code on the receipt is an SVG
 made by segno, inline, so the page, the print and the PDF carry the same one."""
@@ -26,21 +27,24 @@ NOTICE = Document("notice", "一次性告知书", "doc_notice.html")
 REFUSAL = Document("refusal", "不予受理告知书", "doc_refusal.html")
 COMMITMENT = Document("commitment", "容缺承诺书", "doc_commitment.html")
 PROGRESS = Document("progress", "办理进度告知书", "doc_progress.html")
-DOCUMENTS = {d.slug: d for d in (RECEIPT, NOTICE, REFUSAL, COMMITMENT, PROGRESS)}
+CONSENT = Document("consent", "代办服务委托单", "doc_consent.html")  # its number is the case's consent reference
+DOCUMENTS = {d.slug: d for d in (RECEIPT, NOTICE, REFUSAL, COMMITMENT, PROGRESS, CONSENT)}
 
 _ACCEPTED = {s.value for s in CaseStatus} - {CaseStatus.SUPPLEMENT_REQUIRED.value, CaseStatus.NOT_ACCEPTED.value,
                                               CaseStatus.CONSULTED.value, CaseStatus.WITHDRAWN.value}
 
 
 def documents_of(case) -> list[Document]:
-    """The documents a case has, in the order a clerk hands them over (a CaseView)."""
+    """The documents a case has, in the order a clerk hands them over (a CaseView). A proxy case's
+    consent form (委托单) is printed at acceptance, and with a one-time notice: the agent carries the case on."""
+    proxy = [CONSENT] if getattr(case, "consent_ref", "") else []
     if case.status == CaseStatus.NOT_ACCEPTED.value:
         return [REFUSAL]
     if case.status == CaseStatus.SUPPLEMENT_REQUIRED.value:
-        return [NOTICE]
+        return [NOTICE, *proxy]
     if case.status not in _ACCEPTED:
         return []
-    found = [RECEIPT]
+    found = [RECEIPT, *proxy]
     if case.commitment_deadline:
         found.append(COMMITMENT)
     return [*found, PROGRESS]

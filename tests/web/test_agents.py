@@ -22,6 +22,7 @@ from web_front.run import application
 
 ROOM, AGENT, OTHER = "zhangqiao-liugang-room", "agent-zhangqiao-liugang", "agent-zhangqiao-dayang"
 AGENT_PERSON, OTHER_PERSON, CLERK = "SX0120", "SX0123", "SX0008"  # 江秀兰, 潘伟 (deploy/staff.yaml); a clerk
+ROOM_CLERK = "SX0118"  # 肖文华 at the liugang room
 CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -132,3 +133,20 @@ def test_the_ledger_and_its_403_on_a_phone_pass_axe_under_100_kb(hall, chromium,
         answer = page.goto(f"/agent/cases/{hall.cases['other']}")
         assert answer.status == 403
         check(page, "another agent's case")
+
+
+def test_a_proxy_case_accepted_at_the_desk_prints_its_consent_form_with_both_signature_lines(browser, hall):
+    from tests.web.test_desk import MZ_001, apply, number_of, pdf_text
+
+    clerk = signed_in(browser, hall, ROOM_CLERK)
+    without = apply(clerk, "MZ-001", MZ_001, proxy="1", agent=AGENT, consent_ref="")
+    assert without.status_code == 400 and 'href="#consent_ref"' in without.text
+    answer = apply(clerk, "MZ-001", MZ_001, proxy="1", agent=AGENT, consent_ref="LG-2026-031")
+    number = number_of(answer)
+    assert f'href="/desk/cases/{number}/consent"' in answer.text
+    form = clerk.get(f"/desk/cases/{number}/consent")
+    assert form.status_code == 200 and "LG-2026-031" in form.text and "委托人联" in form.text
+    assert "委托人（签字或按手印）：" in form.text and "代办员（签字）：" in form.text
+    text = pdf_text(clerk, f"/desk/cases/{number}/consent.pdf")
+    assert "代办服务委托单" in text and "LG-2026-031" in text and "刘岗村代办员" in text and "无偿代办" in text
+    assert hall.intake_as(AGENT).GetCase(ipb.GetCaseRequest(case_number=number)).consent_ref == "LG-2026-031"
