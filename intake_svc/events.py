@@ -83,3 +83,12 @@ class FeeCollected(Payload):
     receipt_number: str  # the fee receipt's number (收费票据号)
     collected_on: dt.date
     by: Actor | None = None  # who did the act
+
+
+@event("ResultCardSigned", PRODUCER, "the applicant of a proxy case signed the agent's 办结反馈单 for its result")
+class ResultCardSigned(Payload):
+    agent: str
+    organisation: str  # where the case was accepted
+    signed_on: dt.date
+    mark: str  # signature (签字) or thumbprint (按手印)
+    by: Actor | None = None  # who recorded it

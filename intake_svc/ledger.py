@@ -27,11 +27,14 @@ class AgentLedger:
                 "next_page_token": token, "counts": store.ledger_counts(uow, query.agent)}
 
     def record_card(self, uow: UnitOfWork, caller: Caller, case_number: str, card: agents.ResultCard) -> dict:
-        """办结反馈单: recorded once on the case, in its history with who recorded it."""
+        """办结反馈单: recorded once on the case, in its history with who recorded it, and ResultCardSigned
+        (supervision stops the agent's clock)."""
         row = self.intake._case(uow, case_number, caller, lock=True)
         if agents.may_record_card(caller, row, card, local_day(uow.time.now())):
             by = caller.actor()
             store.append(uow, case_number, "result_card_signed", caller.person or caller.code, {
                 "signed_on": str(card.signed_on), "mark": card.mark, "agent": row["agent"]}, by=by, changes={
                 "card_request_id": card.request_id, "card_signed_on": card.signed_on, "card_mark": card.mark})
+            uow.emit("ResultCardSigned", case_number, {"agent": row["agent"], "organisation": row["organisation"],
+                                                       "signed_on": card.signed_on, "mark": card.mark, "by": by})
         return self.intake.read(uow, caller, case_number)

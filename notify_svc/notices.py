@@ -63,9 +63,11 @@ class Draft:
     """The notices an event calls for, as its planner writes them."""
 
     def __init__(self, envelope: Envelope, catalogue: Catalogue, org: OrgChart, contact: dict | None,
-                 item_code: str | None, organisation: str = "", register: StaffRegister | None = None):
+                 item_code: str | None, organisation: str = "", register: StaffRegister | None = None,
+                 agent: str = ""):
         self.org = org
         self.register = register
+        self.agent = agent  # the proxy agent carrying the case (代办员), if any
         self.item = catalogue.item(envelope.payload.get("item_code") or item_code or "")
         window = org.organisation(organisation) if organisation else None
         self.base = {"case_number": envelope.case_number or "",
@@ -85,6 +87,19 @@ class Draft:
     def to_staff(self, staff_number: str, notice: str, **context) -> None:
         self.notices.append(Notice(notice, STAFF, None, *render(notice, **self.base, **context), staff=staff_number))
 
+    def to_agent(self, notice: str, **context) -> None:
+        """To the case's proxy agent, if it has one: each person holding that agent's post (代办制: results
+        come back through the agent), by SMS at the work phone."""
+        agent = self.org.agent(self.agent) if self.agent else None
+        if agent is None or self.register is None:
+            return
+        register = self.register
+        persons = {person.staff_number for post in register.posts(agent.organisation, PostKind.PROXY_AGENT)
+                   for person in register.holders(post).values()
+                   if (held := register.holding(person.staff_number, post)) and held.agent == agent.code}
+        for staff_number in sorted(persons):
+            self.to_staff(staff_number, notice, **context)
+
     def organisation(self, code: str) -> str:
         organisation = self.org.organisation(code)
         return organisation.name if organisation else code
@@ -103,12 +118,13 @@ Planner = Callable[[Draft, dict], None]  # writes the notices of one kind of eve
 
 
 def plan(envelope: Envelope, planner: Planner, catalogue: Catalogue, org: OrgChart, contact: dict | None,
-         item_code: str | None = None, organisation: str = "", register: StaffRegister | None = None) -> list[Notice]:
+         item_code: str | None = None, organisation: str = "", register: StaffRegister | None = None,
+         agent: str = "") -> list[Notice]:
     """The notices an event calls for. `contact` is the applicant's, if known; `item_code` the
     case's item when the event itself does not name it; `organisation` the one that accepted the
     case, the window the applicant's notices name; `register` the staff register, for notices to
-    the hall's own people."""
-    draft = Draft(envelope, catalogue, org, contact, item_code, organisation, register)
+    the hall's own people; `agent` the proxy agent who carries the case, if any."""
+    draft = Draft(envelope, catalogue, org, contact, item_code, organisation, register, agent)
     planner(draft, envelope.payload)
     return draft.notices
 
@@ -134,8 +150,11 @@ def not_accepted(d: Draft, p: dict) -> None:
 
 
 def supplement_request(d: Draft, p: dict) -> None:
-    d.to_applicant("supplement_request", department=d.department(p["department"]), note=p["note"],
+    """补正, to the applicant and to the agent carrying the case, who brings the materials."""
+    context = dict(department=d.department(p["department"]), note=p["note"],
                    lines=d.materials([(m["code"], m["problem"]) for m in p["materials"]]))
+    d.to_applicant("supplement_request", **context)
+    d.to_agent("agent_supplement_request", **context)
 
 
 def special_procedure(d: Draft, p: dict) -> None:
@@ -160,6 +179,9 @@ def decision(d: Draft, p: dict) -> None:
     if p["result"] == "issued":
         d.to_applicant("pickup")
     d.to_applicant("rating_invitation")
+    # the agent fetches and delivers the result and has the applicant sign its 办结反馈单
+    d.to_agent("agent_result", concluded_on=p["concluded_on"], result=RESULTS.get(p["result"], p["result"]),
+               issued=p["result"] == "issued")
 
 
 def new_tasks(d: Draft, p: dict) -> None:
@@ -208,6 +230,8 @@ def urge_or_escalate(d: Draft, p: dict) -> None:
     if p.get("department"):
         d.to_department(p["department"], "urge" if p["colour"] == "yellow" else "escalation", step=p["step"],
                         deadline=p["deadline"])
+    if p.get("agent"):  # the agent's own clock: the 办结反馈单 not signed in time
+        d.to_agent("agent_card_overdue", deadline=p["deadline"])
 
 
 def contact_of(envelope: Envelope) -> dict | None:

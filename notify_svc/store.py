@@ -9,13 +9,17 @@ from services.uow import UnitOfWork
 LEASE_SECONDS = 60  # a notice being sent by a process that died is tried again after this
 
 
-def save_contact(uow: UnitOfWork, case_number: str, item_code: str, contact: dict, organisation: str) -> None:
-    """The applicant's contact and the accepting organisation (the window the notices name)."""
-    uow.execute("INSERT INTO contacts (case_number, item_code, name, phone, email, organisation) "
-                "VALUES (%s, %s, %s, %s, %s, %s) "
+def save_contact(uow: UnitOfWork, case_number: str, item_code: str, contact: dict, organisation: str,
+                 agent: str = "") -> None:
+    """The applicant's contact, the accepting organisation (the window the notices name) and the proxy
+    agent carrying the case (kept once known: not every first event names it)."""
+    uow.execute("INSERT INTO contacts (case_number, item_code, name, phone, email, organisation, agent) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (case_number) DO UPDATE SET name = excluded.name, phone = excluded.phone, "
-                "email = excluded.email, organisation = excluded.organisation",
-                [case_number, item_code, contact["name"], contact["phone"], contact.get("email", ""), organisation])
+                "email = excluded.email, organisation = excluded.organisation, "
+                "agent = CASE WHEN excluded.agent = '' THEN contacts.agent ELSE excluded.agent END",
+                [case_number, item_code, contact["name"], contact["phone"], contact.get("email", ""), organisation,
+                 agent])
 
 
 def contact(uow: UnitOfWork, case_number: str | None) -> dict | None:

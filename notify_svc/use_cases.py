@@ -52,14 +52,16 @@ class Notify:
         # events find both in the row they left
         organisation = envelope.payload.get("organisation", "") if applicants else ""
         if contact and envelope.case_number and applicants:
-            store.save_contact(uow, envelope.case_number, envelope.payload["item_code"], contact, organisation)
+            store.save_contact(uow, envelope.case_number, envelope.payload["item_code"], contact, organisation,
+                               envelope.payload.get("agent") or "")
         known = store.contact(uow, envelope.case_number) if envelope.case_number else None
         contact = contact or (known if applicants else None)
         item_code = envelope.payload.get("item_code") or (known or {}).get("item_code")
         organisation = organisation or (known or {}).get("organisation", "")
         planned = 0
+        agent = (envelope.payload.get("agent") or (known or {}).get("agent", "")) if applicants else ""
         planned_notices = notices.plan(envelope, planner, self.catalogue, self.org, contact, item_code, organisation,
-                                       self.staff.register if self.staff else None)
+                                       self.staff.register if self.staff else None, agent)
         if applicants and not contact and any(n.audience == notices.APPLICANT for n in planned_notices):
             # Every case's first event carries the contact; through queues of their own, events
             # overtake one another: this one comes again once the first has been recorded.

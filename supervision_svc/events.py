@@ -19,6 +19,7 @@ class WarningRaised(Payload):
     step: str
     department: str | None = None
     deadline: dt.date
+    agent: str | None = None  # a proxy agent's own clock (the 办结反馈单 not signed in time): the agent
 
 
 @event("WarningInstructed", PRODUCER, "the supervision office instructed the warned department (督办) and set a day for its reply")

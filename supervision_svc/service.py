@@ -10,7 +10,7 @@ from .use_cases import Supervision
 
 def use_cases(settings: SupervisionSettings) -> Supervision:
     return Supervision(load_reference(settings), settings.warn_share, settings.suggestion_after_reds,
-                       settings.progress_notice_days)
+                       settings.progress_notice_days, settings.result_card_days)
 
 
 def _on(method):
@@ -31,6 +31,7 @@ HANDLERS = (
     Handler("intake", "MaterialsSupplied", "on_materials", _on(Supervision.materials_supplied)),
     Handler("intake", "ApplicationWithdrawn", "on_withdrawn", _on(Supervision.withdrawn)),
     Handler("intake", "FeeCollected", "on_fee_collected", _on(Supervision.fee_collected)),
+    Handler("intake", "ResultCardSigned", "on_result_card", _on(Supervision.result_card_signed)),
     Handler("approval", "StageOpened", "on_stage_opened", _on(Supervision.stage_opened)),
     Handler("approval", "CoHandlingRequested", "on_co_handling", _on(Supervision.co_handling_requested)),
     Handler("approval", "SupplementRequested", "on_supplement_requested", _on(Supervision.supplement_requested)),

@@ -37,6 +37,8 @@ class SupervisionSettings(Settings):
                                                                                   "keeps")
     assessment_max_unrectified: int = Field(0, ge=0, le=1000, description="bad ratings of the month a red-flag "
                                                                           "window may leave unrectified")
+    result_card_days: int = Field(5, ge=1, le=60, description="working days for a proxy agent to get the 办结反馈单 "
+                                                              "of a concluded case signed before it warns")
     red_flag_windows: int = Field(3, ge=0, le=100, description="red-flag windows (红旗窗口) named a month, at most")
 
     def assessment_rule(self) -> AssessmentRule:

@@ -5,7 +5,7 @@ supervision suggestion), lapsed 容缺 commitments, and written progress notices
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hall.clock import Clock, PauseReason
 from hall.domain import Level, OrgKind
@@ -19,7 +19,8 @@ from .timing import marks
 
 CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT = "case", "transfer", "task", "co_handling", "commitment"
 RECTIFICATION, COMPLAINT, INSTRUCTION = "rectification", "complaint", "instruction"
-STEPS = (CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT, RECTIFICATION, COMPLAINT, INSTRUCTION)
+RESULT_CARD = "result_card"  # a proxy agent's 办结反馈单 to get signed: the agent's clock, its ref the agent
+STEPS = (CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT, RECTIFICATION, COMPLAINT, INSTRUCTION, RESULT_CARD)
 _PAUSES = {"supplement": PauseReason.SUPPLEMENT, "special_procedure": PauseReason.SPECIAL_PROCEDURE,
            "suspension": PauseReason.SUSPENSION}
 
@@ -30,12 +31,16 @@ class Supervision:
     warn_share: float
     suggestion_after_reds: int
     progress_notice_days: int = 5
+    result_card_days: int = 5  # working days for an agent to get the 办结反馈单 of a concluded case signed
 
     def open_clock(self, uow, case: str | None, step: str, ref: str, department: str | None, start: dt.date,
-                   limit: int, organisation: str | None = None) -> dt.date | None:
-        """Open a clock; returns its deadline (None when the calendar does not reach that far)."""
+                   limit: int, organisation: str | None = None, yellow: bool = True) -> dt.date | None:
+        """Open a clock; returns its deadline (None when the calendar does not reach that far). Without
+        `yellow` it warns once, red, when its deadline has passed."""
         clock = Clock(start, limit)
         due = marks(clock, self.ref.calendar, self.warn_share)
+        if not yellow:
+            due = replace(due, yellow_on=None)
         store.open_clock(uow, case, step, ref, department, clock, due, organisation)
         return due.deadline
 
@@ -211,8 +216,25 @@ class Supervision:
                 self._finish(uow, row, day, **decided)
 
     def concluded(self, uow, case, p, day):
-        self._facts(uow, case, "CaseConcluded")
+        facts = self._facts(uow, case, "CaseConcluded")
         self._close(uow, case, day, p["result"])
+        if facts["agent"]:
+            self._card_clock(uow, case, facts["agent"], day)
+
+    def _card_clock(self, uow, case: str, agent_code: str, day: dt.date) -> None:
+        """代办事项落实卡: a proxy case's result is to reach its applicant, who signs the agent's 办结反馈单,
+        within `result_card_days` working days of the conclusion; the agent's clock warns once, red, if not."""
+        agent = self.ref.org.agent(agent_code)
+        self.open_clock(uow, case, RESULT_CARD, agent_code, None, day, self.result_card_days,
+                        agent.organisation if agent else None, yellow=False)
+
+    def result_card_signed(self, uow, case, p, day):
+        """The applicant signed the 办结反馈单: the agent's clock stops (its warning, if raised, stays)."""
+        self._facts(uow, case, "ResultCardSigned")
+        if not store.clocks(uow, case, (RESULT_CARD,)):  # signed before the conclusion was seen here
+            self._card_clock(uow, case, p["agent"], day)
+        for row in store.clocks(uow, case, (RESULT_CARD,)):
+            self._finish(uow, row, day)
 
     def withdrawn(self, uow, case, p, day):
         self._close(uow, case, day, "withdrawn")
@@ -268,9 +290,9 @@ class Supervision:
             if not store.raise_warning(uow, row, colour, today):
                 continue
             raised += 1
-            uow.emit("WarningRaised", row["case_number"], {"colour": colour, "step": row["step"],
-                                                           "department": row["department"],
-                                                           "deadline": row["deadline"]})
+            uow.emit("WarningRaised", row["case_number"], {
+                "colour": colour, "step": row["step"], "department": row["department"], "deadline": row["deadline"],
+                "agent": row["ref"] if row["step"] == RESULT_CARD else None})
             if colour == "red" and row["step"] == COMMITMENT:
                 uow.emit("CommitmentLapsed", row["case_number"], {"deadline": row["deadline"], "lapsed_on": today})
             if colour == "red" and row["department"]:

@@ -26,7 +26,8 @@ SIGN_OFF_STEP = {"approver": "审批人", "checker": "核准人"}
 PROGRESS_STATUS = {"in_handling": "办理中", "concluded": "已办结", "withdrawn": "已撤回"}
 # the supervision office's words: what a warning watches, where its 督办 stands, faults, complaints
 WARNING_STEP = {"case": "办件时限", "transfer": "转办时限", "task": "承办时限", "co_handling": "协办时限",
-                "commitment": "容缺承诺", "rectification": "差评整改", "complaint": "投诉答复", "instruction": "督办答复"}
+                "commitment": "容缺承诺", "rectification": "差评整改", "complaint": "投诉答复", "instruction": "督办答复",
+                "result_card": "办结反馈单签收"}
 WARNING_STATE = {"open": "未督办", "awaiting_reply": "已督办待答复", "replied": "已答复", "late_reply": "逾期答复",
                  "withdrawn": "按时办结已撤销"}
 FAULT_KIND = {"accepted_twice": "两头受理", "late_transfer": "转办超时", "no_legal_basis": "决定无法律依据"}

@@ -1,7 +1,7 @@
 """The proxy agent's ledger (代办台账) and 办结反馈单 on the real PostgreSQL, through intake's use cases with
 time injected: only the agent's own cases, in each view (open, waiting for the agent, concluded) with the
 days used and what is waited for, paged without repeats; the card recorded once, by the case's agent, on a
-concluded case, on a day it can have been signed, with its history entry."""
+concluded case, on a day it can have been signed, with its history entry and its event."""
 from __future__ import annotations
 
 import dataclasses
@@ -119,4 +119,6 @@ def test_the_card_is_recorded_once_by_the_cases_agent_after_it_concluded(desk):
     assert card(desk, number, signed_on="2026-02-11", mark="thumbprint")["history_seq"] == case["history_seq"]
     with pytest.raises(NotAllowedNow):
         card(desk, number, request_id="card-2")
+    (event,) = desk.events("ResultCardSigned")  # once
+    assert (event["agent"], event["signed_on"], event["mark"]) == (AGENT.code, "2026-02-11", "thumbprint")
     assert ledger(desk, view=agents.View.WAITING)["cases"] == []

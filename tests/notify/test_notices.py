@@ -30,7 +30,8 @@ def test_every_notice_has_a_template_with_a_subject_line():
     names = {p.stem for p in TEMPLATES.glob("*.txt") if not p.stem.startswith("_")}  # `_`: a part of others
     assert names == {"receipt", "one_time_notice", "not_accepted", "supplement_request", "special_procedure",
                      "decision", "pickup", "rating_invitation", "new_task", "urge", "escalation", "progress",
-                     "rectification_result", "complaint_answer", "instruction", "task_pooled"}
+                     "rectification_result", "complaint_answer", "instruction", "task_pooled",
+                     "agent_supplement_request", "agent_result", "agent_card_overdue"}
 
 
 def test_the_one_time_notice_names_every_material_and_masks_the_applicant():

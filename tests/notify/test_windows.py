@@ -103,7 +103,7 @@ def test_an_upgraded_store_keeps_its_contacts_and_names_no_window_for_their_case
     sql("INSERT INTO contacts (case_number, item_code, name, phone) VALUES ('OLD', 'MZ-001', '王小明', %s)",
         [CONTACT["phone"]])
 
-    assert upgrade() == ["0002_contact_organisation"]
+    assert upgrade() == ["0002_contact_organisation", "0003_contact_agent"]
 
     assert sql("SELECT case_number, organisation FROM contacts") == [("OLD", "")]
     _deliver(uow, "approval", "CaseConcluded", "OLD", _concluded())

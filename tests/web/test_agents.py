@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from tests.conftest import in_process_hall
 from tests.flow_steps import approve, case_status, submission, tasks_of
+from tests.support import wait_until
 from tests.web.test_oversight import chromium, front, sign_in_page  # noqa: F401 (fixtures)
 from tests.web.test_pages import PROXY, csrf_of
 from tests.web.test_work import signed_in
@@ -112,6 +113,10 @@ def test_the_card_is_recorded_with_its_errors_kept_and_leaves_the_waiting_list(b
     shown = agent.get(done.headers["location"])
     assert re.search(r'<p id="card">[^<]*按手印', shown.text) and "已签收办理结果" in shown.text
     assert number not in agent.get("/agent?view=waiting").text
+    stopped = wait_until(lambda: hall.sql("supervision", "SELECT stopped_on FROM clocks WHERE case_number = %s AND "
+                                                         "step = 'result_card' AND stopped_on IS NOT NULL", [number]),
+                         what="the agent's clock to stop")
+    assert stopped == [(dt.datetime.now(CHINA).date(),)]
 
 
 def test_the_ledger_and_its_403_on_a_phone_pass_axe_under_100_kb(hall, chromium, front):  # noqa: F811
