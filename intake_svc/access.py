@@ -22,6 +22,8 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "RecordFee": {C},  # 一次性收费 at the window; an agent collects nothing (代办 is free of charge)
     "ListAgentCases": {A},  # 代办台账: an agent's own proxy cases
     "RecordResultCard": {A},  # 办结反馈单: the case's own agent
+    "HandOver": {A},  # the village agent to a township agent (乡级代办员)
+    "ConfirmHandOver": {A},  # the township agent the hand-over names
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (the public lookup has its own
@@ -39,12 +41,14 @@ def may_submit(caller: Caller, organisation: str, agent: str | None) -> None:
         raise Forbidden(f"agent {caller.code} submits its own proxy cases to {caller.organisation} only")
 
 
-def may_see_case(caller: Caller, organisation: str, agent: str | None, centres: list[str]) -> None:
-    """A case accepted at an organisation is its clerks'; a proxy case its agent's too; the cases of
-    a centre (`centres`: those over the case's organisation) its manager's and leaders' to read; all
-    the supervision office's."""
+def may_see_case(caller: Caller, organisation: str, agent: str | None, centres: list[str],
+                 carriers: tuple = ()) -> None:
+    """A case accepted at an organisation is its clerks'; a proxy case its agent's too, and the township
+    agent's it was handed over to (`carriers`: carrying it, or to confirm it); the cases of a centre
+    (`centres`: those over the case's organisation) its manager's and leaders' to read; all the
+    supervision office's."""
     if caller.role == Role.SUPERVISOR or (caller.role == Role.CLERK and organisation == caller.organisation) \
-            or (caller.role == Role.AGENT and agent == caller.code) \
+            or (caller.role == Role.AGENT and caller.code in (agent, *carriers)) \
             or (caller.role in (Role.MANAGER, Role.LEADER) and caller.organisation in centres):
         return
     raise Forbidden(f"{caller} may not see or act on a case accepted at {organisation}")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from hall.calendar import CalendarYearMissing, WorkingCalendar
-from hall.catalogue import Catalogue
-from hall.domain import CaseStatus
+from hall.catalogue import Catalogue, OrgChart
+from hall.domain import CaseStatus, Level, OrgKind
 from services.access import Caller, Role
 from services.errors import Forbidden, NotAllowedNow, Violations
 from services.timesource import local_day
@@ -58,11 +58,21 @@ def ended_on(row: dict) -> dt.date | None:
     return local_day(row["archived_at"]) if row["archived_at"] and row["status"] in ENDED else None
 
 
-def waiting_for(row: dict, owed: list) -> list[str]:
-    """What the agent has to do for a case: bring the materials owed, fetch and deliver an issued result,
-    get the 办结反馈单 signed."""
+def role(row: dict, agent: str) -> str:
+    """The agent's part in a case: accepted it for the applicant, carries it up, or is to confirm receiving it."""
+    if row["handover_to"] == agent:
+        return "receiving"
+    return "carrier" if row["carrier"] == agent and row["agent"] != agent else "agent"
+
+
+def waiting_for(row: dict, owed: list, part: str = "agent") -> list[str]:
+    """What the agent has to do for a case: bring the materials owed; and the agent who accepted it (who
+    answers to the applicant) fetch and deliver an issued result and get the 办结反馈单 signed; confirm
+    receiving a case handed over."""
+    if part == "receiving":
+        return ["handover"]
     found = ["materials"] if owed else []
-    if row["status"] == CaseStatus.CONCLUDED.value and row["card_signed_on"] is None:
+    if part == "agent" and row["status"] == CaseStatus.CONCLUDED.value and row["card_signed_on"] is None:
         found += ["result", "card"] if row["result"] == "issued" else ["card"]
     return found
 
@@ -78,14 +88,16 @@ def days_used(row: dict, calendar: WorkingCalendar, today: dt.date) -> int:
         return 0
 
 
-def ledger_row(row: dict, catalogue: Catalogue, calendar: WorkingCalendar, today: dt.date) -> dict:
-    """One case of the ledger: the desk's summary (ID number and phone masked), the days, what is waited for."""
+def ledger_row(row: dict, agent: str, catalogue: Catalogue, calendar: WorkingCalendar, today: dt.date) -> dict:
+    """One case of `agent`'s ledger: the desk's summary (ID number and phone masked), the days, the agent's
+    part in it and what is waited for from the agent."""
     summary = window.summary(row, catalogue)
     item = catalogue.item(row["item_code"])
+    part = role(row, agent)
     return {"summary": summary, "days_used": days_used(row, calendar, today),
             "limit_days": item.promised_limit_days if item else 0,
-            "waiting_for": waiting_for(row, summary["owed"]), "ended_on": ended_on(row),
-            "result": row["result"] or "", "card_signed_on": row["card_signed_on"]}
+            "waiting_for": waiting_for(row, summary["owed"], part), "ended_on": ended_on(row),
+            "result": row["result"] or "", "card_signed_on": row["card_signed_on"], "role": part}
 
 
 # --- the 办结反馈单 ------------------------------------------------------------------------------------
@@ -137,4 +149,48 @@ def may_record_card(caller: Caller, row: dict, card: ResultCard, today: dt.date)
     if card.signed_on > today:
         v.add("signed_on", "not after today")
     v.check()
+    return True
+
+
+# --- the village → township hand-over (乡级代办员) --------------------------------------------------------
+
+NOTE_LIMIT = 500
+
+
+def may_hand_over(caller: Caller, row: dict, to_agent: str, note: str, org: OrgChart, catalogue: Catalogue) -> bool:
+    """Whether to record the hand-over now: the caller is the case's village agent, the case open and
+    accepted at a village room, its matter decided at the county (a township matter the village agent takes
+    to the township centre itself), `to_agent` a township agent of the township over that room. False when
+    this same hand-over is pending already."""
+    if caller.role != Role.AGENT or row["agent"] != caller.code:
+        raise Forbidden(f"only the agent who accepted case {row['case_number']} hands it over, not {caller}")
+    v = Violations()
+    room = org.organisation(row["organisation"])
+    township = room.parent if room is not None and room.kind == OrgKind.VILLAGE_ROOM else None
+    target = org.agent(to_agent) if to_agent else None
+    if target is None or township is None or target.organisation != township:
+        v.add("to_agent", f"a township agent of {township or 'the township over the village room'}")
+    if len(note or "") > NOTE_LIMIT:
+        v.add("note", f"at most {NOTE_LIMIT} characters")
+    v.check()
+    if row["handover_to"] == to_agent:
+        return False
+    if row["status"] in ENDED:
+        raise NotAllowedNow(f"case {row['case_number']} is {row['status']}: nothing to carry")
+    if row["carrier"] or row["handover_to"]:
+        raise NotAllowedNow(f"case {row['case_number']} is handed over already "
+                            f"({row['carrier'] or row['handover_to']})")
+    item = catalogue.item(row["item_code"])
+    if item is None or item.decided_at != Level.COUNTY:
+        raise NotAllowedNow(f"{row['item_code']} is decided at the township: the village agent takes it there")
+    return True
+
+
+def may_confirm_hand_over(caller: Caller, row: dict) -> bool:
+    """Whether to record the township agent's receipt now: the hand-over names the caller. False when the
+    caller confirmed it already (it carries the case)."""
+    if caller.role == Role.AGENT and row["carrier"] == caller.code and row["handover_to"] is None:
+        return False
+    if caller.role != Role.AGENT or row["handover_to"] != caller.code:
+        raise Forbidden(f"no hand-over of case {row['case_number']} to {caller} is waiting")
     return True

@@ -99,7 +99,8 @@ def case_view(row: dict) -> pb.CaseView:
         fee_reduction_reason=row["fee_reduction_reason"] or "",
         fee_collected_on=str(local_day(row["fee_collected_at"])) if row["fee_collected_at"] else "",
         owed=_owed(row["owed"]), card_signed_on=str(row.get("card_signed_on") or ""),
-        card_mark=row.get("card_mark") or "")
+        card_mark=row.get("card_mark") or "", carrier=row.get("carrier") or "",
+        handover_to=row.get("handover_to") or "")
 
 
 def case_summary(row: dict) -> pb.CaseSummary:
@@ -120,7 +121,7 @@ _MARKS = {pb.SIGNATURE: "signature", pb.THUMBPRINT: "thumbprint"}
 def agent_case(row: dict) -> pb.AgentCase:
     return pb.AgentCase(summary=case_summary(row["summary"]), days_used=row["days_used"], limit_days=row["limit_days"],
                         waiting_for=row["waiting_for"], ended_on=str(row["ended_on"] or ""), result=row["result"],
-                        card_signed_on=str(row["card_signed_on"] or ""))
+                        card_signed_on=str(row["card_signed_on"] or ""), role=row["role"])
 
 
 def guide_item(item: GuideItem) -> pb.GuideItem:
@@ -245,6 +246,17 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
         card = agents.result_card(request.request_id, request.signed_on, _MARKS.get(request.mark, ""))
         with self.unit_of_work() as uow:
             return case_view(self.ledger.record_card(uow, caller, request.case_number, card))
+
+    @rpc
+    def HandOver(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return case_view(self.ledger.hand_over(uow, caller, request.case_number, request.to_agent,
+                                                   request.note))
+
+    @rpc
+    def ConfirmHandOver(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            return case_view(self.ledger.confirm_hand_over(uow, caller, request.case_number))
 
 
 def build(settings: IntakeSettings, server, time: TimeSource | None = None) -> ApiWiring:

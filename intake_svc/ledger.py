@@ -23,7 +23,7 @@ class AgentLedger:
         shown = rows[:query.size]
         token = window.page_token(shown[-1]["received_at"], shown[-1]["case_number"]) if len(rows) > query.size else ""
         ref, today = self.intake.ref, local_day(uow.time.now())
-        return {"cases": [agents.ledger_row(r, ref.catalogue, ref.calendar, today) for r in shown],
+        return {"cases": [agents.ledger_row(r, query.agent, ref.catalogue, ref.calendar, today) for r in shown],
                 "next_page_token": token, "counts": store.ledger_counts(uow, query.agent)}
 
     def record_card(self, uow: UnitOfWork, caller: Caller, case_number: str, card: agents.ResultCard) -> dict:
@@ -37,4 +37,23 @@ class AgentLedger:
                 "card_request_id": card.request_id, "card_signed_on": card.signed_on, "card_mark": card.mark})
             uow.emit("ResultCardSigned", case_number, {"agent": row["agent"], "organisation": row["organisation"],
                                                        "signed_on": card.signed_on, "mark": card.mark, "by": by})
+        return self.intake.read(uow, caller, case_number)
+
+    def hand_over(self, uow: UnitOfWork, caller: Caller, case_number: str, to_agent: str, note: str) -> dict:
+        """The village agent hands a county matter to a township agent (乡级代办员): pending until confirmed,
+        in the case history with who handed it over."""
+        row = self.intake._case(uow, case_number, caller, lock=True)
+        if agents.may_hand_over(caller, row, to_agent, note, self.intake.ref.org, self.intake.ref.catalogue):
+            store.append(uow, case_number, "handed_over", caller.person or caller.code,
+                         {"from_agent": row["agent"], "to_agent": to_agent, "note": note or ""}, by=caller.actor(),
+                         changes={"handover_to": to_agent, "handover_note": note or None})
+        return self.intake.read(uow, caller, case_number)
+
+    def confirm_hand_over(self, uow: UnitOfWork, caller: Caller, case_number: str) -> dict:
+        """The township agent confirms receiving the case and carries it from then on; in the case history."""
+        row = self.intake._case(uow, case_number, caller, lock=True)
+        if agents.may_confirm_hand_over(caller, row):
+            store.append(uow, case_number, "handover_confirmed", caller.person or caller.code,
+                         {"from_agent": row["agent"], "carrier": caller.code}, by=caller.actor(),
+                         changes={"carrier": caller.code, "handover_to": None})
         return self.intake.read(uow, caller, case_number)

@@ -181,17 +181,22 @@ def list_cases(uow: UnitOfWork, query) -> tuple[list[dict], int | None]:
     return rows, total
 
 
+# An agent's cases: those it accepted for an applicant, carries after a hand-over, or is to confirm receiving.
+AGENTS_CASES = "(agent = %(agent)s OR carrier = %(agent)s OR handover_to = %(agent)s)"
 # The views of an agent's ledger (agents.View), as conditions on the cases table: open (not ended), waiting
-# for the agent (materials owed, as WAITING; or concluded with the 办结反馈单 not signed), concluded (ended).
+# for the agent (materials owed, as WAITING; its own case concluded with the 办结反馈单 not signed; a hand-over
+# to confirm), concluded (ended).
 LEDGER = {"all": "TRUE", "open": "status NOT IN ('concluded', 'not_accepted', 'withdrawn')",
-          "waiting": f"({WAITING} OR (status = 'concluded' AND card_signed_on IS NULL))",
+          "waiting": f"({WAITING} OR (agent = %(agent)s AND status = 'concluded' AND card_signed_on IS NULL) "
+                     "OR handover_to = %(agent)s)",
           "concluded": "status IN ('concluded', 'not_accepted', 'withdrawn')"}
 
 
 def list_agent_cases(uow: UnitOfWork, query) -> list[dict]:
     """A page of an agent's ledger (`agents.LedgerQuery`), newest first, with one more row than the page
-    when there is another; through the index of the agent's cases by time (migration 0009)."""
-    condition = f"agent = %(agent)s AND {LEDGER[query.view]}"
+    when there is another; through the indexes of the agent's cases and carried cases by time (migrations
+    0009, 0010)."""
+    condition = f"{AGENTS_CASES} AND {LEDGER[query.view]}"
     params = {"agent": query.agent, "limit": query.size + 1}
     if query.after is not None:
         condition += " AND (received_at, case_number) < (%(at)s, %(number)s)"
@@ -205,4 +210,4 @@ def ledger_counts(uow: UnitOfWork, agent: str) -> tuple[int, int, int]:
     """How many of an agent's cases are open, waiting for the agent, concluded."""
     return uow.execute(
         f"SELECT count(*) FILTER (WHERE {LEDGER['open']}), count(*) FILTER (WHERE {LEDGER['waiting']}), "
-        f"count(*) FILTER (WHERE {LEDGER['concluded']}) FROM cases WHERE agent = %s", [agent]).fetchone()
+        f"count(*) FILTER (WHERE {LEDGER['concluded']}) FROM cases WHERE {AGENTS_CASES}", {"agent": agent}).fetchone()

@@ -243,7 +243,8 @@ class Intake:
         if row is None:
             raise NotFound(f"no case {case_number!r}")
         if caller is not None:
-            may_see_case(caller, row["organisation"], row["agent"], self.ref.org.centres_over(row["organisation"]))
+            may_see_case(caller, row["organisation"], row["agent"], self.ref.org.centres_over(row["organisation"]),
+                         (row["carrier"], row["handover_to"]))
         return row
 
     def read(self, uow: UnitOfWork, caller: Caller, case_number: str) -> dict:
@@ -423,4 +424,5 @@ _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": 
            "task_moved": "部门调整承办人", "decision_proposed": "已拟办，待审核签批", "decision_signed": "审核签批",
            "decided": "部门已作出审批决定", "co_handling_answered": "协办部门已答复",
            "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知",
-           "fee_collected": "已缴费", "result_card_signed": "已签收办理结果（代办员送达）"}
+           "fee_collected": "已缴费", "result_card_signed": "已签收办理结果（代办员送达）",
+           "handed_over": "村代办员已移交乡级代办员", "handover_confirmed": "乡级代办员已接收，代为办理"}

@@ -49,7 +49,7 @@ EXPECTED = {
     # the desk's own cases (a clerk its organisation's, an agent its own); the fee collected by clerks only
     "intake.ListCases": "ca", "intake.RecordFee": "c",
     # the agent's ledger (代办台账) and its 办结反馈单: agents only
-    "intake.ListAgentCases": "a", "intake.RecordResultCard": "a",
+    "intake.ListAgentCases": "a", "intake.RecordResultCard": "a", "intake.HandOver": "a", "intake.ConfirmHandOver": "a",
     "desk.ListTasks": "d", "desk.WatchTasks": "d", "desk.GetProgress": "dsl", "desk.Claim": "d",
     "desk.RequestSupplement": "d", "desk.StartSpecialProcedure": "d", "desk.EndSpecialProcedure": "d",
     "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
@@ -138,6 +138,9 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         # the agent's case has not concluded: an agent let through meets FAILED_PRECONDITION
         "intake.RecordResultCard": ipb.RecordResultCardRequest(request_id="access-card", case_number=number,
                                                                signed_on=receipt.accepted_on, mark=ipb.SIGNATURE),
+        # no such agent to hand over to: a field error; no such case to confirm: NOT_FOUND
+        "intake.HandOver": ipb.HandOverRequest(case_number=number, to_agent="agent-nowhere"),
+        "intake.ConfirmHandOver": ipb.ConfirmHandOverRequest(case_number="999999999999999"),
         "desk.ListTasks": dpb.ListTasksRequest(case_number=number),
         "desk.WatchTasks": dpb.WatchTasksRequest(after_cursor=0),
         "desk.GetProgress": dpb.GetProgressRequest(case_number=number),
@@ -256,6 +259,8 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["intake.RecordFee", "clerk"] == grpc.StatusCode.FAILED_PRECONDITION
     assert outcomes["intake.ListAgentCases", "agent"] == grpc.StatusCode.OK
     assert outcomes["intake.RecordResultCard", "agent"] == grpc.StatusCode.FAILED_PRECONDITION
+    assert outcomes["intake.HandOver", "agent"] == grpc.StatusCode.INVALID_ARGUMENT
+    assert outcomes["intake.ConfirmHandOver", "agent"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.ReviewAppeal", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.CloseSuggestion", "supervision officer"] == grpc.StatusCode.NOT_FOUND

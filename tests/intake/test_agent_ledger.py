@@ -122,3 +122,56 @@ def test_the_card_is_recorded_once_by_the_cases_agent_after_it_concluded(desk):
     (event,) = desk.events("ResultCardSigned")  # once
     assert (event["agent"], event["signed_on"], event["mark"]) == (AGENT.code, "2026-02-11", "thumbprint")
     assert ledger(desk, view=agents.View.WAITING)["cases"] == []
+
+
+TOWNSHIP_AGENT = Caller(Role.AGENT, "agent-zhangqiao", "zhangqiao-centre")
+
+
+def hand_over(desk, number: str, to: str = TOWNSHIP_AGENT.code, caller=AGENT, note="户口本原件随件") -> dict:
+    with desk.uow() as work:
+        return AgentLedger(desk.intake).hand_over(work, caller, number, to, note)
+
+
+def confirm(desk, number: str, caller=TOWNSHIP_AGENT) -> dict:
+    with desk.uow() as work:
+        return AgentLedger(desk.intake).confirm_hand_over(work, caller, number)
+
+
+def test_a_village_agent_hands_a_county_matter_to_the_township_agent_who_confirms_it(desk):
+    county = desk.submit(proxy(), AGENT)["case_number"]  # MZ-001: decided at the county
+    township = desk.submit(proxy("MZ-005"), AGENT)["case_number"]  # decided at the township
+    with pytest.raises(InvalidRequest) as info:
+        hand_over(desk, county, to="agent-luqiao", note="x" * 501)  # another township's agent
+    assert [f for f, _ in info.value.violations] == ["to_agent", "note"]
+    with pytest.raises(NotAllowedNow):
+        hand_over(desk, township)
+    with pytest.raises(Forbidden):
+        hand_over(desk, county, caller=OTHER_AGENT)
+    with pytest.raises(Forbidden):
+        confirm(desk, county)  # nothing is waiting for the township agent yet
+
+    case = hand_over(desk, county)
+    assert case["handover_to"] == TOWNSHIP_AGENT.code and case["history"][-1].data["kind"] == "handed_over"
+    assert hand_over(desk, county)["history_seq"] == case["history_seq"]  # the same again: the same
+    (row,) = ledger(desk, TOWNSHIP_AGENT, agents.View.WAITING)["cases"]
+    assert (row["summary"]["case_number"], row["role"], row["waiting_for"]) == (county, "receiving", ["handover"])
+    with pytest.raises(Forbidden):
+        confirm(desk, county, OTHER_AGENT)
+
+    carried = confirm(desk, county)
+    assert (carried["carrier"], carried["handover_to"]) == (TOWNSHIP_AGENT.code, None)
+    kinds = [e.data["kind"] for e in carried["history"]]
+    assert kinds[-2:] == ["handed_over", "handover_confirmed"]
+    assert carried["history"][-2].data["by"]["holder"] == AGENT.code
+    assert carried["history"][-1].data["by"]["holder"] == TOWNSHIP_AGENT.code
+    assert confirm(desk, county)["history_seq"] == carried["history_seq"]
+    with pytest.raises(NotAllowedNow):
+        hand_over(desk, county)  # carried already
+    (row,) = ledger(desk, TOWNSHIP_AGENT)["cases"]
+    assert (row["role"], row["waiting_for"]) == ("carrier", [])
+    assert ledger(desk, TOWNSHIP_AGENT)["counts"] == (1, 0, 0)
+    mine = {r["summary"]["case_number"]: r["role"] for r in ledger(desk)["cases"]}
+    assert mine[county] == "agent"  # the village agent still answers to the applicant
+    conclude(desk, county)
+    assert ledger(desk, TOWNSHIP_AGENT, agents.View.WAITING)["cases"] == []  # the card is the village agent's
+    assert [r["waiting_for"] for r in ledger(desk, view=agents.View.WAITING)["cases"]] == [["result", "card"]]
