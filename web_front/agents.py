@@ -33,6 +33,7 @@ NOT_YOURS = "这个办件不是您代办的：代办员只能查看自己代办�
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 CARD_ERRORS = {"signed_on": "请填写申请人签收的日期（年-月-日），不早于办结日期，不晚于今天",
                "mark": "请选择申请人签字或按手印"}
+HANDOVER_ERRORS = {"to_agent": "请选择本乡镇的乡级代办员", "note": "移交说明不超过500字"}
 
 
 async def _agent(request: Request) -> Person | Response:
@@ -71,7 +72,19 @@ async def _case(agent: Person, number: str):
         raise
 
 
-async def case_page(request: Request, card_form: forms.Form | None = None, problem=None, status: int = 200):
+def my_agents(agent: Person) -> set[str]:
+    """The org chart's agent codes of the post signed in at (its organisation's agents)."""
+    return {a.code for a in agent.front.org.agents if a.organisation == agent.session.organisation}
+
+
+def township_agents(agent: Person, case) -> list:
+    """The township agents (乡级代办员) a case accepted at a village room may be handed over to."""
+    room = agent.front.org.organisation(case.organisation)
+    return [a for a in agent.front.org.agents if room is not None and a.organisation == room.parent]
+
+
+async def case_page(request: Request, card_form: forms.Form | None = None, problem=None, status: int = 200,
+                    handover_form: forms.Form | None = None):
     """One case of the agent's: its facts, what is owed, its steps, and its 办结反馈单."""
     agent = await _agent(request)
     if isinstance(agent, Response):
@@ -87,8 +100,12 @@ async def case_page(request: Request, card_form: forms.Form | None = None, probl
     today = local_day(agent.front.now())
     card_form = card_form or forms.Form({"signed_on": today.isoformat(), "mark": "signature",
                                          "request_id": uuid.uuid4().hex})
+    org = agent.front.org
     return agent.page("agent_case.html", status=status, case=case, card_form=card_form, problem=problem,
-                      history=[(e.at[:16].replace("T", " "), e.kind) for e in case.history])
+                      history=[(e.at[:16].replace("T", " "), e.kind) for e in case.history], mine=my_agents(agent),
+                      township_agents=township_agents(agent, case),
+                      handover_form=handover_form or forms.Form({"to_agent": "", "note": ""}),
+                      agent_name=lambda code: (a.name if (a := org.agent(code)) else code))
 
 
 def card_form(data, today: dt.date) -> forms.Form:
@@ -138,8 +155,68 @@ async def record_card(request: Request):
     return RedirectResponse(f"/agent/cases/{number}", status_code=303)
 
 
+async def _act(request: Request, method: str, message, form: forms.Form, errors: dict, failed: str):
+    """One act on a case from its page: done, the case again; refused, the page with the fields at fault."""
+    agent = await _agent(request)
+    if isinstance(agent, Response):
+        return agent
+    number = request.path_params["number"]
+    try:
+        await agent.call(getattr(agent.front.apis.intake, method), message)
+    except ApiError as error:
+        if error.code == "PERMISSION_DENIED":
+            return not_yours(request, NOT_YOURS)
+        if error.code == "NOT_FOUND":
+            return render(request, "error.html", status=404, title="没有这个办件", text="没有找到这个办件。")
+        if error.code not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
+            raise
+        for path, _ in error.fields:
+            if path in errors:
+                form.errors.setdefault(path, errors[path])
+        problem = None if form.errors else i18n.said(failed, why=error.message)
+        return await case_page(request, problem=problem, status=400, handover_form=form)
+    return RedirectResponse(f"/agent/cases/{number}", status_code=303)
+
+
+async def hand_over(request: Request):
+    """The village agent hands a county matter to the township agent (乡级代办员)."""
+    agent = await _agent(request)
+    if isinstance(agent, Response):
+        return agent
+    data = await posted(request, agent.session.csrf)
+    if data is None:
+        return expired_form(request)
+    number = request.path_params["number"]
+    form = forms.Form({n: str(data.get(n, "")).strip() for n in ("to_agent", "note")})
+    form.need("to_agent", bool(form.values["to_agent"]), HANDOVER_ERRORS["to_agent"])
+    form.need("note", len(form.values["note"]) <= 500, HANDOVER_ERRORS["note"])
+    if not forms.CASE_NUMBER.fullmatch(number):
+        return render(request, "error.html", status=404, title="没有这个办件", text="没有找到这个办件。")
+    if not form.ok:
+        return await case_page(request, status=400, handover_form=form)
+    return await _act(request, "HandOver", intake.HandOverRequest(
+        case_number=number, to_agent=form.values["to_agent"][:64], note=form.values["note"]), form,
+        HANDOVER_ERRORS, "未能移交：%(why)s")
+
+
+async def confirm_hand_over(request: Request):
+    """The township agent confirms receiving a case handed over."""
+    agent = await _agent(request)
+    if isinstance(agent, Response):
+        return agent
+    if await posted(request, agent.session.csrf) is None:
+        return expired_form(request)
+    number = request.path_params["number"]
+    if not forms.CASE_NUMBER.fullmatch(number):
+        return render(request, "error.html", status=404, title="没有这个办件", text="没有找到这个办件。")
+    return await _act(request, "ConfirmHandOver", intake.ConfirmHandOverRequest(case_number=number),
+                      forms.Form({"to_agent": "", "note": ""}), {}, "未能确认接收：%(why)s")
+
+
 ROUTES = [
     Route("/agent", ledger),
     Route("/agent/cases/{number}", case_page),
     Route("/agent/cases/{number}/card", record_card, methods=["POST"]),
+    Route("/agent/cases/{number}/hand-over", hand_over, methods=["POST"]),
+    Route("/agent/cases/{number}/confirm", confirm_hand_over, methods=["POST"]),
 ]

@@ -24,6 +24,7 @@ from web_front.run import application
 ROOM, AGENT, OTHER = "zhangqiao-liugang-room", "agent-zhangqiao-liugang", "agent-zhangqiao-dayang"
 AGENT_PERSON, OTHER_PERSON, CLERK = "SX0120", "SX0123", "SX0008"  # 江秀兰, 潘伟 (deploy/staff.yaml); a clerk
 ROOM_CLERK = "SX0118"  # 肖文华 at the liugang room
+TOWNSHIP_PERSON = "SX0086"  # 肖桂芝, 张桥镇乡级代办员
 CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -155,3 +156,28 @@ def test_a_proxy_case_accepted_at_the_desk_prints_its_consent_form_with_both_sig
     text = pdf_text(clerk, f"/desk/cases/{number}/consent.pdf")
     assert "代办服务委托单" in text and "LG-2026-031" in text and "刘岗村代办员" in text and "无偿代办" in text
     assert hall.intake_as(AGENT).GetCase(ipb.GetCaseRequest(case_number=number)).consent_ref == "LG-2026-031"
+
+
+def test_the_village_agent_hands_a_county_matter_to_the_township_agent_who_confirms_it(browser, hall):
+    number = hall.cases["handling"]  # MZ-001, decided at the county
+    village = signed_in(browser, hall, AGENT_PERSON)
+    page = village.get(f"/agent/cases/{number}")
+    assert "移交乡级代办员" in page.text and '<option value="agent-zhangqiao">' in page.text
+    empty = village.post(f"/agent/cases/{number}/hand-over", data={"csrf": csrf_of(page), "to_agent": "",
+                                                                  "note": "户口本原件随件"})
+    assert empty.status_code == 400 and 'href="#to_agent"' in empty.text and "户口本原件随件" in empty.text
+    done = village.post(f"/agent/cases/{number}/hand-over", data={"csrf": csrf_of(page), "to_agent": "agent-zhangqiao",
+                                                                 "note": "户口本原件随件"}, follow_redirects=False)
+    assert done.status_code == 303 and "待其确认接收" in village.get(f"/agent/cases/{number}").text
+
+    township = signed_in(browser, hall, TOWNSHIP_PERSON)
+    waiting = township.get("/agent")
+    assert number in waiting.text and "确认接收移交的办件" in waiting.text
+    case = township.get(f"/agent/cases/{number}")
+    confirmed = township.post(f"/agent/cases/{number}/confirm", data={"csrf": csrf_of(case)}, follow_redirects=False)
+    assert confirmed.status_code == 303
+    carried = township.get(f"/agent/cases/{number}")
+    assert re.search(r'<dd id="carrier">张桥镇乡级代办员</dd>', carried.text)
+    assert "村代办员已移交乡级代办员" in carried.text and "乡级代办员已接收" in carried.text
+    assert number not in township.get("/agent?view=waiting").text and number in township.get("/agent?view=open").text
+    assert township.get(f"/agent/cases/{hall.cases['owing']}").status_code == 403  # not handed over
