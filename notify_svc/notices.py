@@ -203,8 +203,12 @@ def task_pooled(d: Draft, p: dict) -> None:
 
 
 def progress(d: Draft, p: dict) -> None:
-    d.to_applicant("progress", accepted_on=p["accepted_on"], days_used=p["days_used"], limit_days=p["limit_days"],
+    """The written progress notice of a matter decided above the township: to the applicant, and through
+    the agent of a proxy case (seeds/004: 五个工作日内将代办情况书面告知群众), who hands it over."""
+    context = dict(accepted_on=p["accepted_on"], days_used=p["days_used"], limit_days=p["limit_days"],
                    deadline=p.get("deadline") or "", paused=p["paused"])
+    d.to_applicant("progress", **context)
+    d.to_agent("agent_progress", **context)
 
 
 def rectification_result(d: Draft, p: dict) -> None:

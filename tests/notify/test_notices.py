@@ -31,7 +31,7 @@ def test_every_notice_has_a_template_with_a_subject_line():
     assert names == {"receipt", "one_time_notice", "not_accepted", "supplement_request", "special_procedure",
                      "decision", "pickup", "rating_invitation", "new_task", "urge", "escalation", "progress",
                      "rectification_result", "complaint_answer", "instruction", "task_pooled",
-                     "agent_supplement_request", "agent_result", "agent_card_overdue"}
+                     "agent_supplement_request", "agent_result", "agent_card_overdue", "agent_progress"}
 
 
 def test_the_one_time_notice_names_every_material_and_masks_the_applicant():
