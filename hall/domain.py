@@ -141,6 +141,7 @@ class Application:
     project_code: str | None = None  # 项目代码, required for investment items
     request_id: str | None = None  # the client's idempotency key
     commitment_signed: bool = False  # 容缺: the applicant signs to bring secondary materials later
+    accompanied_by: str | None = None  # 带领: the agent who accompanied the applicant to an in-person item
 
 
 class Contact(Payload):

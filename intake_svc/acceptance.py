@@ -157,6 +157,13 @@ def validate(app: Application, catalogue: Catalogue, org: OrgChart, choice: Cler
         v.require(app.consent_ref, "consent_ref", 64)
     elif app.agent or app.consent_ref:
         v.add("agent", "only proxy-agent submissions name an agent and a consent")
+    if app.accompanied_by:  # 带领当事人协同办理: an item the applicant must attend, with the agent beside them
+        if org.agent(app.accompanied_by) is None:
+            v.add("accompanied_by", "a known agent (代办员)")
+        elif app.channel == Channel.PROXY_AGENT:
+            v.add("accompanied_by", "a proxy submission is carried by its agent, not accompanied")
+        elif item is not None and item.attendance != Attendance.IN_PERSON:
+            v.add("accompanied_by", f"item {item.code} may be carried by an agent with a consent: not accompanied")
     if app.channel == Channel.VILLAGE_ROOM and accepting and accepting.kind != OrgKind.VILLAGE_ROOM:
         v.add("organisation", "the village-room channel is accepted at a village room")
     seen: set[str] = set()

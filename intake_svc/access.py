@@ -44,7 +44,8 @@ def may_submit(caller: Caller, organisation: str, agent: str | None) -> None:
 def may_see_case(caller: Caller, organisation: str, agent: str | None, centres: list[str],
                  carriers: tuple = ()) -> None:
     """A case accepted at an organisation is its clerks'; a proxy case its agent's too, and the township
-    agent's it was handed over to (`carriers`: carrying it, or to confirm it); the cases of a centre
+    agent's it was handed over to, or the agent's who accompanied the applicant (`carriers`: carrying it,
+    to confirm it, 带领); the cases of a centre
     (`centres`: those over the case's organisation) its manager's and leaders' to read; all the
     supervision office's."""
     if caller.role == Role.SUPERVISOR or (caller.role == Role.CLERK and organisation == caller.organisation) \

@@ -59,9 +59,12 @@ def ended_on(row: dict) -> dt.date | None:
 
 
 def role(row: dict, agent: str) -> str:
-    """The agent's part in a case: accepted it for the applicant, carries it up, or is to confirm receiving it."""
+    """The agent's part in a case: accepted it for the applicant, carries it up, is to confirm receiving it,
+    or accompanied the applicant to it (带领)."""
     if row["handover_to"] == agent:
         return "receiving"
+    if row["accompanied_by"] == agent:
+        return "accompanied"
     return "carrier" if row["carrier"] == agent and row["agent"] != agent else "agent"
 
 
@@ -71,6 +74,8 @@ def waiting_for(row: dict, owed: list, part: str = "agent") -> list[str]:
     receiving a case handed over."""
     if part == "receiving":
         return ["handover"]
+    if part == "accompanied":  # the applicant attends in person and brings and receives everything
+        return []
     found = ["materials"] if owed else []
     if part == "agent" and row["status"] == CaseStatus.CONCLUDED.value and row["card_signed_on"] is None:
         found += ["result", "card"] if row["result"] == "issued" else ["card"]

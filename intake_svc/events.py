@@ -23,6 +23,7 @@ class ApplicationAccepted(Payload):
     agent: str | None = None
     project_code: str | None = None
     applicant_key: str | None = None  # digest of applicant and item: finds a case accepted twice
+    accompanied_by: str | None = None  # 带领: the agent who accompanied the applicant to an in-person item
     accepted_on: dt.date
     promised_deadline: dt.date
     commitment_deadline: dt.date | None = None

@@ -44,7 +44,8 @@ def application(request: pb.SubmitRequest) -> Application:
         channel=_CHANNELS[request.channel], organisation=request.organisation, first_clerk=request.first_clerk,
         materials=tuple(_materials(request.materials)), form=dict(request.form), agent=request.agent or None,
         consent_ref=request.consent_ref or None, project_code=request.project_code or None,
-        request_id=request.request_id, commitment_signed=request.commitment_signed)
+        request_id=request.request_id, commitment_signed=request.commitment_signed,
+        accompanied_by=request.accompanied_by or None)
 
 
 def clerk_choice(request: pb.SubmitRequest) -> ClerkChoice:
@@ -100,7 +101,7 @@ def case_view(row: dict) -> pb.CaseView:
         fee_collected_on=str(local_day(row["fee_collected_at"])) if row["fee_collected_at"] else "",
         owed=_owed(row["owed"]), card_signed_on=str(row.get("card_signed_on") or ""),
         card_mark=row.get("card_mark") or "", carrier=row.get("carrier") or "",
-        handover_to=row.get("handover_to") or "")
+        handover_to=row.get("handover_to") or "", accompanied_by=row.get("accompanied_by") or "")
 
 
 def case_summary(row: dict) -> pb.CaseSummary:

@@ -181,8 +181,10 @@ def list_cases(uow: UnitOfWork, query) -> tuple[list[dict], int | None]:
     return rows, total
 
 
-# An agent's cases: those it accepted for an applicant, carries after a hand-over, or is to confirm receiving.
-AGENTS_CASES = "(agent = %(agent)s OR carrier = %(agent)s OR handover_to = %(agent)s)"
+# An agent's cases: those it accepted for an applicant, carries after a hand-over, is to confirm receiving,
+# or accompanied the applicant to (带领).
+AGENTS_CASES = ("(agent = %(agent)s OR carrier = %(agent)s OR handover_to = %(agent)s "
+                "OR accompanied_by = %(agent)s)")
 # The views of an agent's ledger (agents.View), as conditions on the cases table: open (not ended), waiting
 # for the agent (materials owed, as WAITING; its own case concluded with the 办结反馈单 not signed; a hand-over
 # to confirm), concluded (ended).

@@ -37,9 +37,10 @@ def _receipt(case_number: str | None, item_name: str, outcome: ClerkAnswer, acce
 
 
 def _origin(organisation: str, channel: str, first_clerk: str, agent: str | None, project_code: str | None,
-            id_number: str, item_code: str) -> dict:
+            id_number: str, item_code: str, accompanied_by: str | None = None) -> dict:
     return {"organisation": organisation, "channel": channel, "first_clerk": first_clerk, "agent": agent,
-            "project_code": project_code, "applicant_key": applicant_key(id_number, item_code)}
+            "project_code": project_code, "applicant_key": applicant_key(id_number, item_code),
+            "accompanied_by": accompanied_by}
 
 
 def _contact(applicant: dict) -> dict:
@@ -50,6 +51,8 @@ def _request_hash(app: Application, choice: ClerkChoice = ClerkChoice()) -> str:
     """The digest that tells a retried request from another under the same request id; the clerk's own
     answer counts only when given, so that requests from before it hash as they did."""
     body = dataclasses.asdict(app)
+    if body["accompanied_by"] is None:  # as requests from before 带领 was recorded hash
+        del body["accompanied_by"]
     if choice:
         body["clerk_choice"] = dataclasses.asdict(choice)
     return hashlib.sha256(canonical(body).encode()).hexdigest()
@@ -101,7 +104,7 @@ class Intake:
             "case_number": number, "request_id": app.request_id, "request_hash": request_hash,
             "item_code": item.code, "item_name": item.name, "kind": outcome.kind, "status": outcome.status.value,
             "level": outcome.level.value, "organisation": app.organisation, "channel": app.channel.value,
-            "first_clerk": app.first_clerk, "agent": app.agent,
+            "first_clerk": app.first_clerk, "agent": app.agent, "accompanied_by": app.accompanied_by,
             "applicant": dataclasses.asdict(app.applicant),
             "application": {"form": app.form, "project_code": app.project_code, "consent_ref": app.consent_ref,
                             "commitment_signed": app.commitment_signed},
@@ -114,11 +117,12 @@ class Intake:
         if not inserted:  # the same request arrived twice at once: the first one's receipt
             return self._same_request(store.case_by_request(uow, app.request_id), request_hash)
         actor = app.agent or app.first_clerk
-        store.append(uow, number, "received", actor, {"channel": app.channel.value, "organisation": app.organisation,
-                                                        "first_clerk": app.first_clerk, "agent": app.agent}, by=by)
+        received = {"channel": app.channel.value, "organisation": app.organisation, "first_clerk": app.first_clerk,
+                    "agent": app.agent} | ({"accompanied_by": app.accompanied_by} if app.accompanied_by else {})
+        store.append(uow, number, "received", actor, received, by=by)
         self._announce(uow, number, item.code, outcome, _origin(app.organisation, app.channel.value, app.first_clerk,
                                                                app.agent, app.project_code, app.applicant.id_number,
-                                                               item.code),
+                                                               item.code, app.accompanied_by),
                        today, actor, _contact(dataclasses.asdict(app.applicant)), by)
         return receipt
 
@@ -195,7 +199,8 @@ class Intake:
             store.append(uow, case_number, "materials_supplied", actor, {"materials": codes}, by=by)
             if outcome.accepted:
                 origin = _origin(row["organisation"], row["channel"], row["first_clerk"], row["agent"],
-                                 row["application"]["project_code"], row["applicant"]["id_number"], item.code)
+                                 row["application"]["project_code"], row["applicant"]["id_number"], item.code,
+                                 row["accompanied_by"])
                 self._announce(uow, case_number, item.code, outcome, origin, today, actor, _contact(row["applicant"]),
                                by)
             return receipt
@@ -244,7 +249,7 @@ class Intake:
             raise NotFound(f"no case {case_number!r}")
         if caller is not None:
             may_see_case(caller, row["organisation"], row["agent"], self.ref.org.centres_over(row["organisation"]),
-                         (row["carrier"], row["handover_to"]))
+                         (row["carrier"], row["handover_to"], row["accompanied_by"]))
         return row
 
     def read(self, uow: UnitOfWork, caller: Caller, case_number: str) -> dict:

@@ -175,3 +175,26 @@ def test_a_village_agent_hands_a_county_matter_to_the_township_agent_who_confirm
     conclude(desk, county)
     assert ledger(desk, TOWNSHIP_AGENT, agents.View.WAITING)["cases"] == []  # the card is the village agent's
     assert [r["waiting_for"] for r in ledger(desk, view=agents.View.WAITING)["cases"]] == [["result", "card"]]
+
+
+def test_an_agent_who_accompanied_the_applicant_to_an_in_person_item_has_it_in_the_ledger(desk):
+    with_agent = dataclasses.replace(application("GA-002", ROOM.organisation), accompanied_by=AGENT.code)
+    number = desk.submit(with_agent, ROOM)["case_number"]
+    with desk.uow() as work:
+        row = desk.intake.read(work, ROOM, number)
+    assert row["accompanied_by"] == AGENT.code and row["history"][0].data["detail"]["accompanied_by"] == AGENT.code
+    (event,) = [e for e in desk.events("ApplicationAccepted") if e["accompanied_by"]]
+    assert event["accompanied_by"] == AGENT.code and event["agent"] is None
+    (listed,) = ledger(desk)["cases"]
+    assert (listed["summary"]["case_number"], listed["role"], listed["waiting_for"]) == (number, "accompanied", [])
+    with desk.uow() as work:
+        assert desk.intake.read(work, AGENT, number)["case_number"] == number  # the agent may read it
+
+    for wrong, field_error in (
+            (dataclasses.replace(application("MZ-001", ROOM.organisation), accompanied_by=AGENT.code), "may be carried"),
+            (dataclasses.replace(application("GA-002", ROOM.organisation), accompanied_by="agent-nobody"), "known"),
+            (dataclasses.replace(proxy("GA-002"), accompanied_by=AGENT.code), "carried by its agent")):
+        with pytest.raises(InvalidRequest) as info:
+            desk.submit(wrong, ROOM)
+        assert [(f, field_error in why) for f, why in info.value.violations if f == "accompanied_by"] == [
+            ("accompanied_by", True)]

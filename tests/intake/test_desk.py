@@ -15,7 +15,7 @@ import pytest
 
 from hall.domain import Applicant, Application, Channel, ProvidedMaterial
 from hall.reference import load_reference
-from intake_svc import fees, store, window
+from intake_svc import agents, fees, store, window
 from intake_svc.acceptance import ClerkChoice
 from intake_svc.history import verify
 from intake_svc.use_cases import Intake
@@ -389,7 +389,8 @@ class _Explaining:
 def test_every_list_reads_through_an_index_on_thousands_of_cases(desk):
     """The cases of 5 accepting organisations over 38 days, 5000 in all, a few waiting: each list of
     one organisation (a day's, those waiting, a later page, an agent's) reads an index, never the whole
-    table; a day's through the time received and the day accepted, those waiting through their own."""
+    table; a day's through the time received and the day accepted, those waiting through their own; an
+    agent's own and its ledger through the agents' indexes."""
     desk.sql("""
         INSERT INTO cases (case_number, request_id, request_hash, item_code, item_name, kind, status, level,
                            organisation, channel, first_clerk, applicant, application, receipt, provided,
@@ -406,7 +407,7 @@ def test_every_list_reads_through_an_index_on_thousands_of_cases(desk):
     token = window.page_token(dt.datetime(2026, 1, 20, tzinfo=CHINA), "000000000002500")
     indexes = {"newest": {"cases_organisation_received"}, "day": {"cases_organisation_received", "cases_accepted_on"},
                "waiting": {"cases_waiting"}, "page": {"cases_organisation_received"},
-               "agent": {"cases_organisation_received"}}
+               "agent": {"cases_agent_received"}}  # an agent's few cases, wherever accepted (migration 0009)
     with desk.connect() as conn:
         for name, expected in indexes.items():
             caller = dataclasses.replace(AGENT if name == "agent" else CLERK, organisation="org-2")
@@ -420,3 +421,9 @@ def test_every_list_reads_through_an_index_on_thousands_of_cases(desk):
                 assert "Seq Scan" not in plan and expected <= set(plan.replace("(", " ").split()), (name, plan)
             if name == "page":  # the page starts in the index, not after reading the pages before it
                 assert "Index Cond: ((organisation = 'org-2'::text) AND (ROW(received_at, case_number) <" in rows
+        # the agent's ledger (代办台账): its cases as agent, carrier, receiver or companion, each through its index
+        explaining = _Explaining(conn)
+        store.list_agent_cases(explaining, agents.ledger_query(AGENT, agents.View.WAITING, 20, ""))
+        (plan,) = explaining.plans
+        assert "Seq Scan" not in plan and {"cases_agent_received", "cases_carrier_received", "cases_handover_to",
+                                           "cases_accompanied_received"} <= set(plan.split()), plan

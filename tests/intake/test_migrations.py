@@ -54,7 +54,7 @@ def test_cases_that_ended_get_archived_at_from_their_own_history(database_url, p
 
     assert applied == ["0003_archive_ended_cases", "0004_consultations", "0005_board_indexes",
                        "0006_consultation_requests", "0007_case_lists", "0008_fees", "0009_agent_ledger",
-                       "0010_hand_overs"]
+                       "0010_hand_overs", "0011_accompanied"]
     archived = dict(conn.execute("SELECT case_number, archived_at FROM cases").fetchall())
     assert archived == {"N1": RECEIVED, "W1": WITHDRAWN, "H1": None}
 
