@@ -28,7 +28,10 @@ LINGER_SECONDS = 0.003
 
 DEAD_LETTER_EXCHANGE = "onewindow.dead-letter"
 DEAD_LETTER_QUEUE = "onewindow.dead-letters"
-RECOVERABLE = (psycopg.OperationalError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError, OSError)
+# An outage of the database or the broker. A nack too: a quorum queue without a leader (its node
+# just lost, the next not yet elected) refuses the message, which is published again.
+RECOVERABLE = (psycopg.OperationalError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError, OSError,
+               amqp.exceptions.MessageNacked)
 
 
 def queue_arguments(queue_type: str) -> dict[str, str]:

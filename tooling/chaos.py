@@ -10,7 +10,10 @@ The faults, each with a batch of load of its own:
 - `poison`: messages a handler rejects every time (NoticeDelivered for cases that do not exist):
   they must end in the dead-letter queue with their error while the rest flows on;
 - `duplicates`: events every service already published, published again twice, newest first:
-  the inboxes must drop every copy.
+  the inboxes must drop every copy;
+- the cluster faults (tooling.clusterfaults: `rabbitmq-node`, `rabbitmq-leader`,
+  `postgres-failover`, `relay-during-failover`), only when named: the run then has three
+  RabbitMQ nodes and a PostgreSQL primary with two standbys (tooling.clusters).
 
 Everything runs on a PostgreSQL and a RabbitMQ of the run's own (tooling.sandbox), with a
 stand-in SMS gateway that records every message it receives, so that a notice sent twice shows.
@@ -25,7 +28,10 @@ Figures per fault (`recovery_s` is the recovery time):
   dead-lettered);
 - `lost`, `duplicated`, `broken`: the audit's new findings after the batch drained, plus what
   the clients saw twice (a task fed twice, a conclusion told twice). A case counts as lost only
-  if the store accepted it and it never concluded (or a receipt names a case the store lacks).
+  if the store accepted it and it never concluded (or a receipt names a case the store lacks);
+- `degraded`: cases accepted and concluded per second from the injection until the fault is
+  undone (a cluster fault: its node back, at least `outage` seconds later; the others: until
+  recovered), beside the rate offered.
 """
 from __future__ import annotations
 
@@ -47,6 +53,7 @@ from services.contracts import new_envelope
 from services.relay import DEAD_LETTER_QUEUE, Publisher
 
 from .audit import BROKEN, CONCLUDED, LOST, WAITING, Store, audit, tally, unsettled_cases
+from .clusterfaults import CLUSTER_FAULTS
 from .events import subscriptions
 from .loadgen import Books, run_load
 from .processes import SERVICES, commands
@@ -74,6 +81,7 @@ class Run:
         self.poison: set[str] = set()
         self.seen: set[tuple[str, str]] = set()  # findings already reported by an earlier fault
         self.cursors: dict[str, int] = {}  # where the departments' watches resume, batch after batch
+        self.later = None  # what undoes a cluster fault once its recovery is measured: () -> detail
 
     def query(self, sql: str, params=()) -> list[tuple] | None:
         """A fresh connection per query, so that polling survives the database restarting; None
@@ -148,12 +156,19 @@ class Run:
         self.until(lambda: not flow.is_alive() or len(self.query("SELECT case_number FROM intake.cases") or [])
                    - len(before) >= max(2, cases // 4), RECOVERY_SECONDS)
         in_flight = (self.unsettled() or set()) - before
+        counted = self.counts()
         injected = time.monotonic()
-        detail = FAULTS[fault](self) or {}
+        self.later = None
+        detail = ALL_FAULTS[fault](self) or {}
         died = self.ready()
         ready_s = time.monotonic() - injected
         recovered = self.until(lambda: self._recovered(in_flight), RECOVERY_SECONDS)
         recovery_s = time.monotonic() - injected
+        if self.later is not None:  # a cluster runs short of a node for the outage at least
+            time.sleep(max(0.0, injected + self.outage - time.monotonic()))
+        degraded = self.degraded(counted, time.monotonic() - injected, rate)
+        if self.later is not None:
+            detail.update(self.later())
         flow.join()
         self.drain()
         if fault == "duplicates":
@@ -174,13 +189,26 @@ class Run:
         client = outcome.get("load", {})
         counts["duplicated"] += client.get("duplicated", 0)
         row = {"fault": fault, "cases": len(batch), "in_flight": len(in_flight), **counts,
-               "ready_s": round(ready_s, 1), "recovery_s": round(recovery_s, 1),
+               "ready_s": round(ready_s, 1), "recovery_s": round(recovery_s, 1), "degraded": degraded,
                "client": {"receipts": len(books.cases), "told_concluded": client.get("concluded", 0),
                           "errors": client.get("errors", dict(books.errors))},
                "detail": detail, "findings": [f"{kind}: {text}" for kind, text in new[:20]]}
         self.echo(f"chaos: {fault}: {row['cases']} cases, {row['in_flight']} in flight, lost {row['lost']}, "
                   f"duplicated {row['duplicated']}, broken {row['broken']}, recovered in {row['recovery_s']} s")
         return row
+
+    def counts(self) -> tuple[int, int]:
+        """Cases accepted and concluded so far."""
+        found = None
+        while found is None:  # after a recovery the database answers; before a fault it does
+            found = self.query("SELECT count(*), count(*) FILTER (WHERE status = ANY(%s)) FROM intake.cases",
+                               [sorted(CONCLUDED)])
+        return found[0]
+
+    def degraded(self, counted: tuple[int, int], seconds: float, rate: float) -> dict:
+        accepted, concluded = (now - then for now, then in zip(self.counts(), counted))
+        return {"s": round(seconds, 1), "offered_per_s": rate, "accepted_per_s": round(accepted / seconds, 1),
+                "concluded_per_s": round(concluded / seconds, 1)}
 
     def _recovered(self, in_flight: set[str]) -> bool:
         open_now = self.unsettled()
@@ -267,33 +295,38 @@ def _duplicates(run: Run) -> dict:
 
 FAULTS = {**{f"kill-{name}": _kill(name) for name in PROCESSES},
           "rabbitmq": _rabbitmq, "postgres": _postgres, "poison": _poison, "duplicates": _duplicates}
+ALL_FAULTS = {**FAULTS, **CLUSTER_FAULTS}  # FAULTS: the default run's, on single servers
 
 
 def check_faults(names: list[str]) -> list[str]:
     """The names, if every one is a fault; ValueError naming the others and the known ones."""
-    unknown = [n for n in names if n not in FAULTS]
+    unknown = [n for n in names if n not in ALL_FAULTS]
     if unknown:
-        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(ALL_FAULTS)}")
     return names
 
 
-def run_chaos(settings: SystemSettings, *, cases_per_fault: int = 100, rate: float = 15.0, faults: list[str] | None = None,
-              echo=print, log_dir: Path | None = None, outage: float = OUTAGE_SECONDS) -> dict:
-    """Every fault named (all by default, in FAULTS' order), each during a batch of
+def run_chaos(settings: SystemSettings, *, cases_per_fault: int = 100, rate: float = 15.0,
+              faults: list[str] | None = None, echo=print, log_dir: Path | None = None,
+              outage: float = OUTAGE_SECONDS) -> dict:
+    """Every fault named (those of FAULTS by default, in its order), each during a batch of
     `cases_per_fault` cases submitted at `rate` per second, on servers of the run's own (only
-    the reference files and tuning of `settings` are used); returns the figures, `ok` False if
-    anything was lost, duplicated or broken. Logs go to `log_dir` (default: a new temporary one)."""
+    the reference files and tuning of `settings` are used): clusters if a cluster fault is named.
+    Returns the figures, `ok` False if anything was lost, duplicated or broken. Logs go to
+    `log_dir` (default: a new temporary one)."""
     names = check_faults(list(faults or FAULTS))
+    cluster = any(name in CLUSTER_FAULTS for name in names)
     work = log_dir or Path(tempfile.mkdtemp(prefix="onewindow-chaos-"))
     started = time.monotonic()
-    with sandbox(work / "servers") as (postgres, rabbit), Gateway() as gateway:
+    with sandbox(work / "servers", cluster=cluster) as (postgres, rabbit), Gateway() as gateway:
         intake_port, desk_port, supervision_port = free_port(), free_port(), free_port()
         run_settings = settings.model_copy(update={
             "database_url": postgres.url("onewindow"), "amqp_url": rabbit.url(), "intake_port": intake_port,
             "desk_port": desk_port, "supervision_port": supervision_port, "identity_port": free_port(),
             "desk_tokens": work / "tokens.yaml", "signing_keys": work / "signing-keys.yaml",
-            "web_port": free_port(), "web_secret": work / "web-secret.yaml", "sms_gateway_url": gateway.url, "sms_gateway_token": None, "smtp_host": None, "notify_webhooks": None,
-            "metrics_port": 0})
+            "web_port": free_port(), "web_secret": work / "web-secret.yaml", "sms_gateway_url": gateway.url,
+            "sms_gateway_token": None, "smtp_host": None, "notify_webhooks": None,
+            "metrics_port": 0, "queue_type": "quorum" if cluster else settings.queue_type})
         echo(f"chaos: private PostgreSQL on port {postgres.port}, RabbitMQ node {rabbit.node} on port {rabbit.port}; "
              f"logs in {work / 'logs'}")
         system = System(run_settings, work / "logs", metrics_base=free_port_block(len(PROCESSES)), scratch=True)
@@ -317,16 +350,22 @@ def report_lines(result: dict) -> list[str]:
     from tabulate import tabulate
 
     rows = [[r["fault"], r["cases"], r["in_flight"], r["lost"], r["duplicated"], r["broken"], r["ready_s"],
-             r["recovery_s"]] for r in result["faults"]]
+             r["recovery_s"], r["degraded"]["accepted_per_s"], r["degraded"]["concluded_per_s"]]
+            for r in result["faults"]]
     t = result["totals"]
     rows.append(["total", t["cases"], t["in_flight"], t["lost"], t["duplicated"], t["broken"], "",
-                 f"max {t['recovery_max_s']}"])
+                 f"max {t['recovery_max_s']}", "", ""])
     lines = tabulate(rows, headers=["fault", "cases", "in flight", "lost", "duplicated", "failed checks",
-                                    "ready s", "recovery s"], tablefmt="simple", floatfmt=".1f").splitlines()
+                                    "ready s", "recovery s", "accepted/s", "concluded/s"],
+                     tablefmt="simple", floatfmt=".1f").splitlines()
     f = result["final"]
     lines.append(f"after the last fault, drained: lost {f['lost']}, duplicated {f['duplicated']}, "
                  f"failed checks {f['broken']}; {result['cores']} cores, {result['duration_s']} s")
+    lines.append(f"accepted/s, concluded/s: while degraded, at {result['rate']}/s offered")
     for r in result["faults"]:
+        if r["fault"] in CLUSTER_FAULTS:
+            lines.append(f"  {r['fault']}: " + ", ".join(f"{k} {v}" for k, v in r["detail"].items())
+                         + f"; degraded {r['degraded']['s']} s")
         lines += [f"  {r['fault']}: {finding}" for finding in r["findings"]]
     lines += [f"  final: {finding}" for finding in f["findings"]]
     lines.append("chaos: " + ("every case concluded once, nothing lost, nothing twice" if result["ok"] else "FAILED"))

@@ -510,14 +510,17 @@ def profile(rate: float, duration: float, logs: Path | None) -> None:
               help="Cases submitted during each fault.")
 @click.option("--rate", default=15.0, show_default=True, type=click.FloatRange(0.1), help="Arrivals per second.")
 @click.option("--fault", "faults", multiple=True, metavar="NAME",
-              help="Only this fault (repeatable): kill-<process>, rabbitmq, postgres, poison, duplicates.")
+              help="Only this fault (repeatable): kill-<process>, rabbitmq, postgres, poison, duplicates; "
+                   "on clusters (three RabbitMQ nodes, a PostgreSQL primary and two standbys): rabbitmq-node, "
+                   "rabbitmq-leader, postgres-failover, relay-during-failover.")
 @click.option("--outage", default=5.0, show_default=True, type=click.FloatRange(0),
               help="Seconds RabbitMQ and PostgreSQL stay down.")
 @click.option("--logs", type=click.Path(path_type=Path), help="Directory for the servers' and processes' logs.")
 def chaos(cases_per_fault: int, rate: float, faults: tuple[str, ...], outage: float, logs: Path | None) -> None:
     """Fault suite: kill -9 of every process, RabbitMQ and PostgreSQL restarts, poison and duplicate
-    events, each under load on servers of the run's own; the books are audited after each. Prints a
-    table, then a JSON line; exits 1 if anything was lost, duplicated or failed a check."""
+    events, each under load on servers of the run's own; the books are audited after each. Named, the
+    cluster faults: a RabbitMQ node killed or its queues' leader stopped, a PostgreSQL failover. Prints
+    a table, then a JSON line; exits 1 if anything was lost, duplicated or failed a check."""
     from .chaos import check_faults, report_lines, run_chaos
 
     try:

@@ -79,11 +79,15 @@ def _answers(port: int) -> bool:
 
 
 class PrivatePostgres:
-    """A PostgreSQL cluster of its own: `start`, `stop(mode)`, `url(database)`."""
+    """A PostgreSQL cluster of its own: `start`, `stop(mode)`, `url(database)`. `name` names its
+    directory and is its cluster_name (the application name it streams under as a standby)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, name: str = "postgres", settings: dict[str, str] | None = None):
         self.bin = self._bindir()
-        self.dir = root / "postgres"
+        self.name = name
+        self.settings = settings or {}  # more server settings (WAL archiving), written at initdb
+        self.dir = root / name
+        self.data = self.dir / "data"
         self.port = free_port()
         self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
@@ -97,26 +101,38 @@ class PrivatePostgres:
             raise RuntimeError("PostgreSQL's initdb is not installed (apt-get install postgresql)")
         return Path(found).parent
 
-    def _run(self, tool: str, *args: str) -> None:
-        subprocess.run([*self.as_postgres, str(self.bin / tool), *args], check=True, capture_output=True,
-                       timeout=120, cwd="/")
+    def _run(self, tool: str, *args: str) -> str:
+        try:
+            return subprocess.run([*self.as_postgres, str(self.bin / tool), *args], check=True, capture_output=True,
+                                  timeout=120, cwd="/", text=True).stdout
+        except subprocess.CalledProcessError as exc:
+            raise RuntimeError(f"{tool} {' '.join(args)}: {exc.stderr.strip() or exc.stdout.strip()}") from None
 
-    def start(self) -> None:
+    def make_dir(self) -> None:
+        self.dir.mkdir(parents=True)
+        if self.as_postgres:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    def start(self, wait: bool = True) -> None:
         if not self.dir.exists():
-            self.dir.mkdir(parents=True)
-            if self.as_postgres:
-                shutil.chown(self.dir, "postgres", "postgres")
-            self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+            self.make_dir()
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                       "--locale=C.UTF-8", "--no-sync")
+            with open(self.data / "postgresql.conf", "a") as f:
+                f.write("".join(f"{k} = {v}\n" for k, v in self.settings.items()))
         # room for every process's pools (docs/operations.md) and the checks
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300"
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "server.log"), "-o", options,
-                  "-w", "-t", "60", "start")
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300 "
+                   f"-c cluster_name={self.name}")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "server.log"), "-o", options,
+                  *(["-w", "-t", "60"] if wait else ["-W"]), "start")
 
     def stop(self, mode: str = "fast") -> None:
         """`fast` rolls back the sessions and shuts down cleanly; `immediate` is a crash: no
         checkpoint, recovery from the WAL at the next start."""
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", mode, "-w", "-t", "60", "stop")
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists() and _answers(self.port)
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -126,11 +142,12 @@ class PrivateRabbit:
     """A RabbitMQ node of its own: `start`, `stop_app`/`start_app` (the broker inside the running
     node), `stop`, `url`."""
 
-    def __init__(self, root: Path):
-        self.dir = root / "rabbitmq"
+    def __init__(self, root: Path, name: str = "rabbitmq", cookie: str | None = None):
+        self.dir = root / name
         self.port = free_port()
         self.dist_port = free_port()
         self.node = f"ow-chaos-{uuid.uuid4().hex[:8]}@localhost"
+        self.cookie = cookie  # the nodes of one cluster share theirs
         self.server, self.ctl = self._scripts()
         self.proc: subprocess.Popen | None = None
 
@@ -157,13 +174,24 @@ class PrivateRabbit:
                 "RABBITMQ_ADVANCED_CONFIG_FILE": str(d / "advanced.config"), "ERL_EPMD_ADDRESS": "127.0.0.1"}
 
     def start(self) -> None:
+        self.boot()
+        self.await_startup()
+
+    def boot(self) -> None:
+        """The node's files written and its VM started, not waited for."""
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "enabled_plugins").write_text("[].\n")
         (self.dir / "rabbitmq-env.conf").write_text("")  # not the machine's /etc/rabbitmq/rabbitmq-env.conf
         (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        cookie = self.dir / ".erlang.cookie"
+        if self.cookie and not cookie.exists():
+            cookie.write_text(self.cookie)
+            cookie.chmod(0o400)
         with open(self.dir / "server.log", "ab") as log:
             self.proc = subprocess.Popen([self.server], env=self._env(), stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, cwd=self.dir)
+
+    def await_startup(self) -> None:
         try:
             self.ctl_run("await_startup", "--timeout", "90", timeout=120, attempts=30)
         except Exception:
@@ -202,6 +230,14 @@ class PrivateRabbit:
         # the listening socket of the stopped broker may linger a moment: start_app fails until it is gone
         self.ctl_run("start_app", attempts=30)
         _until(lambda: _answers(self.port), 30, "the AMQP listener")
+
+    def kill(self) -> None:
+        """`kill -9` of the node's VM: its connections drop, its queue replicas go with it."""
+        pid = int((self.dir / "rabbit.pid").read_text().split()[0])
+        os.kill(pid, 9)
+        if self.proc is not None:
+            self.proc.wait(30)
+            self.proc = None
 
     def stop(self) -> None:
         if self.proc is None:
@@ -266,12 +302,18 @@ class _GatewayHandler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def sandbox(logs: Path | None = None):
+def sandbox(logs: Path | None = None, cluster: bool = False, postgres_settings: dict[str, str] | None = None):
     """A private PostgreSQL and RabbitMQ, started; stopped and deleted afterwards, their logs
-    copied to `logs` first if given."""
+    copied to `logs` first if given. `cluster`: three RabbitMQ nodes and a PostgreSQL primary with
+    two standbys instead (tooling.clusters), which offer the single servers' interface."""
+    from .clusters import PostgresCluster, RabbitCluster
+
     root = Path(tempfile.mkdtemp(prefix="onewindow-sandbox-"))
     os.chmod(root, 0o755)  # the postgres user must reach its data directory
-    postgres, rabbit = PrivatePostgres(root), PrivateRabbit(root)
+    if cluster:
+        postgres, rabbit = PostgresCluster(root, settings=postgres_settings), RabbitCluster(root)
+    else:
+        postgres, rabbit = PrivatePostgres(root, settings=postgres_settings), PrivateRabbit(root)
     try:
         postgres.start()
         rabbit.start()
@@ -279,11 +321,10 @@ def sandbox(logs: Path | None = None):
     finally:
         rabbit.stop()
         with contextlib.suppress(Exception):
-            postgres.stop("fast")
+            postgres.stop_all() if cluster else postgres.stop("fast")
         if logs is not None:
             logs.mkdir(parents=True, exist_ok=True)
-            for log in [root / "postgres" / "server.log", root / "rabbitmq" / "server.log",
-                        *(root / "rabbitmq" / "log").glob("*.log")]:
+            for log in [*root.glob("*/server.log"), *root.glob("*/log/*.log")]:
                 with contextlib.suppress(OSError):
                     shutil.copy(log, logs / f"{log.parent.name}-{log.name}")
         shutil.rmtree(root, ignore_errors=True)

@@ -49,7 +49,7 @@ def test_the_report_is_a_table_then_a_json_line(chaos):
     assert [line.split()[0] for line in lines[2:2 + len(FAULTS)]] == list(FAULTS)
     assert lines[-1].startswith("chaos: every case concluded once")
     row_keys = {"fault", "cases", "in_flight", "lost", "duplicated", "broken", "ready_s", "recovery_s", "client",
-                "detail", "findings"}
+                "detail", "findings", "degraded"}
     decoded = json.loads(json.dumps(chaos, ensure_ascii=False))
     assert all(set(row) == row_keys for row in decoded["faults"])
     assert {"cases", "in_flight", "lost", "duplicated", "broken", "recovery_max_s"} <= set(decoded["totals"])
