@@ -23,7 +23,8 @@ None where it has nothing to divide by.
   delivery), and fees_fen: their sum in fen (分). By item and department (the item's), by window (the
   organisation that collected it) and by person (who collected it, when named); by level and channel,
   those of the case's acceptance.
-- Per agent: cases carried in the period against the agent's quota (a weekly quota counts the
+- Per agent: cases carried in the period, and those it accompanied an applicant to (带领), against the agent's
+  quota (a weekly quota counts the
   whole weeks of the period, a monthly one the months it touches).
 
 By window and by person the acts are counted, for the organisation and the staff number that did
@@ -301,8 +302,11 @@ def _window_items(ref: Reference, group_by: str, add) -> None:
 
 
 def agent_figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date) -> list[AgentFigures]:
-    carried = dict(_rows(uow, "SELECT agent, count(*) FROM cases WHERE agent IS NOT NULL "
-                              "AND accepted_on BETWEEN %(since)s AND %(until)s GROUP BY agent",
+    carried = dict(_rows(uow, "SELECT who, count(*) FROM ("
+                              "SELECT agent AS who FROM cases WHERE agent IS NOT NULL "
+                              "AND accepted_on BETWEEN %(since)s AND %(until)s UNION ALL "
+                              "SELECT accompanied_by FROM cases WHERE accompanied_by IS NOT NULL "
+                              "AND accepted_on BETWEEN %(since)s AND %(until)s) AS acts GROUP BY who",
                          {"since": since, "until": until}))
     return [AgentFigures(a.code, a.name, a.organisation, carried.get(a.code, 0),
                          quota_for(a.quota.cases, a.quota.per, since, until)) for a in ref.org.agents]

@@ -80,7 +80,7 @@ class Supervision:
         if not store.insert_case(uow, case, item_code=item.code, department=item.department, kind=p["kind"],
                                  level=p["level"], channel=p["channel"], organisation=p["organisation"],
                                  first_clerk=p["first_clerk"], first_clerk_post=(p.get("by") or {}).get("post", ""),
-                                 agent=p.get("agent"),
+                                 agent=p.get("agent"), accompanied_by=p.get("accompanied_by"),
                                  applicant_key=p.get("applicant_key"), project_code=p.get("project_code"),
                                  accepted_on=accepted, promised_limit_days=item.promised_limit_days,
                                  legal_limit_days=item.legal_limit_days):
