@@ -34,14 +34,16 @@ NOT_YOURS = "本岗位只能为本单位受理、查看本单位受理的办件"
 # what the intake API calls a field, and what the form calls it
 _API_FIELDS = {"applicant.name": "applicant_name", "applicant.id_number": "id_number", "applicant.phone": "phone",
                "applicant.email": "email", "project_code": "project_code", "agent": "agent",
-               "consent_ref": "consent_ref", "refusal_reasons": "refusal_reasons", "consultation": "answer"}
+               "consent_ref": "consent_ref", "refusal_reasons": "refusal_reasons", "consultation": "answer",
+               "accompanied_by": "accompanied_by"}
 
 
 # what the page says (in the catalogue's Chinese) for the API's refusal of a field it has
 _API_MESSAGES = {"id_number": "证件号码无效：请核对居民身份证号码（出生日期、校验位）或统一社会信用代码",
                  "phone": "请填写申请人的手机号码：短信通知和办件查询都要用到它", "f": "请按本事项申请表的要求填写此项",
                  "agent": "代办员不存在或不能代办本事项", "project_code": "项目代码无效或已过期，请核对",
-                 "refusal_reasons": "理由不超过10条，每条不超过500字"}
+                 "refusal_reasons": "理由不超过10条，每条不超过500字",
+                 "accompanied_by": "带领的代办员不存在，或本事项不是须本人到场的事项"}
 
 
 async def _clerk(request: Request) -> Person | Response:
@@ -128,7 +130,7 @@ async def apply(request: Request):
         materials=[intake.ProvidedMaterial(code=code, defect=defect) for code, defect in application.materials],
         form=application.fields, project_code=v["project_code"], commitment_signed=bool(v["commitment"]),
         refusal_reasons=application.reasons if v["answer"] == "refuse" else [],
-        consultation=v["answer"] == "consult")
+        consultation=v["answer"] == "consult", accompanied_by="" if proxy else v["accompanied_by"][:64])
     try:
         receipt = await clerk.call(clerk.front.apis.intake.Submit, submit)
     except ApiError as error:

@@ -112,9 +112,10 @@ class Application:
 def application_form(data, item, proxy_allowed: bool) -> Application:
     """The application form built from a GuideItem: applicant, the item's fields, the materials
     checklist (received, copies brought, defect), 项目代码, the 容缺 commitment, the agent and the
-    consent reference of a proxy case, and the clerk's answer."""
+    consent reference of a proxy case, the agent who accompanied the applicant to an in-person item (带领),
+    and the clerk's answer."""
     names = ["answer", "applicant_name", "id_number", "phone", "email", "project_code", "commitment",
-             "refusal_reasons", "proxy", "agent", "consent_ref", "request_id"]
+             "refusal_reasons", "proxy", "agent", "consent_ref", "request_id", "accompanied_by"]
     for material in item.materials:
         names += [f"has_{material.code}", f"copies_{material.code}", f"defect_{material.code}"]
     names += [f"f_{f.code}" for f in item.fields]
@@ -140,6 +141,9 @@ def application_form(data, item, proxy_allowed: bool) -> Application:
         form.need("agent", bool(v["agent"]), "代办件请选择代办员")
         form.need("consent_ref", bool(v["consent_ref"]), "代办件请填写委托单编号")
         form.need("consent_ref", len(v["consent_ref"]) <= 64, "委托单编号不超过64字")
+    # 带领: an in-person item may name the agent who came with the applicant
+    form.need("accompanied_by", not (v["accompanied_by"] and (proxy_allowed or v["proxy"])),
+              "只有须本人到场的事项才登记带领的代办员")
     if item.requires_project_code and answer == "accept":
         form.need("project_code", bool(v["project_code"]), "投资项目须填写项目代码")
     fields = {}

@@ -181,3 +181,19 @@ def test_the_village_agent_hands_a_county_matter_to_the_township_agent_who_confi
     assert "村代办员已移交乡级代办员" in carried.text and "乡级代办员已接收" in carried.text
     assert number not in township.get("/agent?view=waiting").text and number in township.get("/agent?view=open").text
     assert township.get(f"/agent/cases/{hall.cases['owing']}").status_code == 403  # not handed over
+
+
+def test_the_desk_records_the_agent_who_accompanied_the_applicant_to_an_in_person_item(browser, hall):
+    from tests.flow_steps import CATALOGUE
+    from tests.web.test_desk import MZ_001, apply, number_of
+
+    clerk = signed_in(browser, hall, ROOM_CLERK)
+    wrong = apply(clerk, "MZ-001", MZ_001, accompanied_by=AGENT)  # an agent may carry it: no 带领
+    assert wrong.status_code == 400 and 'href="#accompanied_by"' in wrong.text
+    materials = [m.code for m in CATALOGUE.item("GA-002").materials]
+    answer = apply(clerk, "GA-002", materials, accompanied_by=AGENT)
+    number = number_of(answer)
+    assert hall.intake_as(ROOM).GetCase(ipb.GetCaseRequest(case_number=number)).accompanied_by == AGENT
+    agent = hall.as_person(hall.intake_stub, AGENT_PERSON)
+    listed = {c.summary.case_number: c.role for c in agent.ListAgentCases(ipb.ListAgentCasesRequest()).cases}
+    assert listed[number] == "accompanied"
