@@ -537,6 +537,65 @@ def chaos(cases_per_fault: int, rate: float, faults: tuple[str, ...], outage: fl
         sys.exit(1)
 
 
+@main.group()
+def backup() -> None:
+    """PostgreSQL on one host: WAL archiving, base backups, a restore to a point in time."""
+
+
+@backup.command("settings")
+@click.argument("backups", type=click.Path(path_type=Path))
+def backup_settings(backups: Path) -> None:
+    """The postgresql.conf lines that archive every WAL segment into BACKUPS/wal."""
+    from .backup import archive_settings
+
+    for key, value in archive_settings(backups.resolve()).items():
+        click.echo(f"{key} = {value}")
+
+
+@backup.command("base")
+@click.argument("backups", type=click.Path(path_type=Path))
+def backup_base(backups: Path) -> None:
+    """A base backup of ONEWINDOW_DATABASE_URL's primary into BACKUPS/base/<UTC time> (nightly)."""
+    import subprocess
+
+    from .backup import base_backup
+
+    try:
+        click.echo(base_backup(current_settings().database_url, backups.resolve()))
+    except subprocess.CalledProcessError as exc:
+        raise click.ClickException(f"pg_basebackup failed: {exc.stderr.strip()}") from None
+
+
+@backup.command("restore")
+@click.argument("backups", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--until", "until", required=True, help="The moment to restore to, ISO 8601; without a zone, "
+                                                       "Asia/Shanghai (e.g. '2026-03-02 10:30:00').")
+def backup_restore(backups: Path, data: Path, until: str) -> None:
+    """A new data directory DATA from BACKUPS, which PostgreSQL started on it replays to UNTIL and opens."""
+    from .backup import moment, restore
+
+    try:
+        used = restore(backups.resolve(), data.resolve(), moment(until))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{data} made from the base backup {used.name}; start PostgreSQL on it (it replays the WAL to "
+               f"{until}, then opens), then run `onewindow backup check` against it")
+
+
+@backup.command("check")
+def backup_check() -> None:
+    """The audit of ONEWINDOW_DATABASE_URL after a restore: history chains, outboxes, cases, audit logs."""
+    from .backup import check_restored
+
+    found = check_restored(current_settings().database_url)
+    for line in found:
+        click.echo(line)
+    click.echo(f"{len(found)} finding(s)" if found else "every history chain, outbox and audit log whole")
+    if found:
+        sys.exit(1)
+
+
 @main.command()
 @click.argument("item", default="TZ-002")
 @click.option("--target", help="host:port of the intake API [127.0.0.1:ONEWINDOW_INTAKE_PORT].")
