@@ -151,3 +151,14 @@ def moment(text: str) -> dt.datetime:
 
     value = dt.datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def republish(database_url: str, since: dt.datetime) -> dict[str, int]:
+    """Every outbox row published after `since` marked unpublished, so that the relays publish it
+    again: after a restore, the events of the last moments before it may have been published but
+    taken from their queues only later. Consumers' inboxes drop those already handled."""
+    from .processes import SERVICES
+
+    with psycopg.connect(primary_url(database_url), autocommit=True) as conn, conn.transaction():
+        return {s.name: conn.execute(f"UPDATE {s.name}.outbox SET published_at = NULL WHERE published_at > %s",
+                                     [since]).rowcount for s in SERVICES}

@@ -583,6 +583,17 @@ def backup_restore(backups: Path, data: Path, until: str) -> None:
                f"{until}, then opens), then run `onewindow backup check` against it")
 
 
+@backup.command("republish")
+@click.option("--since", required=True, help="Events published after this moment go out again (ISO 8601; "
+                                             "without a zone, Asia/Shanghai).")
+def backup_republish(since: str) -> None:
+    """After a restore: the events published since SINCE marked unpublished, for the relays to send again."""
+    from .backup import moment, republish
+
+    for service, count in republish(current_settings().database_url, moment(since)).items():
+        click.echo(f"{service}: {count} event(s) to publish again")
+
+
 @backup.command("check")
 def backup_check() -> None:
     """The audit of ONEWINDOW_DATABASE_URL after a restore: history chains, outboxes, cases, audit logs."""

@@ -41,6 +41,7 @@ SCHEMAS = {
     ("rabbitmq.com/v1beta1", "RabbitmqCluster"): "rabbitmq.com/rabbitmqcluster_v1beta1.yaml",
     ("rabbitmq.com/v1beta1", "Policy"): "rabbitmq.com/policy_v1beta1.yaml",
     ("postgresql.cnpg.io/v1", "Cluster"): "postgresql.cnpg.io/cluster_v1.yaml",
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"): "postgresql.cnpg.io/scheduledbackup_v1.yaml",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com/servicemonitor_v1.yaml",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring.coreos.com/prometheusrule_v1.yaml",
 }
