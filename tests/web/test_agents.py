@@ -34,11 +34,39 @@ def proxied(hall, agent: str = AGENT, room: str = ROOM, **fields) -> ipb.SubmitR
     return request
 
 
+class SmsGateway:
+    """An SMS gateway on 127.0.0.1 that keeps what it is asked to send: (to, text)."""
+
+    def __init__(self):
+        import http.server
+        import json
+        import threading
+
+        sent = self.sent = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                sent.append((body["to"], body["text"]))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory):
-    """The hall with three cases of the liugang agent (one concluded, issued; one owing a material; one
-    in handling) and one of the dayang agent."""
-    with in_process_hall(tmp_path_factory.mktemp("agents"), web_trusted_proxies=PROXY) as running:
+    """The hall (its SMS through a gateway of the test's own) with three cases of the liugang agent (one
+    concluded, issued; one owing a material; one in handling) and one of the dayang agent."""
+    sms = SmsGateway()
+    with in_process_hall(tmp_path_factory.mktemp("agents"), web_trusted_proxies=PROXY,
+                         sms_gateway_url=sms.url) as running:
+        running.sms = sms
         agent = running.intake_as(AGENT)
         concluded = agent.Submit(proxied(running)).case_number
         owing = agent.Submit(proxied(running, missing=("id_card",))).case_number
@@ -194,6 +222,40 @@ def test_the_desk_records_the_agent_who_accompanied_the_applicant_to_an_in_perso
     answer = apply(clerk, "GA-002", materials, accompanied_by=AGENT)
     number = number_of(answer)
     assert hall.intake_as(ROOM).GetCase(ipb.GetCaseRequest(case_number=number)).accompanied_by == AGENT
-    agent = hall.as_person(hall.intake_stub, AGENT_PERSON)
+    agent = hall.intake_as(AGENT)  # the agent's system token (the person's password changed in the pages)
     listed = {c.summary.case_number: c.role for c in agent.ListAgentCases(ipb.ListAgentCasesRequest()).cases}
     assert listed[number] == "accompanied"
+
+
+def test_a_village_agents_case_goes_up_through_the_township_agent_and_its_result_comes_back(browser, hall):
+    """The whole 代办 story: accepted at the village room with its printed consent, handed over and
+    confirmed, decided at the county, the agent told by SMS, the card signed; each hand on the history."""
+    from tests.web.test_desk import MZ_001, apply, number_of
+
+    clerk = signed_in(browser, hall, ROOM_CLERK)
+    number = number_of(apply(clerk, "MZ-001", MZ_001, proxy="1", agent=AGENT, consent_ref="LG-2026-077"))
+    assert "LG-2026-077" in clerk.get(f"/desk/cases/{number}/consent").text
+    village = signed_in(browser, hall, AGENT_PERSON)
+    page = village.get(f"/agent/cases/{number}")
+    village.post(f"/agent/cases/{number}/hand-over", data={"csrf": csrf_of(page), "to_agent": "agent-zhangqiao"})
+    township = signed_in(browser, hall, TOWNSHIP_PERSON)
+    page = township.get(f"/agent/cases/{number}")
+    township.post(f"/agent/cases/{number}/confirm", data={"csrf": csrf_of(page)})
+    desk = hall.desk("civil_affairs")
+    (task,) = tasks_of(desk, number)
+    approve(desk, task.task_id)
+    case_status(hall, number, "concluded")
+    phone = "0550-6412260"  # 江秀兰's work phone (deploy/staff.yaml)
+    told = wait_until(lambda: [text for to, text in hall.sms.sent if to == phone and number in text
+                               and "代办件已办结" in text], what="the agent's SMS")
+    assert "办结反馈单" in told[0]
+    page = village.get(f"/agent/cases/{number}")
+    today = dt.datetime.now(CHINA).date().isoformat()
+    village.post(f"/agent/cases/{number}/card", data={"csrf": csrf_of(page), "signed_on": today,
+                                                      "mark": "signature", "request_id": "story"})
+    history = hall.intake_as(ROOM).GetCase(ipb.GetCaseRequest(case_number=number)).history
+    hands = [(e.kind, e.by.staff_number) for e in history
+             if e.kind in ("received", "handed_over", "handover_confirmed", "concluded", "result_card_signed")]
+    assert hands[0] == ("received", ROOM_CLERK) and hands[1:3] == [("handed_over", AGENT_PERSON),
+                                                                  ("handover_confirmed", TOWNSHIP_PERSON)]
+    assert [k for k, _ in hands[3:]] == ["concluded", "result_card_signed"] and hands[-1][1] == AGENT_PERSON
