@@ -53,7 +53,7 @@ from services.contracts import new_envelope
 from services.relay import DEAD_LETTER_QUEUE, Publisher
 
 from .audit import BROKEN, CONCLUDED, LOST, WAITING, Store, audit, tally, unsettled_cases
-from .clusterfaults import CLUSTER_FAULTS
+from .clusterfaults import CLUSTER_FAULTS, baseline
 from .events import subscriptions
 from .loadgen import Books, run_load
 from .processes import SERVICES, commands
@@ -295,7 +295,9 @@ def _duplicates(run: Run) -> dict:
 
 FAULTS = {**{f"kill-{name}": _kill(name) for name in PROCESSES},
           "rabbitmq": _rabbitmq, "postgres": _postgres, "poison": _poison, "duplicates": _duplicates}
-ALL_FAULTS = {**FAULTS, **CLUSTER_FAULTS}  # FAULTS: the default run's, on single servers
+# FAULTS: the default run's, on single servers. `baseline` injects nothing: its row's throughput,
+# over the same window as a cluster fault's, is what the faults' rows compare with.
+ALL_FAULTS = {**FAULTS, **CLUSTER_FAULTS, "baseline": baseline}
 
 
 def check_faults(names: list[str]) -> list[str]:

@@ -512,7 +512,8 @@ def profile(rate: float, duration: float, logs: Path | None) -> None:
 @click.option("--fault", "faults", multiple=True, metavar="NAME",
               help="Only this fault (repeatable): kill-<process>, rabbitmq, postgres, poison, duplicates; "
                    "on clusters (three RabbitMQ nodes, a PostgreSQL primary and two standbys): rabbitmq-node, "
-                   "rabbitmq-leader, postgres-failover, relay-during-failover.")
+                   "rabbitmq-leader, postgres-failover, relay-during-failover; baseline (no fault: the "
+                   "throughput to compare with).")
 @click.option("--outage", default=5.0, show_default=True, type=click.FloatRange(0),
               help="Seconds RabbitMQ and PostgreSQL stay down.")
 @click.option("--logs", type=click.Path(path_type=Path), help="Directory for the servers' and processes' logs.")

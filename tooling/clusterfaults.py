@@ -82,5 +82,11 @@ def _relay_during_failover(run) -> dict:
     return {"node": node.node, "unpublished_at_kill": held}
 
 
+def baseline(run) -> dict:
+    """No fault: the same batch and the same window, for the throughput the others are held against."""
+    run.later = dict
+    return {}
+
+
 CLUSTER_FAULTS = {"rabbitmq-node": _rabbitmq_node, "rabbitmq-leader": _rabbitmq_leader,
                   "postgres-failover": _postgres_failover, "relay-during-failover": _relay_during_failover}
