@@ -36,6 +36,11 @@ class Department(_Strict):
     name: Name
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+DEFAULT_CARRY_DAYS = ("sunday", "wednesday")  # seeds/004
+
+
 class Organisation(_Strict):
     code: Code
     name: Name
@@ -44,6 +49,9 @@ class Organisation(_Strict):
     parent: Code | None = None  # the centre this one belongs to, or the centre above
     department: Code | None = None  # for windows and back offices
     phone: PublicPhone | None = None  # the public phone applicants are given (a centre's serves its own)
+    # a township centre's fixed days on which its village agents bring their cases (seeds/004: 每周日、周三到乡
+    # 便民服务中心集中办理); unset: those two
+    carry_days: list[Weekday] | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Organisation:
@@ -56,7 +64,14 @@ class Organisation(_Strict):
             raise ValueError("village rooms, and only they, are at the village level")
         if self.parent is None and not (self.kind == OrgKind.CENTRE and self.level == Level.COUNTY):
             raise ValueError("only the county centre has no parent")
+        if self.carry_days is not None and not (self.kind == OrgKind.CENTRE and self.level == Level.TOWNSHIP
+                                                and self.carry_days):
+            raise ValueError("carry_days: the fixed days of a township centre, at least one")
         return self
+
+    def carry_weekdays(self) -> tuple[int, ...]:
+        """The fixed days (Monday 0 … Sunday 6) a township centre receives its village agents' cases."""
+        return tuple(sorted(WEEKDAYS.index(d) for d in (self.carry_days or DEFAULT_CARRY_DAYS)))
 
 
 class Quota(_Strict):

@@ -24,6 +24,7 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "RecordResultCard": {A},  # 办结反馈单: the case's own agent
     "HandOver": {A},  # the village agent to a township agent (乡级代办员)
     "ConfirmHandOver": {A},  # the township agent the hand-over names
+    "GetCarryList": {A},  # 携带清单: a village agent's
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (the public lookup has its own

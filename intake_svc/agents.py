@@ -12,7 +12,7 @@ from hall.calendar import CalendarYearMissing, WorkingCalendar
 from hall.catalogue import Catalogue, OrgChart
 from hall.domain import CaseStatus, Level, OrgKind
 from services.access import Caller, Role
-from services.errors import Forbidden, NotAllowedNow, Violations
+from services.errors import Forbidden, InvalidRequest, NotAllowedNow, Violations
 from services.timesource import local_day
 
 from . import window
@@ -118,6 +118,16 @@ class ResultCard:
     mark: str
 
 
+def day_of(text: str, field: str) -> dt.date:
+    """A day (YYYY-MM-DD) given in a request, else a field error."""
+    try:
+        if _DAY.match(text or ""):
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise InvalidRequest([(field, "a day (YYYY-MM-DD)")])
+
+
 def result_card(request_id: str, signed_on: str, mark: str) -> ResultCard:
     """The card as asked, each wrong field named."""
     v = Violations()
@@ -199,3 +209,46 @@ def may_confirm_hand_over(caller: Caller, row: dict) -> bool:
     if caller.role != Role.AGENT or row["handover_to"] != caller.code:
         raise Forbidden(f"no hand-over of case {row['case_number']} to {caller} is waiting")
     return True
+
+
+# --- the carry list (携带清单) of a village agent's fixed days at the township centre ------------------------
+
+CARRY_LIMIT = 500  # an agent's active cases read for one list, newest first
+
+
+def carry_days(day: dt.date, weekdays: tuple[int, ...]) -> tuple[dt.date, dt.date]:
+    """The first fixed day on or after `day`, and the fixed day before it."""
+    ahead = next(day + dt.timedelta(days=n) for n in range(7) if (day + dt.timedelta(days=n)).weekday() in weekdays)
+    before = next(ahead - dt.timedelta(days=n) for n in range(1, 8)
+                  if (ahead - dt.timedelta(days=n)).weekday() in weekdays)
+    return ahead, before
+
+
+def village_agents_township(caller: Caller, org: OrgChart) -> str:
+    """The township centre a village agent goes to on its fixed days."""
+    if caller.role != Role.AGENT:
+        raise Forbidden(f"{caller} is not a proxy agent: no carry list")
+    agent = org.agent(caller.code)
+    room = org.organisation(agent.organisation) if agent else None
+    if room is None or room.kind != OrgKind.VILLAGE_ROOM:
+        raise NotAllowedNow("the carry list is a village agent's: a township agent is at its centre")
+    return room.parent
+
+
+def carry(row: dict, owed: list, catalogue: Catalogue, since: dt.date, until: dt.date) -> list[str]:
+    """What of a village agent's case goes to the township centre on the fixed day `until` (the one before
+    it `since`), or comes back from it."""
+    found = []
+    if row["status"] in ENDED:
+        if row["status"] == CaseStatus.CONCLUDED.value and row["result"] == "issued" and not row["card_signed_on"]:
+            found.append("result")
+        return found
+    accepted = row["status"] != CaseStatus.SUPPLEMENT_REQUIRED.value  # a notice's case waits for its materials
+    if accepted and since < local_day(row["received_at"]) <= until and not row["carrier"] and not row["handover_to"]:
+        found.append("papers")
+    if owed:
+        found.append("materials")
+    item = catalogue.item(row["item_code"])
+    if item is not None and item.decided_at == Level.COUNTY and not row["carrier"] and not row["handover_to"]:
+        found.append("handover")
+    return found

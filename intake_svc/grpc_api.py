@@ -122,7 +122,8 @@ _MARKS = {pb.SIGNATURE: "signature", pb.THUMBPRINT: "thumbprint"}
 def agent_case(row: dict) -> pb.AgentCase:
     return pb.AgentCase(summary=case_summary(row["summary"]), days_used=row["days_used"], limit_days=row["limit_days"],
                         waiting_for=row["waiting_for"], ended_on=str(row["ended_on"] or ""), result=row["result"],
-                        card_signed_on=str(row["card_signed_on"] or ""), role=row["role"])
+                        card_signed_on=str(row["card_signed_on"] or ""), role=row["role"],
+                        carry=row.get("carry", []))
 
 
 def guide_item(item: GuideItem) -> pb.GuideItem:
@@ -253,6 +254,13 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
         with self.unit_of_work() as uow:
             return case_view(self.ledger.hand_over(uow, caller, request.case_number, request.to_agent,
                                                    request.note))
+
+    @rpc
+    def GetCarryList(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            found = self.ledger.carry_list(uow, caller, request.on_or_after)
+        return pb.CarryList(carry_day=str(found["carry_day"]), previous_day=str(found["previous_day"]),
+                            township=found["township"], cases=[agent_case(r) for r in found["cases"]])
 
     @rpc
     def ConfirmHandOver(self, request, context, caller):

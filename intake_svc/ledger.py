@@ -57,3 +57,19 @@ class AgentLedger:
                          {"from_agent": row["agent"], "carrier": caller.code}, by=caller.actor(),
                          changes={"carrier": caller.code, "handover_to": None})
         return self.intake.read(uow, caller, case_number)
+
+    def carry_list(self, uow: UnitOfWork, caller: Caller, on_or_after: str) -> dict:
+        """携带清单: a village agent's cases for its township centre's next fixed day, each with what goes there
+        or comes back (agents.carry); those with nothing to carry are left out."""
+        ref = self.intake.ref
+        township = agents.village_agents_township(caller, ref.org)
+        today = local_day(uow.time.now())
+        start = agents.day_of(on_or_after, "on_or_after") if on_or_after else today
+        day, before = agents.carry_days(start, ref.org.organisation(township).carry_weekdays())
+        rows = []
+        for row in store.active_agent_cases(uow, caller.code, agents.CARRY_LIMIT):
+            listed = agents.ledger_row(row, caller.code, ref.catalogue, ref.calendar, today)
+            listed["carry"] = agents.carry(row, listed["summary"]["owed"], ref.catalogue, before, day)
+            if listed["carry"]:
+                rows.append(listed)
+        return {"carry_day": day, "previous_day": before, "township": township, "cases": rows}

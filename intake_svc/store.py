@@ -213,3 +213,11 @@ def ledger_counts(uow: UnitOfWork, agent: str) -> tuple[int, int, int]:
     return uow.execute(
         f"SELECT count(*) FILTER (WHERE {LEDGER['open']}), count(*) FILTER (WHERE {LEDGER['waiting']}), "
         f"count(*) FILTER (WHERE {LEDGER['concluded']}) FROM cases WHERE {AGENTS_CASES}", {"agent": agent}).fetchone()
+
+
+def active_agent_cases(uow: UnitOfWork, agent: str, limit: int) -> list[dict]:
+    """An agent's own cases still active: open, or concluded with the 办结反馈单 not signed; newest first."""
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM cases WHERE agent = %s AND (status NOT IN ('concluded', 'not_accepted', 'withdrawn') "
+        "OR (status = 'concluded' AND card_signed_on IS NULL)) ORDER BY received_at DESC, case_number DESC LIMIT %s",
+        [agent, limit]).fetchall()

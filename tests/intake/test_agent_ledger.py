@@ -198,3 +198,52 @@ def test_an_agent_who_accompanied_the_applicant_to_an_in_person_item_has_it_in_t
             desk.submit(wrong, ROOM)
         assert [(f, field_error in why) for f, why in info.value.violations if f == "accompanied_by"] == [
             ("accompanied_by", True)]
+
+
+def carry_list(desk, caller=AGENT, on_or_after: str = "") -> dict:
+    with desk.uow() as work:
+        return AgentLedger(desk.intake).carry_list(work, caller, on_or_after)
+
+
+def test_the_carry_list_is_what_goes_to_the_township_on_its_next_fixed_day_and_what_comes_back(desk):
+    desk.clock.set(dt.datetime(2026, 2, 5, 9, tzinfo=CHINA))  # a Thursday, before the last fixed day
+    old = desk.submit(proxy("MZ-005"), AGENT)["case_number"]
+    desk.clock.set(dt.datetime(2026, 2, 10, 9, tzinfo=CHINA))  # Tuesday: next Wednesday 11th, last Sunday 8th
+    county = desk.submit(proxy(), AGENT)["case_number"]
+    township = desk.submit(proxy("MZ-005"), AGENT)["case_number"]
+    owing = desk.submit(proxy("MZ-005", missing=("id_card",)), AGENT)["case_number"]
+    handed = desk.submit(proxy(), AGENT)["case_number"]
+    hand_over(desk, handed)
+    issued = desk.submit(proxy("MZ-005"), AGENT)["case_number"]
+    conclude(desk, issued, "issued")
+    desk.clock.set(dt.datetime(2026, 2, 10, 18, tzinfo=CHINA))
+
+    found = carry_list(desk)
+    assert (found["carry_day"], found["previous_day"], found["township"]) == (
+        dt.date(2026, 2, 11), dt.date(2026, 2, 8), "zhangqiao-centre")
+    assert {r["summary"]["case_number"]: r["carry"] for r in found["cases"]} == {
+        county: ["papers", "handover"], township: ["papers"], owing: ["materials"], issued: ["result"]}
+    assert old not in {r["summary"]["case_number"] for r in found["cases"]} and handed not in str(found)
+    later = carry_list(desk, on_or_after="2026-02-12")  # Sunday the 15th: today's files went on the 11th
+    assert later["carry_day"] == dt.date(2026, 2, 15)
+    assert {r["summary"]["case_number"]: r["carry"] for r in later["cases"]} == {
+        county: ["handover"], owing: ["materials"], issued: ["result"]}
+    with pytest.raises(InvalidRequest):
+        carry_list(desk, on_or_after="next Sunday")
+    with pytest.raises(NotAllowedNow):
+        carry_list(desk, TOWNSHIP_AGENT)  # a township agent is at its centre
+
+
+def test_a_township_sets_its_own_fixed_days_and_only_a_township_centre_has_them():
+    from pydantic import ValidationError
+
+    from hall.catalogue import Organisation
+
+    centre = {"code": "t", "name": "镇中心", "kind": "centre", "level": "township", "parent": "county-centre"}
+    assert Organisation(**centre).carry_weekdays() == (2, 6)  # seeds/004: Sunday and Wednesday
+    assert Organisation(**centre, carry_days=["thursday", "monday"]).carry_weekdays() == (0, 3)
+    assert agents.carry_days(dt.date(2026, 2, 12), (0, 3)) == (dt.date(2026, 2, 12), dt.date(2026, 2, 9))
+    with pytest.raises(ValidationError):
+        Organisation(**{**centre, "kind": "village_room", "level": "village"}, carry_days=["sunday"])
+    with pytest.raises(ValidationError):
+        Organisation(**centre, carry_days=["someday"])
