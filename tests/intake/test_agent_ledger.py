@@ -191,7 +191,8 @@ def test_an_agent_who_accompanied_the_applicant_to_an_in_person_item_has_it_in_t
         assert desk.intake.read(work, AGENT, number)["case_number"] == number  # the agent may read it
 
     for wrong, field_error in (
-            (dataclasses.replace(application("MZ-001", ROOM.organisation), accompanied_by=AGENT.code), "may be carried"),
+            (dataclasses.replace(application("MZ-001", ROOM.organisation), accompanied_by=AGENT.code),
+             "may be carried"),
             (dataclasses.replace(application("GA-002", ROOM.organisation), accompanied_by="agent-nobody"), "known"),
             (dataclasses.replace(proxy("GA-002"), accompanied_by=AGENT.code), "carried by its agent")):
         with pytest.raises(InvalidRequest) as info:
