@@ -84,7 +84,7 @@ def current_settings() -> SystemSettings:
 
 
 class Terminated(SystemExit):
-    """SIGTERM to a command that started servers and processes of its own (`_exit_on_sigterm`)."""
+    """SIGTERM or Ctrl-C to a command that started servers and processes of its own (`_exit_on_signals`)."""
 
 
 class _Commands(click.Group):
@@ -362,7 +362,7 @@ def _run_system(name: str, play, log_dir: Path | None) -> None:
 
     settings = scratch_settings(current_settings(), name)
     logs = log_dir or Path(tempfile.mkdtemp(prefix=f"onewindow-{name}-"))
-    _exit_on_sigterm()
+    _exit_on_signals()
     click.echo(f"starting every process on database {settings.database_url.rsplit('/', 1)[-1]} "
                f"(logs in {logs})", err=True)
     with System(settings, logs, scratch=True):
@@ -374,12 +374,13 @@ def _run_system(name: str, play, log_dir: Path | None) -> None:
         sys.exit(1)
 
 
-def _exit_on_sigterm() -> None:
-    """A command that starts processes and servers of its own stops them when it is terminated,
-    as when interrupted: SIGTERM unwinds like Ctrl-C instead of leaving them running."""
+def _exit_on_signals() -> None:
+    """A command that starts processes and servers of its own stops them when it is terminated or
+    interrupted (SIGTERM, Ctrl-C), then exits at once (`_Commands.main`)."""
     def terminated(signum, frame):
         raise Terminated(128 + signum)
     signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGINT, terminated)
 
 
 @main.command()
@@ -470,7 +471,7 @@ def bench(rate: float, duration: float, drain: float, find_max: bool, p99_ms: fl
     from .bench import RECORD, entry, find_max_lines, record_run, run_bench
     from .loadgen import summary_lines
 
-    _exit_on_sigterm()
+    _exit_on_signals()
     paced, capacity = run_bench(current_settings(), rate=rate, duration=duration, drain=drain, search=find_max,
                                 p99_ms=p99_ms, start=STEP_START, log_dir=logs,
                                 echo=lambda line: click.echo(line, err=True))
@@ -495,7 +496,7 @@ def profile(rate: float, duration: float, logs: Path | None) -> None:
     apart), messages, rows, transactions and statements per case. A table, then a JSON line."""
     from .profile import report_lines, run_profile
 
-    _exit_on_sigterm()
+    _exit_on_signals()
     result = run_profile(current_settings(), rate=rate, duration=duration, log_dir=logs,
                          echo=lambda line: click.echo(line, err=True))
     for line in report_lines(result):
@@ -528,7 +529,7 @@ def chaos(cases_per_fault: int, rate: float, faults: tuple[str, ...], outage: fl
         names = check_faults(list(faults)) if faults else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault") from None
-    _exit_on_sigterm()
+    _exit_on_signals()
     result = run_chaos(current_settings(), cases_per_fault=cases_per_fault, rate=rate, faults=names, log_dir=logs,
                        outage=outage, echo=lambda line: click.echo(line, err=True))
     for line in report_lines(result):
