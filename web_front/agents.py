@@ -28,6 +28,7 @@ PAGE_SIZE = 10  # a phone's screenful or two
 VIEWS = {"waiting": intake.LEDGER_WAITING, "open": intake.LEDGER_OPEN, "concluded": intake.LEDGER_CONCLUDED,
          "all": intake.LEDGER_VIEW_UNSPECIFIED}
 VIEW_NAMES = {"waiting": "待我办理", "open": "在办", "concluded": "已办结", "all": "全部"}
+WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 MARKS = {"signature": intake.SIGNATURE, "thumbprint": intake.THUMBPRINT}
 NOT_YOURS = "这个办件不是您代办的：代办员只能查看自己代办的办件。"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -58,6 +59,23 @@ async def ledger(request: Request):
         return RedirectResponse(f"/agent?view={view}", status_code=303)
     counts = {"waiting": reply.counts.waiting, "open": reply.counts.open, "concluded": reply.counts.concluded}
     return agent.page("agent.html", view=view, reply=reply, token=token, counts=counts, view_names=VIEW_NAMES)
+
+
+async def carry_list(request: Request):
+    """携带清单: what the village agent takes to its township centre on the next fixed day, and brings back."""
+    agent = await _agent(request)
+    if isinstance(agent, Response):
+        return agent
+    try:
+        found = await agent.call(agent.front.apis.intake.GetCarryList, intake.GetCarryListRequest())
+    except ApiError as error:
+        if error.code != "FAILED_PRECONDITION":
+            raise
+        return agent.page("agent_carry.html", found=None)
+    centre = agent.front.org.organisation(found.township)
+    day = dt.date.fromisoformat(found.carry_day)
+    return agent.page("agent_carry.html", found=found, centre=centre.name if centre else found.township,
+                      weekday=WEEKDAYS[day.weekday()])
 
 
 async def _case(agent: Person, number: str):
@@ -215,6 +233,7 @@ async def confirm_hand_over(request: Request):
 
 ROUTES = [
     Route("/agent", ledger),
+    Route("/agent/carry", carry_list),
     Route("/agent/cases/{number}", case_page),
     Route("/agent/cases/{number}/card", record_card, methods=["POST"]),
     Route("/agent/cases/{number}/hand-over", hand_over, methods=["POST"]),

@@ -52,5 +52,7 @@ COLOUR = {"yellow": "黄牌", "red": "红牌"}
 # the proxy agent's ledger (代办台账): what a case waits for from its agent, how the applicant signed its card
 AGENT_TODO = {"materials": "送交材料", "result": "领取并送达办理结果", "card": "办结反馈单待签收",
               "handover": "确认接收移交的办件"}
+CARRY = {"papers": "送件：本次受理的案卷", "materials": "送交补正材料", "handover": "移交乡级代办员",
+         "result": "领回办理结果"}
 AGENT_ROLE = {"carrier": "乡级代办员，代为办理", "receiving": "待确认接收", "accompanied": "带领申请人到场办理"}
 CARD_MARK = {"signature": "签字", "thumbprint": "按手印"}

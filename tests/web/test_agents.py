@@ -2,7 +2,7 @@
 in-process hall on the real PostgreSQL: the agent lands on the ledger (代办台账) of its own cases, reads
 one, is refused another agent's case (403), records the 办结反馈单 of a concluded case with its errors
 kept; the ledger through the real gRPC API; and the ledger and the 403 on a 360 px screen, under 100 KB,
-with no WCAG 2.1 A/AA violation."""
+with no WCAG 2.1 A/AA violation (the case page and the carry list too)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -122,6 +122,9 @@ def test_an_agent_lands_on_the_ledger_reads_its_own_case_and_gets_403_for_anothe
     assert agent.get(f"/agent/cases/{c['other']}").status_code == 403
     assert agent.get("/agent/cases/999999999999999").status_code == 404
     assert signed_in(browser, hall, CLERK).get("/agent").status_code == 403
+    carry = agent.get("/agent/carry")
+    assert carry.status_code == 200 and "张桥镇行政服务中心" in carry.text and c["owing"] in carry.text
+    assert "送交补正材料" in carry.text and c["other"] not in carry.text
 
 
 def test_the_card_is_recorded_with_its_errors_kept_and_leaves_the_waiting_list(browser, hall):
@@ -164,6 +167,9 @@ def test_the_ledger_and_its_403_on_a_phone_pass_axe_under_100_kb(hall, chromium,
         page.click(f"a[href='/agent/cases/{hall.cases['owing']}']")
         expect(page.locator("h1")).to_contain_text("最低生活保障")
         check(page, "an agent's case")
+        page.goto("/agent/carry")
+        expect(page.locator("h1")).to_have_text("携带清单")
+        check(page, "a village agent's carry list")
         answer = page.goto(f"/agent/cases/{hall.cases['other']}")
         assert answer.status == 403
         check(page, "another agent's case")
