@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 import anyio
+from onewindow.identity.v1 import identity_pb2 as ipb
 from onewindow.intake.v1 import intake_pb2 as intake
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -63,7 +64,15 @@ async def home(request: Request):
     reply = await clerk.call(clerk.front.apis.intake.ListItems, intake.ListItemsRequest(
         query=query, page_size=PAGE_SIZE, page_token=request.query_params.get("page", "")[:200]))
     return clerk.page("desk.html", query=query, items=reply.items, total=reply.total,
-                 next_page=reply.next_page_token)
+                      next_page=reply.next_page_token, duty=await _room_duty(clerk))
+
+
+async def _room_duty(clerk: Person):
+    """Who is on duty at the clerk's village room today (村干部轮流值班); None at a centre's desk."""
+    place = clerk.front.org.organisation(clerk.session.organisation)
+    if place is None or place.kind != OrgKind.VILLAGE_ROOM:
+        return None
+    return await clerk.call(clerk.front.apis.identity.GetDuty, ipb.GetDutyRequest(organisation=place.code))
 
 
 async def _item(clerk: Person, code: str):

@@ -156,17 +156,49 @@ def test_the_assessment_and_the_duty_rota_of_the_centre(hall, manager):
     assessment = manager.get("/centre/assessment", params={"month": "2026-11"})
     assert assessment.status_code == 200 and "月度考核：2026-11" in assessment.text and "红旗窗口的条件" in assessment.text
     duty = manager.get("/centre/duty")
-    assert duty.status_code == 200 and 'id="leader-SX0003"' in duty.text
+    assert duty.status_code == 200 and 'id="on-duty-SX0003"' in duty.text
+    assert 'id="rooms"' not in duty.text  # the county centre has no village rooms of its own
     today = local_day(SystemTime().now()).isoformat()
-    missing = manager.post("/centre/duty", data={"csrf": csrf_of(duty), "day": today, "leaders": "SX0003"})
+    missing = manager.post("/centre/duty", data={"csrf": csrf_of(duty), "day": today, "on_duty": "SX0003"})
     assert missing.status_code == 400 and 'href="#duty_reason"' in missing.text
-    assert 'id="leader-SX0003" name="leaders" value="SX0003" checked' in missing.text
-    changed = manager.post("/centre/duty", data={"csrf": csrf_of(duty), "day": today, "leaders": "SX0003",
+    assert 'id="on-duty-SX0003" name="on_duty" value="SX0003" checked' in missing.text
+    changed = manager.post("/centre/duty", data={"csrf": csrf_of(duty), "day": today, "on_duty": "SX0003",
                                                  "duty_reason": "换班"}, follow_redirects=False)
     assert changed.status_code == 303
     reader = hall.as_person(hall.identity, OFFICER)  # not the manager: a sign-in here would end their session
     now_on = reader.GetDuty(ipb.GetDutyRequest(organisation="county-centre", day=today))
     assert [p.staff_number for p in now_on.persons] == ["SX0003"] and now_on.source == "manager"
+
+
+def test_the_township_sees_and_changes_its_village_rooms_duty_and_the_room_shows_it(browser, hall, manager,
+                                                                                   township):
+    """seeds/000, 004: village cadres take turns on duty at the room; the township centre sees who is on
+    duty at each of its rooms today and changes a day; the room's desk shows today's."""
+    page = township.get("/centre/duty")
+    assert page.status_code == 200 and 'id="rooms"' in page.text
+    assert 'href="/centre/duty/zhangqiao-liugang-room"' in page.text and "刘岗村" in page.text
+    room = township.get("/centre/duty/zhangqiao-liugang-room")
+    assert room.status_code == 200 and 'id="on-duty-SX0118"' in room.text and 'id="on-duty-SX0084"' not in room.text
+    today = local_day(SystemTime().now()).isoformat()
+    not_a_cadre = township.post("/centre/duty/zhangqiao-liugang-room", data={
+        "csrf": csrf_of(room), "day": today, "on_duty": "SX0115", "duty_reason": "换班"})  # the next room's cadre
+    assert not_a_cadre.status_code == 400 and 'href="#on_duty"' in not_a_cadre.text and "换班" in not_a_cadre.text
+    changed = township.post("/centre/duty/zhangqiao-liugang-room", data={
+        "csrf": csrf_of(room), "day": today, "on_duty": "SX0118", "duty_reason": "换班（杨芳下组走访）"},
+        follow_redirects=False)
+    assert changed.status_code == 303 and changed.headers["location"] == "/centre/duty/zhangqiao-liugang-room?done=duty"
+    assert "肖文华（SX0118）" in township.get("/centre/duty").text
+    # another centre's room is not the county manager's to see or change
+    assert manager.get("/centre/duty/zhangqiao-liugang-room").status_code == 404
+    forged = manager.post("/centre/duty/zhangqiao-liugang-room", data={
+        "csrf": csrf_of(manager.get("/centre/duty")), "day": today, "on_duty": "SX0119", "duty_reason": "x"})
+    assert forged.status_code == 404
+    cadre = signed_in(browser, hall, "SX0119")
+    desk = cadre.get("/desk")
+    assert desk.status_code == 200 and "今日值班：肖文华（SX0118）（乡镇中心主任已调整）" in desk.text
+    reader = hall.as_person(hall.identity, OFFICER)
+    on = reader.GetDuty(ipb.GetDutyRequest(organisation="zhangqiao-liugang-room", day=today))
+    assert [p.staff_number for p in on.persons] == ["SX0118"] and on.reason == "换班（杨芳下组走访）"
 
 
 @pytest.mark.parametrize("staff_number", [CLERK, LEADER])
