@@ -79,19 +79,30 @@ class Quota(_Strict):
     per: Literal["week", "month"]
 
 
+class VillagerGroup(_Strict):
+    """村民小组 (组): a unit under a village; its 组级代办员 works from the village's room."""
+
+    code: Code
+    name: Name
+    village: Code  # the village's room (便民服务室)
+
+
 class Agent(_Strict):
-    """代办员: a village or township cadre who carries applicants' cases."""
+    """代办员: a township (乡级), village (村级) or villager group (组级) cadre who carries applicants' cases.
+    A group agent belongs to its village's room and names its group."""
 
     code: Code
     name: Name
     organisation: Code
     quota: Quota
+    group: Code | None = None  # a 组级代办员's villager group
 
 
 class OrgChart(_Strict):
     county: Name
     departments: list[Department]
     organisations: list[Organisation]
+    villager_groups: list[VillagerGroup] = []
     agents: list[Agent] = []
     _orgs: dict[str, Organisation] = PrivateAttr(default_factory=dict)
     _depts: dict[str, Department] = PrivateAttr(default_factory=dict)
@@ -106,6 +117,18 @@ class OrgChart(_Strict):
 
     def agent(self, code: str) -> Agent | None:
         return self._agents.get(code)
+
+    def agent_tier(self, agent: Agent) -> str:
+        """township, village or group: the agent's level (seeds/004: 乡级、村级、组级代办员)."""
+        if agent.group:
+            return "group"
+        org = self._orgs.get(agent.organisation)
+        return "village" if org is not None and org.kind == OrgKind.VILLAGE_ROOM else "township"
+
+    def township_of(self, code: str) -> str | None:
+        """The township centre over an organisation (a village room's, a township centre itself)."""
+        return next((c for c in self.centres_over(code) if self._orgs[c].kind == OrgKind.CENTRE
+                     and self._orgs[c].level == Level.TOWNSHIP), None)
 
     def office_for(self, department: str, centre: str) -> Organisation:
         """The window or back office of `department` in `centre`, else in the centres above it."""
@@ -184,7 +207,20 @@ def _check_org(doc: Document, chart: OrgChart) -> list:
                 problems.append(doc.problem(("organisations", i, "parent"), "must be the centre one level up"))
         elif parent.level != org.level:
             problems.append(doc.problem(("organisations", i, "parent"), "must be the centre of the same level"))
+    problems += _duplicates(doc, "villager_groups", [g.code for g in chart.villager_groups])
+    groups = {g.code: g for g in chart.villager_groups}
+    for i, group in enumerate(chart.villager_groups):
+        village = chart.organisation(group.village)
+        if village is None or village.kind != OrgKind.VILLAGE_ROOM:
+            reason = f"{group.village!r} is not a village room"
+            problems.append(doc.problem(("villager_groups", i, "village"), reason))
     for i, agent in enumerate(chart.agents):
+        if agent.group is not None:
+            group = groups.get(agent.group)
+            if group is None:
+                problems.append(doc.problem(("agents", i, "group"), f"unknown villager group {agent.group!r}"))
+            elif group.village != agent.organisation:
+                problems.append(doc.problem(("agents", i, "group"), f"{agent.group} is under {group.village}"))
         org = chart.organisation(agent.organisation)
         if org is None:
             problems.append(doc.problem(("agents", i, "organisation"), f"unknown organisation {agent.organisation!r}"))

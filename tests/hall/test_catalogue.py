@@ -163,6 +163,11 @@ def test_every_problem_is_reported_at_once(tmp_path, org):
         (lambda d: d["organisations"].append({**d["organisations"][0], "code": "second-county"}), "there must be exactly one county centre"),
         (lambda d: next(o for o in d["organisations"] if o["kind"] == "window").pop("department"), "must name its department"),
         (lambda d: d["agents"][0].update(quota={"cases": 0, "per": "month"}), "agents[0].quota.cases: Input should be greater than or equal to 1"),
+        (lambda d: d["agents"][0].update(group="nowhere"), "agents[0].group: unknown villager group 'nowhere'"),
+        (lambda d: d["villager_groups"][0].update(village="zhangqiao-centre"),
+         "villager_groups[0].village: 'zhangqiao-centre' is not a village room"),
+        (lambda d: next(a for a in d["agents"] if a.get("group")).update(organisation="zhangqiao-dayang-room"),
+         "is under zhangqiao-liugang-room"),
     ],
 )
 def test_bad_org_charts(tmp_path, edit, expected):
