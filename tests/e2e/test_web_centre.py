@@ -29,6 +29,17 @@ def test_the_managers_and_county_its_pages_are_accessible_in_each_state(hall, ch
     check(page, "the duty changed without a reason")
     manager.close()
 
+    township = context(chromium)
+    page = township.new_page()
+    first_sign_in_by_keyboard(hall, page, "SX0083", "/centre")
+    page.goto(hall.web + "/centre/duty")
+    expect(page.locator("#rooms")).to_contain_text("刘岗村便民服务受理室")
+    check(page, "the township's rota with its village rooms on duty today")
+    page.click("#rooms a[href='/centre/duty/zhangqiao-liugang-room']")
+    expect(page.locator("h1")).to_have_text("刘岗村便民服务受理室值班表")
+    check(page, "a village room's rota")
+    township.close()
+
     it = context(chromium)
     page = it.new_page()
     first_sign_in_by_keyboard(hall, page, "SX0006", "/it")
