@@ -24,7 +24,8 @@ None where it has nothing to divide by.
   organisation that collected it) and by person (who collected it, when named); by level and channel,
   those of the case's acceptance.
 - Per agent: cases carried in the period, and those it accompanied an applicant to (带领), against the agent's
-  quota (a weekly quota counts the
+  quota; of them those concluded by the period's end (办结率), and the period's ratings of its cases and
+  those satisfied (测评满意率) (a weekly quota counts the
   whole weeks of the period, a monthly one the months it touches).
 
 By window and by person the acts are counted, for the organisation and the staff number that did
@@ -150,6 +151,9 @@ class AgentFigures:
     organisation: str
     cases: int
     quota: int
+    concluded: int = 0  # of `cases`, concluded by the period's end (办结率 = concluded / cases)
+    ratings: int = 0  # the period's ratings of the agent's cases
+    satisfied: int = 0  # of those, 3 to 5 (测评满意率)
 
     @property
     def met(self) -> bool:
@@ -302,14 +306,22 @@ def _window_items(ref: Reference, group_by: str, add) -> None:
 
 
 def agent_figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.date) -> list[AgentFigures]:
-    carried = dict(_rows(uow, "SELECT who, count(*) FROM ("
-                              "SELECT agent AS who FROM cases WHERE agent IS NOT NULL "
-                              "AND accepted_on BETWEEN %(since)s AND %(until)s UNION ALL "
-                              "SELECT accompanied_by FROM cases WHERE accompanied_by IS NOT NULL "
-                              "AND accepted_on BETWEEN %(since)s AND %(until)s) AS acts GROUP BY who",
-                         {"since": since, "until": until}))
-    return [AgentFigures(a.code, a.name, a.organisation, carried.get(a.code, 0),
-                         quota_for(a.quota.cases, a.quota.per, since, until)) for a in ref.org.agents]
+    p = {"since": since, "until": until}
+    carried = {who: (n, done) for who, n, done in _rows(uow, (
+        f"SELECT who, count(*), count(*) FILTER (WHERE concluded_on <= %(until)s AND result <> 'withdrawn') "
+        f"FROM {_AGENTS_CASES} WHERE accepted_on BETWEEN %(since)s AND %(until)s GROUP BY who"), p)}
+    rated = {who: (n, sat) for who, n, sat in _rows(uow, (
+        f"SELECT a.who, count(*), count(*) FILTER (WHERE {SATISFIED}) FROM ratings g "
+        f"JOIN {_AGENTS_CASES} USING (case_number) WHERE {RATED} GROUP BY a.who"), p)}
+    return [AgentFigures(a.code, a.name, a.organisation, carried.get(a.code, (0, 0))[0],
+                         quota_for(a.quota.cases, a.quota.per, since, until), carried.get(a.code, (0, 0))[1],
+                         *rated.get(a.code, (0, 0))) for a in ref.org.agents]
+
+
+# Each case of an agent: those it carried and those it accompanied an applicant to (带领), as (who, case).
+_AGENTS_CASES = ("(SELECT agent AS who, case_number, accepted_on, concluded_on, result FROM cases "
+                 "WHERE agent IS NOT NULL UNION ALL SELECT accompanied_by, case_number, accepted_on, concluded_on, "
+                 "result FROM cases WHERE accompanied_by IS NOT NULL) AS a")
 
 
 COUNT_FIELDS = [f.name for f in fields(Counts) if f.name != "key"]

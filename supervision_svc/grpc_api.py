@@ -386,7 +386,8 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
         return pb.FiguresReply(
             **{"from": str(since)}, to=str(until), figures=[figures_view(f) for f in groups],
             agents=[pb.AgentFigures(agent=a.agent, name=a.name, organisation=a.organisation, cases=a.cases,
-                                    quota=a.quota, met=a.met) for a in agents])
+                                    quota=a.quota, met=a.met, concluded=a.concluded, ratings=a.ratings,
+                                    satisfied=a.satisfied) for a in agents])
 
     @staticmethod
     def _figures_group(group_by: int) -> str:

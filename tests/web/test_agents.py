@@ -265,3 +265,15 @@ def test_a_village_agents_case_goes_up_through_the_township_agent_and_its_result
     assert hands[0] == ("received", ROOM_CLERK) and hands[1:3] == [("handed_over", AGENT_PERSON),
                                                                   ("handover_confirmed", TOWNSHIP_PERSON)]
     assert [k for k, _ in hands[3:]] == ["concluded", "result_card_signed"] and hands[-1][1] == AGENT_PERSON
+
+
+def test_the_township_sees_its_agents_month_with_those_below_quota_first(browser, hall):
+    manager = signed_in(browser, hall, "SX0083")  # 潘春梅, 张桥镇's centre manager
+    page = manager.get("/centre/assessment")
+    table = re.search(r'<table id="agents">(.*?)</table>', page.text, re.S).group(1)
+    rows = re.findall(r'<th scope="row">([^<]+)</th><td>(\d+)</td><td>(\d+)</td>', table)
+    names = [name for name, _, _ in rows]
+    assert "刘岗村代办员（村委会副主任）" in names and "张桥镇乡级代办员" in names and "炉桥镇乡级代办员" not in names
+    liugang = next(r for r in rows if r[0] == "刘岗村代办员（村委会副主任）")
+    assert int(liugang[1]) >= 2 and liugang[2] == "2"  # the module's proxy cases accepted this month; its quota
+    assert "未完成任务" in table and table.index("未完成任务") < table.index("刘岗村代办员")
