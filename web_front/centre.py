@@ -23,7 +23,7 @@ from hall.staff import PostKind
 
 from . import forms, i18n
 from .apis import ApiError
-from .app import expired_form, posted
+from .app import expired_form, posted, render
 from .staff import Person, not_yours, signed_in_at
 
 MANAGERS = {PostKind.CENTRE_MANAGER.value}
@@ -42,7 +42,7 @@ FIELD_ERRORS = {
     "to_staff_number": "请选择接收的承办人（须在该件的窗口或办理室任承办岗）", "reason": "请写明原因（500字以内）",
     "resolution": "请选择整改方式", "rectify_note": "请写明整改情况（2000字以内）",
     "outcome": "请写明回访情况（2000字以内）", "appeal_reason": "请写明申诉理由（2000字以内）",
-    "day": "请选择今天或以后的日期", "leaders": "请选择值班的带班领导（非工作日可不选）",
+    "day": "请选择今天或以后的日期", "on_duty": "请选择在此任值班岗位的人员（带班领导或本室村干部；非工作日可不选）",
     "duty_reason": "请写明调整原因（换班、病假等，500字以内）",
 }
 NOT_YOURS = "这不是本中心的事项"
@@ -306,18 +306,49 @@ async def assessment(request: Request):
 
 # --- the duty rota --------------------------------------------------------------------------------
 
+def _duty_place(centre: ipb.Centre, code: str | None) -> ipb.CentreOrganisation | None:
+    """The centre itself (no code) or one of its village rooms: the places that keep a duty rota."""
+    if code is None:
+        return centre.organisations[0]
+    return next((o for o in centre.organisations if o.code == code and o.kind == "village_room"), None)
+
+
+def _duty_holders(place: ipb.CentreOrganisation) -> list[tuple[str, str]]:
+    """(staff number, name) of those who may be on duty there: a centre's leaders, a room's cadres
+    (its acceptance clerks)."""
+    kind = "leader" if place.kind == "centre" else "acceptance_clerk"
+    found = {h.staff_number: h.name for s in place.seats if s.kind == kind for h in s.holders}
+    return list(found.items())
+
+
+def _duty_path(place: ipb.CentreOrganisation) -> str:
+    return "/centre/duty" if place.kind == "centre" else f"/centre/duty/{place.code}"
+
+
 async def duty(request: Request, form: forms.Form | None = None, status: int = 200):
+    """The rota of the centre's leaders (带班领导) or of one of its village rooms (村干部轮流值班) from
+    today on; the centre's page also shows who is on duty at each of its rooms today."""
     manager = await _manager(request)
     if isinstance(manager, Response):
         return manager
+    centre = await _centre(manager)
+    place = _duty_place(centre, request.path_params.get("organisation"))
+    if place is None:
+        return render(request, "error.html", status=404, title="没有这个便民服务室",
+                      text="本中心没有这个村（居）便民服务室。")
     today = local_day(manager.front.now())
     days = []
     for n in range(DUTY_DAYS):
         days.append(await manager.call(manager.front.apis.identity.GetDuty, ipb.GetDutyRequest(
-            organisation=manager.session.organisation, day=(today + dt.timedelta(n)).isoformat())))
-    centre = await _centre(manager)
-    return manager.page("centre_duty.html", status=status, days=days, leaders=_holders_of(centre, "leader"),
-                        form=form or forms.Form({"day": today.isoformat(), "leaders": []}), today=today,
+            organisation=place.code, day=(today + dt.timedelta(n)).isoformat())))
+    rooms = []
+    if place.kind == "centre":
+        for room in (o for o in centre.organisations if o.kind == "village_room"):
+            rooms.append(await manager.call(manager.front.apis.identity.GetDuty, ipb.GetDutyRequest(
+                organisation=room.code, day=today.isoformat())))
+    return manager.page("centre_duty.html", status=status, days=days, place=place, path=_duty_path(place),
+                        holders=_duty_holders(place), rooms=rooms, today=today,
+                        form=form or forms.Form({"day": today.isoformat(), "on_duty": []}),
                         done=DONE.get(request.query_params.get("done", "")))
 
 
@@ -328,8 +359,12 @@ async def change_duty(request: Request):
     data = await posted(request, manager.session.csrf)
     if data is None:
         return expired_form(request)
-    leaders = [str(s) for s in data.getlist("leaders")][:10]
-    form = forms.Form({**_text(data, "day", "duty_reason"), "leaders": leaders})
+    place = _duty_place(await _centre(manager), request.path_params.get("organisation"))
+    if place is None:
+        return render(request, "error.html", status=404, title="没有这个便民服务室",
+                      text="本中心没有这个村（居）便民服务室。")
+    on_duty = [str(s) for s in data.getlist("on_duty")][:10]
+    form = forms.Form({**_text(data, "day", "duty_reason"), "on_duty": on_duty})
     v = form.values
     form.need("day", bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v["day"])), FIELD_ERRORS["day"])
     form.need("duty_reason", 0 < len(v["duty_reason"]) <= 500, FIELD_ERRORS["duty_reason"])
@@ -337,15 +372,15 @@ async def change_duty(request: Request):
         return await duty(request, form, status=400)
     try:
         await manager.call(manager.front.apis.identity.SetDuty, ipb.SetDutyRequest(
-            organisation=manager.session.organisation, day=v["day"], staff_numbers=leaders, reason=v["duty_reason"]))
+            organisation=place.code, day=v["day"], staff_numbers=on_duty, reason=v["duty_reason"]))
     except ApiError as error:
         if error.code != "INVALID_ARGUMENT":
             raise
-        form.errors.update(_errors(error, {"day": "day", "staff_numbers": "leaders", "reason": "duty_reason"}))
+        form.errors.update(_errors(error, {"day": "day", "staff_numbers": "on_duty", "reason": "duty_reason"}))
         if not form.errors:  # a refusal of no field of the form: the day's (a day the calendar does not cover)
             form.errors["day"] = FIELD_ERRORS["day"]
         return await duty(request, form, status=400)
-    return RedirectResponse("/centre/duty?done=duty", status_code=303)
+    return RedirectResponse(f"{_duty_path(place)}?done=duty", status_code=303)
 
 
 ROUTES = [
@@ -358,4 +393,6 @@ ROUTES = [
     Route("/centre/assessment", assessment),
     Route("/centre/duty", duty),
     Route("/centre/duty", change_duty, methods=["POST"]),
+    Route("/centre/duty/{organisation}", duty),
+    Route("/centre/duty/{organisation}", change_duty, methods=["POST"]),
 ]
