@@ -162,5 +162,5 @@ PUBLIC_STEPS = {
     "task_moved": "部门调整承办人", "decision_proposed": "已拟办，待审核签批", "decision_signed": "审核签批",
     "decided": "部门已作出审批决定", "co_handling_answered": "协办部门已答复", "concluded": "已办结", "withdrawn": "已撤回",
     "notice_delivered": "已发送通知", "fee_collected": "已收费", "result_card_signed": "已签收办理结果",
-    "handed_over": "村代办员已移交乡级代办员", "handover_confirmed": "乡级代办员已接收",
+    "handed_over": "村代办员已移交乡级代办员", "handover_confirmed": "乡级代办员已接收", "agent_reassigned": "代办员变更",
 }

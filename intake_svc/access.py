@@ -25,6 +25,7 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "HandOver": {A},  # the village agent to a township agent (乡级代办员)
     "ConfirmHandOver": {A},  # the township agent the hand-over names
     "GetCarryList": {A},  # 携带清单: a village agent's
+    "ReassignAgentCases": {A, M},  # an agent leaving office, or its township centre's manager
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (the public lookup has its own

@@ -252,3 +252,36 @@ def carry(row: dict, owed: list, catalogue: Catalogue, since: dt.date, until: dt
     if item is not None and item.decided_at == Level.COUNTY and not row["carrier"] and not row["handover_to"]:
         found.append("handover")
     return found
+
+
+# --- an agent leaving office (离任): its cases to another agent of the township ----------------------------
+
+def township_of(org: OrgChart, agent_code: str) -> str | None:
+    """The township centre an agent works under (its own centre, or the one over its village or group)."""
+    agent = org.agent(agent_code)
+    if agent is None:
+        return None
+    return next((c for c in org.centres_over(agent.organisation)
+                 if (o := org.organisation(c)) is not None and o.kind == OrgKind.CENTRE and o.level == Level.TOWNSHIP),
+                None)
+
+
+def may_reassign(caller: Caller, from_agent: str, to_agent: str, reason: str, org: OrgChart) -> None:
+    """The leaving agent itself, or the manager of its township centre, hands its cases to another agent of
+    the same township."""
+    v = Violations()
+    township = township_of(org, from_agent)
+    if township is None:
+        v.add("from_agent", "a known agent of a township")
+    if to_agent == from_agent or township_of(org, to_agent) is None or township_of(org, to_agent) != township:
+        v.add("to_agent", f"another agent of {township or 'the same township'}")
+    v.require(reason, "reason", NOTE_LIMIT)
+    v.check()
+    if not ((caller.role == Role.AGENT and caller.code == from_agent)
+            or (caller.role == Role.MANAGER and caller.organisation == township)):
+        raise Forbidden(f"{caller} may not reassign the cases of {from_agent}")
+
+
+def reassigned(row: dict, from_agent: str, to_agent: str) -> dict:
+    """The changes to a case's row that give `from_agent`'s part in it to `to_agent`."""
+    return {column: to_agent for column in ("agent", "carrier", "handover_to") if row[column] == from_agent}

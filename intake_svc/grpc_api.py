@@ -256,6 +256,12 @@ class IntakeApi(intake_pb2_grpc.IntakeServicer):
                                                    request.note))
 
     @rpc
+    def ReassignAgentCases(self, request, context, caller):
+        with self.unit_of_work() as uow:
+            moved = self.ledger.reassign(uow, caller, request.from_agent, request.to_agent, request.reason)
+        return pb.ReassignAgentCasesReply(case_numbers=moved)
+
+    @rpc
     def GetCarryList(self, request, context, caller):
         with self.unit_of_work() as uow:
             found = self.ledger.carry_list(uow, caller, request.on_or_after)

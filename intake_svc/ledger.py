@@ -73,3 +73,15 @@ class AgentLedger:
             if listed["carry"]:
                 rows.append(listed)
         return {"carry_day": day, "previous_day": before, "township": township, "cases": rows}
+
+    def reassign(self, uow: UnitOfWork, caller: Caller, from_agent: str, to_agent: str, reason: str) -> list[str]:
+        """An agent leaving office (or its township's manager) gives every case it holds to another agent of
+        the township; each case's history records it with who did it."""
+        agents.may_reassign(caller, from_agent, to_agent, reason, self.intake.ref.org)
+        moved = []
+        for row in store.held_cases(uow, from_agent):
+            store.append(uow, row["case_number"], "agent_reassigned", caller.person or caller.code,
+                         {"from_agent": from_agent, "to_agent": to_agent, "reason": reason}, by=caller.actor(),
+                         changes=agents.reassigned(row, from_agent, to_agent))
+            moved.append(row["case_number"])
+        return moved

@@ -221,3 +221,13 @@ def active_agent_cases(uow: UnitOfWork, agent: str, limit: int) -> list[dict]:
         "SELECT * FROM cases WHERE agent = %s AND (status NOT IN ('concluded', 'not_accepted', 'withdrawn') "
         "OR (status = 'concluded' AND card_signed_on IS NULL)) ORDER BY received_at DESC, case_number DESC LIMIT %s",
         [agent, limit]).fetchall()
+
+
+def held_cases(uow: UnitOfWork, agent: str) -> list[dict]:
+    """Every case an agent still holds: open ones it accepted, carries or is to confirm, and its concluded
+    ones with the 办结反馈单 not signed; locked, oldest first."""
+    return uow.conn.cursor(row_factory=dict_row).execute(
+        "SELECT * FROM cases WHERE (agent = %(agent)s OR carrier = %(agent)s OR handover_to = %(agent)s) "
+        "AND (status NOT IN ('concluded', 'not_accepted', 'withdrawn') "
+        "OR (status = 'concluded' AND card_signed_on IS NULL AND agent = %(agent)s)) "
+        "ORDER BY received_at, case_number FOR UPDATE", {"agent": agent}).fetchall()

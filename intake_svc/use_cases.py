@@ -430,4 +430,5 @@ _PUBLIC = {"received": "已收件", "accepted": "已受理", "one_time_notice": 
            "decided": "部门已作出审批决定", "co_handling_answered": "协办部门已答复",
            "concluded": "已办结", "withdrawn": "已撤回", "notice_delivered": "已发送通知",
            "fee_collected": "已缴费", "result_card_signed": "已签收办理结果（代办员送达）",
-           "handed_over": "村代办员已移交乡级代办员", "handover_confirmed": "乡级代办员已接收，代为办理"}
+           "handed_over": "村代办员已移交乡级代办员", "handover_confirmed": "乡级代办员已接收，代为办理",
+           "agent_reassigned": "代办员变更"}

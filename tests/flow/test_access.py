@@ -50,7 +50,7 @@ EXPECTED = {
     "intake.ListCases": "ca", "intake.RecordFee": "c",
     # the agent's ledger (代办台账) and its 办结反馈单: agents only
     "intake.ListAgentCases": "a", "intake.RecordResultCard": "a", "intake.HandOver": "a", "intake.ConfirmHandOver": "a",
-    "intake.GetCarryList": "a",
+    "intake.GetCarryList": "a", "intake.ReassignAgentCases": "am",
     "desk.ListTasks": "d", "desk.WatchTasks": "d", "desk.GetProgress": "dsl", "desk.Claim": "d",
     "desk.RequestSupplement": "d", "desk.StartSpecialProcedure": "d", "desk.EndSpecialProcedure": "d",
     "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
@@ -143,6 +143,7 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "intake.HandOver": ipb.HandOverRequest(case_number=number, to_agent="agent-nowhere"),
         "intake.ConfirmHandOver": ipb.ConfirmHandOverRequest(case_number="999999999999999"),
         "intake.GetCarryList": ipb.GetCarryListRequest(),
+        "intake.ReassignAgentCases": ipb.ReassignAgentCasesRequest(from_agent=AGENT, to_agent="agent-nowhere"),
         "desk.ListTasks": dpb.ListTasksRequest(case_number=number),
         "desk.WatchTasks": dpb.WatchTasksRequest(after_cursor=0),
         "desk.GetProgress": dpb.GetProgressRequest(case_number=number),
@@ -264,6 +265,7 @@ def test_every_method_with_every_role_system_and_person(system):
     assert outcomes["intake.HandOver", "agent"] == grpc.StatusCode.INVALID_ARGUMENT
     assert outcomes["intake.ConfirmHandOver", "agent"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["intake.GetCarryList", "agent"] == grpc.StatusCode.OK
+    assert outcomes["intake.ReassignAgentCases", "centre manager"] == grpc.StatusCode.INVALID_ARGUMENT
     assert outcomes["supervision.ReviewAppeal", "supervision officer"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.Instruct", "supervision system"] == grpc.StatusCode.NOT_FOUND
     assert outcomes["supervision.CloseSuggestion", "supervision officer"] == grpc.StatusCode.NOT_FOUND

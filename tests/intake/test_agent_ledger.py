@@ -248,3 +248,44 @@ def test_a_township_sets_its_own_fixed_days_and_only_a_township_centre_has_them(
         Organisation(**{**centre, "kind": "village_room", "level": "village"}, carry_days=["sunday"])
     with pytest.raises(ValidationError):
         Organisation(**centre, carry_days=["someday"])
+
+
+def reassign(desk, caller, from_agent=AGENT.code, to="agent-zhangqiao-dayang", reason="村委会换届，原代办员离任"):
+    with desk.uow() as work:
+        return AgentLedger(desk.intake).reassign(work, caller, from_agent, to, reason)
+
+
+def test_an_agent_leaving_office_leaves_no_case_without_an_agent(desk):
+    open_case = desk.submit(proxy(), AGENT)["case_number"]
+    handed = desk.submit(proxy(), AGENT)["case_number"]
+    hand_over(desk, handed)
+    unsigned = desk.submit(proxy(), AGENT)["case_number"]
+    conclude(desk, unsigned)
+    signed = desk.submit(proxy(), AGENT)["case_number"]
+    conclude(desk, signed)
+    desk.clock.set(dt.datetime(2026, 2, 10, 18, tzinfo=CHINA))
+    card(desk, signed, signed_on="2026-02-10")
+    manager = Caller(Role.MANAGER, "zhangqiao-centre", "zhangqiao-centre", person="SX0083")
+    other_manager = Caller(Role.MANAGER, "luqiao-centre", "luqiao-centre")
+
+    with pytest.raises(InvalidRequest) as info:
+        reassign(desk, AGENT, to="agent-luqiao", reason="")  # another township's agent
+    assert [f for f, _ in info.value.violations] == ["to_agent", "reason"]
+    with pytest.raises(Forbidden):
+        reassign(desk, other_manager)
+    with pytest.raises(Forbidden):
+        reassign(desk, OTHER_AGENT)  # not its own cases
+
+    moved = reassign(desk, manager)
+    assert moved == [open_case, handed, unsigned]  # the card signed is done with
+    with desk.uow() as work:
+        rows = {n: desk.intake.read(work, OTHER_AGENT, n) for n in moved}
+    assert {n: r["agent"] for n, r in rows.items()} == dict.fromkeys(moved, OTHER_AGENT.code)
+    assert rows[handed]["handover_to"] == TOWNSHIP_AGENT.code  # the hand-over stands
+    entry = rows[open_case]["history"][-1].data
+    assert entry["kind"] == "agent_reassigned" and entry["by"]["person"] == "SX0083"
+    assert entry["detail"]["to_agent"] == OTHER_AGENT.code
+    assert ledger(desk)["counts"] == (0, 0, 1) and reassign(desk, AGENT) == []  # nothing left, again
+    assert reassign(desk, TOWNSHIP_AGENT, TOWNSHIP_AGENT.code, "agent-zhangqiao-liugang") == [handed]
+    with desk.uow() as work:
+        assert desk.intake.read(work, AGENT, handed)["handover_to"] == AGENT.code
