@@ -121,11 +121,12 @@ class ResultCard:
 def day_of(text: str, field: str) -> dt.date:
     """A day (YYYY-MM-DD) given in a request, else a field error."""
     try:
-        if _DAY.match(text or ""):
-            return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text) if _DAY.match(text or "") else None
     except ValueError:
-        pass
-    raise InvalidRequest([(field, "a day (YYYY-MM-DD)")])
+        day = None
+    if day is None or not window.FIRST_DAY <= day <= window.LAST_DAY:
+        raise InvalidRequest([(field, "a day (YYYY-MM-DD)")])
+    return day
 
 
 def result_card(request_id: str, signed_on: str, mark: str) -> ResultCard:

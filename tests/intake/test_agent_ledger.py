@@ -229,8 +229,9 @@ def test_the_carry_list_is_what_goes_to_the_township_on_its_next_fixed_day_and_w
     assert later["carry_day"] == dt.date(2026, 2, 15)
     assert {r["summary"]["case_number"]: r["carry"] for r in later["cases"]} == {
         county: ["handover"], owing: ["materials"], issued: ["result"]}
-    with pytest.raises(InvalidRequest):
-        carry_list(desk, on_or_after="next Sunday")
+    for wrong in ("next Sunday", "9999-12-31", "2026-02-30"):
+        with pytest.raises(InvalidRequest):
+            carry_list(desk, on_or_after=wrong)
     with pytest.raises(NotAllowedNow):
         carry_list(desk, TOWNSHIP_AGENT)  # a township agent is at its centre
 
