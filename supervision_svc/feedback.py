@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hall.catalogue import OrgChart
 from hall.domain import OrgKind
@@ -38,6 +38,7 @@ LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: 
 BAD = 2  # ratings at or below are bad reviews (差评)
 RATING_CHANNELS = ("on_site", "online")
 COMPLAINT_CHANNELS = ("phone", "letter", "mailbox", "online")
+COMPLAINT_KINDS = ("service", "agent_fee")
 RESOLUTIONS = ("fixed", "ledger", "explained")
 PUBLIC_PHONE = re.compile(r"[0-9]{7,20}")  # a contact phone the public gives: digits only
 LAST_DIGITS = re.compile(r"[0-9]{4}")
@@ -64,6 +65,8 @@ class Complaint:
     case_number: str = ""
     department: str = ""
     contact: dict | None = None
+    kind: str = "service"  # or agent_fee: an agent took a fee (四不, 无偿代办), against that agent
+    agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -290,7 +293,16 @@ class Feedback:
         v.require(c.text, "text", max_len=5000)
         if c.channel not in COMPLAINT_CHANNELS:
             v.add("channel", "ONLINE_FORM" if front else "PHONE, LETTER, MAILBOX or ONLINE")
-        if not (c.case_number or c.department):
+        if c.kind not in COMPLAINT_KINDS:
+            v.add("kind", "SERVICE or AGENT_FEE")
+        if c.kind == "agent_fee":
+            if c.agent and self.ref.org.agent(c.agent) is None:
+                v.add("agent", f"no agent {c.agent!r}")
+            elif not (c.agent or c.case_number):
+                v.add("agent", "a fee complaint names the agent, or the case the agent carried")
+        elif c.agent:
+            v.add("agent", "only a fee complaint (AGENT_FEE) names an agent")
+        elif not (c.case_number or c.department):
             v.add("case_number", "a complaint is about a case or a department: give one")
         if c.department and self.ref.org.department(c.department) is None:
             v.add("department", f"no department {c.department!r}")
@@ -313,6 +325,13 @@ class Feedback:
             if facts is None:
                 raise NotFound(f"no accepted case {c.case_number!r}")
             department = department or facts["department"]
+            if c.kind == "agent_fee":
+                carriers = {facts.get("agent"), facts.get("accompanied_by")} - {None}
+                if not carriers or (c.agent and c.agent not in carriers):
+                    raise InvalidRequest([("agent", f"no agent {c.agent!r} carried case {c.case_number}"
+                                           if c.agent else f"no agent carried case {c.case_number}")])
+                c = replace(c, agent=c.agent or sorted(carriers)[0])
+        department = department or SUPERVISION_OFFICE  # a fee complaint naming no case: the office answers it
         today = self._today(uow)
         complaint = store.insert_complaint(uow, c, department, today, caller.actor() if caller else None)
         self.supervision.open_clock(uow, None, COMPLAINT, str(complaint["id"]), department, today,

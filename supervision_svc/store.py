@@ -286,12 +286,12 @@ def complaint_by_request(uow: UnitOfWork, request_id: str) -> dict | None:
 def insert_complaint(uow: UnitOfWork, c, department: str, today: dt.date, by: dict | None) -> dict:
     (complaint_id,) = uow.execute(
         "INSERT INTO complaints (request_id, channel, case_number, department, text, contact, registered_on, "
-        "registered_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        "registered_by, kind, agent) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         [c.request_id, c.channel, c.case_number or None, department, c.text,
-         Jsonb(c.contact) if c.contact else None, today, Jsonb(by) if by else None]).fetchone()
+         Jsonb(c.contact) if c.contact else None, today, Jsonb(by) if by else None, c.kind, c.agent or None]).fetchone()
     return {"id": complaint_id, "request_id": c.request_id, "channel": c.channel, "case_number": c.case_number or None,
             "department": department, "text": c.text, "registered_on": today, "answer": None, "answered_on": None,
-            "registered_by": by, "answered_by": None}
+            "registered_by": by, "answered_by": None, "kind": c.kind, "agent": c.agent or None}
 
 
 def complaint(uow: UnitOfWork, complaint_id: int, lock: bool = False) -> dict | None:
