@@ -45,10 +45,21 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "IssueBulletin": {S},
     "ListBulletins": {S, L},
     "GetBulletin": {S, L},
+    # 代办制 (seeds/004): a township's agents against quota, read by its manager (their own), the office, leaders;
+    # 抽查 drawn and recorded by the township's manager; 回访 chosen and recorded by the office
+    "GetAgentQuotas": {S, M, L},
+    "DrawSpotChecks": {M},
+    "RecordSpotCheck": {M},
+    "ListSpotChecks": {S, M, L},
+    "SuggestFollowUps": {S},
+    "SelectFollowUps": {S},
+    "RecordFollowUpCall": {S},
+    "ListFollowUpCalls": {S},
 }.items()}
 
 # Methods whose answered calls are not recorded in the audit log (lists and figures; the public lookup
 # has its own limits); every other call is, and every refused one.
 QUIET = frozenset({"ListWarnings", "CountWarnings", "ListFaults", "ListRectifications", "ListComplaints",
                    "GetFigures", "ListFigureCases", "GetAssessment", "LookUpComplaint", "ListSuggestions",
-                   "GetDaySummary", "ListBulletins", "GetBulletin"})
+                   "GetDaySummary", "ListBulletins", "GetBulletin", "GetAgentQuotas", "ListSpotChecks",
+                   "SuggestFollowUps", "ListFollowUpCalls"})

@@ -18,6 +18,7 @@ from services.timesource import TimeSource, local_day
 
 from . import store
 from .access import QUIET, ROLES
+from .agent_checks_api import AgentChecksApi
 from .assessment import AssessmentRule, assess
 from .board import GROUPS as BOARD_GROUPS
 from .board import Board, WarningFilter
@@ -116,7 +117,8 @@ def complaint_view(c: dict) -> pb.Complaint:
     return pb.Complaint(id=c["id"], channel=channel, case_number=c["case_number"] or "", department=c["department"],
                         text=c["text"], registered_on=_day(c["registered_on"]), deadline=_day(c.get("deadline")),
                         answer=c["answer"] or "", answered_on=_day(c["answered_on"]),
-                        registered_by=_actor(c["registered_by"]), answered_by=_actor(c["answered_by"]))
+                        registered_by=_actor(c["registered_by"]), answered_by=_actor(c["answered_by"]),
+                        kind=pb.AGENT_FEE if c.get("kind") == "agent_fee" else pb.SERVICE, agent=c.get("agent") or "")
 
 
 def suggestion_view(s: dict) -> pb.Suggestion:
@@ -132,7 +134,7 @@ def bulletin_view(b: dict) -> pb.Bulletin:
                        size_bytes=b["size_bytes"], pdf=bytes(b.get("pdf") or b""))
 
 
-class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
+class SupervisionApi(AgentChecksApi, supervision_pb2_grpc.SupervisionServicer):
     API = "supervision"
     ROLES = ROLES
     QUIET = QUIET
@@ -268,7 +270,8 @@ class SupervisionApi(supervision_pb2_grpc.SupervisionServicer):
                    if request.contact_phone or request.contact_email else None)
         complaint = Complaint(request_id=request.request_id, channel=_COMPLAINT_CHANNELS.get(request.channel, ""),
                               text=request.text, case_number=request.case_number, department=request.department,
-                              contact=contact)
+                              contact=contact, kind="agent_fee" if request.kind == pb.AGENT_FEE else "service",
+                              agent=request.agent)
         with self.unit_of_work() as uow:
             c = self.feedback.complain(uow, complaint, caller)
             return complaint_view(store.complaint(uow, c["id"]))

@@ -74,6 +74,11 @@ EXPECTED = {
     "supervision.GetDaySummary": "sml", "supervision.SignDaySummary": "l",
     # the monthly 通报 archive: issued by the office, read by the office and leaders
     "supervision.IssueBulletin": "s", "supervision.ListBulletins": "sl", "supervision.GetBulletin": "sl",
+    # 代办制: a township's agents against quota (its manager, the office, leaders); 抽查 the township's manager's;
+    # 回访 the office's
+    "supervision.GetAgentQuotas": "sml", "supervision.DrawSpotChecks": "m", "supervision.RecordSpotCheck": "m",
+    "supervision.ListSpotChecks": "sml", "supervision.SuggestFollowUps": "s", "supervision.SelectFollowUps": "s",
+    "supervision.RecordFollowUpCall": "s", "supervision.ListFollowUpCalls": "s",
     "identity.SignIn": "p", "identity.ChangePassword": "p", "identity.Refresh": "dcasmli*",
     "identity.WhoAmI": "dcasmli*", "identity.GetAccount": "i", "identity.ResetPassword": "i",
     "identity.Unlock": "i", "identity.Revoke": "i", "identity.Reinstate": "i", "identity.Trust": "h",
@@ -190,6 +195,15 @@ def _requests(request: ipb.SubmitRequest, receipt: ipb.Receipt, task: dpb.Task) 
         "supervision.ListBulletins": spb.ListBulletinsRequest(),
         "supervision.GetBulletin": spb.GetBulletinRequest(bulletin_id=987654),
         "supervision.CloseSuggestion": spb.CloseSuggestionRequest(suggestion_id=987654, note="已审阅"),
+        # an allowed caller meets a field error (no count, no case) or a missing row; nothing is written
+        "supervision.GetAgentQuotas": spb.GetAgentQuotasRequest(month="2026-03"),
+        "supervision.DrawSpotChecks": spb.DrawSpotChecksRequest(request_id="access-draw", month="2026-03"),
+        "supervision.RecordSpotCheck": spb.RecordSpotCheckRequest(check_id=987654, finding=spb.CARRIED_OUT),
+        "supervision.ListSpotChecks": spb.ListSpotChecksRequest(month="2026-03"),
+        "supervision.SuggestFollowUps": spb.SuggestFollowUpsRequest(criteria=spb.FollowUpCriteria(period=period)),
+        "supervision.SelectFollowUps": spb.SelectFollowUpsRequest(),
+        "supervision.RecordFollowUpCall": spb.RecordFollowUpCallRequest(call_id=987654, outcome="已回访"),
+        "supervision.ListFollowUpCalls": spb.ListFollowUpCallsRequest(),
         "identity.SignIn": idpb.SignInRequest(staff_number="SX9999"),
         "identity.ChangePassword": idpb.ChangePasswordRequest(staff_number="SX9999"),
         "identity.Refresh": idpb.RefreshRequest(),
