@@ -45,6 +45,8 @@ from .uow import unit_of_work_factory
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 3600
+CONSUMER_WATCH_SECONDS = 2.0
+CONSUMER_STUCK_SECONDS = 10.0  # longer than a reconnection to another node takes
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,37 @@ class Kernel(DependencyProvider):
         self.inbox.dead_letters.declare()  # the dead-letter queue exists before anything dies
         self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.service}.outbox-relay")
         self.container.spawn_managed_thread(self._housekeeping, identifier=f"{self.service}.housekeeping")
+        self.container.spawn_managed_thread(self._watch_consumer, identifier=f"{self.service}.consumer-watch")
+
+    def _watch_consumer(self) -> None:
+        """Wake the queue consumer if it waits on a connection that is gone.
+
+        Seen under load when a RabbitMQ node stops (`onewindow chaos --fault rabbitmq-leader`): a
+        handler's ack fails on the dropped connection, and the consumer goes on waiting in a read
+        that never ends, so the process takes no more messages while /readyz stays ok. A
+        connection error thrown into that read takes it the way of every lost connection:
+        kombu reconnects (to the next node of ONEWINDOW_AMQP_URL) and consumes again.
+        """
+        from nameko.messaging import QueueConsumer
+
+        consumer = next((e for e in self.container.extensions if isinstance(e, QueueConsumer)), None)
+        if consumer is None:
+            return
+        gone_since = None
+        while True:
+            time.sleep(CONSUMER_WATCH_SECONDS)
+            channels = [c.channel for c in list(consumer._consumers.values())]
+            if not channels or all(ch is not None and ch.connection is not None and ch.connection.connected
+                                   for ch in channels):
+                gone_since = None
+                continue
+            gone_since = gone_since or time.monotonic()
+            thread = consumer._gt
+            if time.monotonic() - gone_since >= CONSUMER_STUCK_SECONDS and thread is not None and not thread.dead:
+                log.warning("%s: the queue consumer has waited %.0fs on a connection that is gone: waking it to "
+                            "reconnect", self.service, time.monotonic() - gone_since)
+                _throw(thread, ConnectionResetError("the consumer's connection is gone (consumer watch)"))
+                gone_since = None
 
     def _housekeeping(self) -> None:
         """Prune the outbox and inbox now and every hour; nameko ends this thread at stop."""
@@ -115,6 +148,16 @@ class Kernel(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> KernelAccess:
         return self.access
+
+
+def _throw(thread, exc: BaseException) -> None:
+    """Raise `exc` in a waiting green thread, and come back here once it waits again (eventlet's
+    own kill does the same)."""
+    import greenlet
+    from eventlet import hubs
+
+    hubs.get_hub().schedule_call_global(0, greenlet.getcurrent().switch)
+    thread.throw(exc)
 
 
 PUT_BACK = "put_back"  # what an entry returns for its message to go back to the queue

@@ -40,6 +40,21 @@ def load(spec: str):
     return getattr(importlib.import_module(module), attr)
 
 
+def dump_green_threads(_signum, _frame) -> None:
+    """SIGUSR1: every green thread's stack to stderr (the process's log), written directly, past
+    the logging module, so that it shows where a process that went quiet is waiting."""
+    import gc
+    import traceback
+
+    import greenlet
+
+    lines = []
+    for thread in gc.get_objects():
+        if isinstance(thread, greenlet.greenlet) and thread.gr_frame is not None:
+            lines.append(f"--- green thread {thread!r}\n" + "".join(traceback.format_stack(thread.gr_frame)))
+    os.write(2, ("".join(lines) + "--- end of green threads\n").encode(errors="replace"))
+
+
 def main(argv: list[str]) -> int:
     logs.configure()
     log = logging.getLogger("busrun")
@@ -67,6 +82,7 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGUSR1, dump_green_threads)
     runner.start()  # returns once every consumer is consuming
     health.started = True
     runner.wait()
