@@ -191,7 +191,7 @@ class Headers:
 
 def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None) -> Starlette:
     """The ASGI application; `on_start`/`on_stop` run at the server's start and stop."""
-    from . import agents, centre, county_it, desk, duties, leaders, office, pad, projects, public, staff, work
+    from . import agents, centre, county_it, desk, duties, leaders, office, pad, projects, public, staff, township, work
 
     front.templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = front.templates.env
@@ -209,7 +209,7 @@ def build(front: Front, trusted_proxies: list[str], on_start=None, on_stop=None)
         if on_stop:
             await on_stop()
 
-    pages = (public, staff, desk, work, projects, duties, office, leaders, centre, county_it, pad, agents)
+    pages = (public, staff, desk, work, projects, duties, office, leaders, centre, county_it, pad, agents, township)
     app = Starlette(routes=[*(route for module in pages for route in module.ROUTES),
                             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
                     middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),

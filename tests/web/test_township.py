@@ -1,0 +1,160 @@
+"""The 代办制's checks on the web (web_front/township.py) over an in-process hall: the township centre's manager
+reads the agents' month, draws a 抽查 and records a finding, each wrong field named and its value kept; the
+supervision office chooses 回访 from the system's suggestion and records a call; the township page on a
+360 px phone screen in a real browser passes axe-core and stays under the page budget."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from onewindow.intake.v1 import intake_pb2 as ipb
+from starlette.testclient import TestClient
+
+from tests.conftest import in_process_hall
+from tests.flow.test_access import AGENT, AGENT_ROOM
+from tests.flow_steps import approve, submission, tasks_of
+from tests.web.test_pages import PROXY, csrf_of
+from tests.web.test_work import new_case, signed_in
+from web_front.run import application
+
+MANAGER, OFFICER, COUNTY_MANAGER = "SX0083", "SX0004", "SX0001"  # 张桥镇's centre manager; the office; the county's
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    with in_process_hall(tmp_path_factory.mktemp("township"), web_trusted_proxies=PROXY) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(hall):
+    with TestClient(application(hall.settings), base_url="https://hall.test", client=(PROXY, 4000),
+                    headers={"X-Forwarded-For": f"203.0.113.{uuid.uuid4().int % 250 + 1}",
+                             "X-Forwarded-Proto": "https"}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def proxy_case(hall) -> str:
+    number = hall.intake_as(AGENT).Submit(submission("MZ-001", AGENT_ROOM, channel=ipb.PROXY_AGENT, agent=AGENT,
+                                                     consent_ref="WT-2026-0101"), timeout=10).case_number
+    hall.system.drain()
+    return number
+
+
+def test_the_township_draws_a_spot_check_and_records_its_finding(browser, hall, proxy_case):
+    manager = signed_in(browser, hall, MANAGER)
+    page = manager.get("/township")
+    assert page.status_code == 200 and "刘岗村代办员（村委会副主任）" in page.text
+    assert "炉桥镇乡级代办员" not in page.text  # another township's
+    assert "组级" in page.text and "本月尚未结束" in page.text  # the group agent; the below-quota list at month end
+    month = re.search(r'name="month" value="(\d{4}-\d{2})"', page.text).group(1)
+    request_id = re.search(r'name="request_id" value="([0-9a-f]{32})"', page.text).group(1)
+    wrong = manager.post("/township/draw", data={"csrf": csrf_of(page), "month": month, "count": "99",
+                                                 "request_id": request_id})
+    assert wrong.status_code == 400 and 'href="#count"' in wrong.text and 'value="99"' in wrong.text
+    assert not hall.sql("supervision", "SELECT 1 FROM spot_check_draws")  # nothing written
+    drawn = manager.post("/township/draw", data={"csrf": csrf_of(page), "month": month, "count": "2",
+                                                 "request_id": request_id})
+    assert drawn.status_code == 200 and "已抽取" in drawn.text and proxy_case in drawn.text
+    (check_id,) = hall.sql("supervision", "SELECT id FROM spot_checks WHERE case_number = %s", [proxy_case])[0]
+    unfound = manager.post(f"/township/checks/{check_id}", data={"csrf": csrf_of(drawn), "month": month,
+                                                                "finding": "not_carried_out", "note": ""})
+    assert unfound.status_code == 400 and f'href="#note-{check_id}"' in unfound.text
+    assert 'value="not_carried_out" checked' in unfound.text  # the choice kept
+    done = manager.post(f"/township/checks/{check_id}", data={"csrf": csrf_of(drawn), "month": month,
+                                                             "finding": "carried_out", "note": "电话核实"})
+    assert done.status_code == 200 and "核查结果已记录" in done.text and "已落实" in done.text
+    assert hall.sql("supervision", "SELECT finding, checked_by->>'person' FROM spot_checks WHERE id = %s",
+                    [check_id]) == [("carried_out", MANAGER)]
+    county = signed_in(browser, hall, COUNTY_MANAGER).get("/township")
+    assert county.status_code == 403 and "不是乡镇中心" in county.text
+
+
+def test_the_office_chooses_follow_up_calls_and_records_one(browser, hall):
+    number = new_case(hall)
+    desk = hall.desk("civil_affairs")
+    (task,) = tasks_of(desk, number)
+    approve(desk, task.task_id)
+    hall.system.drain()
+    officer = signed_in(browser, hall, OFFICER)
+    page = officer.get("/office/follow-ups?share=100")
+    assert page.status_code == 200 and f'value="{number}" checked' in page.text
+    wrong = officer.post("/office/follow-ups/select", data={"csrf": csrf_of(page), "back": "share=100"})
+    assert wrong.status_code == 400 and 'href="#case_numbers"' in wrong.text
+    chosen = officer.post("/office/follow-ups/select", data={"csrf": csrf_of(page), "back": "share=100",
+                                                             "case_numbers": [number], "criteria": "测试"})
+    assert chosen.status_code == 200 and "已选定回访的办件" in chosen.text
+    (call_id,) = hall.sql("supervision", "SELECT id FROM follow_up_calls WHERE case_number = %s", [number])[0]
+    blank = officer.post(f"/office/follow-ups/{call_id}", data={"csrf": csrf_of(chosen), "outcome": " "})
+    assert blank.status_code == 400 and f'href="#outcome-{call_id}"' in blank.text
+    called = officer.post(f"/office/follow-ups/{call_id}", data={"csrf": csrf_of(chosen), "outcome": "群众满意"})
+    assert called.status_code == 200 and "回访已记录" in called.text
+    assert hall.sql("supervision", "SELECT outcome, called_by->>'person' FROM follow_up_calls WHERE id = %s",
+                    [call_id]) == [("群众满意", OFFICER)]
+    assert signed_in(browser, hall, MANAGER).get("/office/follow-ups").status_code == 403
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import CHROMIUM
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+def test_the_township_page_on_a_phone_passes_axe_within_the_budget(hall, chromium, proxy_case):
+    from playwright.sync_api import expect
+
+    from tests.e2e.browser import Weighed, check
+    from tests.web.test_oversight import sign_in_page
+
+    with serve(hall) as base, chromium.new_context(locale="zh-CN", base_url=base,
+                                                   viewport={"width": 360, "height": 740}) as context:
+        page = context.new_page()
+        sign_in_page(page, hall, MANAGER)
+        weighed = Weighed(page)
+        page.goto("/township")
+        check(page, "township", weighed)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.fill("#count", "0")
+        page.click("form[action='/township/draw'] button[type=submit]")
+        expect(page.locator("#error-summary")).to_be_focused()
+        check(page, "township draw with errors")
+        page.fill("#count", "1")
+        page.click("form[action='/township/draw'] button[type=submit]")
+        expect(page.locator("[role=status]")).to_contain_text("已抽取")
+        check(page, "township with a draw to check")
+
+
+def serve(hall):
+    """The web front of this module's hall over HTTP on 127.0.0.1 (as test_oversight's `front`)."""
+    import contextlib
+    import socket
+    import threading
+
+    import uvicorn
+
+    @contextlib.contextmanager
+    def running():
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        server = uvicorn.Server(uvicorn.Config(application(hall.settings), log_level="warning", lifespan="on"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+            sock.close()
+
+    return running()
