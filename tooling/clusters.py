@@ -260,12 +260,28 @@ class PostgresCluster:
             lock.unlink(missing_ok=True)
         return victim
 
+    def _received(self, standby: PrivatePostgres) -> int | None:
+        """How far `standby` has WAL on its disk, once it has replayed all of it. The receive
+        position alone will not do: a walreceiver trying to reconnect to the lost primary resets it
+        to the start of its segment."""
+        last, steady = None, 0
+        deadline = time.monotonic() + 10
+        try:
+            with self._connect(standby) as conn:
+                while steady < 3 and time.monotonic() < deadline:
+                    received, replayed = conn.execute("SELECT pg_last_wal_receive_lsn()::text, "
+                                                      "pg_last_wal_replay_lsn()::text").fetchone()
+                    now = max(_lsn(received), _lsn(replayed))
+                    steady = steady + 1 if now == last else 0
+                    last = now
+                    time.sleep(0.05)
+        except psycopg.OperationalError:
+            return None
+        return last
+
     def promote(self) -> PrivatePostgres:
-        """The standby that received the most WAL promoted; the others follow it."""
-        received = {}
-        for standby in self.standbys:
-            with contextlib.suppress(psycopg.OperationalError), self._connect(standby) as conn:
-                received[standby.name] = _lsn(conn.execute("SELECT pg_last_wal_receive_lsn()::text").fetchone()[0])
+        """The standby with the most WAL promoted; the others follow it."""
+        received = {s.name: lsn for s in self.standbys if (lsn := self._received(s)) is not None}
         chosen = max((s for s in self.standbys if s.name in received), key=lambda s: received[s.name])
         chosen._run("pg_ctl", "-D", str(chosen.data), "-w", "-t", "60", "promote")
         self.primary = chosen
