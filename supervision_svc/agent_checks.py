@@ -12,7 +12,8 @@
   seeds/004: 筛选35%的办事内容进行回访). The system suggests that share of the cases the criteria match: those
   with a standing bad rating first (worst first), the rest drawn at random; the office selects (any of
   them), and records each call's outcome. A call on a case with a named bad rating not yet followed up is
-  also that rectification item's follow-up call (feedback.follow_up's record), so the 回访率 counts it.
+  also that rectification item's follow-up call (feedback.follow_up's record), so the 回访率 counts it; a call
+  that hears the agent took a fee registers that complaint against the agent (无偿代办) in the same act.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from services.timesource import local_day
 from services.uow import UnitOfWork
 
 from . import store
-from .feedback import BAD
+from .feedback import BAD, Complaint, Feedback
 from .figures import AgentFigures, agent_figures
 
 FINDINGS = ("carried_out", "not_carried_out")  # 落实 / 未落实
@@ -105,8 +106,8 @@ def month_of(first: dt.date) -> tuple[dt.date, dt.date]:
 
 
 class AgentChecks:
-    def __init__(self, ref: Reference, share: float = FOLLOW_UP_SHARE):
-        self.ref, self.share = ref, share
+    def __init__(self, ref: Reference, feedback: Feedback | None = None):
+        self.ref, self.feedback = ref, feedback
 
     @staticmethod
     def today(uow: UnitOfWork) -> dt.date:
@@ -294,7 +295,9 @@ class AgentChecks:
                         [case, criteria.strip(), self.today(uow), Jsonb(caller.actor())])
         return _rows(uow, f"{_CALL} WHERE f.case_number = ANY(%s) ORDER BY f.id", [cases])
 
-    def record_call(self, uow: UnitOfWork, caller: Caller, call_id: int, outcome: str) -> dict:
+    def record_call(self, uow: UnitOfWork, caller: Caller, call_id: int, outcome: str, agent_fee: bool = False) -> dict:
+        """The call's outcome, once. With `agent_fee` the applicant said the agent took a fee (无偿代办): the
+        same act registers that complaint against the agent who carried the case (none: nothing is recorded)."""
         if not outcome.strip():
             raise InvalidRequest([("outcome", "required: what the applicant said")])
         if len(outcome) > 2000:
@@ -317,6 +320,9 @@ class AgentChecks:
         uow.execute("UPDATE follow_up_calls SET outcome = %s, called_on = %s, called_by = %s, rating_id = %s "
                     "WHERE id = %s", [outcome.strip(), today, Jsonb(by), rating[0] if rating else None,
                                       call_id])
+        if agent_fee:
+            self.feedback.complain(uow, Complaint(f"follow-up-call-{call_id}", "phone", outcome.strip(), case,
+                                                  kind="agent_fee"), caller)
         return _rows(uow, f"{_CALL} WHERE f.id = %s", [call_id])[0]
 
     def calls(self, uow: UnitOfWork, open_only: bool, after: int, limit: int) -> list[dict]:

@@ -66,7 +66,7 @@ class AgentChecksApi:
 
     @property
     def checks(self) -> AgentChecks:
-        return AgentChecks(self.feedback.ref)
+        return AgentChecks(self.feedback.ref, self.feedback)
 
     @rpc
     def GetAgentQuotas(self, request, context, caller):
@@ -124,7 +124,8 @@ class AgentChecksApi:
     @rpc
     def RecordFollowUpCall(self, request, context, caller):
         with self.unit_of_work() as uow:
-            return call_view(self.checks.record_call(uow, caller, request.call_id, request.outcome))
+            return call_view(self.checks.record_call(uow, caller, request.call_id, request.outcome,
+                                                     request.agent_fee))
 
     @rpc
     def ListFollowUpCalls(self, request, context, caller):

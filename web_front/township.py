@@ -41,7 +41,7 @@ FIELD_ERRORS = {
     "note": "未落实的须写明核查发现的问题（2000字以内）", "month": "请选择月份",
     "case_numbers": "请至少选择一件已办结的办件", "outcome": "请写明回访情况（2000字以内）",
     "share": "回访比例为1%至100%", "called": "这次回访已经记录过了",
-    "criteria": "筛选条件有误：事项编码、部门或代办员不存在",
+    "criteria": "筛选条件有误：事项编码、部门或代办员不存在", "agent_fee": "这件没有代办员经办，不能登记代办收费投诉",
 }
 
 
@@ -238,19 +238,22 @@ async def record_call(request: Request):
     call = request.path_params["call_id"]
     if not call.isdigit() or len(call) > 12:
         return not_yours(request, "没有这个回访")
-    form = forms.Form({"outcome": str(data.get("outcome", "")).strip()})
+    form = forms.Form({"outcome": str(data.get("outcome", "")).strip(), "agent_fee": str(data.get("agent_fee", ""))})
     form.need("outcome", 0 < len(form.values["outcome"]) <= 2000, FIELD_ERRORS["outcome"])
     if form.ok:
         try:
             await officer.call(officer.front.apis.supervision.RecordFollowUpCall, spb.RecordFollowUpCallRequest(
-                call_id=int(call), outcome=form.values["outcome"]))
+                call_id=int(call), outcome=form.values["outcome"], agent_fee=form.values["agent_fee"] == "1"))
             return RedirectResponse("/office/follow-ups?done=call#calls", status_code=303)
         except ApiError as error:
             if error.code == "NOT_FOUND":
                 return not_yours(request, "没有这个回访")
             if error.code not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
                 raise
-            form.errors["outcome"] = FIELD_ERRORS["outcome" if error.code == "INVALID_ARGUMENT" else "called"]
+            if "agent" in _fields(error):
+                form.errors["agent_fee"] = FIELD_ERRORS["agent_fee"]
+            else:
+                form.errors["outcome"] = FIELD_ERRORS["outcome" if error.code == "INVALID_ARGUMENT" else "called"]
     return await follow_ups(request, {int(call): form}, status=400)
 
 

@@ -50,7 +50,7 @@ def march(h) -> None:
 
 def test_a_townships_month_of_quotas_and_figures_equals_the_hand_computed_one(supervision):
     march(supervision)
-    checks = AgentChecks(supervision.feedback.ref)
+    checks = AgentChecks(supervision.feedback.ref, supervision.feedback)
     with supervision.on(D(2026, 3, 31)) as uow:
         complaint = supervision.feedback.complain(uow, Complaint("fee-1", "phone", "收了五十元代办费", "P2",
                                                                  kind="agent_fee"), OFFICE)
@@ -92,7 +92,7 @@ def test_a_fee_complaint_names_an_agent_who_carried_the_case(supervision):
 
 def test_the_spot_check_draw_is_random_reproducible_with_its_seed_and_recorded(supervision):
     march(supervision)
-    checks = AgentChecks(supervision.feedback.ref)
+    checks = AgentChecks(supervision.feedback.ref, supervision.feedback)
     pool = {"A1", "G1", "P1", "P2", "T1"}  # 张桥's agents' March cases; L1 is 炉桥's
     with supervision.on(D(2026, 4, 2)) as uow:
         first = checks.draw(uow, MANAGER, "d1", TOWNSHIP, D(2026, 3, 1), 2, seed=7)
@@ -129,7 +129,7 @@ def test_follow_ups_follow_the_offices_criteria_bad_ratings_first_and_every_call
     rate(supervision, "W3", 1, D(2026, 3, 27))
     proxy(supervision, "X1", D(2026, 3, 4), LIUGANG)  # concluded in April: outside the criteria's period
     conclude(supervision, "X1", D(2026, 4, 1))
-    checks = AgentChecks(supervision.feedback.ref)
+    checks = AgentChecks(supervision.feedback.ref, supervision.feedback)
     march_cases = Criteria(D(2026, 3, 1), D(2026, 3, 31))
     with supervision.on(D(2026, 4, 2)) as uow:
         everything = checks.suggest(uow, march_cases, seed=3)
@@ -152,14 +152,21 @@ def test_follow_ups_follow_the_offices_criteria_bad_ratings_first_and_every_call
     assert [c["case_number"] for c in calls] == names and calls[0]["criteria"].startswith("2026-03-01..2026-03-31")
     assert sorted(c["case_number"] for c in after.cases) == sorted(names)  # chosen already: nothing more to add
     g1 = next(c for c in calls if c["case_number"] == "G1")
+    w3 = next(c for c in calls if c["case_number"] == "W3")
+    with pytest.raises(InvalidRequest), supervision.on(D(2026, 4, 7)) as uow:  # no agent carried W3: rolled back
+        checks.record_call(uow, OFFICE, w3["id"], "说交了钱", agent_fee=True)
     with supervision.on(D(2026, 4, 7)) as uow:
-        called = checks.record_call(uow, OFFICE, g1["id"], "已整改，群众表示满意")
+        called = checks.record_call(uow, OFFICE, g1["id"], "已整改，群众表示满意；反映组长收了二十元", agent_fee=True)
         open_calls = checks.calls(uow, True, 0, 10)
+        quotas = {a.figures.agent: a.fee_complaints for a in checks.quotas(uow, TOWNSHIP, D(2026, 4, 1)).agents}
     assert (called["outcome"], str(called["called_on"]), called["called_by"]["person"]) == (
-        "已整改，群众表示满意", "2026-04-07", "SX0004")
+        "已整改，群众表示满意；反映组长收了二十元", "2026-04-07", "SX0004")
+    assert quotas[GROUP] == 1 and supervision.sql(  # the fee complaint heard on the call, once, against G1's agent
+        "SELECT kind, agent, case_number, channel FROM complaints") == [("agent_fee", GROUP, "G1", "phone")]
     assert called["rating_id"] is not None  # G1's named bad rating: its rectification's follow-up too
     assert supervision.sql("SELECT follow_up, followed_up_on::text FROM rectifications WHERE rating_id = %s",
-                           (called["rating_id"],)) == [("已整改，群众表示满意", "2026-04-07")]
-    assert len(open_calls) == 3 and g1["id"] not in [c["id"] for c in open_calls]
+                           (called["rating_id"],)) == [("已整改，群众表示满意；反映组长收了二十元", "2026-04-07")]
+    assert len(open_calls) == 3 and w3["id"] in [c["id"] for c in open_calls]  # W3's refused call: not recorded
+    assert g1["id"] not in [c["id"] for c in open_calls]
     with supervision.on(D(2026, 4, 7)) as uow, pytest.raises(NotAllowedNow):
         checks.record_call(uow, OFFICE, g1["id"], "again")

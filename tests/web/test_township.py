@@ -50,14 +50,14 @@ def proxy_case(hall) -> str:
 
 
 @pytest.fixture(scope="module")
-def concluded(hall) -> list[str]:
-    """Two cases of the county's civil affairs window, decided and concluded."""
+def concluded(hall, proxy_case) -> list[str]:
+    """Two cases of the county's civil affairs window and the proxy case, decided and concluded."""
     numbers, desk = [new_case(hall) for _ in range(2)], hall.desk("civil_affairs")
-    for number in numbers:
+    for number in [*numbers, proxy_case]:
         (task,) = tasks_of(desk, number)
         approve(desk, task.task_id)
     hall.system.drain()
-    return numbers
+    return [*numbers, proxy_case]
 
 
 @pytest.fixture(scope="module")
@@ -144,16 +144,25 @@ def test_the_office_chooses_follow_up_calls_and_records_one(browser, hall, concl
     assert page.status_code == 200 and f'value="{number}" checked' in page.text
     wrong = officer.post("/office/follow-ups/select", data={"csrf": csrf_of(page), "back": "share=100"})
     assert wrong.status_code == 400 and 'href="#case_numbers"' in wrong.text
+    proxy = concluded[2]
     chosen = officer.post("/office/follow-ups/select", data={"csrf": csrf_of(page), "back": "share=100",
-                                                             "case_numbers": [number], "criteria": "测试"})
+                                                             "case_numbers": [number, proxy], "criteria": "测试"})
     assert chosen.status_code == 200 and "已选定回访的办件" in chosen.text
-    (call_id,) = hall.sql("supervision", "SELECT id FROM follow_up_calls WHERE case_number = %s", [number])[0]
-    blank = officer.post(f"/office/follow-ups/{call_id}", data={"csrf": csrf_of(chosen), "outcome": " "})
-    assert blank.status_code == 400 and f'href="#outcome-{call_id}"' in blank.text
-    called = officer.post(f"/office/follow-ups/{call_id}", data={"csrf": csrf_of(chosen), "outcome": "群众满意"})
+    calls = dict(hall.sql("supervision", "SELECT case_number, id FROM follow_up_calls WHERE case_number = ANY(%s)",
+                          [[number, proxy]]))
+    blank = officer.post(f"/office/follow-ups/{calls[number]}", data={"csrf": csrf_of(chosen), "outcome": " "})
+    assert blank.status_code == 400 and f'href="#outcome-{calls[number]}"' in blank.text
+    assert f'id="agent_fee-{calls[proxy]}"' in chosen.text and f'id="agent_fee-{calls[number]}"' not in chosen.text
+    called = officer.post(f"/office/follow-ups/{calls[number]}", data={"csrf": csrf_of(chosen), "outcome": "群众满意"})
     assert called.status_code == 200 and "回访已记录" in called.text
-    assert hall.sql("supervision", "SELECT outcome, called_by->>'person' FROM follow_up_calls WHERE id = %s",
-                    [call_id]) == [("群众满意", OFFICER)]
+    fee = officer.post(f"/office/follow-ups/{calls[proxy]}", data={"csrf": csrf_of(chosen), "outcome": "代办员收了钱",
+                                                                   "agent_fee": "1"})
+    assert fee.status_code == 200 and "回访已记录" in fee.text
+    assert hall.sql("supervision", "SELECT case_number, outcome, called_by->>'person' FROM follow_up_calls "
+                                   "WHERE called_on IS NOT NULL AND case_number = ANY(%s) ORDER BY id",
+                    [[number, proxy]]) == [(number, "群众满意", OFFICER), (proxy, "代办员收了钱", OFFICER)]
+    assert hall.sql("supervision", "SELECT agent FROM complaints WHERE request_id = %s",
+                    [f"follow-up-call-{calls[proxy]}"]) == [(AGENT,)]
 
 
 # --- in a real browser ---------------------------------------------------------------------------
