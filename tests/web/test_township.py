@@ -3,7 +3,7 @@ the agent, a township's agents read by the office and refused to another townshi
 named, the 回访 suggested, chosen and called once); on the web (web_front/township.py), the township centre's
 manager reads the agents' month, draws a 抽查 and records a finding, each wrong field named and its value kept;
 the supervision office chooses 回访 from the system's suggestion and records a call; the township page on a 360 px
-phone screen in a real browser passes axe-core and stays under the page budget."""
+phone screen in a real browser passes axe-core and stays under the page budget, and so does the office's 回访."""
 from __future__ import annotations
 
 import re
@@ -179,7 +179,7 @@ def chromium():
         browser.close()
 
 
-def test_the_township_page_on_a_phone_passes_axe_within_the_budget(hall, chromium, proxy_case):
+def test_the_township_page_on_a_phone_passes_axe_within_the_budget(hall, chromium, proxy_case, concluded):
     from playwright.sync_api import expect
 
     from tests.e2e.browser import PAGE_BUDGET, Weighed, check
@@ -203,6 +203,12 @@ def test_the_township_page_on_a_phone_passes_axe_within_the_budget(hall, chromiu
         expect(page.locator("[role=status]")).to_contain_text("已抽取")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         check(page, "township with a draw to check")
+    with serve(hall) as base, chromium.new_context(locale="zh-CN", base_url=base,
+                                                   viewport={"width": 360, "height": 740}) as context:
+        page = context.new_page()
+        sign_in_page(page, hall, OFFICER)
+        page.goto("/office/follow-ups?share=100")  # the suggestion, and the calls left to make
+        check(page, "follow-ups")
 
 
 def serve(hall):
