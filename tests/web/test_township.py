@@ -203,12 +203,11 @@ def test_the_township_page_on_a_phone_passes_axe_within_the_budget(hall, chromiu
         expect(page.locator("[role=status]")).to_contain_text("已抽取")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         check(page, "township with a draw to check")
-    with serve(hall) as base, chromium.new_context(locale="zh-CN", base_url=base,
-                                                   viewport={"width": 360, "height": 740}) as context:
-        page = context.new_page()
-        sign_in_page(page, hall, OFFICER)
-        page.goto("/office/follow-ups?share=100")  # the suggestion, and the calls left to make
-        check(page, "follow-ups")
+        with chromium.new_context(locale="zh-CN", base_url=base, viewport={"width": 360, "height": 740}) as office:
+            page = office.new_page()
+            sign_in_page(page, hall, OFFICER)
+            page.goto("/office/follow-ups?share=100")  # the suggestion, and the calls left to make
+            check(page, "follow-ups")
 
 
 def serve(hall):
