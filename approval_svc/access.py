@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from hall.catalogue import OrgChart
+from hall.domain import VILLAGE_COMMITTEE
 from hall.staff import Person, PostKind
 from services.access import Caller, Role
 from services.errors import Forbidden, NotFound
 
-D, S, L, M = Role.DEPARTMENT, Role.SUPERVISOR, Role.LEADER, Role.MANAGER
+D, S, L, M, C = Role.DEPARTMENT, Role.SUPERVISOR, Role.LEADER, Role.MANAGER, Role.CLERK
 
 # Every method of the API and the roles that may call it; a method missing here is refused.
 ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
-    "ListTasks": {D},
+    "ListTasks": {D, C},  # C: a village room's cadres, its village committee's matters (task_scope)
     "WatchTasks": {D},
     "GetProgress": {D, S, L},  # the office and leaders read every case
     "Claim": {D},
@@ -20,7 +21,7 @@ ROLES: dict[str, frozenset[Role]] = {k: frozenset(v) for k, v in {
     "Suspend": {D},
     "Resume": {D},
     "RequestCoHandling": {D},
-    "Decide": {D},
+    "Decide": {D, C},
     "SignOff": {D},  # a person at an approver or checker post
     "SetAway": {D, M},  # a person's own away notice; the centre manager marks a person absent
     "ClearAway": {D, M},
@@ -38,7 +39,11 @@ QUIET = frozenset({"ListTasks", "WatchTasks", "GetProgress", "ListAway", "ListPo
 def task_scope(caller: Caller) -> tuple[str, str | None]:
     """(department, organisation) of the tasks a department caller works on: a department's system
     all of its department's, at every window and office (None); a person those of their post's
-    window or office only (a township station's handler not the county bureau's, nor the reverse)."""
+    window or office only (a township station's handler not the county bureau's, nor the reverse).
+    A clerk (its person or its system) works on the village committee's matters at its own organisation
+    only: a village room's cadres settle them on the spot (村委会证明、意见); a clerk elsewhere has none."""
+    if caller.role == Role.CLERK:
+        return VILLAGE_COMMITTEE, caller.organisation
     return caller.code, caller.organisation if caller.person else None
 
 

@@ -5,7 +5,8 @@ post's A holder (A岗). While A has an away notice (去向留言) or is marked a
 to the B holder (B岗); when A is back, to A again (tasks B took stay with B unless the centre
 manager moves them). With A and B both away the task waits in the organisation's pool, and the
 centre manager is warned. An organisation with several handler seats gives new work to the first
-seat whose A holder is present, else to the first whose B holder is.
+seat whose A holder is present, else to the first whose B holder is. A village room has no handler
+post: its village committee's matters go to its cadres, the holders of its acceptance-clerk posts.
 """
 from __future__ import annotations
 
@@ -25,14 +26,20 @@ class Assignment:
         return self.holder is None
 
 
+def deciding_posts(register: StaffRegister, organisation: str) -> list[str]:
+    """The posts that decide the organisation's tasks: its handlers'; at a village room, which has none,
+    its cadres' (acceptance clerks, who settle the village committee's matters on the spot)."""
+    return register.posts(organisation, PostKind.HANDLER) or register.posts(organisation, PostKind.ACCEPTANCE_CLERK)
+
+
 def candidates(register: StaffRegister, organisation: str) -> list[str]:
     """Everyone who could receive the organisation's new work (whose away notices matter)."""
-    return [person.staff_number for post in register.posts(organisation, PostKind.HANDLER)
+    return [person.staff_number for post in deciding_posts(register, organisation)
             for person in register.holders(post).values()]
 
 
 def assign(register: StaffRegister, organisation: str, away: set[str]) -> Assignment:
-    posts = register.posts(organisation, PostKind.HANDLER)
+    posts = deciding_posts(register, organisation)
     for mark in ("A", "B"):
         for post in posts:
             person = register.holders(post).get(mark)

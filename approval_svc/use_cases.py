@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from hall.calendar import CalendarYearMissing
-from hall.domain import CaseStatus, Decision, ResultCode, TaskStatus
+from hall.domain import VILLAGE_COMMITTEE, CaseStatus, Decision, ResultCode, TaskStatus
 from hall.reference import Reference
 from hall.staff import PostKind, Staff
 from services.access import Caller, Role
@@ -21,7 +21,7 @@ from services.uow import UnitOfWork
 
 from . import desk, store
 from .access import may_handle, may_mark_away, may_oversee, post_kind
-from .assignment import assign, candidates
+from .assignment import assign, candidates, deciding_posts
 from .commands import Claim, EndSpecialProcedure, RequestSupplement, Resume, StartSpecialProcedure, Suspend, TaskCommand
 from .desk import CO_HANDLING, LEAD, PARALLEL, Task
 
@@ -266,7 +266,9 @@ class Handling:
         case, lead, tasks = self._own(uow, actor, task_id)
         department = lead.department
         earlier = [t for t in tasks if t.lead_task_id == lead.id]
-        new, growth = desk.co_handling(lead, asks, cause, earlier, {d.code for d in self.ref.org.departments},
+        # the village committee decides its own matters at its room, co-handling nobody's
+        departments = {d.code for d in self.ref.org.departments if d.code != VILLAGE_COMMITTEE}
+        new, growth = desk.co_handling(lead, asks, cause, earlier, departments,
                                        self._today(uow))
         lead_office = self.ref.org.organisation(lead.organisation)
         centre = lead_office.parent or lead_office.code
@@ -425,7 +427,7 @@ class Handling:
                 raise NotFound(f"no task {task_id!r}")
             if not may_oversee(actor, task.organisation, self.ref.org):
                 raise Forbidden(f"task {task_id} is handled at {task.organisation}, outside {actor.organisation}")
-            post = next((p for p in register.posts(task.organisation, PostKind.HANDLER)
+            post = next((p for p in deciding_posts(register, task.organisation)
                          if to in {h.staff_number for h in register.holders(p).values()}), None)
             if post is None:
                 raise InvalidRequest([("to_staff_number", f"{to} holds no handler post at {task.organisation}")])

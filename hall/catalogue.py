@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from services.yamlfile import ConfigFileError, Document
 
-from .domain import Attendance, ItemKind, JointMode, Level, MaterialKind, OrgKind
+from .domain import VILLAGE_COMMITTEE, Attendance, ItemKind, JointMode, Level, MaterialKind, OrgKind
 
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 ItemCode = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
@@ -131,7 +131,8 @@ class OrgChart(_Strict):
                      and self._orgs[c].level == Level.TOWNSHIP), None)
 
     def office_for(self, department: str, centre: str) -> Organisation:
-        """The window or back office of `department` in `centre`, else in the centres above it."""
+        """The window or back office of `department` in `centre`, else in the centres above it; a village
+        room for its own village committee (村民委员会, which decides at the room)."""
         while centre is not None:
             if (found := self._offices.get((department, centre))) is not None:
                 return found
@@ -172,6 +173,7 @@ class OrgChart(_Strict):
         self._agents = {a.code: a for a in self.agents}
         self._offices = {(o.department, o.parent): o for o in self.organisations
                          if o.kind in (OrgKind.WINDOW, OrgKind.BACK_OFFICE)}
+        self._offices |= {(VILLAGE_COMMITTEE, o.code): o for o in self.organisations if o.kind == OrgKind.VILLAGE_ROOM}
 
 
 def _duplicates(doc: Document, section: str, codes: list[str]) -> list:
@@ -246,6 +248,9 @@ class Material(_Strict):
     name: Name
     kind: MaterialKind = MaterialKind.ESSENTIAL
     copies: Annotated[int, Field(ge=1, le=20)] = 1
+    # the village-committee item (村委会证明、意见) whose issued certificate may stand for this material: an
+    # application cites the certificate's case number, and the material counts as received
+    certificate: ItemCode | None = None
 
 
 class FormField(_Strict):
@@ -295,7 +300,7 @@ class Item(_Strict):
     fields: list[FormField] = []  # the application form; a submission fills in these and no others
     attendance: Attendance = Attendance.PROXY_ALLOWED
     lowest_level: Level = Level.VILLAGE  # the lowest level that may accept it
-    decided_at: Level = Level.COUNTY  # where it is decided; never the village
+    decided_at: Level = Level.COUNTY  # where it is decided; the village only for the village committee's own matters
     consult_only: bool = False  # 咨询服务: answered, not accepted
     requires_project_code: bool = False  # 项目代码 for investment projects
     # The decision's sign-off chain (审批/核准), in order, after the handler's proposal: each post of
@@ -309,8 +314,13 @@ class Item(_Strict):
     def _rules(self) -> Item:
         if self.promised_limit_days > self.legal_limit_days:
             raise ValueError("promised_limit_days must not exceed legal_limit_days")
-        if self.decided_at == Level.VILLAGE:
-            raise ValueError("decided_at: village rooms accept only, they decide nothing")
+        committee = self.department == VILLAGE_COMMITTEE
+        if (self.decided_at == Level.VILLAGE) != committee:
+            raise ValueError("decided_at: village rooms accept only (只受理，不办理), except the village "
+                             f"committee's own matters ({VILLAGE_COMMITTEE}), which are decided at the village")
+        if committee and (self.kind not in (ItemKind.IMMEDIATE, ItemKind.PROMISED) or self.sign_off):
+            raise ValueError("a village committee's matter is immediate or promised, decided by the room's cadres "
+                             "without a sign-off chain")
         if self.lowest_level.rank > self.decided_at.rank:
             raise ValueError("lowest_level must not be above decided_at")
         if self.kind == ItemKind.JOINT and not (self.co_departments or self.stages):
@@ -366,6 +376,10 @@ def _check_catalogue(doc: Document, catalogue: Catalogue, org: OrgChart) -> list
             if material.code in seen:
                 problems.append(doc.problem(("items", i, "materials", j, "code"), f"duplicate material {material.code!r}"))
             seen.add(material.code)
+            issuer = catalogue.item(material.certificate) if material.certificate else None
+            if material.certificate and (issuer is None or issuer.department != VILLAGE_COMMITTEE):
+                problems.append(doc.problem(("items", i, "materials", j, "certificate"),
+                                            f"{material.certificate!r} is not a village committee's item"))
         seen = set()
         for j, form_field in enumerate(item.fields):
             if form_field.code in seen:

@@ -38,6 +38,12 @@ class OrgKind(str, Enum):
     VILLAGE_ROOM = "village_room"  # 便民服务室 / 代办站: accepts and passes on
 
 
+# The village committee (村民委员会) as a deciding department: the one matter a village room settles itself,
+# within the committee's own functions (seeds/004: 在职权范围内可以当场办理) — its certificates and opinions
+# (村委会证明、村委会意见), decided at the room by its cadres. Every other item is accept-only at the village.
+VILLAGE_COMMITTEE = "village_committee"
+
+
 class ItemKind(str, Enum):
     """How a catalogue item is handled (办件类型). 退回件 is an outcome, not a kind."""
 
@@ -123,6 +129,7 @@ class Applicant:
 class ProvidedMaterial:
     code: str
     defect: str | None = None  # why the clerk found it defective, if so
+    certificate: str | None = None  # the case number of a village committee's certificate standing for it
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,18 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.iso7064 import mod_11_10
 
 from hall.calendar import WorkingCalendar
-from hall.catalogue import Catalogue, Item, OrgChart
-from hall.domain import Application, Attendance, CaseStatus, Channel, Level, MaterialKind, OrgKind
+from hall.catalogue import Catalogue, Item, Material, OrgChart
+from hall.domain import (
+    Application,
+    Attendance,
+    CaseStatus,
+    Channel,
+    Level,
+    MaterialKind,
+    OrgKind,
+    ProvidedMaterial,
+    ResultCode,
+)
 from services.errors import InvalidRequest, Violations
 
 RETURNED = "returned"  # 退回件: the kind of a case that was not accepted
@@ -175,6 +185,8 @@ def validate(app: Application, catalogue: Catalogue, org: OrgChart, choice: Cler
         seen.add(material.code)
         if material.defect is not None and len(material.defect) > 500:
             v.add(f"materials[{i}].defect", "at most 500 characters")
+        if material.certificate is not None:
+            certificate_shape(v, i, material, item)
     if len(app.form) > 100 or any(len(k) > 64 or len(val) > 2000 for k, val in app.form.items()):
         v.add("form", "at most 100 fields of 64-character names and 2000-character values")
     elif item is not None:
@@ -182,6 +194,32 @@ def validate(app: Application, catalogue: Catalogue, org: OrgChart, choice: Cler
     _check_choice(v, choice, item)
     v.check()
     return item
+
+
+def certificate_shape(v: Violations, i: int, material: ProvidedMaterial, item: Item | None) -> None:
+    """A cited certificate (村委会证明、意见) names a case, for a material the catalogue lets one stand for,
+    and is not at the same time found defective."""
+    catalogued = item.material(material.code) if item is not None else None
+    if not material.certificate or len(material.certificate) > 64:
+        v.add(f"materials[{i}].certificate", "the case number of a village committee's certificate")
+    elif catalogued is not None and catalogued.certificate is None:
+        v.add(f"materials[{i}].certificate", f"material {material.code!r} is not one a village committee's "
+                                             "certificate stands for")
+    if material.defect:
+        v.add(f"materials[{i}].defect", "a cited certificate is checked by the system: no defect with it")
+
+
+def certificate_problem(material: Material, number: str, cited: dict | None, id_number: str) -> str | None:
+    """Why the case `cited` (intake's row of case `number`, None if there is none) cannot stand for
+    `material`, or None: it must be a case of the village committee's item the material names, concluded
+    and issued (出证), for the same applicant. A case of another applicant reads as no case at all."""
+    if cited is None or cited["applicant"]["id_number"] != id_number:
+        return f"no village committee's certificate {number} of this applicant"
+    if cited["item_code"] != material.certificate:
+        return f"case {number} is a {cited['item_code']}, not the {material.certificate} this material needs"
+    if cited["status"] != CaseStatus.CONCLUDED.value or cited["result"] != ResultCode.ISSUED.value:
+        return f"case {number} has not been issued (it is {cited['result'] or cited['status']})"
+    return None
 
 
 def _check_form(v: Violations, form: dict[str, str], item: Item, complete: bool) -> None:

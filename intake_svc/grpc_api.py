@@ -32,7 +32,7 @@ _STATUSES = {"accepted": pb.ACCEPTED, "accepted_with_commitment": pb.ACCEPTED_WI
 
 
 def _materials(items) -> list[ProvidedMaterial]:
-    return [ProvidedMaterial(m.code, m.defect or None) for m in items]
+    return [ProvidedMaterial(m.code, m.defect or None, m.certificate or None) for m in items]
 
 
 def application(request: pb.SubmitRequest) -> Application:
@@ -79,6 +79,7 @@ def history_entry(e) -> pb.HistoryEntry:
 
 def case_view(row: dict) -> pb.CaseView:
     a = row["applicant"]
+    cited = row["application"].get("certificates", {})  # 村委会证明、意见 standing for materials
     return pb.CaseView(
         case_number=row["case_number"], item_code=row["item_code"], item_name=row["item_name"],
         kind=_KINDS[row["kind"]], status=row["status"], level=row["level"], organisation=row["organisation"],
@@ -92,7 +93,8 @@ def case_view(row: dict) -> pb.CaseView:
         commitment_deadline=str(row["commitment_deadline"] or ""),
         one_time_notice=[pb.NoticeLine(**line) for line in row["receipt"]["one_time_notice"]],
         reasons=row["receipt"]["reasons"],
-        materials=[pb.ProvidedMaterial(code=code, defect=defect or "") for code, defect in row["materials"]],
+        materials=[pb.ProvidedMaterial(code=code, defect=defect or "", certificate=cited.get(code, ""))
+                   for code, defect in row["materials"]],
         promised_materials=[code for code, _ in row["promised"]],
         first_clerk=row["first_clerk"], agent=row["agent"] or "", consent_ref=row["application"]["consent_ref"] or "",
         project_code=row["application"]["project_code"] or "", fee_yuan=row["fee_yuan"], fee_basis=row["fee_basis"],

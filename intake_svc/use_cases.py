@@ -18,7 +18,16 @@ from services.timesource import CHINA, local_day
 from services.uow import UnitOfWork
 
 from . import fees, store, window
-from .acceptance import ClerkAnswer, ClerkChoice, check_materials, examine, first_contact, validate
+from .acceptance import (
+    ClerkAnswer,
+    ClerkChoice,
+    certificate_problem,
+    certificate_shape,
+    check_materials,
+    examine,
+    first_contact,
+    validate,
+)
 from .access import may_see_case, may_submit
 from .board import Board, Counts, board, board_scope
 from .history import canonical, verify
@@ -53,6 +62,9 @@ def _request_hash(app: Application, choice: ClerkChoice = ClerkChoice()) -> str:
     body = dataclasses.asdict(app)
     if body["accompanied_by"] is None:  # as requests from before 带领 was recorded hash
         del body["accompanied_by"]
+    for material in body["materials"]:  # and those from before a certificate could be cited
+        if material["certificate"] is None:
+            del material["certificate"]
     if choice:
         body["clerk_choice"] = dataclasses.asdict(choice)
     return hashlib.sha256(canonical(body).encode()).hexdigest()
@@ -81,6 +93,7 @@ class Intake:
         may_submit(caller, app.organisation, app.agent)
         app = dataclasses.replace(app, first_clerk=first_contact(app.first_clerk, caller.person))
         item = validate(app, self.ref.catalogue, self.ref.org, choice)
+        certificates = self._certificates(uow, item, app.materials, app.applicant.id_number)
         request_hash = _request_hash(app, choice)
         existing = store.case_by_request(uow, app.request_id)
         if existing:
@@ -107,7 +120,8 @@ class Intake:
             "first_clerk": app.first_clerk, "agent": app.agent, "accompanied_by": app.accompanied_by,
             "applicant": dataclasses.asdict(app.applicant),
             "application": {"form": app.form, "project_code": app.project_code, "consent_ref": app.consent_ref,
-                            "commitment_signed": app.commitment_signed},
+                            "commitment_signed": app.commitment_signed}
+            | ({"certificates": certificates} if certificates else {}),
             "receipt": receipt, "provided": {m.code: m.defect or None for m in app.materials},
             "received_at": now, "accepted_on": accepted_on,
             # 建档 at once for a case not accepted: nothing more will happen to it
@@ -119,12 +133,30 @@ class Intake:
         actor = app.agent or app.first_clerk
         received = {"channel": app.channel.value, "organisation": app.organisation, "first_clerk": app.first_clerk,
                     "agent": app.agent} | ({"accompanied_by": app.accompanied_by} if app.accompanied_by else {})
+        if certificates:  # 村委会证明、意见 standing for materials, by their case numbers
+            received["certificates"] = certificates
         store.append(uow, number, "received", actor, received, by=by)
         self._announce(uow, number, item.code, outcome, _origin(app.organisation, app.channel.value, app.first_clerk,
                                                                app.agent, app.project_code, app.applicant.id_number,
                                                                item.code, app.accompanied_by),
                        today, actor, _contact(dataclasses.asdict(app.applicant)), by)
         return receipt
+
+    def _certificates(self, uow: UnitOfWork, item, materials, id_number: str) -> dict[str, str]:
+        """{material code: case number} of the village committee's certificates cited for materials, each
+        checked against its case (acceptance.certificate_problem); every problem at once."""
+        found, problems = {}, []
+        for i, material in enumerate(materials):
+            if not material.certificate:
+                continue
+            cited = store.load_case(uow, material.certificate)
+            problem = certificate_problem(item.material(material.code), material.certificate, cited, id_number)
+            if problem:
+                problems.append((f"materials[{i}].certificate", problem))
+            found[material.code] = material.certificate
+        if problems:
+            raise InvalidRequest(problems)
+        return found
 
     def _same_request(self, row: dict, request_hash: str) -> dict:
         if row["request_hash"] != request_hash:
@@ -174,15 +206,24 @@ class Intake:
             seen.add(m.code)
             if len(m.defect or "") > 500:
                 problems.append((f"materials[{i}].defect", "at most 500 characters"))
+            if m.certificate is not None:
+                shape = Violations()
+                certificate_shape(shape, i, m, item)
+                problems += shape.items
         if not materials:
             problems.append(("materials", "at least one material"))
         if len(clerk) > 64:
             problems.append(("clerk", "at most 64 characters"))
         if problems:
             raise InvalidRequest(problems)
+        certificates = self._certificates(uow, item, materials, row["applicant"]["id_number"])
         clerk = first_contact(clerk, caller.person, "clerk")
         by = caller.actor()
         provided = {**row["provided"], **{m.code: m.defect or None for m in materials}}
+        cited = {"certificates": certificates} if certificates else {}
+        if certificates:
+            store.update_case(uow, case_number, application={
+                **row["application"], "certificates": {**row["application"].get("certificates", {}), **certificates}})
         codes = [m.code for m in materials]
         today = local_day(uow.time.now())
         actor = clerk or "applicant"
@@ -196,7 +237,7 @@ class Intake:
                               accepted_on=accepted_on, promised_deadline=outcome.promised_deadline,
                               commitment_deadline=outcome.commitment_deadline,
                               promised_materials=list(outcome.promised_materials))
-            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes}, by=by)
+            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, **cited}, by=by)
             if outcome.accepted:
                 origin = _origin(row["organisation"], row["channel"], row["first_clerk"], row["agent"],
                                  row["application"]["project_code"], row["applicant"]["id_number"], item.code,
@@ -210,16 +251,16 @@ class Intake:
             if missing:
                 raise InvalidRequest([("materials", f"the department asked for {', '.join(missing)}")])
             store.update_case(uow, case_number, provided=provided, status=CaseStatus.IN_HANDLING.value, pending_supplement=None)
-            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "department"},
-                         by=by)
+            store.append(uow, case_number, "materials_supplied", actor,
+                         {"materials": codes, "for": "department", **cited}, by=by)
             uow.emit("MaterialsSupplied", case_number, {"materials": codes, "answers": "department",
                                                          "task_id": pending["task_id"], "by": by})
             return row["receipt"]
         if row["status"] in OPEN and row["promised_materials"]:
             still = [c for c in row["promised_materials"] if c not in provided or provided[c]]
             store.update_case(uow, case_number, provided=provided, promised_materials=still)
-            store.append(uow, case_number, "materials_supplied", actor, {"materials": codes, "for": "commitment"},
-                         by=by)
+            store.append(uow, case_number, "materials_supplied", actor,
+                         {"materials": codes, "for": "commitment", **cited}, by=by)
             if not still:
                 uow.emit("MaterialsSupplied", case_number, {"materials": codes, "answers": "commitment", "by": by})
             return row["receipt"]

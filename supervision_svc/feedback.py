@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from hall.catalogue import OrgChart
-from hall.domain import OrgKind
+from hall.domain import VILLAGE_COMMITTEE, OrgKind
 from hall.holders import SUPERVISION_OFFICE
 from services.access import Caller, Role
 from services.errors import Forbidden, InvalidRequest, NotAllowedNow, NotFound, TooManyAttempts, Violations
@@ -189,9 +189,13 @@ class Feedback:
             task = store.task_clock(uow, facts["case_number"], act)
             if task is None:
                 raise InvalidRequest([("act", f"no task {act!r} in case {facts['case_number']}")])
-            return task["department"], task["department"], {
-                "organisation": task["organisation"] or "", "person": task["decided_by"] or "",
-                "post": task["decided_post"]}
+            decided = {"organisation": task["organisation"] or "", "person": task["decided_by"] or "",
+                       "post": task["decided_post"]}
+            if task["department"] == VILLAGE_COMMITTEE:  # the room's own decision: its centre answers, as for
+                return None, decided["organisation"], decided  # the room's acceptance
+            return task["department"], task["department"], decided
+        if facts["department"] == VILLAGE_COMMITTEE:  # a matter the village room settled itself
+            return None, facts["organisation"], first_contact
         return facts["department"], facts["department"], first_contact
 
     def centre_answering_for(self, organisation: str) -> str | None:

@@ -51,9 +51,10 @@ EXPECTED = {
     # the agent's ledger (代办台账) and its 办结反馈单: agents only
     "intake.ListAgentCases": "a", "intake.RecordResultCard": "a", "intake.HandOver": "a", "intake.ConfirmHandOver": "a",
     "intake.GetCarryList": "a", "intake.ReassignAgentCases": "am",
-    "desk.ListTasks": "d", "desk.WatchTasks": "d", "desk.GetProgress": "dsl", "desk.Claim": "d",
+    # a village room's cadres (clerks) list and decide their village committee's matters (村委会证明、意见)
+    "desk.ListTasks": "dc", "desk.WatchTasks": "d", "desk.GetProgress": "dsl", "desk.Claim": "d",
     "desk.RequestSupplement": "d", "desk.StartSpecialProcedure": "d", "desk.EndSpecialProcedure": "d",
-    "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "d",
+    "desk.Suspend": "d", "desk.Resume": "d", "desk.RequestCoHandling": "d", "desk.Decide": "dc",
     # sign-off by a person at an approver or checker post (the use case refuses anyone else); away
     # notices by the person or the centre manager; the pool and its moves the manager's
     "desk.SignOff": "d", "desk.SetAway": "dm", "desk.ClearAway": "dm", "desk.ListAway": "msl",
