@@ -298,7 +298,7 @@ def _project_entries(uow: UnitOfWork, ref: Reference, p: dict, group_by: str, ad
 def _window_items(ref: Reference, group_by: str, add) -> None:
     county = next(o for o in ref.org.organisations if o.kind == OrgKind.CENTRE and o.level == Level.COUNTY)
     for item in ref.catalogue.items:
-        if item.consult_only:
+        if item.consult_only or item.decided_at == Level.VILLAGE:  # a village committee's: no window decides it
             continue
         office = ref.org.office_for(item.department, county.code)
         k = "" if group_by == "" else item.department if group_by == "department" else item.code
