@@ -32,6 +32,7 @@ OFFICERS = {PostKind.SUPERVISION_OFFICER.value}
 PAGE_SIZE = 50
 COLOURS = {"yellow": spb.YELLOW, "red": spb.RED}
 CHANNELS = {"phone": spb.PHONE, "letter": spb.LETTER, "mailbox": spb.MAILBOX}
+COMPLAINT_KINDS = {"service": spb.SERVICE, "agent_fee": spb.AGENT_FEE}
 RESOLUTION_NAMES = {spb.FIXED: "fixed", spb.LEDGER: "ledger", spb.EXPLAINED: "explained", spb.VOIDED: "voided"}
 FIELD_ERRORS = {
     "instruction": "请写明督办要求（1000字以内）",
@@ -42,6 +43,8 @@ FIELD_ERRORS = {
     "channel": "请选择投诉渠道",
     "case_number": "办件编号为15位数字；不涉及具体办件可不填",
     "department": "请填写办件编号或选择被投诉的部门",
+    "kind": "请选择投诉类别",
+    "agent": "代办员收费的投诉：请选择收费的代办员，或填写其代办的办件编号",
     "text": "请写明投诉的事情和经过（2000字以内）",
     "contact_name": "姓名不超过50字",
     "contact_phone": "请填写正确的联系电话",
@@ -50,7 +53,8 @@ FIELD_ERRORS = {
 }
 _API_FIELDS = {"instruction": "instruction", "reply_days": "reply_days", "outcome": "outcome", "note": "note",
                "channel": "channel", "case_number": "case_number", "department": "department", "text": "text",
-               "contact_name": "contact_name", "contact_phone": "contact_phone", "contact_email": "contact_email"}
+               "contact_name": "contact_name", "contact_phone": "contact_phone", "contact_email": "contact_email",
+               "agent": "agent", "kind": "kind"}
 
 
 async def _officer(request: Request) -> Person | Response:
@@ -280,22 +284,28 @@ async def complaints(request: Request, form: forms.Form | None = None, problem: 
     open_only = q.get("all", "") != "1"
     reply = await officer.call(officer.front.apis.supervision.ListComplaints, spb.ListComplaintsRequest(
         open_only=open_only, page_size=PAGE_SIZE, page_token=q.get("page_token", "")[:200]))
-    form = form or forms.Form({"request_id": uuid.uuid4().hex, "channel": "phone"})
+    form = form or forms.Form({"request_id": uuid.uuid4().hex, "channel": "phone", "kind": "service"})
     return officer.page("office_complaints.html", status=status, complaints=list(reply.complaints),
                         next_token=reply.next_page_token, open_only=open_only, form=form, problem=problem,
-                        departments=officer.front.org.departments, channels=CHANNELS,
+                        departments=officer.front.org.departments, channels=CHANNELS, agents=officer.front.org.agents,
+                        fee=spb.AGENT_FEE,
                         registered=q.get("registered", "")[:20], name_of=lambda code: name_of(officer.front.org, code))
 
 
 def register_form(data) -> forms.Form:
-    names = ("request_id", "channel", "case_number", "department", "text", "contact_name", "contact_phone",
-             "contact_email")
+    names = ("request_id", "kind", "channel", "case_number", "department", "agent", "text", "contact_name",
+             "contact_phone", "contact_email")
     form = forms.Form({n: str(data.get(n, "")).strip() for n in names})
     v = form.values
+    v["kind"] = v["kind"] or "service"
+    form.need("kind", v["kind"] in COMPLAINT_KINDS, FIELD_ERRORS["kind"])
     form.need("channel", v["channel"] in CHANNELS, FIELD_ERRORS["channel"])
     form.need("case_number", not v["case_number"] or bool(forms.CASE_NUMBER.fullmatch(v["case_number"])),
               FIELD_ERRORS["case_number"])
-    form.need("department", bool(v["case_number"] or v["department"]), FIELD_ERRORS["department"])
+    if v["kind"] == "agent_fee":  # 无偿代办: against the agent named, or the one who carried the case
+        form.need("agent", bool(v["case_number"] or v["agent"]), FIELD_ERRORS["agent"])
+    else:
+        form.need("department", bool(v["case_number"] or v["department"]), FIELD_ERRORS["department"])
     form.need("text", 0 < len(v["text"]) <= 2000, FIELD_ERRORS["text"])
     form.need("contact_name", len(v["contact_name"]) <= 50, FIELD_ERRORS["contact_name"])
     form.need("contact_phone", not v["contact_phone"] or bool(forms.PHONE.fullmatch(v["contact_phone"])),
@@ -321,8 +331,9 @@ async def register_complaint(request: Request):
     try:
         complaint = await officer.call(officer.front.apis.supervision.Complain, spb.ComplainRequest(
             request_id=v["request_id"], channel=CHANNELS[v["channel"]], case_number=v["case_number"],
-            department=v["department"], text=v["text"], contact_name=v["contact_name"],
-            contact_phone=v["contact_phone"], contact_email=v["contact_email"]))
+            kind=COMPLAINT_KINDS[v["kind"]], agent=v["agent"] if v["kind"] == "agent_fee" else "",
+            department=v["department"] if v["kind"] == "service" else "", text=v["text"],
+            contact_name=v["contact_name"], contact_phone=v["contact_phone"], contact_email=v["contact_email"]))
     except ApiError as error:
         problem = refusal(error, form, "未能登记：%(why)s", ("INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION"))
         return await complaints(request, form, problem, status=400)

@@ -87,7 +87,7 @@ def month_of(text: str, today: dt.date) -> str:
 
 
 def name_of(org: OrgChart, key: str) -> str:
-    """A department's, an organisation's or a level's name for a figure's key; the key itself else."""
+    """A department's, an organisation's, an agent's or a level's name for a figure's key; the key itself else."""
     from .labels import LEVEL
 
     department = org.department(key)
@@ -96,6 +96,9 @@ def name_of(org: OrgChart, key: str) -> str:
     organisation = org.organisation(key)
     if organisation is not None:
         return organisation.name
+    agent = org.agent(key)
+    if agent is not None:
+        return agent.name
     return LEVEL.get(key, key)
 
 

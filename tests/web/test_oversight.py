@@ -144,6 +144,27 @@ def test_the_office_registers_a_phone_complaint_for_a_person_with_its_clock(brow
     assert complaint.channel == spb.PHONE and complaint.registered_by.person == OFFICER and complaint.deadline
 
 
+def test_the_office_registers_that_an_agent_took_a_fee_against_the_agent(browser, hall):
+    """无偿代办 (seeds/004): a complaint that an agent took a fee is its own kind, against the agent."""
+    officer = signed_in(browser, hall, OFFICER)
+    page = officer.get("/office/complaints")
+    data = {"csrf": csrf_of(page), "request_id": uuid.uuid4().hex, "kind": "agent_fee", "channel": "phone",
+            "case_number": "", "agent": "", "text": "代办员收了50元跑腿费", "contact_phone": "13955501235"}
+    nobody = officer.post("/office/complaints", data=data)
+    assert nobody.status_code == 400 and 'href="#agent"' in nobody.text and 'href="#department"' not in nobody.text
+    assert 'id="kind-agent_fee" name="kind" value="agent_fee" checked' in nobody.text and "跑腿费" in nobody.text
+    done = officer.post("/office/complaints", data={**data, "agent": "agent-zhangqiao-liugang"},
+                        follow_redirects=False)
+    assert done.status_code == 303
+    number = int(re.search(r"registered=(\d+)", done.headers["location"]).group(1))
+    assert "代办员收费：刘岗村代办员（村委会副主任）" in officer.get(done.headers["location"]).text
+    complaint = next(c for c in hall.supervision().ListComplaints(spb.ListComplaintsRequest(page_size=500)).complaints
+                     if c.id == number)
+    # answered by the supervision office itself, no case naming a department
+    assert (complaint.kind, complaint.agent, complaint.department) == (spb.AGENT_FEE, "agent-zhangqiao-liugang",
+                                                                       "supervision")
+
+
 def test_the_ledger_records_a_follow_up_call_and_reviews_an_appeal(browser, hall, time):
     request = submission("MZ-001", CIVIL)
     number = hall.intake_as(CIVIL).Submit(request).case_number
