@@ -96,6 +96,7 @@ def case_view(row: dict) -> pb.CaseView:
         materials=[pb.ProvidedMaterial(code=code, defect=defect or "", certificate=cited.get(code, ""))
                    for code, defect in row["materials"]],
         promised_materials=[code for code, _ in row["promised"]],
+        form=row["application"]["form"],
         first_clerk=row["first_clerk"], agent=row["agent"] or "", consent_ref=row["application"]["consent_ref"] or "",
         project_code=row["application"]["project_code"] or "", fee_yuan=row["fee_yuan"], fee_basis=row["fee_basis"],
         fee_collected_yuan=row["fee_collected_yuan"], fee_receipt_number=row["fee_receipt_number"] or "",
@@ -133,8 +134,8 @@ def guide_item(item: GuideItem) -> pb.GuideItem:
         code=item.code, name=item.name, department=item.department, department_name=item.department_name,
         kind=_KINDS[item.kind], legal_limit_days=item.legal_limit_days, promised_limit_days=item.promised_limit_days,
         fee_yuan=item.fee_yuan, fee_basis=item.fee_basis, legal_basis=item.legal_basis,
-        materials=[pb.GuideMaterial(code=m.code, name=m.name, essential=m.essential, copies=m.copies)
-                   for m in item.materials],
+        materials=[pb.GuideMaterial(code=m.code, name=m.name, essential=m.essential, copies=m.copies,
+                                    certificate=m.certificate) for m in item.materials],
         agent_may_carry=item.agent_may_carry, levels=item.levels, decided_at=item.decided_at,
         consult_only=item.consult_only, requires_project_code=item.requires_project_code,
         stages=[pb.GuideStage(name=s.name, lead=s.lead, departments=s.departments, limit_days=s.limit_days)

@@ -22,6 +22,7 @@ class GuideMaterial:
     name: str
     essential: bool  # False: may follow under a commitment (容缺)
     copies: int
+    certificate: str = ""  # the village committee's item whose issued certificate may stand for it
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def guide_item(item: Item, org: OrgChart) -> GuideItem:
         department_name=department.name if department else "", kind=item.kind.value,
         legal_limit_days=item.legal_limit_days, promised_limit_days=item.promised_limit_days,
         fee_yuan=fee_text(item.fee.amount_yuan), fee_basis=item.fee.basis, legal_basis=item.legal_basis,
-        materials=tuple(GuideMaterial(m.code, m.name, m.kind == MaterialKind.ESSENTIAL, m.copies)
+        materials=tuple(GuideMaterial(m.code, m.name, m.kind == MaterialKind.ESSENTIAL, m.copies, m.certificate or "")
                         for m in item.materials),
         agent_may_carry=item.attendance == Attendance.PROXY_ALLOWED, levels=levels_of(item),
         decided_at=item.decided_at.value, consult_only=item.consult_only,

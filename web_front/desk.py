@@ -21,7 +21,7 @@ from hall.clock import local_day
 from hall.domain import Level, OrgKind
 from hall.staff import PostKind
 
-from . import documents, forms, i18n
+from . import documents, forms, i18n, village
 from .apis import ApiError
 from .app import expired_form, posted, render
 from .links import BadLink
@@ -39,6 +39,7 @@ _API_FIELDS = {"applicant.name": "applicant_name", "applicant.id_number": "id_nu
                "accompanied_by": "accompanied_by"}
 
 
+CERTIFICATE_REFUSED = "该编号不是本申请人已出具的相应村委会证明（意见），请核对证明上的办件编号"
 # what the page says (in the catalogue's Chinese) for the API's refusal of a field it has
 _API_MESSAGES = {"id_number": "证件号码无效：请核对居民身份证号码（出生日期、校验位）或统一社会信用代码",
                  "phone": "请填写申请人的手机号码：短信通知和办件查询都要用到它", "f": "请按本事项申请表的要求填写此项",
@@ -136,7 +137,8 @@ async def apply(request: Request):
         consent_ref=v["consent_ref"] if proxy else "",
         applicant=intake.Applicant(name=v["applicant_name"], id_number=v["id_number"],
                                    phone=v["phone"].replace(" ", "").replace("-", ""), email=v["email"]),
-        materials=[intake.ProvidedMaterial(code=code, defect=defect) for code, defect in application.materials],
+        materials=[intake.ProvidedMaterial(code=code, defect=defect, certificate=application.certificates.get(code, ""))
+                   for code, defect in application.materials],
         form=application.fields, project_code=v["project_code"], commitment_signed=bool(v["commitment"]),
         refusal_reasons=application.reasons if v["answer"] == "refuse" else [],
         consultation=v["answer"] == "consult", accompanied_by="" if proxy else v["accompanied_by"][:64])
@@ -147,8 +149,15 @@ async def apply(request: Request):
             return _not_yours(request)
         if error.code != "INVALID_ARGUMENT":
             raise
+        sent = [code for code, _ in application.materials]
         for field, reason in error.fields:
             name = _API_FIELDS.get(field) or (f"f_{field[5:]}" if field.startswith("form.") else None)
+            if field.startswith("materials[") and field.endswith("].certificate"):  # a cited 村委会证明 refused
+                index = field[len("materials["):-len("].certificate")]
+                name = f"cert_{sent[int(index)]}" if index.isdigit() and int(index) < len(sent) else None
+                if name:
+                    form.errors.setdefault(name, CERTIFICATE_REFUSED)
+                    continue
             if name in form.values or name == "answer":
                 form.errors.setdefault(name, _API_MESSAGES.get(name.split("_")[0] if name.startswith("f_") else name,
                                                                reason))
@@ -178,18 +187,29 @@ def _missing(request: Request):
                   text="没有找到这个办件，或它不是本单位受理的。")
 
 
-async def case_page(request: Request, fee_form=None, notice: str | None = None, status: int = 200):
+async def case_page(request: Request, fee_form=None, notice: str | None = None, status: int = 200,
+                    spot_form=None):
     """The clerk's answer for one case: what was decided, the documents to print, the fee, the
-    materials still owed, the rating invitation."""
+    materials still owed, the rating invitation; at a village room, the decision on the spot of its
+    village committee's matter (village.py)."""
     clerk = await _clerk(request)
     if isinstance(clerk, Response):
         return clerk
     case = await _case(clerk, request.path_params["number"])
     if case is None:
         return _missing(request)
+    item = await _item(clerk, case.item_code)
+    spot = village.settles_here(item, case, clerk.session.organisation)
     fee_form = fee_form or forms.Form({"amount_yuan": case.fee_yuan, "request_id": uuid.uuid4().hex})
-    return clerk.page("desk_case.html", status=status, case=case, docs=documents.documents_of(case),
-                 fee_form=fee_form, notice=notice, paired=await clerk.front.pads.paired(clerk.session.organisation))
+    return clerk.page("desk_case.html", status=status, case=case,
+                      docs=documents.documents_of(case, village=_village(item)), fee_form=fee_form, notice=notice,
+                      paired=await clerk.front.pads.paired(clerk.session.organisation),
+                      spot_form=(spot_form or village.blank(item)) if spot else None)
+
+
+def _village(item) -> bool:
+    """A village committee's certificate or opinion (村委会证明、意见), decided at its room."""
+    return item is not None and item.decided_at == village.VILLAGE
 
 
 async def document(request: Request):
@@ -200,14 +220,15 @@ async def document(request: Request):
     slug, _, suffix = request.path_params["doc"].partition(".")
     doc = documents.DOCUMENTS.get(slug)
     case = await _case(clerk, request.path_params["number"])
-    if case is None or doc is None or doc not in documents.documents_of(case) or suffix not in ("", "pdf"):
+    item = await _item(clerk, case.item_code) if case is not None else None
+    if case is None or doc is None or doc not in documents.documents_of(case, village=_village(item)) \
+            or suffix not in ("", "pdf"):
         return _missing(request)
     rating_url = clerk.front.links.url(case.case_number)
-    item = await _item(clerk, case.item_code)
     agent = clerk.front.org.agent(case.agent) if case.agent else None
     context = dict(doc=doc, case=case, agent_name=agent.name if agent else case.agent, material_names={m.code: m.name for m in item.materials} if item else {}, qr=documents.qr_svg(rating_url), rating_url=rating_url,
                    window=clerk.organisation, clerk_name=clerk.session.person_name,
-                   printed_on=local_day(clerk.front.now()))
+                   printed_on=local_day(clerk.front.now()), decision=village.decision_of(case), form=dict(case.form))
     if not suffix:
         return clerk.page(doc.template, pdf=False, **context)
     page = clerk.page(doc.template, pdf=True, **context)
@@ -335,6 +356,7 @@ async def today(request: Request):
 
 
 ROUTES = [
+    *village.ROUTES,  # the village room's decision on the spot, before the documents' /{doc}
     Route("/desk", home),
     Route("/desk/apply/{code}", apply, methods=["GET", "POST"]),
     Route("/desk/cases/{number}", case_page),

@@ -28,15 +28,18 @@ REFUSAL = Document("refusal", "不予受理告知书", "doc_refusal.html")
 COMMITMENT = Document("commitment", "容缺承诺书", "doc_commitment.html")
 PROGRESS = Document("progress", "办理进度告知书", "doc_progress.html")
 CONSENT = Document("consent", "代办服务委托单", "doc_consent.html")  # its number is the case's consent reference
-DOCUMENTS = {d.slug: d for d in (RECEIPT, NOTICE, REFUSAL, COMMITMENT, PROGRESS, CONSENT)}
+# 村委会证明、意见: what a village room issued on the spot; its case number is cited as another item's material
+CERTIFICATE = Document("certificate", "村民委员会证明（意见）", "doc_certificate.html")
+DOCUMENTS = {d.slug: d for d in (RECEIPT, NOTICE, REFUSAL, COMMITMENT, PROGRESS, CONSENT, CERTIFICATE)}
 
 _ACCEPTED = {s.value for s in CaseStatus} - {CaseStatus.SUPPLEMENT_REQUIRED.value, CaseStatus.NOT_ACCEPTED.value,
                                               CaseStatus.CONSULTED.value, CaseStatus.WITHDRAWN.value}
 
 
-def documents_of(case) -> list[Document]:
+def documents_of(case, village: bool = False) -> list[Document]:
     """The documents a case has, in the order a clerk hands them over (a CaseView). A proxy case's
-    consent form (委托单) is printed at acceptance, and with a one-time notice: the agent carries the case on."""
+    consent form (委托单) is printed at acceptance, and with a one-time notice: the agent carries the case on.
+    A village committee's matter (`village`) issued on the spot has its certificate first."""
     proxy = [CONSENT] if getattr(case, "consent_ref", "") else []
     if case.status == CaseStatus.NOT_ACCEPTED.value:
         return [REFUSAL]
@@ -44,7 +47,9 @@ def documents_of(case) -> list[Document]:
         return [NOTICE, *proxy]
     if case.status not in _ACCEPTED:
         return []
-    found = [RECEIPT, *proxy]
+    issued = village and case.status == CaseStatus.CONCLUDED.value and case.result == "issued"
+    found = [CERTIFICATE] if issued else []
+    found += [RECEIPT, *proxy]
     if case.commitment_deadline:
         found.append(COMMITMENT)
     return [*found, PROGRESS]

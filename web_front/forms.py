@@ -107,6 +107,7 @@ class Application:
     materials: list[tuple[str, str]]  # (material code, defect or "") of each material received
     fields: dict[str, str]  # the item's own fields, by code
     reasons: list[str]  # the clerk's reasons for not accepting
+    certificates: dict[str, str] = field(default_factory=dict)  # material code -> case number of a 村委会证明 cited
 
 
 def application_form(data, item, proxy_allowed: bool) -> Application:
@@ -118,6 +119,8 @@ def application_form(data, item, proxy_allowed: bool) -> Application:
              "refusal_reasons", "proxy", "agent", "consent_ref", "request_id", "accompanied_by"]
     for material in item.materials:
         names += [f"has_{material.code}", f"copies_{material.code}", f"defect_{material.code}"]
+        if material.certificate:  # or the case number of the village committee's certificate standing for it
+            names.append(f"cert_{material.code}")
     names += [f"f_{f.code}" for f in item.fields]
     form = Form(_clean(data, tuple(names)))
     v = form.values
@@ -154,8 +157,15 @@ def application_form(data, item, proxy_allowed: bool) -> Application:
         form.need(f"f_{f.code}", len(value) <= (f.max_length or 2000), "内容过长")
         if value:
             fields[f.code] = value
-    materials = []
+    materials, certificates = [], {}
     for material in item.materials:
+        cited = v.get(f"cert_{material.code}", "")
+        form.need(f"cert_{material.code}", not cited or bool(CASE_NUMBER.fullmatch(cited)),
+                  "村委会证明（意见）的办件编号为15位数字，见证明上的办件编号")
+        if cited:  # checked by intake: issued, of the right kind, for this applicant; then received
+            certificates[material.code] = cited
+            materials.append((material.code, ""))
+            continue
         if not v[f"has_{material.code}"]:
             continue
         copies_text = v[f"copies_{material.code}"] or str(material.copies)
@@ -167,7 +177,7 @@ def application_form(data, item, proxy_allowed: bool) -> Application:
             short = "份数不足：应交%(need)s份，实交%(got)s份" % {"need": material.copies, "got": copies}
             defect = f"{short}；{defect}" if defect else short
         materials.append((material.code, defect))
-    return Application(form, materials, fields, reasons)
+    return Application(form, materials, fields, reasons, certificates)
 
 
 def supply_form(data, owed: list[str]) -> tuple[Form, list[str]]:

@@ -283,3 +283,39 @@ def test_the_pad_rates_only_what_its_window_invited(browser, hall, clerk):
         rows = conn.execute("SELECT level, act, by_organisation FROM supervision.ratings WHERE case_number = %s",
                             (number,)).fetchall()
     assert rows == [(4, "acceptance", DESK)]
+
+
+def test_a_village_room_decides_its_committees_certificate_on_the_spot_and_the_township_cites_it(browser, hall):
+    """村委会证明 (issue 19 part 10): the room's cadre accepts and decides it on the case's page and prints it; a
+    township desk's clerk types its number for WJ-003's village letter, which is received; a wrong number is
+    named at its field."""
+    from tests.flow_steps import case_status, tasks_of
+
+    cadre = signed_in(browser, hall, "SX0118")  # a cadre of 刘岗村's room (deploy/staff.yaml)
+    accepted = apply(cadre, "CW-001", ["id_card", "household_register"], f_matter="婚育情况：已婚，育有一孩",
+                     f_purpose="办理《流动人口婚育证明》")
+    assert accepted.status_code == 200 and "当场办理" in accepted.text and "《村民委员会组织法》" in accepted.text
+    number = number_of(accepted)
+    blank = cadre.post(f"/desk/cases/{number}/decide", data={"csrf": csrf_of(accepted), "decision": "approve"})
+    assert blank.status_code == 400 and 'href="#opinion"' in blank.text and 'href="#legal_basis"' in blank.text
+    tasks_of(hall.desk("village_committee"), number)  # routed to the room's committee
+    decided = cadre.post(f"/desk/cases/{number}/decide", data={
+        "csrf": csrf_of(accepted), "decision": "approve", "opinion": "兹证明李建国已婚，育有一孩，情况属实。",
+        "legal_basis": "《村民委员会组织法》"})
+    assert decided.status_code == 200 and decided.url.path == f"/desk/cases/{number}"
+    case_status(hall, number, "concluded")
+    page = cadre.get(f"/desk/cases/{number}")
+    assert "当场办结" not in page.text and f"/desk/cases/{number}/certificate" in page.text
+    text = pdf_text(cadre, f"/desk/cases/{number}/certificate.pdf")
+    assert "村民委员会证明" in text and "兹证明李建国已婚" in text and number in text
+    assert cadre.post(f"/desk/cases/{number}/decide", data={
+        "csrf": csrf_of(page), "decision": "approve", "opinion": "再次", "legal_basis": "x"}).status_code == 409
+
+    township = signed_in(browser, hall, "SX0087")  # 张桥镇中心咨询受理部
+    others = ["application", "id_card", "photo", "marriage_cert", "contraception_proof"]
+    wrong = apply(township, "WJ-003", others, cert_village_letter="202601010000001")
+    assert wrong.status_code == 400 and 'id="cert_village_letter-error"' in wrong.text
+    cited = apply(township, "WJ-003", others, cert_village_letter=number)
+    assert cited.status_code == 200 and "已受理" in cited.text, cited.text[:2000]
+    receipt = township.get(f"/desk/cases/{number_of(cited)}/receipt")
+    assert "村委会（或单位）证明信" in receipt.text

@@ -12,8 +12,8 @@ from web_front.links import RatingLinks
 
 ITEM = Item(
     code="GT-001", requires_project_code=True,
-    materials=[Item(code="form", name="申请表", essential=True, copies=2),
-               Item(code="map", name="宗地图", essential=False, copies=1)],
+    materials=[Item(code="form", name="申请表", essential=True, copies=2, certificate=""),
+               Item(code="map", name="宗地图", essential=False, copies=1, certificate="CW-002")],
     fields=[Item(code="site", label="建设地点", required=True, max_length=20),
             Item(code="note", label="备注", required=False, max_length=200)])
 APPLICANT = {"applicant_name": "王小明", "id_number": "11010519491231002x", "phone": "139 0000 1234",
@@ -82,3 +82,11 @@ def test_each_answer_has_its_documents():
     assert of("supplement_required") == ["notice"]
     assert of("not_accepted") == ["refusal"]
     assert of("concluded") == ["receipt", "progress"] and of("consulted") == [] and of("withdrawn") == []
+
+
+def test_a_village_committees_certificate_is_cited_by_its_case_number_and_counts_as_received():
+    cited = forms.application_form(FormData({**APPLICANT, "has_form": "1", "cert_map": "202602100000001"}), ITEM,
+                                   True)
+    assert cited.form.ok and cited.certificates == {"map": "202602100000001"} and ("map", "") in cited.materials
+    wrong = forms.application_form(FormData({**APPLICANT, "has_form": "1", "cert_map": "12"}), ITEM, True)
+    assert list(wrong.form.errors) == ["cert_map"] and wrong.form.values["cert_map"] == "12"
