@@ -319,3 +319,41 @@ def test_a_village_room_decides_its_committees_certificate_on_the_spot_and_the_t
     assert cited.status_code == 200 and "已受理" in cited.text, cited.text[:2000]
     receipt = township.get(f"/desk/cases/{number_of(cited)}/receipt")
     assert "村委会（或单位）证明信" in receipt.text
+
+
+# --- in a real browser, last ------------------------------------------------------------------------------
+
+# imported here, not at the top: test_oversight imports test_work, which imports this module's Party
+from tests.web.test_oversight import chromium, front, sign_in_page  # noqa: E402, F401 (fixtures)
+
+
+def test_the_rooms_decision_on_the_spot_passes_axe_on_a_phone(hall, chromium, front):  # noqa: F811
+    from onewindow.intake.v1 import intake_pb2 as ipb
+    from playwright.sync_api import expect
+
+    from tests.e2e.browser import Weighed, check
+    from tests.flow_steps import case_status, submission, tasks_of
+
+    room = "zhangqiao-liugang-room"
+    request = submission("CW-001", room, channel=ipb.VILLAGE_ROOM)
+    request.form.update({"matter": "居住情况", "purpose": "办理《流动人口婚育证明》"})
+    number = hall.intake_as(room).Submit(request).case_number
+    tasks_of(hall.desk("village_committee"), number)
+    with chromium.new_context(locale="zh-CN", base_url=front, viewport={"width": 360, "height": 740}) as context:
+        page = context.new_page()
+        sign_in_page(page, hall, "SX0119")  # the room's B cadre
+        weighed = Weighed(page)
+        page.goto(f"/desk/cases/{number}")
+        expect(page.locator("#spot-heading")).to_have_text("当场办理")
+        check(page, "a village room's decision on the spot", weighed, personal=(request.applicant.id_number,))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.click("#spot-heading ~ form button[type=submit]")  # no text: named, the summary takes focus
+        expect(page.locator("#error-summary")).to_be_focused()
+        check(page, "the decision on the spot, its errors")
+        page.fill("#opinion", "兹证明申请人在本村居住，情况属实。")
+        page.click("#spot-heading ~ form button[type=submit]")
+        case_status(hall, number, "concluded")
+        page.goto(f"/desk/cases/{number}/certificate")
+        expect(page.locator("h1")).to_contain_text("村民委员会证明")
+        check(page, "a village committee's certificate")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
