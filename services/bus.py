@@ -115,18 +115,27 @@ class Kernel(DependencyProvider):
         gone_since = None
         while True:
             time.sleep(CONSUMER_WATCH_SECONDS)
-            channels = [c.channel for c in list(consumer._consumers.values())]
-            if not channels or all(ch is not None and ch.connection is not None and ch.connection.connected
-                                   for ch in channels):
+            try:  # the watch must never be what stops the process (an error here would end the container)
+                gone_since = self._check_consumer(consumer, gone_since)
+            except Exception:  # noqa: BLE001 - logged, and the next round tries again
+                log.exception("%s: the consumer watch failed", self.service)
                 gone_since = None
-                continue
-            gone_since = gone_since or time.monotonic()
-            thread = consumer._gt
-            if time.monotonic() - gone_since >= CONSUMER_STUCK_SECONDS and thread is not None and not thread.dead:
-                log.warning("%s: the queue consumer has waited %.0fs on a connection that is gone: waking it to "
-                            "reconnect", self.service, time.monotonic() - gone_since)
-                _throw(thread, ConnectionResetError("the consumer's connection is gone (consumer watch)"))
-                gone_since = None
+
+    def _check_consumer(self, consumer, gone_since: float | None) -> float | None:
+        channels = [c.channel for c in list(consumer._consumers.values())]
+        if not channels or all(ch is not None and ch.connection is not None and ch.connection.connected
+                               for ch in channels):
+            return None
+        thread = consumer._gt
+        if thread is None or thread.dead or not _reading(thread):
+            return None  # reconnecting (kombu's own retries, with their backoff): not stuck
+        gone_since = gone_since or time.monotonic()
+        if time.monotonic() - gone_since < CONSUMER_STUCK_SECONDS:
+            return gone_since
+        log.warning("%s: the queue consumer has waited %.0fs on a connection that is gone: waking it to reconnect",
+                    self.service, time.monotonic() - gone_since)
+        _throw(thread, ConnectionResetError("the consumer's connection is gone (consumer watch)"))
+        return None
 
     def _housekeeping(self) -> None:
         """Prune the outbox and inbox now and every hour; nameko ends this thread at stop."""
@@ -148,6 +157,16 @@ class Kernel(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> KernelAccess:
         return self.access
+
+
+def _reading(thread) -> bool:
+    """Whether a green thread waits in a read of messages (kombu's drain_events), not in a
+    reconnection (whose retries are kombu's to end)."""
+    names, frame = set(), thread.gr_frame
+    while frame is not None:
+        names.add(frame.f_code.co_name)
+        frame = frame.f_back
+    return "drain_events" in names and not names & {"ensure_connection", "_ensure_connection", "establish_connection"}
 
 
 def _throw(thread, exc: BaseException) -> None:
