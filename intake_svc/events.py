@@ -93,3 +93,12 @@ class ResultCardSigned(Payload):
     signed_on: dt.date
     mark: str  # signature (签字) or thumbprint (按手印)
     by: Actor | None = None  # who recorded it
+
+
+@event("CaseAgentsChanged", PRODUCER, "another agent has a proxy case: a township agent confirmed a village agent's "
+       "hand-over (乡级代办员), or an agent leaving office gave its cases to another")
+class CaseAgentsChanged(Payload):
+    agent: str  # the agent who answers to the applicant and gets the 办结反馈单 signed
+    carrier: str | None = None  # the township agent who carries it above the township, after a hand-over
+    organisation: str  # where the case was accepted
+    by: Actor | None = None

@@ -56,6 +56,7 @@ class AgentLedger:
             store.append(uow, case_number, "handover_confirmed", caller.person or caller.code,
                          {"from_agent": row["agent"], "carrier": caller.code}, by=caller.actor(),
                          changes={"carrier": caller.code, "handover_to": None})
+            _agents_changed(uow, row, {"carrier": caller.code}, caller)
         return self.intake.read(uow, caller, case_number)
 
     def carry_list(self, uow: UnitOfWork, caller: Caller, on_or_after: str) -> dict:
@@ -80,8 +81,19 @@ class AgentLedger:
         agents.may_reassign(caller, from_agent, to_agent, reason, self.intake.ref.org)
         moved = []
         for row in store.held_cases(uow, from_agent):
+            changes = agents.reassigned(row, from_agent, to_agent)
             store.append(uow, row["case_number"], "agent_reassigned", caller.person or caller.code,
                          {"from_agent": from_agent, "to_agent": to_agent, "reason": reason}, by=caller.actor(),
-                         changes=agents.reassigned(row, from_agent, to_agent))
+                         changes=changes)
+            if {"agent", "carrier"} & set(changes):  # not a hand-over still waiting for its confirmation
+                _agents_changed(uow, row, changes, caller)
             moved.append(row["case_number"])
         return moved
+
+
+def _agents_changed(uow: UnitOfWork, row: dict, changes: dict, caller: Caller) -> None:
+    """CaseAgentsChanged: supervision counts the case for its agents and puts the card's clock on the agent
+    who answers for it; notify texts that agent."""
+    uow.emit("CaseAgentsChanged", row["case_number"], {
+        "agent": changes.get("agent", row["agent"]), "carrier": changes.get("carrier", row["carrier"]),
+        "organisation": row["organisation"], "by": caller.actor()})

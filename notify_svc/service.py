@@ -34,12 +34,17 @@ class Notices:
         notify.deliver(uow, envelope, self.planner)
 
 
+def agents_changed(notify: Notify, uow, envelope) -> None:
+    notify.agent_changed(uow, envelope.case_number, envelope.payload["agent"])
+
+
 TIMERS = (Notify.send_all_due,)  # what the timers of the bus process run, for an in-process hall too
 
 HANDLERS = (
     Handler("intake", "ApplicationAccepted", "on_accepted", Notices(notices.receipt)),
     Handler("intake", "SupplementNoticeIssued", "on_one_time_notice", Notices(notices.one_time_notice)),
     Handler("intake", "ApplicationRejected", "on_rejected", Notices(notices.not_accepted)),
+    Handler("intake", "CaseAgentsChanged", "on_agents_changed", agents_changed),
     Handler("approval", "StageOpened", "on_stage_opened", Notices(notices.new_tasks)),
     Handler("approval", "TaskPooled", "on_task_pooled", Notices(notices.task_pooled)),
     Handler("approval", "SupplementRequested", "on_supplement_requested", Notices(notices.supplement_request)),

@@ -22,6 +22,11 @@ def save_contact(uow: UnitOfWork, case_number: str, item_code: str, contact: dic
                  agent])
 
 
+def change_agent(uow: UnitOfWork, case_number: str, agent: str) -> bool:
+    """The proxy agent notices of the case go to from now on; False while the case's contact is not known."""
+    return uow.execute("UPDATE contacts SET agent = %s WHERE case_number = %s", [agent, case_number]).rowcount > 0
+
+
 def contact(uow: UnitOfWork, case_number: str | None) -> dict | None:
     if not case_number:
         return None

@@ -44,6 +44,11 @@ class Notify:
     backoff_seconds: float
     staff: Staff | None = None  # the staff register: the work phones of the hall's own people
 
+    def agent_changed(self, uow: UnitOfWork, case_number: str, agent: str) -> None:
+        """An agent leaving office gave the case to another: the case's notices to its agent go to that one."""
+        if not store.change_agent(uow, case_number, agent):
+            raise Early(f"CaseAgentsChanged of case {case_number} before the applicant's contact")
+
     def deliver(self, uow: UnitOfWork, envelope: Envelope, planner: notices.Planner) -> int:
         """Record the deliveries of the notices `planner` writes for an event; returns how many."""
         contact = notices.contact_of(envelope)

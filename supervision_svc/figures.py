@@ -318,10 +318,11 @@ def agent_figures(uow: UnitOfWork, ref: Reference, since: dt.date, until: dt.dat
                          *rated.get(a.code, (0, 0))) for a in ref.org.agents]
 
 
-# Each case of an agent: those it carried and those it accompanied an applicant to (带领), as (who, case).
-_AGENTS_CASES = ("(SELECT agent AS who, case_number, accepted_on, concluded_on, result FROM cases "
-                 "WHERE agent IS NOT NULL UNION ALL SELECT accompanied_by, case_number, accepted_on, concluded_on, "
-                 "result FROM cases WHERE accompanied_by IS NOT NULL) AS a")
+# Each case of an agent: those it carried (accepted for the applicant, or took over from a village agent as the
+# township's agent) and those it accompanied an applicant to (带领), as (who, case).
+_AGENTS_CASES = "(" + " UNION ALL ".join(
+    f"SELECT {who} AS who, case_number, accepted_on, concluded_on, result FROM cases WHERE {who} IS NOT NULL"
+    for who in ("agent", "carrier", "accompanied_by")) + ") AS a"
 
 
 COUNT_FIELDS = [f.name for f in fields(Counts) if f.name != "key"]

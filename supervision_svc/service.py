@@ -32,6 +32,7 @@ HANDLERS = (
     Handler("intake", "ApplicationWithdrawn", "on_withdrawn", _on(Supervision.withdrawn)),
     Handler("intake", "FeeCollected", "on_fee_collected", _on(Supervision.fee_collected)),
     Handler("intake", "ResultCardSigned", "on_result_card", _on(Supervision.result_card_signed)),
+    Handler("intake", "CaseAgentsChanged", "on_agents_changed", _on(Supervision.agents_changed)),
     Handler("approval", "StageOpened", "on_stage_opened", _on(Supervision.stage_opened)),
     Handler("approval", "CoHandlingRequested", "on_co_handling", _on(Supervision.co_handling_requested)),
     Handler("approval", "SupplementRequested", "on_supplement_requested", _on(Supervision.supplement_requested)),

@@ -236,6 +236,16 @@ class Supervision:
         for row in store.clocks(uow, case, (RESULT_CARD,)):
             self._finish(uow, row, day)
 
+    def agents_changed(self, uow, case, p, day):
+        """Another agent has the case (a hand-over confirmed, an agent gone from office): the case counts for
+        its carrier too, and the agent who now answers for it holds the 办结反馈单's clock."""
+        facts = self._facts(uow, case, "CaseAgentsChanged")
+        store.update_case(uow, case, agent=p["agent"], carrier=p.get("carrier"))
+        if facts["agent"] != p["agent"]:
+            for row in store.clocks(uow, case, (RESULT_CARD,)):
+                agent = self.ref.org.agent(p["agent"])
+                store.update_clock(uow, row["id"], ref=p["agent"], organisation=agent.organisation if agent else None)
+
     def withdrawn(self, uow, case, p, day):
         self._close(uow, case, day, "withdrawn")
 

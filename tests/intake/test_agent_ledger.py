@@ -32,6 +32,13 @@ def numbers(page: dict) -> list[str]:
     return [row["summary"]["case_number"] for row in page["cases"]]
 
 
+def agents_changed(desk, numbers: list[str]) -> list[tuple]:
+    """The CaseAgentsChanged events of these cases in the outbox: (case, agent, carrier), in order."""
+    return desk.sql("SELECT envelope->>'case_number', envelope->'payload'->>'agent', envelope->'payload'->>'carrier' "
+                    "FROM outbox WHERE event_type = 'CaseAgentsChanged' AND envelope->>'case_number' = ANY(%s) "
+                    "ORDER BY seq", [numbers])
+
+
 def conclude(desk, number: str, result: str = "issued", on: dt.date = TODAY) -> None:
     """approval's CaseConcluded, as the bus side of intake records it."""
     desk.clock.set(dt.datetime.combine(on, dt.time(10), CHINA))
@@ -165,6 +172,8 @@ def test_a_village_agent_hands_a_county_matter_to_the_township_agent_who_confirm
     assert carried["history"][-2].data["by"]["holder"] == AGENT.code
     assert carried["history"][-1].data["by"]["holder"] == TOWNSHIP_AGENT.code
     assert confirm(desk, county)["history_seq"] == carried["history_seq"]
+    # once, for supervision (the case counts for the township agent too) and notify
+    assert agents_changed(desk, [county]) == [(county, AGENT.code, TOWNSHIP_AGENT.code)]
     with pytest.raises(NotAllowedNow):
         hand_over(desk, county)  # carried already
     (row,) = ledger(desk, TOWNSHIP_AGENT)["cases"]
@@ -287,6 +296,8 @@ def test_an_agent_leaving_office_leaves_no_case_without_an_agent(desk):
     assert entry["kind"] == "agent_reassigned" and entry["by"]["person"] == "SX0083"
     assert entry["detail"]["to_agent"] == OTHER_AGENT.code
     assert ledger(desk)["counts"] == (0, 0, 1) and reassign(desk, AGENT) == []  # nothing left, again
+    assert agents_changed(desk, moved) == [(n, OTHER_AGENT.code, None) for n in moved]
     assert reassign(desk, TOWNSHIP_AGENT, TOWNSHIP_AGENT.code, "agent-zhangqiao-liugang") == [handed]
     with desk.uow() as work:
         assert desk.intake.read(work, AGENT, handed)["handover_to"] == AGENT.code
+    assert len(agents_changed(desk, moved)) == 3  # a hand-over still to confirm: nobody else has the case yet

@@ -6,10 +6,13 @@ holding that agent's post by SMS at their work phones, as well as the applicant;
 tells no agent."""
 from __future__ import annotations
 
+import pytest
+
 from hall.staff import Staff
 from notify_svc.service import HANDLERS
 from notify_svc.use_cases import Notify
 from services.contracts import new_envelope
+from services.inbox import Early
 from tests.notify import test_windows
 from tests.notify.test_windows import AT, REF, _accepted, _concluded, _own_migrations
 from tooling.settings import SystemSettings
@@ -58,3 +61,20 @@ def test_a_case_without_an_agent_tells_no_agent(store, tmp_path):
     _deliver(uow, "intake", "ApplicationAccepted", "W1", _accepted("W1"))
     _deliver(uow, "approval", "CaseConcluded", "W1", _concluded())
     assert sql("SELECT count(*) FROM deliveries WHERE notice LIKE 'agent_%%'") == [(0,)]
+
+
+def test_after_an_agent_left_office_its_successor_is_told_and_an_early_change_waits_for_the_case(store, tmp_path):
+    uow, sql, _ = store(_own_migrations(None, tmp_path))
+    successor = "agent-zhangqiao-dayang"
+    changed = {"agent": successor, "carrier": None, "organisation": "zhangqiao-liugang-room"}
+    with pytest.raises(Early):  # through its own queue, ahead of the acceptance that names the case's contact
+        _deliver(uow, "intake", "CaseAgentsChanged", "P2", changed)
+    _deliver(uow, "intake", "ApplicationAccepted", "P2", {**_accepted("P2"), "channel": "proxy_agent",
+                                                          "agent": AGENT})
+    _deliver(uow, "intake", "CaseAgentsChanged", "P2", changed)
+    _deliver(uow, "approval", "CaseConcluded", "P2", _concluded())
+    assert sql("SELECT agent FROM contacts WHERE case_number = 'P2'") == [(successor,)]
+    register = Staff(SystemSettings().staff, REF.org).register
+    told = {r for (r,) in sql("SELECT recipient FROM deliveries WHERE notice = 'agent_result'")}
+    holders = {p.work_phone for p in register.persons if any(post.agent == successor for post in p.posts)}
+    assert told and told == holders and register.person(AGENT_PERSON).work_phone not in told

@@ -21,7 +21,7 @@ from tooling.settings import SystemSettings
 D = dt.date
 SOURCES = {"ApplicationAccepted": "intake", "MaterialsSupplied": "intake", "ApplicationRejected": "intake",
            "SupplementNoticeIssued": "intake", "ApplicationWithdrawn": "intake", "FeeCollected": "intake",
-           "CaseRouted": "routing", "ResultCardSigned": "intake"}
+           "CaseRouted": "routing", "ResultCardSigned": "intake", "CaseAgentsChanged": "intake"}
 
 
 @pytest.fixture

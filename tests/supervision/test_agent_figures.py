@@ -3,6 +3,8 @@ cases it carried and those it accompanied an applicant to (带领) against its q
 by the month's end (办结率), and the month's ratings of its cases (测评满意率)."""
 from __future__ import annotations
 
+import json
+
 from supervision_svc.figures import agent_figures
 from tests.supervision.conftest import D, accepted
 from tests.supervision.test_feedback import conclude, rate
@@ -41,3 +43,27 @@ def test_an_agents_month_counts_carried_and_accompanied_cases_their_conclusion_a
     assert supervision.sql("SELECT case_number, agent, accompanied_by FROM cases WHERE case_number IN "
                            "('A1', 'P1', 'W1') ORDER BY case_number") == [
         ("A1", None, AGENT), ("P1", AGENT, None), ("W1", None, None)]
+
+
+def test_a_hand_over_counts_for_the_township_agent_and_a_departed_agents_card_clock_follows_the_case(supervision):
+    """乡级代办员: the township agent who confirmed a village agent's hand-over carries the case, and it counts
+    for both; an agent leaving office gives the case to another, who then holds its 办结反馈单's clock."""
+    supervision.event("ApplicationAccepted", "H1", {**accepted(D(2026, 3, 2)), **ROOM, "channel": "proxy_agent",
+                                                    "agent": AGENT}, D(2026, 3, 2))
+    changed = {"agent": AGENT, "carrier": TOWNSHIP, "organisation": ROOM["organisation"]}
+    supervision.event("CaseAgentsChanged", "H1", changed, D(2026, 3, 3))
+    conclude(supervision, "H1", D(2026, 3, 10))
+    with supervision.uows[0]() as uow:
+        found = {a.agent: a for a in agent_figures(uow, supervision.feedback.ref, D(2026, 3, 1), D(2026, 3, 31))}
+    assert (found[AGENT].cases, found[AGENT].concluded) == (1, 1)
+    assert (found[TOWNSHIP].cases, found[TOWNSHIP].concluded) == (1, 1)
+    assert supervision.sql("SELECT ref FROM clocks WHERE step = 'result_card'") == [(AGENT,)]
+    successor = "agent-zhangqiao-liugang-g1"  # the village agent left office: the case goes to its group's agent
+    supervision.event("CaseAgentsChanged", "H1", {**changed, "agent": successor}, D(2026, 3, 11))
+    assert supervision.sql("SELECT agent, carrier FROM cases WHERE case_number = 'H1'") == [(successor, TOWNSHIP)]
+    assert supervision.sql("SELECT ref, organisation FROM clocks WHERE step = 'result_card'") == [
+        (successor, "zhangqiao-liugang-room")]
+    assert supervision.scan(D(2026, 3, 31)) == 1
+    assert supervision.sql("SELECT step FROM warnings") == [("result_card",)]
+    (raised,) = [e for (e,) in supervision.sql("SELECT envelope FROM outbox WHERE event_type = 'WarningRaised'")]
+    assert (raised if isinstance(raised, dict) else json.loads(raised))["payload"]["agent"] == successor
