@@ -79,9 +79,7 @@ def test_migrate_applies_each_service_once(process_env):
 
 def test_up_starts_every_process_and_stops_them_all_on_sigterm(process_env, tmp_path):
     base = free_port_block(len(commands(PYTHON)))
-    env = {**process_env, "ONEWINDOW_INTAKE_PORT": str(free_port()), "ONEWINDOW_DESK_PORT": str(free_port()),
-           "ONEWINDOW_SUPERVISION_PORT": str(free_port()),
-           "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml")}
+    env = _scratch_env(process_env, tmp_path)
     proc = subprocess.Popen([ONEWINDOW, "up", "--metrics-port", str(base)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     names = [name for name, _ in commands(PYTHON)]
@@ -139,9 +137,10 @@ def test_the_desk_serves_tls_with_a_configured_certificate(process_env, tmp_path
 
 
 def _scratch_env(process_env, tmp_path) -> dict[str, str]:
-    return {**process_env, "ONEWINDOW_INTAKE_PORT": str(free_port()), "ONEWINDOW_DESK_PORT": str(free_port()),
-            "ONEWINDOW_SUPERVISION_PORT": str(free_port()),
-            "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml")}
+    """Free ports for every server of the run (two test workers start systems at once: the defaults
+    would collide) and a tokens file of its own."""
+    ports = {f"ONEWINDOW_{name}_PORT": str(free_port()) for name in ("INTAKE", "DESK", "SUPERVISION", "IDENTITY", "WEB")}
+    return {**process_env, **ports, "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml")}
 
 
 @pytest.fixture
