@@ -3,6 +3,8 @@ case to look at, the accessibility, weight and privacy check of a page, a first 
 keyboard, and a PDF's text. The fixtures (`hall`, `chromium`) are in conftest.py."""
 from __future__ import annotations
 
+import uuid
+
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
@@ -97,3 +99,19 @@ def pdf_bytes_text(body: bytes) -> str:
     from pdfminer.high_level import extract_text
 
     return extract_text(io.BytesIO(body))
+
+
+def sign_in_page(page, hall, staff_number: str) -> None:
+    """Sign in at `page`'s base URL with a first password just set, and choose a new one."""
+    from tooling.people import set_first_passwords
+
+    (first,) = set_first_passwords(hall.settings, [staff_number], replace=True)
+    page.goto("/sign-in")
+    page.fill("#staff_number", staff_number)
+    page.fill("#password", first.password)
+    page.click("main button[type=submit]")
+    new = f"Oversee-{uuid.uuid4().hex[:6]}-9"
+    page.fill("#current_password", first.password)
+    page.fill("#new_password", new)
+    page.fill("#repeat_password", new)
+    page.click("main button[type=submit]")

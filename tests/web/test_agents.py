@@ -16,7 +16,6 @@ from starlette.testclient import TestClient
 from tests.conftest import in_process_hall
 from tests.flow_steps import approve, case_status, submission, tasks_of
 from tests.support import wait_until
-from tests.web.test_oversight import chromium, front, sign_in_page  # noqa: F401 (fixtures)
 from tests.web.test_pages import PROXY, csrf_of
 from tests.web.test_work import signed_in as first_signed_in
 from web_front.run import application
@@ -273,10 +272,10 @@ def test_the_township_sees_its_agents_month_with_those_below_quota_first(browser
 
 # --- in a real browser, last: its sign-in sets the agent a new first password ---------------------------
 
-def test_the_ledger_and_its_403_on_a_phone_pass_axe_under_100_kb(hall, chromium, front):  # noqa: F811
+def test_the_ledger_and_its_403_on_a_phone_pass_axe_under_100_kb(hall, chromium, front):
     from playwright.sync_api import expect
 
-    from tests.e2e.browser import Weighed, check
+    from tests.e2e.browser import Weighed, check, sign_in_page
 
     with chromium.new_context(locale="zh-CN", base_url=front, viewport={"width": 360, "height": 740}) as context:
         page = context.new_page()

@@ -323,15 +323,11 @@ def test_a_village_room_decides_its_committees_certificate_on_the_spot_and_the_t
 
 # --- in a real browser, last ------------------------------------------------------------------------------
 
-# imported here, not at the top: test_oversight imports test_work, which imports this module's Party
-from tests.web.test_oversight import chromium, front, sign_in_page  # noqa: E402, F401 (fixtures)
-
-
-def test_the_rooms_decision_on_the_spot_passes_axe_on_a_phone(hall, chromium, front):  # noqa: F811
+def test_the_rooms_decision_on_the_spot_passes_axe_on_a_phone(hall, chromium, front):
     from onewindow.intake.v1 import intake_pb2 as ipb
     from playwright.sync_api import expect
 
-    from tests.e2e.browser import Weighed, check
+    from tests.e2e.browser import Weighed, check, sign_in_page
     from tests.flow_steps import case_status, submission, tasks_of
 
     room = "zhangqiao-liugang-room"

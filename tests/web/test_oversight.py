@@ -403,58 +403,10 @@ def test_the_window_rectifies_a_bad_rating_and_answers_a_complaint_on_its_duties
 
 # --- in a real browser ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.browser import CHROMIUM
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def front(hall):
-    """The web front of this module's hall served over HTTP on 127.0.0.1 (uvicorn in a thread, on a
-    socket bound before it starts: the first request waits in the socket's queue)."""
-    import socket
-    import threading
-
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(application(hall.settings), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
-
-
-def sign_in_page(page, hall, staff_number: str) -> None:
-    from tooling.people import set_first_passwords
-
-    (first,) = set_first_passwords(hall.settings, [staff_number], replace=True)
-    page.goto("/sign-in")
-    page.fill("#staff_number", staff_number)
-    page.fill("#password", first.password)
-    page.click("main button[type=submit]")
-    new = f"Oversee-{uuid.uuid4().hex[:6]}-9"
-    page.fill("#current_password", first.password)
-    page.fill("#new_password", new)
-    page.fill("#repeat_password", new)
-    page.click("main button[type=submit]")
-
-
 def test_the_office_leaders_and_duties_pages_pass_axe_in_each_state(hall, chromium, front, overdue):
     from playwright.sync_api import expect
 
-    from tests.e2e.browser import check
+    from tests.e2e.browser import check, sign_in_page
 
     number, day = overdue
     with chromium.new_context(locale="zh-CN", base_url=front) as context:

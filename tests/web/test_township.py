@@ -167,26 +167,13 @@ def test_the_office_chooses_follow_up_calls_and_records_one(browser, hall, concl
 
 # --- in a real browser ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.browser import CHROMIUM
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
-def test_the_township_page_on_a_phone_passes_axe_within_the_budget(hall, chromium, proxy_case, concluded):
+def test_the_township_page_on_a_phone_passes_axe_within_the_budget(hall, chromium, front, proxy_case,
+                                                                      concluded):
     from playwright.sync_api import expect
 
-    from tests.e2e.browser import PAGE_BUDGET, Weighed, check
-    from tests.web.test_oversight import sign_in_page
+    from tests.e2e.browser import PAGE_BUDGET, Weighed, check, sign_in_page
 
-    with serve(hall) as base, chromium.new_context(locale="zh-CN", base_url=base,
-                                                   viewport={"width": 360, "height": 740}) as context:
+    with chromium.new_context(locale="zh-CN", base_url=front, viewport={"width": 360, "height": 740}) as context:
         page = context.new_page()
         sign_in_page(page, hall, MANAGER)
         weighed = Weighed(page)
@@ -203,34 +190,8 @@ def test_the_township_page_on_a_phone_passes_axe_within_the_budget(hall, chromiu
         expect(page.locator("[role=status]")).to_contain_text("已抽取")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         check(page, "township with a draw to check")
-        with chromium.new_context(locale="zh-CN", base_url=base, viewport={"width": 360, "height": 740}) as office:
+        with chromium.new_context(locale="zh-CN", base_url=front, viewport={"width": 360, "height": 740}) as office:
             page = office.new_page()
             sign_in_page(page, hall, OFFICER)
             page.goto("/office/follow-ups?share=100")  # the suggestion, and the calls left to make
             check(page, "follow-ups")
-
-
-def serve(hall):
-    """The web front of this module's hall over HTTP on 127.0.0.1 (as test_oversight's `front`)."""
-    import contextlib
-    import socket
-    import threading
-
-    import uvicorn
-
-    @contextlib.contextmanager
-    def running():
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        server = uvicorn.Server(uvicorn.Config(application(hall.settings), log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
-            sock.close()
-
-    return running()
