@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LONGEST = ["tests/e2e/test_fuzz_grpc.py", "tests/e2e/test_operations.py", "tests/tooling/test_chaos.py",
            "tests/tooling/test_cli.py", "tests/e2e/test_web.py", "tests/web/test_oversight.py",
            "tests/hall/test_fuzz_loaders.py", "tests/e2e/test_web_department.py", "tests/e2e/test_web_centre.py",
-           "tests/web/test_county_it.py", "tests/web/test_centre.py", "tests/web/test_work.py"]
+           "tests/web/test_county_it.py", "tests/web/test_centre.py", "tests/web/test_work.py",
+           "tests/web/test_agents.py", "tests/flow/test_village_settles.py", "tests/web/test_township.py"]
 
 
 def pytest_collection_modifyitems(items) -> None:
