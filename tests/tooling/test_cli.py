@@ -21,7 +21,22 @@ ONEWINDOW = str(ROOT / ".venv" / "bin" / "onewindow")
 
 
 def run(*args: str, env=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([ONEWINDOW, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    """`onewindow ARGS`, its output. One that overruns (or whose test is cut short) is stopped as a user
+    would stop it, with SIGTERM, so that it stops what it started: killed, it would leave its processes
+    holding their ports for the tests after it."""
+    proc = subprocess.Popen([ONEWINDOW, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def test_check_config_accepts_the_sample_set():
@@ -139,7 +154,8 @@ def test_the_desk_serves_tls_with_a_configured_certificate(process_env, tmp_path
 def _scratch_env(process_env, tmp_path) -> dict[str, str]:
     """Free ports for every server of the run (two test workers start systems at once: the defaults
     would collide) and a tokens file of its own."""
-    ports = {f"ONEWINDOW_{name}_PORT": str(free_port()) for name in ("INTAKE", "DESK", "SUPERVISION", "IDENTITY", "WEB")}
+    ports = {f"ONEWINDOW_{name}_PORT": str(free_port())
+             for name in ("INTAKE", "DESK", "SUPERVISION", "IDENTITY", "WEB")}
     return {**process_env, **ports, "ONEWINDOW_DESK_TOKENS": str(tmp_path / "tokens.yaml")}
 
 
