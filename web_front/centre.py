@@ -321,6 +321,11 @@ def _duty_holders(place: ipb.CentreOrganisation) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+def _no_such_room(request: Request) -> Response:
+    return render(request, "error.html", status=404, title="没有这个便民服务室",
+                  text="本中心没有这个村（居）便民服务室。")
+
+
 def _duty_path(place: ipb.CentreOrganisation) -> str:
     return "/centre/duty" if place.kind == "centre" else f"/centre/duty/{place.code}"
 
@@ -334,8 +339,7 @@ async def duty(request: Request, form: forms.Form | None = None, status: int = 2
     centre = await _centre(manager)
     place = _duty_place(centre, request.path_params.get("organisation"))
     if place is None:
-        return render(request, "error.html", status=404, title="没有这个便民服务室",
-                      text="本中心没有这个村（居）便民服务室。")
+        return _no_such_room(request)
     today = local_day(manager.front.now())
     days = []
     for n in range(DUTY_DAYS):
@@ -361,8 +365,7 @@ async def change_duty(request: Request):
         return expired_form(request)
     place = _duty_place(await _centre(manager), request.path_params.get("organisation"))
     if place is None:
-        return render(request, "error.html", status=404, title="没有这个便民服务室",
-                      text="本中心没有这个村（居）便民服务室。")
+        return _no_such_room(request)
     on_duty = [str(s) for s in data.getlist("on_duty")][:10]
     form = forms.Form({**_text(data, "day", "duty_reason"), "on_duty": on_duty})
     v = form.values
