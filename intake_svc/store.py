@@ -67,9 +67,20 @@ def update_case(uow: UnitOfWork, case_number: str, **fields) -> None:
                 [_value(c, v) for c, v in fields.items()] + [case_number])
 
 
-def lock_status(uow: UnitOfWork, case_number: str) -> str | None:
-    row = uow.execute("SELECT status FROM cases WHERE case_number = %s FOR UPDATE", [case_number]).fetchone()
-    return row[0] if row else None
+@dataclass(frozen=True)
+class HistoryHead:
+    """A case's status and the end of its history, read with the case row locked (`lock_head`)."""
+
+    status: str
+    seq: int
+    hash: str
+
+
+def lock_head(uow: UnitOfWork, case_number: str) -> HistoryHead | None:
+    """Lock the case row (one writer of its history at a time); None for an unknown case."""
+    row = uow.execute("SELECT status, history_seq, history_head FROM cases WHERE case_number = %s FOR UPDATE",
+                      [case_number]).fetchone()
+    return HistoryHead(*row) if row else None
 
 
 @dataclass(frozen=True)
@@ -89,26 +100,30 @@ def append(uow: UnitOfWork, case_number: str, kind: str, actor: str, detail: dic
     return append_all(uow, case_number, [Act(kind, actor, detail, at, by)], changes)[-1]
 
 
-def append_all(uow: UnitOfWork, case_number: str, acts: list[Act], changes: dict | None = None) -> list[Entry]:
-    """Add entries at the end of the case's history, in order (locks the case row: one writer at a
-    time), with `changes` to the case row in the same update: three statements however many.
+def append_all(uow: UnitOfWork, case_number: str, acts: list[Act], changes: dict | None = None,
+               head: HistoryHead | None = None) -> list[Entry]:
+    """Add entries at the end of the case's history, in order, with `changes` to the case row in the
+    same statement: two statements however many entries, one after `lock_head` gave the `head`.
 
     An act's `at` is when it happened (an event's time), by default now; the order of the chain is
     the order of recording. `by` is who did the act (history.new_entry).
     """
-    seq, head = uow.execute("SELECT history_seq, history_head FROM cases WHERE case_number = %s FOR UPDATE",
-                            [case_number]).fetchone()
+    head = head or lock_head(uow, case_number)
+    seq, last = head.seq, head.hash
     entries = []
     for act in acts:
         seq += 1
-        entry = new_entry(case_number, seq, head, (act.at or uow.time.now()).isoformat(), act.kind, act.actor,
+        entry = new_entry(case_number, seq, last, (act.at or uow.time.now()).isoformat(), act.kind, act.actor,
                           act.detail, act.by)
         entries.append(entry)
-        head = entry.hash
-    with uow.conn.cursor() as cur:
-        cur.executemany("INSERT INTO history (case_number, seq, body, prev_hash, hash) VALUES (%s, %s, %s, %s, %s)",
-                        [[case_number, e.seq, e.body, e.prev_hash, e.hash] for e in entries])
-    update_case(uow, case_number, **{**(changes or {}), "history_seq": seq, "history_head": head})
+        last = entry.hash
+    fields = {**(changes or {}), "history_seq": seq, "history_head": last}
+    sets = ", ".join(f"{c} = %s" for c in fields)
+    uow.execute("WITH appended AS (INSERT INTO history (case_number, seq, body, prev_hash, hash) "
+                "SELECT %s, * FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[])) "
+                f"UPDATE cases SET {sets} WHERE case_number = %s",
+                [case_number, [e.seq for e in entries], [e.body for e in entries], [e.prev_hash for e in entries],
+                 [e.hash for e in entries], *[_value(c, v) for c, v in fields.items()], case_number])
     return entries
 
 

@@ -437,11 +437,11 @@ class Intake:
         the person's staff number, as a signed-in clerk's is on intake's own acts, else the
         department or the service."""
         number, p = envelope.case_number, envelope.payload
-        status = store.lock_status(uow, number)
-        if status is None:
+        head = store.lock_head(uow, number)
+        if head is None:
             raise NotFound(f"{envelope.type} for unknown case {number}")  # retried, then dead-lettered
         store.append_all(uow, number, [*decided, _act(kind, p, envelope.source, envelope.occurred_at)],
-                         changes(status))
+                         changes(head.status), head)
 
 
 def _act(kind: str, p: dict, source: str, at) -> store.Act:

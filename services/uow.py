@@ -67,12 +67,12 @@ class UnitOfWork:
 
     def emit(self, event_type: str, case_number: str | None, payload: dict, version: int = 1) -> Envelope:
         envelope = new_envelope(self.source, event_type, case_number, payload, self.time.now(), version)
-        self.conn.execute(
-            "INSERT INTO outbox (id, event_type, envelope) VALUES (%s, %s, %s)",
-            [envelope.id, event_type, Jsonb(envelope.to_wire())],
-        )
-        if not self.emitted:
-            self.conn.execute("SELECT pg_notify(%s, '')", [notify_channel(self.schema)])
+        row = [envelope.id, event_type, Jsonb(envelope.to_wire())]
+        if self.emitted:
+            self.conn.execute("INSERT INTO outbox (id, event_type, envelope) VALUES (%s, %s, %s)", row)
+        else:  # the transaction's first: the same round trip wakes the relays at commit
+            self.conn.execute("WITH written AS (INSERT INTO outbox (id, event_type, envelope) VALUES (%s, %s, %s)) "
+                              "SELECT pg_notify(%s, '')", [*row, notify_channel(self.schema)])
         self.emitted.append(envelope)
         return envelope
 

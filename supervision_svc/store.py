@@ -46,12 +46,20 @@ def clocks_by_ref(uow: UnitOfWork, step: str, ref: str) -> list[dict]:
         "SELECT * FROM clocks WHERE step = %s AND ref = %s ORDER BY id FOR UPDATE", [step, ref]).fetchall()
 
 
-def save(uow: UnitOfWork, row_id: int, clock: Clock, marks: Marks, paused_by: list[str], **also) -> None:
-    """Write a clock back; `also`: more columns of its row set in the same statement (a decision)."""
+def save(uow: UnitOfWork, row_id: int, clock: Clock, marks: Marks, paused_by: list[str],
+         withdraw_yellow_on: dt.date | None = None, **also) -> None:
+    """Write a clock back; `also`: more columns of its row set in the same statement (a decision).
+    With `withdraw_yellow_on` (a step finished in time) its yellow warning, if raised, no longer
+    stands from that day: withdrawn by the same statement."""
     more = "".join(f", {c} = %s" for c in also)
-    uow.execute("UPDATE clocks SET extension_days = %s, pauses = %s, paused_by = %s, stopped_on = %s, "
+    withdraw, params = "", []
+    if withdraw_yellow_on is not None:
+        withdraw = ("WITH withdrawn AS (UPDATE warnings SET withdrawn_on = %s WHERE clock_id = %s "
+                    "AND colour = 'yellow' AND withdrawn_on IS NULL) ")
+        params = [withdraw_yellow_on, row_id]
+    uow.execute(f"{withdraw}UPDATE clocks SET extension_days = %s, pauses = %s, paused_by = %s, stopped_on = %s, "
                 f"deadline = %s, yellow_on = %s, red_on = %s{more} WHERE id = %s",
-                [clock.extension_days, _pauses(clock), Jsonb(paused_by), clock.stopped_on, marks.deadline,
+                [*params, clock.extension_days, _pauses(clock), Jsonb(paused_by), clock.stopped_on, marks.deadline,
                  marks.yellow_on, marks.red_on, *also.values(), row_id])
 
 
@@ -79,12 +87,6 @@ def raise_warning(uow: UnitOfWork, row: dict, colour: str, today: dt.date) -> bo
                       "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
                       [row["id"], row["case_number"], row["step"], row["department"], colour, row["deadline"], today])
     return cur.fetchone() is not None
-
-
-def withdraw_yellow(uow: UnitOfWork, clock_id: int, today: dt.date) -> None:
-    """A step finished in time: its yellow warning no longer stands."""
-    uow.execute("UPDATE warnings SET withdrawn_on = %s WHERE clock_id = %s AND colour = 'yellow' "
-                "AND withdrawn_on IS NULL", [today, clock_id])
 
 
 def warning(uow: UnitOfWork, warning_id: int, lock: bool = False) -> dict | None:

@@ -48,12 +48,13 @@ class Supervision:
         return store.clock_of(row).read(self.ref.calendar, day)
 
     def _change(self, uow, row: dict, change, holder: str | None = None, release: str | None = None,
-                **also) -> Clock:
+                withdraw_yellow_on: dt.date | None = None, **also) -> Clock:
         """Apply `change` (Clock -> Clock) to a clock row and recompute when it warns; `also`: more
-        columns of the row to set in the same write."""
+        columns of the row to set in the same write (`store.save`)."""
         clock = change(store.clock_of(row))
         holders = [h for h in row["paused_by"] if h != release] + ([holder] if holder else [])
-        store.save(uow, row["id"], clock, marks(clock, self.ref.calendar, self.warn_share), holders, **also)
+        store.save(uow, row["id"], clock, marks(clock, self.ref.calendar, self.warn_share), holders,
+                   withdraw_yellow_on, **also)
         return clock
 
     # --- events --------------------------------------------------------------------------------
@@ -250,15 +251,15 @@ class Supervision:
         self._close(uow, case, day, "withdrawn")
 
     def _close(self, uow, case: str, day: dt.date, result: str) -> None:
+        ended = {"concluded_on": day, "result": result}  # with the case clock's reading: one write
         for row in store.clocks(uow, case, (CASE, TRANSFER, TASK, CO_HANDLING, COMMITMENT)):
             if row["stopped_on"] is not None:
                 continue
             if row["step"] == CASE:
                 reading = self.reading(row, day)
-                store.update_case(uow, case, days_used=reading.used, limit_days=reading.limit,
-                                  on_time=not reading.overdue)
+                ended.update(days_used=reading.used, limit_days=reading.limit, on_time=not reading.overdue)
             self._finish(uow, row, day)
-        store.update_case(uow, case, concluded_on=day, result=result)
+        store.update_case(uow, case, **ended)
 
     def finish(self, uow, step: str, ref: str, day: dt.date) -> None:
         """End a clock that belongs to no case (a rectification item, a complaint, an instruction)."""
@@ -278,9 +279,9 @@ class Supervision:
         """Stop a clock; `also`: more columns of its row to set in the same write."""
         if row["stopped_on"] is not None:
             return
-        if row["deadline"] is not None and day <= row["deadline"]:
-            store.withdraw_yellow(uow, row["id"], day)
-        self._change(uow, row, lambda c: (c.resume(day) if c.paused else c).stop(day), **also)
+        in_time = row["deadline"] is not None and day <= row["deadline"]
+        self._change(uow, row, lambda c: (c.resume(day) if c.paused else c).stop(day),
+                     withdraw_yellow_on=day if in_time else None, **also)
 
     # --- the scan ------------------------------------------------------------------------------
 
