@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 import amqp.exceptions
+from amqp import spec
 import kombu
 import kombu.exceptions
 import psycopg
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 # After a wake, let the commits of the next few milliseconds join the batch: one transaction and
 # one round of confirms for many events instead of one each (fewer wakes under load).
 LINGER_SECONDS = 0.003
+CONFIRM_TIMEOUT_SECONDS = 30.0
 
 DEAD_LETTER_EXCHANGE = "onewindow.dead-letter"
 DEAD_LETTER_QUEUE = "onewindow.dead-letters"
@@ -34,6 +37,14 @@ RECOVERABLE = (psycopg.OperationalError, kombu.exceptions.OperationalError, amqp
                amqp.exceptions.MessageNacked)
 
 
+@dataclass(frozen=True)
+class Message:
+    body: dict
+    routing_key: str
+    message_id: str | None = None
+    headers: dict | None = None
+
+
 def queue_arguments(queue_type: str) -> dict[str, str]:
     """The declaration arguments of a queue of `queue_type` (a setting). Classic queues are declared
     without any, as they always were: a queue is redeclared only with the arguments it was made with."""
@@ -41,14 +52,24 @@ def queue_arguments(queue_type: str) -> dict[str, str]:
 
 
 class Publisher:
-    """A confirmed, persistent publisher to one exchange, reconnecting after a failure."""
+    """A confirmed, persistent publisher to one exchange, reconnecting after a failure.
 
-    def __init__(self, amqp_url: str, exchange: kombu.Exchange, queue: kombu.Queue | None = None):
+    Messages go out as a batch and the broker's confirms of the whole batch are awaited once
+    (a confirm may acknowledge several messages): one wait per batch, not one per message.
+    """
+
+    def __init__(self, amqp_url: str, exchange: kombu.Exchange, queue: kombu.Queue | None = None,
+                 confirm_timeout: float = CONFIRM_TIMEOUT_SECONDS):
         self.exchange = exchange
         self.queue = queue  # declared and bound with the exchange, for a destination that must exist
+        self.confirm_timeout = confirm_timeout
         self._url = amqp_url
         self._conn: kombu.Connection | None = None
         self._producer: kombu.Producer | None = None
+        self._sent = 0  # delivery tags the broker gave this channel's messages: 1, 2, ...
+        self._confirmed = 0  # every tag up to this one confirmed
+        self._acks: set[int] = set()  # confirmed singly, beyond `_confirmed`
+        self._nacked = False
         # One connection, many callers (every handler of a process dead-letters through one
         # publisher): a publish waits for its confirm, and two waits on one socket are refused.
         self._lock = threading.Lock()
@@ -71,33 +92,70 @@ class Publisher:
 
     def _ready(self) -> kombu.Producer:
         if self._producer is None:
-            self._conn = kombu.Connection(self._url, transport_options={"confirm_publish": True},
-                                          connect_timeout=5)
+            self._conn = kombu.Connection(self._url, connect_timeout=5)
             channel = self._conn.channel()
             self.exchange(channel).declare()
             if self.queue is not None:
                 self.queue(channel).declare()
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            self._sent = self._confirmed = 0
+            self._acks.clear()
+            self._nacked = False
             self._producer = kombu.Producer(channel, self.exchange)
         return self._producer
 
+    def _on_ack(self, tag: int, multiple: bool) -> None:
+        if multiple:
+            self._confirmed = max(self._confirmed, tag)
+        else:
+            self._acks.add(tag)
+        while self._confirmed + 1 in self._acks:
+            self._confirmed += 1
+            self._acks.discard(self._confirmed)
+
+    def _on_nack(self, tag: int, multiple: bool) -> None:
+        self._nacked = True
+
     def publish(self, body: dict, routing_key: str, message_id: str | None = None,
                 headers: dict | None = None) -> None:
-        """Returns once the broker has confirmed the message; raises (and resets) otherwise.
+        """Returns once the broker has confirmed the message; raises (and resets) otherwise."""
+        self.publish_all([Message(body, routing_key, message_id, headers)])
 
-        A connection that has been idle may have died with a broker restart unnoticed: a publish
+    def publish_all(self, messages: list[Message]) -> None:
+        """Returns once the broker has confirmed every message; raises (and resets) otherwise: a
+        nack, a timeout or a lost connection, and the caller publishes them all again.
+
+        A connection that has been idle may have died with a broker restart unnoticed: a batch
         failing on a connection opened earlier is tried once more on a new one.
         """
         with self._lock:
             for _ in range(2):
                 fresh = self._producer is None
                 try:
-                    self._ready().publish(body, routing_key=routing_key, serializer="json", delivery_mode=2,
-                                          message_id=message_id, headers=headers or {}, retry=False)
+                    self._publish_confirmed(messages)
                     return
                 except Exception:
                     self._close()
                     if fresh:
                         raise
+
+    def _publish_confirmed(self, messages: list[Message]) -> None:
+        producer = self._ready()
+        for m in messages:
+            producer.publish(m.body, routing_key=m.routing_key, serializer="json", delivery_mode=2,
+                             message_id=m.message_id, headers=m.headers or {}, retry=False)
+            self._sent += 1
+        deadline = time.monotonic() + self.confirm_timeout
+        while self._confirmed < self._sent and not self._nacked:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"the broker confirmed {self._confirmed} of {self._sent} messages "
+                                   f"in {self.confirm_timeout:.0f}s")
+            producer.channel.wait([spec.Basic.Ack, spec.Basic.Nack], timeout=left)
+        if self._nacked:
+            raise amqp.exceptions.MessageNacked("the broker refused a message of the batch")
 
     def close(self) -> None:
         with self._lock:
@@ -134,8 +192,7 @@ class OutboxRelay:
             ).fetchall()
             if not rows:
                 return 0
-            for _, envelope, _ in rows:
-                self.publisher.publish(envelope, envelope["type"], envelope["id"])
+            self.publisher.publish_all([Message(envelope, envelope["type"], envelope["id"]) for _, envelope, _ in rows])
             conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY(%s)", [[r[0] for r in rows]])
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         OUTBOX_LAG.labels(self.service).observe(max(0.0, time.time() - rows[0][2].timestamp()))

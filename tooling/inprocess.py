@@ -28,7 +28,7 @@ from services.access import write_tokens
 from services.bus import Handler
 from services.db import drop_database, ensure_database, migrate, open_pool, service_migrations
 from services.inbox import Early, Inbox
-from services.relay import OutboxRelay
+from services.relay import Message, OutboxRelay
 from services.timesource import SystemTime, TimeSource
 from services.uow import unit_of_work_factory
 from web_front.links import LINK_KEY
@@ -90,6 +90,10 @@ class _Publisher:
             self.bus.dead_letters.append((body, headers))
         else:
             self.bus.deliver(self.source, body)
+
+    def publish_all(self, messages: list[Message]) -> None:
+        for m in messages:
+            self.publish(m.body, m.routing_key, m.message_id, m.headers)
 
     def declare(self) -> None:
         pass

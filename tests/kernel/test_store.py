@@ -4,13 +4,14 @@ from __future__ import annotations
 import threading
 import uuid
 
+import amqp.exceptions
 import kombu
 import psycopg
 import pytest
 
 from services.contracts import ContractError
 from services.db import KERNEL_MIGRATIONS, migrate, open_pool
-from services.relay import OutboxRelay, Publisher
+from services.relay import Message, OutboxRelay, Publisher
 from services.uow import unit_of_work_factory
 from tests import ledger_service  # noqa: F401  (registers the test event)
 from tests.support import wait_until
@@ -84,11 +85,30 @@ def drain(conn: kombu.Connection, queue: kombu.Queue) -> list[dict]:
 
 
 class CrashAfterPublish(Publisher):
-    """Publishes, then dies before the relay can mark the rows: the crash the inbox exists for."""
+    """Publishes the batch's first message, then dies before the relay can mark the rows: the crash
+    the inbox exists for."""
 
-    def publish(self, *args, **kwargs):
-        super().publish(*args, **kwargs)
+    def publish_all(self, messages):
+        super().publish_all(messages[:1])
         raise KeyboardInterrupt("process killed after publishing")
+
+
+def test_a_batch_the_broker_refuses_in_part_raises_and_the_publisher_goes_on(amqp_url):
+    """A queue full with `reject-publish` nacks what it cannot take: the batch is not confirmed
+    (its rows stay unpublished, to be sent again), and the next batch goes out on a new channel."""
+    name = f"test-full-{uuid.uuid4().hex[:6]}"
+    exchange = kombu.Exchange(name, type="fanout", durable=False, auto_delete=True)
+    queue = kombu.Queue(name, exchange, durable=False, auto_delete=True,
+                        queue_arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
+    publisher = Publisher(amqp_url, exchange, queue)
+    with pytest.raises(amqp.exceptions.MessageNacked):
+        publisher.publish_all([Message({"n": n}, "") for n in range(3)])
+    conn = kombu.Connection(amqp_url)
+    assert [m["n"] for m in drain(conn, queue)] == [0]
+    publisher.publish_all([Message({"n": 3}, "")])
+    assert [m["n"] for m in drain(conn, queue)] == [3]
+    publisher.close()
+    conn.release()
 
 
 def test_a_crash_after_publish_publishes_again_and_nothing_is_lost(pool, uow, schema, database_url, amqp_url):
