@@ -14,7 +14,8 @@ notice due), the differences are divided by the cases:
   processes' /metrics, gRPC calls answered, and the rows it wrote and the table scans it caused
   (pg_stat_user_tables of its schema);
 - in total: transactions (pg_stat_database) and statements (pg_stat_statements, BEGIN and COMMIT
-  included: each one a round trip of a client to the server), with the most frequent statements.
+  included: each one a round trip of a client to the server), with the most frequent statements
+  and the costliest (server time, lock waits included).
 
 What the system does on its own meanwhile (timers, the supervision scan, the web front's polls)
 is counted too: it is small at these rates, and it is part of the cost of running.
@@ -271,9 +272,15 @@ def figures(load: dict, before, after, statements, quiet: bool, idle, window: fl
         "transactions_per_case": round((after[3]["commits"] - before[3]["commits"]) / n, 1),
         "rollbacks_per_case": round((after[3]["rollbacks"] - before[3]["rollbacks"]) / n, 2),
         "statements_per_case": round(calls / n, 1),
-        "top_statements": [{"per_case": round(c / n, 2), "ms_per_case": round(t / n, 3),
-                            "statement": " ".join(q.split())[:110]} for q, c, t in statements[:15]],
+        "top_statements": [_statement(q, c, t, n) for q, c, t in statements[:15]],
+        "costliest_statements": [_statement(q, c, t, n) for q, c, t in
+                                 sorted(statements, key=lambda s: s[2], reverse=True)[:10]],
     }
+
+
+def _statement(query: str, calls: int, total_ms: float, cases: int) -> dict:
+    return {"per_case": round(calls / cases, 2), "ms_per_case": round(total_ms / cases, 3),
+            "statement": " ".join(query.split())[:110]}
 
 
 def report_lines(result: dict) -> list[str]:
@@ -300,6 +307,9 @@ def report_lines(result: dict) -> list[str]:
     lines += ["", f"PostgreSQL per case: {result['transactions_per_case']} transactions "
                   f"({result['rollbacks_per_case']} rolled back), {result['statements_per_case']} statements "
                   "(BEGIN/COMMIT included: each a round trip)", ""]
-    lines += tabulate([[s["per_case"], s["ms_per_case"], s["statement"]] for s in result["top_statements"]],
-                      headers=["calls/case", "ms/case", "statement"], tablefmt="github").splitlines()
+    for title, key in (("The most frequent statements", "top_statements"),
+                       ("The costliest statements (server time, lock waits included)", "costliest_statements")):
+        lines += ["", f"{title}:", ""]
+        lines += tabulate([[s["per_case"], s["ms_per_case"], s["statement"]] for s in result[key]],
+                          headers=["calls/case", "ms/case", "statement"], tablefmt="github").splitlines()
     return lines
