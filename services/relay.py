@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 
 import amqp.exceptions
-from amqp import spec
 import kombu
 import kombu.exceptions
 import psycopg
+from amqp import spec
 from nameko.standalone.events import get_event_exchange
 from psycopg_pool import ConnectionPool
 
