@@ -265,6 +265,16 @@ def queue_name(service_name: str, handler: Handler) -> str:
     return f"evt-{handler.source}-{handler.event}--{service_name}.{handler.id}"
 
 
+def _handler_queue(service_name: str, handler: Handler, queue_type: str):
+    """The queue of a handler, exactly as nameko will declare it."""
+    import kombu
+    from nameko.standalone.events import get_event_exchange
+
+    return kombu.Queue(queue_name(service_name, handler), exchange=get_event_exchange(handler.source, {}),
+                       routing_key=handler.event, durable=True, auto_delete=False, exclusive=False,
+                       queue_arguments=queue_arguments(queue_type))
+
+
 def declare_queues(amqp_url: str, service_name: str, service_cls, purge: bool = False,
                    queue_type: str = "classic") -> list[str]:
     """Declare the queue of every handler of a service, exactly as nameko will.
@@ -273,19 +283,29 @@ def declare_queues(amqp_url: str, service_name: str, service_cls, purge: bool = 
     exists would be dropped by the exchange.
     """
     import kombu
-    from nameko.standalone.events import get_event_exchange
 
     names = []
     with kombu.Connection(amqp_url) as conn:
         channel = conn.channel()
         for handler in service_cls.HANDLERS:
-            name = queue_name(service_name, handler)
-            queue = kombu.Queue(name, exchange=get_event_exchange(handler.source, {}), routing_key=handler.event,
-                                durable=True, auto_delete=False, exclusive=False,
-                                queue_arguments=queue_arguments(queue_type))
-            bound = queue(channel)
+            bound = _handler_queue(service_name, handler, queue_type)(channel)
             bound.declare()
             if purge:  # a scratch run: messages of an earlier database mean nothing now
                 bound.purge()
-            names.append(name)
+            names.append(bound.name)
     return names
+
+
+def consumed_queues(amqp_url: str, service_name: str, service_cls, queue_type: str = "classic") -> dict[str, int]:
+    """The service's handler queues that something consumes now, with their consumer counts
+    (declared as nameko will, so a queue not there yet is made and counts none)."""
+    import kombu
+
+    found = {}
+    with kombu.Connection(amqp_url) as conn:
+        channel = conn.channel()
+        for handler in service_cls.HANDLERS:
+            name, _, consumers = _handler_queue(service_name, handler, queue_type)(channel).queue_declare()
+            if consumers:
+                found[name] = consumers
+    return found

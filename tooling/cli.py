@@ -358,15 +358,18 @@ def _run_system(name: str, play, log_dir: Path | None) -> None:
     summary and the JSON line. The processes use the configured broker: not beside `up`."""
     import tempfile
 
-    from .system import System, scratch_settings
+    from .system import BrokerInUse, System, scratch_settings
 
     settings = scratch_settings(current_settings(), name)
     logs = log_dir or Path(tempfile.mkdtemp(prefix=f"onewindow-{name}-"))
     _exit_on_signals()
     click.echo(f"starting every process on database {settings.database_url.rsplit('/', 1)[-1]} "
                f"(logs in {logs})", err=True)
-    with System(settings, logs, scratch=True):
-        result, lines = play(settings)
+    try:
+        with System(settings, logs, scratch=True):
+            result, lines = play(settings)
+    except BrokerInUse as exc:
+        raise click.ClickException(str(exc)) from None
     for line in lines:
         click.echo(line)
     click.echo(json.dumps(result, ensure_ascii=False))

@@ -45,6 +45,7 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
     reference = load_reference(settings)
     load_rota(settings.rota, reference.org, load_staff(settings.staff, reference.org), reference.calendar)
     if scratch:
+        refuse_a_busy_broker(settings)
         drop_database(settings.database_url)
     ensure_database(settings.database_url)
     for service in SERVICES:
@@ -67,6 +68,26 @@ def prepare(settings: SystemSettings, echo=lambda line: None, scratch: bool = Fa
         echo(f"the web front's link key written to {settings.web_secret}")
     if not settings.signing_keys.exists():
         echo(f"signing key {rotate(settings.signing_keys)} written to {settings.signing_keys}")
+
+
+class BrokerInUse(RuntimeError):
+    """A scratch run would empty queues that another system's processes consume."""
+
+
+def refuse_a_busy_broker(settings: SystemSettings) -> None:
+    """A scratch run empties every handler's queue and starts consumers of its own on them: beside
+    a running system on the same broker (`./onewindow up`), the two would take each other's
+    messages, and the running one would lose those purged. Refuse before anything is touched."""
+    from services.bus import consumed_queues
+
+    busy = {name: n for service in SERVICES if service.bus
+            for name, n in consumed_queues(settings.amqp_url, service.name, service.bus_class(),
+                                           settings.queue_type).items()}
+    if busy:
+        first = sorted(busy)[0]
+        raise BrokerInUse(f"another system consumes this broker's queues ({len(busy)} of them, {first} among them, "
+                          f"{busy[first]} consumer(s)): stop it (`./onewindow up`?) or point ONEWINDOW_AMQP_URL "
+                          "at a virtual host of this run's own")
 
 
 def instances(procs: list[tuple[str, list[str]]], replicas: int) -> list[tuple[str, list[str]]]:

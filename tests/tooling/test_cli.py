@@ -172,6 +172,31 @@ def scratch_env(process_env, tmp_path):
         drop_database(scratch_settings(base, name).database_url)
 
 
+def test_a_load_beside_a_running_system_on_the_same_broker_is_refused_and_touches_nothing(scratch_env):
+    """A scratch run empties every handler's queue and consumes them: beside `./onewindow up` on the
+    same broker the two would take each other's messages. It stops first, naming what it found."""
+    import kombu
+
+    from intake_svc.service import IntakeService
+    from routing_svc.service import RoutingService
+    from services.bus import declare_queues
+
+    url = scratch_env["ONEWINDOW_AMQP_URL"]
+    (consumed,) = declare_queues(url, "routing", RoutingService)
+    waiting = declare_queues(url, "intake", IntakeService)[0]
+    with kombu.Connection(url) as conn, kombu.Connection(url) as running:
+        channel = conn.channel()
+        kombu.Producer(channel).publish({"waiting": True}, routing_key=waiting, serializer="json")
+        consumer = kombu.Consumer(running.channel(), [kombu.Queue(consumed, no_declare=True)], callbacks=[])
+        consumer.consume()  # a running system's routing-bus, say
+        result = run("load", "--cases", "1", env=scratch_env)
+        assert result.returncode == 1
+        assert "another system consumes this broker's queues" in result.stderr and consumed in result.stderr
+        assert "Traceback" not in result.stderr
+        # nothing purged: the message waiting for the running system is still there
+        assert kombu.Queue(waiting, no_declare=True)(channel).get().payload == {"waiting": True}
+
+
 def test_demo_plays_the_day_and_ends_with_the_json_line(scratch_env):
     result = run("demo", env=scratch_env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
