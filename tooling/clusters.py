@@ -232,10 +232,12 @@ class PostgresCluster:
                                connect_timeout=3)
 
     def streaming(self) -> list[str]:
-        """The application names streaming from the primary."""
+        """The application names streaming from the primary and counted in its synchronous commit's
+        quorum (a walsender reports 'async' for a moment after it starts streaming: a test asserting
+        the quorum right after `start` failed on it)."""
         with self._connect(self.primary) as conn:
             return [n for (n,) in conn.execute("SELECT application_name FROM pg_stat_replication "
-                                               "WHERE state = 'streaming'")]
+                                               "WHERE state = 'streaming' AND sync_state IN ('quorum', 'sync')")]
 
     def point(self, standby: PrivatePostgres) -> None:
         """`standby` streams from the current primary (primary_conninfo is reloaded, no restart)."""
