@@ -39,6 +39,8 @@ RECOVERABLE = (psycopg.OperationalError, kombu.exceptions.OperationalError, amqp
 
 @dataclass(frozen=True)
 class Message:
+    """One message of a batch (`Publisher.publish_all`)."""
+
     body: dict
     routing_key: str
     message_id: str | None = None
