@@ -21,7 +21,7 @@ from hall.staff import PostKind
 
 from . import forms, i18n
 from .apis import ApiError
-from .app import expired_form, posted, render
+from .app import expired_form, posted, render, staff_act
 from .staff import Person, not_yours, signed_in_at
 
 PAGE_SIZE = 10  # a phone's screenful or two
@@ -141,14 +141,9 @@ def card_form(data, today: dt.date) -> forms.Form:
     return form
 
 
-async def record_card(request: Request):
+@staff_act(_agent)
+async def record_card(request: Request, agent, data):
     """办结反馈单: the applicant received the result and signed (or thumb-printed) the card."""
-    agent = await _agent(request)
-    if isinstance(agent, Response):
-        return agent
-    data = await posted(request, agent.session.csrf)
-    if data is None:
-        return expired_form(request)
     number = request.path_params["number"]
     if not forms.CASE_NUMBER.fullmatch(number):
         return render(request, "error.html", status=404, title="没有这个办件", text="没有找到这个办件。")
@@ -196,14 +191,9 @@ async def _act(request: Request, method: str, message, form: forms.Form, errors:
     return RedirectResponse(f"/agent/cases/{number}", status_code=303)
 
 
-async def hand_over(request: Request):
+@staff_act(_agent)
+async def hand_over(request: Request, agent, data):
     """The village agent hands a county matter to the township agent (乡级代办员)."""
-    agent = await _agent(request)
-    if isinstance(agent, Response):
-        return agent
-    data = await posted(request, agent.session.csrf)
-    if data is None:
-        return expired_form(request)
     number = request.path_params["number"]
     form = forms.Form({n: str(data.get(n, "")).strip() for n in ("to_agent", "note")})
     form.need("to_agent", bool(form.values["to_agent"]), HANDOVER_ERRORS["to_agent"])

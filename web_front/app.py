@@ -4,6 +4,7 @@ metrics."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import secrets
 import time
@@ -129,6 +130,25 @@ async def posted(request: Request, expected: str | None = None):
         expected = request.cookies.get(cookie_name(request, "csrf"), "")
     given = str(data.get("csrf", ""))
     return data if expected and secrets.compare_digest(given.encode(), expected.encode()) else None
+
+
+def staff_act(who):
+    """A page module's POST handler of a signed-in person's act: `who(request)` is the module's own
+    check of the person at the post (the person, or the answer to give instead), and the handler,
+    `handler(request, person, data)`, runs only with that person and a form posted with their
+    session's CSRF token; a form without it is expired, and nothing is done."""
+    def decorate(handler):
+        @functools.wraps(handler)
+        async def act(request: Request) -> Response:
+            person = await who(request)
+            if isinstance(person, Response):
+                return person
+            data = await posted(request, person.session.csrf)
+            if data is None:
+                return expired_form(request)
+            return await handler(request, person, data)
+        return act
+    return decorate
 
 
 def expired_form(request: Request) -> HTMLResponse:

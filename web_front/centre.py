@@ -23,7 +23,7 @@ from hall.staff import PostKind
 
 from . import forms, i18n
 from .apis import ApiError
-from .app import expired_form, posted, render
+from .app import render, staff_act
 from .staff import Person, not_yours, signed_in_at
 
 MANAGERS = {PostKind.CENTRE_MANAGER.value}
@@ -115,13 +115,8 @@ async def overview(request: Request, shown: dict | None = None, problem: str | N
                         done=DONE.get(request.query_params.get("done", "")), today=local_day(manager.front.now()))
 
 
-async def mark_away(request: Request):
-    manager = await _manager(request)
-    if isinstance(manager, Response):
-        return manager
-    data = await posted(request, manager.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_manager)
+async def mark_away(request: Request, manager, data):
     form = forms.Form(_text(data, "staff_number", "back_at", "note"))
     v = form.values
     form.need("staff_number", bool(v["staff_number"]), FIELD_ERRORS["staff_number"])
@@ -144,13 +139,8 @@ async def mark_away(request: Request):
     return RedirectResponse("/centre?done=away", status_code=303)
 
 
-async def mark_back(request: Request):
-    manager = await _manager(request)
-    if isinstance(manager, Response):
-        return manager
-    data = await posted(request, manager.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_manager)
+async def mark_back(request: Request, manager, data):
     staff_number = str(data.get("staff_number", "")).strip()[:32]
     try:
         await manager.call(manager.front.apis.desk.ClearAway, dpb.ClearAwayRequest(staff_number=staff_number))
@@ -161,14 +151,9 @@ async def mark_back(request: Request):
     return RedirectResponse("/centre?done=back", status_code=303)
 
 
-async def move(request: Request):
+@staff_act(_manager)
+async def move(request: Request, manager, data):
     """Move open tasks to another holder of the handler post, all or none (the desk API's rule)."""
-    manager = await _manager(request)
-    if isinstance(manager, Response):
-        return manager
-    data = await posted(request, manager.session.csrf)
-    if data is None:
-        return expired_form(request)
     chosen = [str(t) for t in data.getlist("task_ids")][:101]
     form = forms.Form({**_text(data, "other_tasks", "to_staff_number", "reason"), "task_ids": chosen})
     v = form.values
@@ -221,13 +206,8 @@ async def rectifications(request: Request, shown: dict | None = None, problem: s
                         done=DONE.get(request.query_params.get("done", "")))
 
 
-async def rectification_act(request: Request):
-    manager = await _manager(request)
-    if isinstance(manager, Response):
-        return manager
-    data = await posted(request, manager.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_manager)
+async def rectification_act(request: Request, manager, data):
     rating, act = request.path_params["rating_id"], request.path_params["act"]
     if not rating.isdigit() or len(rating) > 12 or act not in ("rectify", "follow_up", "appeal"):
         return not_yours(request, NOT_YOURS)
@@ -356,13 +336,8 @@ async def duty(request: Request, form: forms.Form | None = None, status: int = 2
                         done=DONE.get(request.query_params.get("done", "")))
 
 
-async def change_duty(request: Request):
-    manager = await _manager(request)
-    if isinstance(manager, Response):
-        return manager
-    data = await posted(request, manager.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_manager)
+async def change_duty(request: Request, manager, data):
     place = _duty_place(await _centre(manager), request.path_params.get("organisation"))
     if place is None:
         return _no_such_room(request)

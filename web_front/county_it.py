@@ -21,7 +21,7 @@ from hall.staff import PostKind
 
 from . import forms, i18n
 from .apis import ApiError
-from .app import expired_form, posted, render
+from .app import render, staff_act
 from .pads import BOARD
 from .staff import Person, signed_in_at
 
@@ -115,14 +115,9 @@ async def person(request: Request, form: forms.Form | None = None, account: ipb.
                       done=DONE.get(request.query_params.get("done", "")))
 
 
-async def account_act(request: Request):
+@staff_act(_admin)
+async def account_act(request: Request, admin, data):
     """Unlock, a first password, revoke or reinstate: identity's county IT acts."""
-    admin = await _admin(request)
-    if isinstance(admin, Response):
-        return admin
-    data = await posted(request, admin.session.csrf)
-    if data is None:
-        return expired_form(request)
     staff_number, act = request.path_params["staff_number"], request.path_params["act"]
     account = await _account(admin, staff_number)
     if account is None or act not in ("unlock", "reset", "revoke", "reinstate"):
@@ -169,13 +164,8 @@ def _rows(data) -> tuple[forms.Form, list[ipb.PostChange], list[int]]:
     return form, posts, rows
 
 
-async def change_posts(request: Request):
-    admin = await _admin(request)
-    if isinstance(admin, Response):
-        return admin
-    data = await posted(request, admin.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_admin)
+async def change_posts(request: Request, admin, data):
     staff_number = request.path_params["staff_number"]
     account = await _account(admin, staff_number)
     if account is None:
@@ -223,14 +213,9 @@ async def pads(request: Request, form: forms.Form | None = None, made: tuple | N
                       done=DONE.get(request.query_params.get("done", "")))
 
 
-async def pair(request: Request):
+@staff_act(_admin)
+async def pair(request: Request, admin, data):
     """A new pad of an organisation: its one-time pairing code, shown in this answer only."""
-    admin = await _admin(request)
-    if isinstance(admin, Response):
-        return admin
-    data = await posted(request, admin.session.csrf)
-    if data is None:
-        return expired_form(request)
     form = forms.Form({n: str(data.get(n, "")).strip() for n in ("organisation", "name")})
     v = form.values
     place = admin.front.org.organisation(v["organisation"])
@@ -243,14 +228,9 @@ async def pair(request: Request):
     return await pads(request, made=(pad_id, name, code))
 
 
-async def pair_board(request: Request):
+@staff_act(_admin)
+async def pair_board(request: Request, admin, data):
     """A new hall board of a centre: its one-time pairing code, shown in this answer only."""
-    admin = await _admin(request)
-    if isinstance(admin, Response):
-        return admin
-    data = await posted(request, admin.session.csrf)
-    if data is None:
-        return expired_form(request)
     form = forms.Form({n: str(data.get(n, "")).strip() for n in ("centre", "board_name")})
     v = form.values
     centre = admin.front.org.organisation(v["centre"])
@@ -264,13 +244,8 @@ async def pair_board(request: Request):
     return await pads(request, made=(board_id, name, code, BOARD))
 
 
-async def unpair(request: Request):
-    admin = await _admin(request)
-    if isinstance(admin, Response):
-        return admin
-    data = await posted(request, admin.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_admin)
+async def unpair(request: Request, admin, data):
     pad_id = request.path_params["pad_id"]
     if not pad_id.isdigit() or len(pad_id) > 12 or not await admin.front.pads.unpair(int(pad_id), admin.front.now()):
         return render(request, "error.html", status=404, title="没有这个评价器或大屏",

@@ -23,7 +23,7 @@ from hall.staff import PostKind
 
 from . import documents, forms, i18n, village
 from .apis import ApiError
-from .app import expired_form, posted, render
+from .app import expired_form, posted, render, staff_act
 from .links import BadLink
 from .pads import ACCEPTANCE
 from .staff import Person, not_yours, signed_in_at
@@ -237,14 +237,9 @@ async def document(request: Request):
         "content-disposition": f'inline; filename="{case.case_number}-{doc.slug}.pdf"'})
 
 
-async def record_fee(request: Request):
+@staff_act(_clerk)
+async def record_fee(request: Request, clerk, data):
     """The fee collected once (一次性收费) and the number of its receipt (收费票据)."""
-    clerk = await _clerk(request)
-    if isinstance(clerk, Response):
-        return clerk
-    data = await posted(request, clerk.session.csrf)
-    if data is None:
-        return expired_form(request)
     case = await _case(clerk, request.path_params["number"])
     if case is None:
         return _missing(request)
@@ -271,14 +266,9 @@ async def record_fee(request: Request):
     return RedirectResponse(f"/desk/cases/{case.case_number}", status_code=303)
 
 
-async def invite(request: Request):
+@staff_act(_clerk)
+async def invite(request: Request, clerk, data):
     """Invite the applicant to rate the acceptance just done on this window's pad."""
-    clerk = await _clerk(request)
-    if isinstance(clerk, Response):
-        return clerk
-    data = await posted(request, clerk.session.csrf)
-    if data is None:
-        return expired_form(request)
     case = await _case(clerk, request.path_params["number"])
     if case is None:
         return _missing(request)

@@ -17,7 +17,7 @@ from hall.staff import PostKind
 
 from . import forms, i18n
 from .apis import ApiError
-from .app import expired_form, posted, render
+from .app import render, staff_act
 from .oversight import every_row, name_of
 from .staff import Person, signed_in_at
 
@@ -74,14 +74,9 @@ async def duties(request: Request, forms_shown: dict | None = None, problem: str
                        resolutions=RESOLUTIONS, name_of=lambda code: name_of(person.front.org, code))
 
 
-async def act(request: Request):
+@staff_act(_person)
+async def act(request: Request, person, data):
     """One answer from the duties page: a reply to 督办, a rectification, an appeal, a complaint's answer."""
-    person = await _person(request)
-    if isinstance(person, Response):
-        return person
-    data = await posted(request, person.session.csrf)
-    if data is None:
-        return expired_form(request)
     action, number = request.path_params["action"], int(request.path_params["number"])
     if action not in ACTS:
         return render(request, "error.html", status=404, title="没有这个页面", text="没有找到这个页面。")

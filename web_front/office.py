@@ -24,7 +24,7 @@ from hall.staff import PostKind
 
 from . import forms, i18n
 from .apis import ApiError
-from .app import expired_form, posted, render
+from .app import render, staff_act
 from .oversight import name_of, period_of
 from .staff import Person, signed_in_at
 
@@ -138,14 +138,9 @@ async def board(request: Request, forms_shown: dict | None = None, problem: str 
                         state_of=warning_state, name_of=lambda code: name_of(org, code) if code else "—")
 
 
-async def instruct(request: Request):
+@staff_act(_officer)
+async def instruct(request: Request, officer, data):
     """督办 on one warning: the instruction and the working days for the reply."""
-    officer = await _officer(request)
-    if isinstance(officer, Response):
-        return officer
-    data = await posted(request, officer.session.csrf)
-    if data is None:
-        return expired_form(request)
     warning_id = request.path_params["warning_id"]
     form = forms.Form({"instruction": str(data.get("instruction", "")).strip(),
                        "reply_days": str(data.get("reply_days", "")).strip()})
@@ -238,14 +233,9 @@ async def rectifications(request: Request, forms_shown: dict | None = None, prob
                         blank=forms.Form({}), resolution_names=RESOLUTION_NAMES, name_of=lambda code: name_of(officer.front.org, code))
 
 
-async def rectification_act(request: Request):
+@staff_act(_officer)
+async def rectification_act(request: Request, officer, data):
     """A follow-up call's outcome, or the review of an appeal, on one rectification item."""
-    officer = await _officer(request)
-    if isinstance(officer, Response):
-        return officer
-    data = await posted(request, officer.session.csrf)
-    if data is None:
-        return expired_form(request)
     rating_id, action = int(request.path_params["rating_id"]), request.path_params["action"]
     if action == "follow-up":
         form = forms.Form({"outcome": str(data.get("outcome", "")).strip()})
@@ -317,13 +307,8 @@ def register_form(data) -> forms.Form:
     return form
 
 
-async def register_complaint(request: Request):
-    officer = await _officer(request)
-    if isinstance(officer, Response):
-        return officer
-    data = await posted(request, officer.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_officer)
+async def register_complaint(request: Request, officer, data):
     form = register_form(data)
     if not form.ok:
         return await complaints(request, form, status=400)
@@ -358,13 +343,8 @@ async def suggestions(request: Request, forms_shown: dict | None = None, problem
                         problem=problem, blank=forms.Form({}), name_of=lambda code: name_of(officer.front.org, code))
 
 
-async def close_suggestion(request: Request):
-    officer = await _officer(request)
-    if isinstance(officer, Response):
-        return officer
-    data = await posted(request, officer.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_officer)
+async def close_suggestion(request: Request, officer, data):
     suggestion_id = int(request.path_params["suggestion_id"])
     form = forms.Form({"note": str(data.get("note", "")).strip()})
     form.need("note", 0 < len(form.values["note"]) <= 2000, FIELD_ERRORS["review"])

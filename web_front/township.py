@@ -23,7 +23,7 @@ from hall.staff import PostKind
 
 from . import forms
 from .apis import ApiError
-from .app import expired_form, posted, render
+from .app import render, staff_act
 from .staff import Person, not_yours, signed_in_at
 
 MANAGERS = {PostKind.CENTRE_MANAGER.value}
@@ -88,13 +88,8 @@ async def township(request: Request, shown: dict | None = None, status: int = 20
                         done=DONE.get(request.query_params.get("done", "")))
 
 
-async def draw(request: Request):
-    manager = await _manager(request)
-    if isinstance(manager, Response):
-        return manager
-    data = await posted(request, manager.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_manager)
+async def draw(request: Request, manager, data):
     form = forms.Form({n: str(data.get(n, "")).strip() for n in ("count", "request_id", "month")})
     v = form.values
     form.need("month", bool(MONTH.fullmatch(v["month"])), FIELD_ERRORS["month"])
@@ -117,13 +112,8 @@ async def draw(request: Request):
     return await township(request, {"draw": form}, status=400)
 
 
-async def record_check(request: Request):
-    manager = await _manager(request)
-    if isinstance(manager, Response):
-        return manager
-    data = await posted(request, manager.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_manager)
+async def record_check(request: Request, manager, data):
     check = request.path_params["check_id"]
     if not check.isdigit() or len(check) > 12:
         return not_yours(request, "这不是本乡镇的抽查")
@@ -203,13 +193,8 @@ async def follow_ups(request: Request, shown: dict | None = None, status: int = 
                         done=DONE.get(request.query_params.get("done", "")))
 
 
-async def select(request: Request):
-    officer = await _officer(request)
-    if isinstance(officer, Response):
-        return officer
-    data = await posted(request, officer.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_officer)
+async def select(request: Request, officer, data):
     cases = [str(c) for c in data.getlist("case_numbers") if re.fullmatch(r"\d{15}", str(c))][:500]
     back = str(data.get("back", ""))[:500]
     back = back if re.fullmatch(r"[\w=&%.+-]*", back) else ""
@@ -228,13 +213,8 @@ async def select(request: Request):
     return await follow_ups(request, {"select": form}, status=400)
 
 
-async def record_call(request: Request):
-    officer = await _officer(request)
-    if isinstance(officer, Response):
-        return officer
-    data = await posted(request, officer.session.csrf)
-    if data is None:
-        return expired_form(request)
+@staff_act(_officer)
+async def record_call(request: Request, officer, data):
     call = request.path_params["call_id"]
     if not call.isdigit() or len(call) > 12:
         return not_yours(request, "没有这个回访")

@@ -28,7 +28,7 @@ from hall.staff import PostKind
 
 from . import forms, i18n
 from .apis import ApiError
-from .app import client, expired_form, front_of, posted, render
+from .app import client, front_of, render, staff_act
 from .staff import Person, current_session, not_yours, signed_in_at
 from .work_feed import SIGNERS, WorkFeed
 
@@ -334,14 +334,9 @@ def _own_field(path: str, name: str | None, values: dict) -> str | None:
     return own if values.get(own) and name else None
 
 
-async def act(request: Request):
+@staff_act(_worker)
+async def act(request: Request, worker, data):
     """One act on a task, from its page's form: the desk API's answer, or the form again with its errors."""
-    worker = await _worker(request)
-    if isinstance(worker, Response):
-        return worker
-    data = await posted(request, worker.session.csrf)
-    if data is None:
-        return expired_form(request)
     task_id, action = request.path_params["task_id"], request.path_params["action"]
     found = await _task(worker, task_id)
     if found == "missing":
