@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import amqp.exceptions
+import eventlet
+import eventlet.event
+import eventlet.queue
 import psycopg
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
@@ -37,8 +40,8 @@ from nameko.timer import Timer
 from .config import Settings, load_settings
 from .db import open_pool
 from .housekeeping import prune
-from .inbox import Early, Inbox
-from .relay import RECOVERABLE, OutboxRelay, Publisher, queue_arguments
+from .inbox import Delivery, Inbox
+from .relay import OutboxRelay, Publisher, queue_arguments
 from .timesource import SystemTime
 from .uow import unit_of_work_factory
 
@@ -91,10 +94,12 @@ class Kernel(DependencyProvider):
                                  self.settings.relay_batch, self.settings.relay_poll_seconds)
         # built before any entrypoint starts: reading the catalogue and calendar is not a handler's time
         self.access = KernelAccess(unit_of_work, self.inbox, self.time, self.build_use_cases(self.settings))
+        self.batcher = _Batcher(self.inbox, self.settings.batch_size)
 
     def start(self) -> None:
         self.inbox.dead_letters.declare()  # the dead-letter queue exists before anything dies
         self.container.spawn_managed_thread(self.relay.run, identifier=f"{self.service}.outbox-relay")
+        self.container.spawn_managed_thread(self.batcher.run, identifier=f"{self.service}.batcher")
         self.container.spawn_managed_thread(self._housekeeping, identifier=f"{self.service}.housekeeping")
         self.container.spawn_managed_thread(self._watch_consumer, identifier=f"{self.service}.consumer-watch")
 
@@ -179,14 +184,79 @@ def _throw(thread, exc: BaseException) -> None:
     thread.throw(exc)
 
 
-PUT_BACK = "put_back"  # what an entry returns for its message to go back to the queue
 QUEUE_TYPE_CONFIG_KEY = "ONEWINDOW_QUEUE_TYPE"  # the nameko config key busrun sets from the settings
 
 
+class _Batcher:
+    """Handles what the service's queue consumer is delivered, a batch at a time
+    (`Inbox.handle_all`: one transaction per batch), in one green thread.
+
+    nameko's consumer keeps taking messages (each handler's queue, `prefetch` unacknowledged each)
+    while a batch is being handled; the next batch is everything that came meanwhile, up to `size`.
+    One message waiting is handled at once, alone: batches form only under a backlog, where they save
+    the most. After the commit each message is acknowledged, or put back: an early one after
+    a pause (without holding up the rest), one the outage stopped at once (the inbox paused already).
+    """
+
+    def __init__(self, inbox: Inbox, size: int):
+        self.inbox = inbox
+        self.size = size
+        self.waiting = eventlet.queue.LightQueue()
+        self.stopped = eventlet.event.Event()  # sent when the thread has ended
+        self.stopping = False
+
+    def put(self, entrypoint: _EventHandler, delivery: Delivery, message) -> None:
+        if self.stopping:
+            entrypoint.put_back(message)
+        else:
+            self.waiting.put((entrypoint, delivery, message))
+
+    def run(self) -> None:
+        try:
+            while True:
+                batch = [self.waiting.get()]
+                if batch[0] is None:
+                    break
+                while len(batch) < self.size and self.waiting.qsize():
+                    batch.append(self.waiting.get())
+                stop = batch[-1] is None
+                batch = [item for item in batch if item is not None]
+                try:
+                    outcomes = self.inbox.handle_all([delivery for _, delivery, _ in batch])
+                except Exception:  # noqa: BLE001 - a fault of ours, not the messages': they come again
+                    log.exception("%s: a batch of %d failed unexpectedly: put back", self.inbox.service, len(batch))
+                    time.sleep(self.inbox.outage_pause_seconds)
+                    outcomes = ["retried"] * len(batch)
+                for (entrypoint, _, message), outcome in zip(batch, outcomes):
+                    if outcome == "early":
+                        eventlet.spawn_after(self.inbox.early_pause_seconds, entrypoint.put_back, message)
+                    elif outcome == "retried":
+                        entrypoint.put_back(message)
+                    else:
+                        entrypoint.acknowledge(message)
+                if stop:
+                    break
+        finally:
+            self.stopped.send(None)
+
+    def stop(self) -> None:
+        """Finish the batch in hand, put back every message still waiting, and end the thread
+        (idempotent: every entrypoint calls it at its stop)."""
+        if not self.stopping:
+            self.stopping = True
+            waiting = []
+            while self.waiting.qsize():
+                waiting.append(self.waiting.get())
+            for entrypoint, _, message in filter(None, waiting):
+                entrypoint.put_back(message)
+            self.waiting.put(None)
+        self.stopped.wait()
+
+
 class _EventHandler(EventHandler):
-    """nameko's event handler, except that acknowledging a message on a connection the broker has
-    dropped does not kill the service, and that an entry returning PUT_BACK requeues its message
-    (an early message: no error, so nameko does not log it as one).
+    """nameko's event handler, except that a delivered message goes to the service's batcher (the
+    Kernel's) rather than to a worker of its own, and that acknowledging a message on a connection
+    the broker has dropped does not kill the service.
 
     nameko ignores amqp's ConnectionError at the ack but not the socket's own errors (reset,
     broken pipe): a handler finishing while the broker restarts killed the whole container, and
@@ -197,23 +267,40 @@ class _EventHandler(EventHandler):
     def setup(self):
         super().setup()  # nameko names the queue; it is declared at the consumer's start, with these arguments
         self.queue.queue_arguments = queue_arguments(self.container.config.get(QUEUE_TYPE_CONFIG_KEY, "classic"))
+        self.kernel = next(d for d in self.container.dependencies if isinstance(d, Kernel))
+        self.handler = next(h for h in self.container.service_cls.HANDLERS if h.id == self.method_name)
 
-    def handle_message_processed(self, message, result=None, exc_info=None):
+    def start(self):
+        self.handle = functools.partial(self.handler.handle, self.kernel.access.use_cases)
+        super().start()
+
+    def handle_message(self, body, message):
+        self.kernel.batcher.put(self, Delivery(self.handler.id, body, self.handle), message)
+
+    def stop(self):
+        self.kernel.batcher.stop()  # what it holds is acknowledged or put back while the connection is up
+        super().stop()
+
+    def acknowledge(self, message) -> None:
+        self._settle(self.queue_consumer.ack_message, message)
+
+    def put_back(self, message) -> None:
+        self._settle(self.queue_consumer.requeue_message, message)
+
+    def _settle(self, settle, message) -> None:
         try:
-            if exc_info is None and result == PUT_BACK:
-                self.queue_consumer.requeue_message(message)
-            else:
-                super().handle_message_processed(message, result, exc_info)
+            settle(message)
         except (OSError, amqp.exceptions.AMQPError) as exc:
             log.warning("%s: message not acknowledged, the connection is gone (%r): it will come again",
                         self.method_name, exc)
 
 
 def subscribe(handlers: tuple[Handler, ...]):
-    """Class decorator: one nameko event entrypoint per row of the handler table, named by its id.
+    """Class decorator: one nameko event entrypoint per row of the handler table, named by its id;
+    the messages of them all go to the service's batcher.
 
-    Infrastructure outages requeue the message (nameko's requeue_on_error; logged as expected), and
-    so does a message that came early; handler errors are retried, then dead-lettered.
+    A message that came early goes back to its queue for a while, and so does every message an
+    infrastructure outage stopped; handler errors are retried, then dead-lettered.
     """
     ids = [h.id for h in handlers]
     if len(set(ids)) != len(ids):
@@ -230,15 +317,10 @@ def subscribe(handlers: tuple[Handler, ...]):
 
 def _entrypoint(handler: Handler):
     def entry(self, raw):
-        try:
-            use_cases = self.kernel.use_cases
-            return self.kernel.inbox.handle(handler.id, raw, functools.partial(handler.handle, use_cases))
-        except Early:
-            return PUT_BACK
+        raise RuntimeError(f"{handler.id}: the service's batcher handles this queue's messages, not a worker")
 
     entry.__name__ = entry.__qualname__ = handler.id
-    return _EventHandler.decorator(handler.source, handler.event, requeue_on_error=True,
-                                   expected_exceptions=RECOVERABLE)(entry)
+    return _EventHandler.decorator(handler.source, handler.event)(entry)
 
 
 class _SettingTimer(Timer):

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
                                   description="county calendar file; unset: chinese-calendar alone")
     metrics_port: int = Field(0, ge=0, le=65535, description="HTTP port of /metrics, /livez, /readyz; 0: none")
     dead_letter_after: int = Field(5, ge=1, le=100, description="failed attempts before a message is dead-lettered")
+    batch_size: int = Field(50, ge=1, le=1000, description="delivered messages a bus process handles in one "
+                                                          "transaction at most (a backlog's; one waiting "
+                                                          "is handled alone at once)")
     relay_batch: int = Field(200, ge=1, le=10_000, description="outbox rows published per batch")
     retention_days: int = Field(30, ge=1, le=3650, description="days published outbox rows and inbox marks "
                                                               "are kept before housekeeping deletes them")

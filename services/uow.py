@@ -91,6 +91,18 @@ class UnitOfWork:
         return row is not None
 
 
+    def mark_all_processed(self, marks: list[tuple[Envelope, str]]) -> set[tuple[Any, str]]:
+        """Record several (envelope, handler) pairs as done in one statement; returns the pairs
+        (message id, handler) that were not recorded before (the others are redeliveries)."""
+        rows = self.conn.execute(
+            "INSERT INTO inbox (message_id, handler, event_type, outcome) "
+            "SELECT m, h, t, 'done' FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS marks (m, h, t) "
+            "ON CONFLICT DO NOTHING RETURNING message_id, handler",
+            [[e.id for e, _ in marks], [h for _, h in marks], [e.type for e, _ in marks]],
+        ).fetchall()
+        return set(rows)
+
+
 def unit_of_work_factory(pool: ConnectionPool, source: str, schema: str,
                          time: TimeSource | None = None) -> Callable[[], Iterator[UnitOfWork]]:
     time = time or SystemTime()

@@ -27,7 +27,7 @@ from identity_svc.keys import rotate
 from services.access import write_tokens
 from services.bus import Handler
 from services.db import drop_database, ensure_database, migrate, open_pool, service_migrations
-from services.inbox import Early, Inbox
+from services.inbox import PUT_BACK, Delivery, Inbox
 from services.relay import Message, OutboxRelay
 from services.timesource import SystemTime, TimeSource
 from services.uow import unit_of_work_factory
@@ -46,8 +46,10 @@ class _Consumer:
     handler: Handler
     use_cases: Any
 
-    def take(self, body: dict) -> None:
-        self.inbox.handle(self.handler.id, body, functools.partial(self.handler.handle, self.use_cases))
+    def take(self, body: dict) -> bool:
+        """False if the message goes back (it came early, or the database was away)."""
+        delivery = Delivery(self.handler.id, body, functools.partial(self.handler.handle, self.use_cases))
+        return self.inbox.handle_all([delivery])[0] not in PUT_BACK
 
 
 @dataclass
@@ -67,9 +69,7 @@ class LocalBus:
             self._offer(consumer, body)
 
     def _offer(self, consumer: _Consumer, body: dict) -> None:
-        try:
-            consumer.take(body)
-        except Early:
+        if not consumer.take(body):
             self.waiting.append((consumer, body))
 
     def retry_waiting(self) -> int:
@@ -159,7 +159,7 @@ class InProcessHall:
         pool = open_pool(settings.database_url, service.name, 4, name=f"{service.name}-inprocess")
         unit_of_work = unit_of_work_factory(pool, service.name, service.name, self.time)
         inbox = Inbox(unit_of_work, service.name, sink, attempts=settings.dead_letter_after,
-                      backoff_seconds=0.0, outage_pause_seconds=0.1, early_pause_seconds=0.0)
+                      backoff_seconds=0.0, outage_pause_seconds=0.1)
         relay = OutboxRelay(pool, settings.database_url, service.name, service.name,
                             self.bus.publisher(service.name), settings.relay_batch)
         use_cases = module.use_cases(settings)

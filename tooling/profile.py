@@ -10,9 +10,10 @@ notice due), the differences are divided by the cases:
   service process, the web front, PostgreSQL's backends by client (their application_name, the
   service's schema) and its own processes, RabbitMQ's node (beam.smp and its helpers), and the
   load generator (this process's threads) apart;
-- per service: messages consumed (handled) and published (outbox rows confirmed) from the
-  processes' /metrics, gRPC calls answered, and the rows it wrote and the table scans it caused
-  (pg_stat_user_tables of its schema);
+- per service: messages consumed (handled), how many the bus process handled together on
+  average (per batch), and published (outbox rows confirmed) from the processes' /metrics, gRPC
+  calls answered, and the rows it wrote and the table scans it caused (pg_stat_user_tables of its
+  schema);
 - in total: transactions (pg_stat_database) and statements (pg_stat_statements, BEGIN and COMMIT
   included: each one a round trip of a client to the server), with the most frequent statements
   and the costliest (server time, lock waits included).
@@ -116,7 +117,7 @@ class Probe:
     def metrics(self) -> dict[str, Counter]:
         """Messages handled and published by service, gRPC calls by API, from every /metrics."""
         found = {"consumed": Counter(), "published": Counter(), "grpc": Counter(), "retried": Counter(),
-                 "early": Counter(), "dead": Counter()}
+                 "early": Counter(), "dead": Counter(), "batches": Counter()}
         # done, duplicate: consumed; early: put back, to come again after the event it follows
         outcomes = {"done": "consumed", "duplicate": "consumed", "retried": "retried", "early": "early",
                     "dead_lettered": "dead"}
@@ -129,6 +130,8 @@ class Probe:
                 continue
             for family in text_string_to_metric_families(text):
                 for s in family.samples:
+                    if family.name == "onewindow_batch_messages" and s.name.endswith("_count"):
+                        found["batches"][s.labels["service"]] += s.value
                     if not s.name.endswith("_total"):
                         continue
                     if family.name == "onewindow_messages_handled":
@@ -254,6 +257,9 @@ def figures(load: dict, before, after, statements, quiet: bool, idle, window: fl
     for service in [s.name for s in SERVICES] + ["web_front"]:
         row = {k: round((after[1][k][service] - before[1][k][service]) / n, 2)
                for k in ("consumed", "published", "early", "retried", "dead")}
+        batches = after[1]["batches"][service] - before[1]["batches"][service]
+        delivered = sum(after[1][k][service] - before[1][k][service] for k in ("consumed", "early", "retried", "dead"))
+        row["per_batch"] = round(delivered / batches, 1) if batches else 0
         row |= {k: round((after[2][k][service] - before[2][k][service]) / n, 1) for k in ("rows_written",
                                                                                           "table_scans")}
         per_service[service] = row
@@ -298,10 +304,10 @@ def report_lines(result: dict) -> list[str]:
     lines.append(f"total (load generator apart): {result['cpu_ms_per_case_total']} ms of CPU per case, of which "
                  f"{result['idle_ms_per_case_total']} ms the idle system's over the {result['window_s']} s measured")
     lines.append("")
-    rows = [[s, r["consumed"], r["published"], r["early"], r["retried"], r["dead"], r["rows_written"],
-             r["table_scans"]] for s, r in result["per_service"].items()]
-    lines += tabulate(rows, headers=["service (schema)", "messages consumed", "published", "put back (early)",
-                                     "retried", "dead-lettered", "rows written", "table scans"],
+    rows = [[s, r["consumed"], r["per_batch"], r["published"], r["early"], r["retried"], r["dead"],
+             r["rows_written"], r["table_scans"]] for s, r in result["per_service"].items()]
+    lines += tabulate(rows, headers=["service (schema)", "messages consumed", "per batch", "published",
+                                     "put back (early)", "retried", "dead-lettered", "rows written", "table scans"],
                       tablefmt="github").splitlines()
     lines.append("gRPC calls per case: " + ", ".join(f"{api} {n}" for api, n in result["grpc_calls_per_case"].items()))
     lines += ["", f"PostgreSQL per case: {result['transactions_per_case']} transactions "

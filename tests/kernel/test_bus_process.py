@@ -82,6 +82,26 @@ def test_events_flow_once_even_when_delivered_twice(ledger, process_env):
     assert ledger.entries() == list(range(1, 21))
 
 
+def test_a_backlog_is_handled_in_batches_each_entry_once(ledger, process_env):
+    first = ledger.start()
+    first.terminate()
+    first.wait(timeout=15)  # the queue exists; nothing consumes it now
+    publisher = Publisher.for_events(process_env["ONEWINDOW_AMQP_URL"], "ledger")
+    with ledger.uow() as uow:  # a backlog: 60 events waiting in the queue, 5 of them twice
+        sent = [uow.emit("EntryPosted", None, {"amount": i}) for i in range(1, 61)]
+        uow.execute("UPDATE outbox SET published_at = now()")  # published here, not by a relay
+    for envelope in sent + sent[:5]:
+        publisher.publish(envelope.to_wire(), envelope.type, str(envelope.id))
+    publisher.close()
+    ledger.start()
+    wait_until(lambda: ledger.handled("done") + ledger.handled("duplicate") == 65, what="the backlog handled")
+    assert ledger.entries() == list(range(1, 61)) and ledger.handled("duplicate") == 5
+    with ledger.uow() as uow:
+        transactions = uow.execute("SELECT count(DISTINCT xmin::text) FROM entries").fetchone()[0]
+    batches = metric(ledger.port, "onewindow_batch_messages_count", service="ledger")
+    assert transactions < 60 and batches < 65, (transactions, batches)
+
+
 def test_a_poison_message_is_dead_lettered_with_its_error_and_the_rest_flow_on(ledger, process_env):
     ledger.start()
     with ledger.uow() as uow:

@@ -9,7 +9,7 @@ import pytest
 
 from services.contracts import new_envelope
 from services.db import open_pool
-from services.inbox import Early, Inbox
+from services.inbox import Delivery, Early, Inbox
 from services.relay import DEAD_LETTER_QUEUE, Publisher
 from services.timesource import CHINA
 from services.uow import unit_of_work_factory
@@ -20,7 +20,7 @@ from tests import ledger_service  # noqa: F401  (registers the test event)
 def inbox(database_url, schema, amqp_url):
     pool = open_pool(database_url, schema, max_size=2)
     dead_letters = Publisher.for_dead_letters(amqp_url)
-    yield Inbox(unit_of_work_factory(pool, "ledger", schema), "ledger", dead_letters, early_pause_seconds=0)
+    yield Inbox(unit_of_work_factory(pool, "ledger", schema), "ledger", dead_letters)
     dead_letters.close()
     pool.close()
 
@@ -43,14 +43,13 @@ def test_an_early_message_is_put_back_with_nothing_written_then_handled(inbox):
             raise Early("C1 is not known yet")
 
     raw = envelope()
-    with pytest.raises(Early):
-        inbox.handle("post", raw, handler)
+    assert inbox.handle_all([Delivery("post", raw, handler)]) == ["early"]
     assert marks(inbox) == []
     with inbox.unit_of_work() as uow:
         assert uow.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
     predecessor_recorded = True
-    assert inbox.handle("post", raw, handler) == "done"
-    assert inbox.handle("post", raw, handler) == "duplicate"
+    assert inbox.handle_all([Delivery("post", raw, handler)]) == ["done"]
+    assert inbox.handle_all([Delivery("post", raw, handler)]) == ["duplicate"]
 
 
 def test_a_message_still_early_after_the_limit_is_dead_lettered_with_its_error(inbox, amqp_url):
@@ -60,7 +59,7 @@ def test_a_message_still_early_after_the_limit_is_dead_lettered_with_its_error(i
         raise Early("C1 is not known yet")
 
     raw = envelope()
-    assert inbox.handle("post", raw, handler) == "dead_lettered"
+    assert inbox.handle_all([Delivery("post", raw, handler)]) == ["dead_lettered"]
     assert marks(inbox) == [("post", "dead_lettered", "Early: C1 is not known yet")]
     with kombu.Connection(amqp_url) as conn:
         message = kombu.Queue(DEAD_LETTER_QUEUE, channel=conn.channel()).get(accept=["json"])

@@ -8,7 +8,7 @@ import functools
 import pytest
 
 from services.contracts import new_envelope
-from services.inbox import Inbox
+from services.inbox import Delivery, Inbox
 from services.relay import Publisher
 from supervision_svc.figures import figures
 from supervision_svc.grpc_api import figures_view
@@ -56,7 +56,7 @@ def test_fees_are_counted_once_a_case_by_the_day_collected_by_item_and_the_other
     (handler,) = [x for x in HANDLERS if x.event == "FeeCollected"]
     body = new_envelope("intake", "FeeCollected", "A", fee("MZ-001", 5000, D(2026, 3, 3)), h.time.now()).to_wire()
     handle = functools.partial(handler.handle, h.feedback.supervision)
-    assert [inbox.handle(handler.id, body, handle) for _ in range(2)] == ["done", "duplicate"]
+    assert inbox.handle_all([Delivery(handler.id, body, handle)] * 2) == ["done", "duplicate"]
     h.event("FeeCollected", "A", fee("MZ-001", 9900, D(2026, 3, 4)), D(2026, 3, 4))
     # B: 120.50 yuan at the desk by its system (no person); C: collected in April
     h.event("FeeCollected", "B", fee("AJ-001", 12050, D(2026, 3, 5), DESK, DESK_SYSTEM), D(2026, 3, 5))

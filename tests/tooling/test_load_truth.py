@@ -116,7 +116,8 @@ def test_the_profile_divides_each_difference_by_the_cases_and_shows_the_idle_sha
 
     def metrics(consumed):
         return {"consumed": Counter({"intake": consumed}), "published": Counter({"intake": consumed // 2}),
-                "early": Counter(), "retried": Counter(), "dead": Counter(), "grpc": Counter({"desk": consumed * 5})}
+                "early": Counter(), "retried": Counter(), "dead": Counter(), "grpc": Counter({"desk": consumed * 5}),
+                "batches": Counter({"intake": consumed // 5})}
 
     before = (Counter({"intake-bus": 1.0, "rabbitmq": 2.0}), metrics(0),
               {"rows_written": Counter({"intake": 5}), "table_scans": Counter()}, Counter({"commits": 100}))
@@ -128,7 +129,8 @@ def test_the_profile_divides_each_difference_by_the_cases_and_shows_the_idle_sha
     assert result["cpu_ms_per_case"] == {"intake-bus": 50.0, "rabbitmq": 20.0, "load generator (apart)": 3.0}
     assert result["idle_ms_per_case"] == {"intake-bus": 2.0, "rabbitmq": 4.0}  # 1 and 2 ms/s over 20 s, 10 cases
     assert result["per_service"]["intake"] == {"consumed": 7.0, "published": 3.5, "early": 0.0, "retried": 0.0,
-                                               "dead": 0.0, "rows_written": 35.0, "table_scans": 4.0}
+                                               "dead": 0.0, "per_batch": 5.0, "rows_written": 35.0,
+                                               "table_scans": 4.0}
     assert result["grpc_calls_per_case"] == {"desk": 35.0}
     assert (result["transactions_per_case"], result["statements_per_case"]) == (52.0, 104.0)
     assert any(line.startswith("| intake-bus") and "48" in line for line in report_lines(result))
