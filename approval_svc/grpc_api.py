@@ -145,9 +145,10 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
     ROLES = ROLES
     QUIET = QUIET
 
-    def __init__(self, handling: Handling, unit_of_work, credentials: Credentials, signal: FeedSignal):
+    def __init__(self, handling: Handling, unit_of_work, reading, credentials: Credentials, signal: FeedSignal):
         self.handling = handling
         self.unit_of_work = unit_of_work
+        self.reading = reading  # a watch's polls: one statement each, no transaction
         self.credentials = credentials
         self.signal = signal
 
@@ -254,15 +255,15 @@ class DeskApi(desk_pb2_grpc.DepartmentDeskServicer):
         if request.from_now:
             if cursor:
                 raise InvalidRequest([("from_now", "either from_now or after_cursor")])
-            with self.unit_of_work() as uow:
-                cursor = store.feed_head(uow, department)
+            with self.reading() as read:
+                cursor = store.feed_head(read, department)
             yield pb.WorkItem(cursor=cursor, reason="head")
         while context.is_active() and not self.signal.closing.is_set():
             seen = self.signal.current(department)
-            with self.unit_of_work() as uow:
-                feed = store.feed_after(uow, department, cursor)
-                items = [pb.WorkItem(cursor=position, reason=reason, task=self._view(task, uow))
-                         for position, reason, task in feed if organisation in (None, task.organisation)]
+            with self.reading() as read:
+                feed = store.feed_after(read, department, cursor)
+            items = [pb.WorkItem(cursor=position, reason=reason, task=self._view(task, read))
+                     for position, reason, task in feed if organisation in (None, task.organisation)]
             for item in items:
                 yield item
             if feed:
@@ -407,6 +408,6 @@ def build(settings: ApprovalSettings, server, time: TimeSource | None = None) ->
     handling = Handling(wiring.reference, Staff(settings.staff, wiring.reference.org))
     if filled := handling.fill_due(wiring.unit_of_work):
         log.info("worklist sort keys written for %d open tasks", filled)
-    api = DeskApi(handling, wiring.unit_of_work, wiring.credentials, signal)
+    api = DeskApi(handling, wiring.unit_of_work, wiring.reading, wiring.credentials, signal)
     add_servicer(server, api, pb.DESCRIPTOR.services_by_name["DepartmentDesk"])
     return wiring

@@ -18,7 +18,7 @@ from services.db import open_pool
 from services.grpcutil import api_channel
 from services.persons import PersonVerifier, Trust
 from services.timesource import TimeSource
-from services.uow import unit_of_work_factory
+from services.uow import reading_factory, unit_of_work_factory
 
 from .holders import HALL_APIS, holder_role, person_caller
 from .reference import Reference, load_reference
@@ -29,6 +29,7 @@ class ApiWiring:
     settings: Settings
     pool: ConnectionPool
     unit_of_work: Callable
+    reading: Callable  # reads without a transaction (services.uow.reading_factory)
     reference: Reference
     credentials: Credentials
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -42,8 +43,8 @@ class ApiWiring:
         persons = PersonVerifier(fetch, functools.partial(person_caller, org=reference.org)).start()
         credentials = Credentials(settings.desk_tokens, functools.partial(holder_role, org=reference.org),
                                   persons=persons)
-        return cls(settings, pool, unit_of_work_factory(pool, service, service, time), reference, credentials,
-                   [close_channel, persons.close])
+        return cls(settings, pool, unit_of_work_factory(pool, service, service, time), reading_factory(pool, time),
+                   reference, credentials, [close_channel, persons.close])
 
     def on_close(self, close: Callable[[], None]) -> None:
         self.closers.append(close)

@@ -12,7 +12,7 @@ import pytest
 from services.contracts import ContractError
 from services.db import KERNEL_MIGRATIONS, migrate, open_pool
 from services.relay import Message, OutboxRelay, Publisher
-from services.uow import unit_of_work_factory
+from services.uow import reading_factory, unit_of_work_factory
 from tests import ledger_service  # noqa: F401  (registers the test event)
 from tests.support import wait_until
 from tooling.sandbox import PrivateRabbit
@@ -55,6 +55,20 @@ def test_state_and_events_commit_together_or_not_at_all(pool, uow):
             work.emit("EntryPosted", "C-2", {"amount": 2})
             raise RuntimeError("the rule failed after emitting")
     assert len(outbox_rows(pool)) == 1
+
+
+def test_a_read_opens_no_transaction_and_hands_the_connection_back_as_it_was(database_url, schema):
+    single = open_pool(database_url, schema, max_size=1)  # one connection: the read's and the next user's
+    try:
+        with reading_factory(single)() as read:
+            assert read.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+            assert read.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing left open
+        with unit_of_work_factory(single, "ledger", schema)() as work:
+            assert not work.conn.autocommit
+            work.emit("EntryPosted", "C-1", {"amount": 1})
+        assert len(outbox_rows(single)) == 1
+    finally:
+        single.close()
 
 
 def test_an_event_that_breaks_its_contract_is_refused_before_anything_is_written(pool, uow):
