@@ -19,6 +19,7 @@ from services.grpcutil import api_channel
 from services.persons import PersonVerifier, Trust
 from services.timesource import TimeSource
 from services.uow import reading_factory, unit_of_work_factory
+from services.watched import WatchedFile
 
 from .holders import HALL_APIS, holder_role, person_caller
 from .reference import Reference, load_reference
@@ -61,11 +62,12 @@ def identity_trust(settings: Settings) -> tuple[Callable[[str], Trust | None], C
     tokens file); and how to close the channel."""
     channel = api_channel(settings, settings.identity_port, settings.identity_host)
     stub = identity_pb2_grpc.IdentityStub(channel)
+    # asked every 2 s: the file is parsed again only when it has changed
+    token = WatchedFile(settings.desk_tokens, lambda path: read_tokens(path).get(HALL_APIS, ""))
 
     def fetch(version: str) -> Trust | None:
-        token = read_tokens(settings.desk_tokens).get(HALL_APIS, "")
         reply = stub.Trust(ipb.TrustRequest(version=version), timeout=5,
-                           metadata=(("authorization", f"Bearer {token}"),))
+                           metadata=(("authorization", f"Bearer {token.current}"),))
         if reply.unchanged:
             return None
         return Trust.from_pem(reply.version, {k.key_id: k.public_key_pem for k in reply.keys},
