@@ -1,5 +1,6 @@
-"""nameko glue: the `Kernel` dependency (pool, unit of work, inbox, outbox relay, the service's use
-cases) and `subscribe`, which turns a service's handler table into nameko event entrypoints.
+"""nameko glue: the `Kernel` dependency (pool, unit of work, inbox, outbox relay, batcher, the
+service's use cases) and `subscribe`, which turns a service's handler table into nameko event
+entrypoints whose messages the batcher handles.
 
     def use_cases(settings: RoutingSettings) -> Routing:
         return Routing(load_reference(settings), settings.transfer_limit_days)
@@ -16,8 +17,9 @@ cases) and `subscribe`, which turns a service's handler table into nameko event 
 A row's `id` is stable: it names the handler's durable queue
 (`evt-<source>-<event>--<service>.<id>`) and its inbox key, whatever the Python function is called.
 The handler runs `handle(use_cases, uow, envelope)` inside a unit of work with the inbox mark: its
-writes and `uow.emit(...)` commit together or not at all. Everything nameko-specific stays in this
-module and in `service.py` files.
+writes and `uow.emit(...)` commit together or not at all (with those of the other messages of its
+batch, `Inbox.handle_all`). Everything nameko-specific stays in this module and in `service.py`
+files.
 """
 from __future__ import annotations
 
