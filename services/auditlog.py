@@ -81,23 +81,32 @@ def entry_hash(entry: dict) -> str:
     return hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
-HEAD = "SELECT last_seq, last_hash FROM audit_head FOR UPDATE"
-INSERT = (f"WITH entry AS (INSERT INTO audit_log ({', '.join(COLUMNS)}) "
-          f"VALUES ({', '.join(f'%({c})s' for c in COLUMNS)})) "
-          "UPDATE audit_head SET last_seq = %(seq)s, last_hash = %(hash)s")
+# The entry's canonical body is written here with these two stand-ins, which PostgreSQL replaces by
+# the head's values in the statement that locks the head, writes the entry and moves the head: the
+# hash is the same SHA-256 of the same bytes (`entry_hash`), and the head's lock, which every act of
+# the service takes in turn, is held for this one round trip and the commit. A stand-in cannot occur
+# inside a value: a quote within a JSON string is escaped, so `"seq":` is only ever the key.
+_SEQ, _PREV = '"seq":0', '"prev_hash":""'
+APPEND = (
+    "WITH head AS (SELECT last_seq + 1 AS seq, last_hash FROM audit_head FOR UPDATE), "
+    "body AS (SELECT seq, last_hash, replace(replace(%(canonical)s, %(seq_mark)s, '\"seq\":' || seq), "
+    "%(prev_mark)s, '\"prev_hash\":\"' || last_hash || '\"') AS canonical FROM head), "
+    f"entry AS (INSERT INTO audit_log ({', '.join(COLUMNS)}) "
+    f"SELECT seq, %(at)s::timestamptz, {', '.join(f'%({c})s' for c in FIELDS)}, last_hash, "
+    "encode(sha256(convert_to(canonical, 'UTF8')), 'hex') FROM body RETURNING seq, hash) "
+    "UPDATE audit_head SET last_seq = entry.seq, last_hash = entry.hash FROM entry RETURNING entry.seq")
 
 
 def append(conn: Connection, entry: AuditEntry, at: datetime) -> int:
     """Record `entry` in the caller's open transaction (the act and its entry commit together, or
-    neither); its seq. Two round trips: lock the head, then insert and move the head in one
-    statement. The head stays locked until the caller commits, so call this last."""
+    neither); its seq. One round trip: lock the head, write the entry with its hash and move the
+    head in one statement. The head stays locked until the caller commits, so call this last."""
     if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
         raise RuntimeError("append needs the caller's transaction: the head's lock would not last")
-    seq, prev_hash = conn.execute(HEAD).fetchone()
-    row = {"seq": seq + 1, "at": utc_iso(at), **asdict(entry), "prev_hash": prev_hash}
-    row["hash"] = entry_hash(row)
-    conn.execute(INSERT, row)
-    return row["seq"]
+    row = {"at": utc_iso(at), **asdict(entry)}
+    template = canonical({**row, "seq": 0, "prev_hash": ""})
+    (seq,) = conn.execute(APPEND, {**row, "canonical": template, "seq_mark": _SEQ, "prev_mark": _PREV}).fetchone()
+    return seq
 
 
 def check_entries(entries: Iterable[dict], prev_seq: int | None = None, prev_hash: str | None = None) -> ChainCheck:

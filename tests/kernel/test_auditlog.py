@@ -64,6 +64,20 @@ def test_appends_make_a_chain_that_verifies(pool):
     assert head == (6, rows[-1][2])
 
 
+def test_the_server_hashes_the_very_bytes_python_checks_whatever_the_fields_hold(pool):
+    tricky = ['"seq":0', '"prev_hash":""', '\\"seq\\":0 ,"seq":1}', "认领 «引号» \\ \u2028", "\t\n\u0001"]
+    with pool.connection() as conn:
+        for n, text in enumerate(tricky, start=1):
+            assert append(conn, AuditEntry("desk.Claim", detail=text, target=text, person=f"{n}"), T0) == n
+        rows = conn.execute("SELECT seq, at, action, result, person, post, organisation, holder, client, target, "
+                            "detail, prev_hash, hash FROM audit_log ORDER BY seq").fetchall()
+    for row in rows:
+        body = dict(zip(auditlog.COLUMNS, row))
+        body["at"] = auditlog.utc_iso(body["at"])
+        assert auditlog.entry_hash(body) == body["hash"], body["detail"]
+    assert check(pool) == auditlog.ChainCheck(len(tricky), True)
+
+
 def test_an_entry_rolls_back_with_its_act(pool):
     fill(pool, 2)
     with pytest.raises(RuntimeError), pool.connection() as conn:

@@ -123,6 +123,13 @@ def test_bench_relay_publishes_every_event_it_wrote_and_prints_figures(process_e
     assert figures["events"] == 60 and figures["published_per_s"] > 0
 
 
+def test_bench_audit_records_a_chain_that_verifies_and_prints_figures(process_env):
+    result = run("bench-audit", "--acts", "20", env=process_env)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["acts"] == 20 and figures["chain_ok"] is True and figures["client_cpu_us_per_act"] > 0
+
+
 def test_the_desk_serves_tls_with_a_configured_certificate(process_env, tmp_path):
     import grpc
     from onewindow.desk.v1 import desk_pb2, desk_pb2_grpc
