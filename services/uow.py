@@ -90,7 +90,6 @@ class UnitOfWork:
         ).fetchone()
         return row is not None
 
-
     def mark_all_processed(self, marks: list[tuple[Envelope, str]]) -> set[tuple[Any, str]]:
         """Record several (envelope, handler) pairs as done in one statement; returns the pairs
         (message id, handler) that were not recorded before (the others are redeliveries)."""
