@@ -334,7 +334,7 @@ def test_notices_commitments_a_double_click_and_the_rating_pad(hall, chromium):
         before = cases_at(hall, "county-desk")
         fill(6)
         page.dblclick("main button[type=submit]")
-        expect(page.locator("#answer")).to_have_text("已受理")
+        expect(page.locator("#answer")).to_have_text(re.compile("已受理|办理中"))  # routed at once under a quiet bus
         assert cases_at(hall, "county-desk") == before + 1
 
         page.click("text=邀请申请人在评价器上评价")
