@@ -6,6 +6,11 @@ timeout, a 5xx or 429) and `PermanentFailure` for what it will not (an address r
 `key` names the delivery, the same on every attempt: a sender killed after the gateway took a
 notice but before recording it sends it again once its lease runs out, and the key (HTTP
 `Idempotency-Key`, the e-mail's Message-ID) lets the receiving end drop the copy.
+
+The HTTP channels keep their connections open between notices (one pool per process, urllib3): a
+gateway's TCP and TLS handshakes are paid once, not for every SMS. A connection the other end
+closed while idle is noticed before it is used, or the POST is sent once more on a fresh one,
+which the key makes safe.
 """
 from __future__ import annotations
 
@@ -13,12 +18,11 @@ import hashlib
 import hmac
 import json
 import smtplib
-import socket
 import time
-import urllib.error
-import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
+
+import urllib3
 
 from .settings import read_webhooks
 
@@ -57,17 +61,22 @@ class Email:
             raise TransientFailure(f"{type(exc).__name__}: {exc}") from None
 
 
+# One attempt more on a fresh connection when a kept one fails before an answer (the other end closed
+# it while idle); no retry on an answer, no redirect: each attempt of a notice is the sender's to count.
+_HTTP = urllib3.PoolManager(num_pools=20, maxsize=4, timeout=TIMEOUT_SECONDS,
+                            retries=urllib3.Retry(total=1, connect=1, read=1, status=0, redirect=0,
+                                                  allowed_methods=None, raise_on_status=False))
+
+
 def _post(url: str, body: bytes, headers: dict[str, str], key: str | None) -> None:
     headers = {"Content-Type": "application/json", **headers, **({"Idempotency-Key": key} if key else {})}
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            response.read()
-    except urllib.error.HTTPError as exc:
-        kind = TransientFailure if exc.code >= 500 or exc.code == 429 else PermanentFailure
-        raise kind(f"HTTP {exc.code} from {url}") from None
-    except (urllib.error.URLError, socket.timeout, OSError) as exc:
+        response = _HTTP.request("POST", url, body=body, headers=headers)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise TransientFailure(f"{type(exc).__name__}: {exc}") from None
+    if response.status >= 300:
+        kind = TransientFailure if response.status >= 500 or response.status == 429 else PermanentFailure
+        raise kind(f"HTTP {response.status} from {url}")
 
 
 class Sms:

@@ -285,6 +285,8 @@ class Gateway(ThreadingHTTPServer):
 
 
 class _GatewayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps the sender's connection open, as a gateway on the internet does
+
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         key = self.headers.get("Idempotency-Key")
@@ -295,6 +297,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
                 self.server.received[(body["to"], body["text"])] += 1
                 self.server.keys.add(key)
         self.send_response(200)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args):
