@@ -264,12 +264,15 @@ def figures(load: dict, before, after, statements, quiet: bool, idle, window: fl
                                                                                           "table_scans")}
         per_service[service] = row
     calls = sum(c for _, c, _ in statements)
+    servers = round(sum(v for k, v in cpu.items() if k.startswith(SERVERS)), 1)
     return {
         "load": {k: load[k] for k in ("cases", "concluded", "unfinished", "lost", "duplicated", "rate", "arrivals_s",
                                       "cases_per_s", "p50_ms", "p99_ms")},
         "quiet_after": quiet, "cores": os.cpu_count(),
         "cpu_ms_per_case": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
         "cpu_ms_per_case_total": round(sum(v for k, v in cpu.items() if k != "load generator (apart)"), 1),
+        "servers_ms_per_case": servers,
+        "servers_bound_cases_per_s": round(os.cpu_count() * 1000 / servers, 1) if servers else None,
         "idle_ms_per_case": idle_share, "idle_ms_per_case_total": round(sum(idle_share.values()), 1),
         "window_s": round(window, 1),
         "per_service": per_service,
@@ -282,6 +285,9 @@ def figures(load: dict, before, after, statements, quiet: bool, idle, window: fl
         "costliest_statements": [_statement(q, c, t, n) for q, c, t in
                                  sorted(statements, key=lambda s: s[2], reverse=True)[:10]],
     }
+
+
+SERVERS = ("postgres", "rabbitmq")  # the processes that are not the project's Python
 
 
 def _statement(query: str, calls: int, total_ms: float, cases: int) -> dict:
@@ -303,6 +309,9 @@ def report_lines(result: dict) -> list[str]:
                       headers=["process", "CPU ms/case", "of which idle", "less idle"], tablefmt="github").splitlines()
     lines.append(f"total (load generator apart): {result['cpu_ms_per_case_total']} ms of CPU per case, of which "
                  f"{result['idle_ms_per_case_total']} ms the idle system's over the {result['window_s']} s measured")
+    lines.append(f"PostgreSQL and RabbitMQ alone: {result['servers_ms_per_case']} ms per case; were every Python "
+                 f"process free, these {result['cores']} cores would conclude at most "
+                 f"{result['servers_bound_cases_per_s']} cases/s")
     lines.append("")
     rows = [[s, r["consumed"], r["per_batch"], r["published"], r["early"], r["retried"], r["dead"],
              r["rows_written"], r["table_scans"]] for s, r in result["per_service"].items()]

@@ -3,6 +3,7 @@ test stops at the first rate not held, and the benchmark record feeds the README
 from __future__ import annotations
 
 import json
+import os
 
 from tests.support import free_port
 from tests.tooling.test_cli import run
@@ -128,9 +129,13 @@ def test_the_profile_divides_each_difference_by_the_cases_and_shows_the_idle_sha
     result = profile_figures(load, before, after, [("BEGIN", 520, 5.0), ("COMMIT", 520, 4.0)], True, idle, 20.0)
     assert result["cpu_ms_per_case"] == {"intake-bus": 50.0, "rabbitmq": 20.0, "load generator (apart)": 3.0}
     assert result["idle_ms_per_case"] == {"intake-bus": 2.0, "rabbitmq": 4.0}  # 1 and 2 ms/s over 20 s, 10 cases
+    assert result["servers_ms_per_case"] == 20.0  # RabbitMQ's; intake-bus is the project's Python
+    assert result["servers_bound_cases_per_s"] == round(os.cpu_count() * 1000 / 20.0, 1)
     assert result["per_service"]["intake"] == {"consumed": 7.0, "published": 3.5, "early": 0.0, "retried": 0.0,
                                                "dead": 0.0, "per_batch": 5.0, "rows_written": 35.0,
                                                "table_scans": 4.0}
     assert result["grpc_calls_per_case"] == {"desk": 35.0}
     assert (result["transactions_per_case"], result["statements_per_case"]) == (52.0, 104.0)
-    assert any(line.startswith("| intake-bus") and "48" in line for line in report_lines(result))
+    lines = report_lines(result)
+    assert any(line.startswith("| intake-bus") and "48" in line for line in lines)
+    assert any(line.startswith("PostgreSQL and RabbitMQ alone: 20.0 ms per case") for line in lines)
