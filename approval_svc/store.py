@@ -217,7 +217,7 @@ def feed(uow: UnitOfWork, entries: list[tuple[str, str, str]]) -> None:
     departments = sorted({e[0] for e in entries})
     counts = [sum(1 for e in entries if e[0] == d) for d in departments]
     heads = dict(uow.execute(
-        "INSERT INTO feed_heads (department, position) SELECT * FROM unnest(%s::text[], %s::bigint[]) "
+        "INSERT INTO feed_heads (department, position) SELECT * FROM unnest(%b::text[], %b::bigint[]) "
         "ON CONFLICT (department) DO UPDATE SET position = feed_heads.position + excluded.position "
         "RETURNING department, position", [departments, counts]).fetchall())
     positions, taken = [], {}
@@ -225,9 +225,9 @@ def feed(uow: UnitOfWork, entries: list[tuple[str, str, str]]) -> None:
         taken[department] = taken.get(department, 0) + 1
         positions.append(heads[department] - counts[departments.index(department)] + taken[department])
     uow.execute("INSERT INTO feed (department, position, task_id, reason, at) "
-                "SELECT d, p, t, r, %s FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[]) AS x(d, p, t, r)",
+                "SELECT d, p, t, r, %s FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[]) AS x(d, p, t, r)",
                 [uow.time.now(), [e[0] for e in entries], positions, [e[1] for e in entries], [e[2] for e in entries]])
-    uow.execute("SELECT pg_notify(%s, d) FROM unnest(%s::text[]) AS d", [FEED_CHANNEL, departments])
+    uow.execute("SELECT pg_notify(%s, d) FROM unnest(%b::text[]) AS d", [FEED_CHANNEL, departments])
 
 
 def feed_head(uow: UnitOfWork, department: str) -> int:
@@ -265,7 +265,7 @@ def stage_tasks(uow: UnitOfWork, stages: list[tuple[str, int]]) -> dict[str, lis
     if not stages:
         return {}
     rows = uow.conn.cursor(row_factory=dict_row).execute(
-        f"{_SELECT} JOIN unnest(%s::text[], %s::int[]) AS s(c, n) ON t.case_number = s.c AND t.stage = s.n "
+        f"{_SELECT} JOIN unnest(%b::text[], %b::int[]) AS s(c, n) ON t.case_number = s.c AND t.stage = s.n "
         "ORDER BY t.seq", [[c for c, _ in stages], [n for _, n in stages]]).fetchall()
     found: dict[str, list[Task]] = {}
     for r in rows:

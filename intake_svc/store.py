@@ -119,8 +119,10 @@ def append_all(uow: UnitOfWork, case_number: str, acts: list[Act], changes: dict
         last = entry.hash
     fields = {**(changes or {}), "history_seq": seq, "history_head": last}
     sets = ", ".join(f"{c} = %s" for c in fields)
+    # %b: the arrays go in PostgreSQL's binary format; as text, psycopg would escape every quote of
+    # every JSON body in Python, which was a third of this process's time
     uow.execute("WITH appended AS (INSERT INTO history (case_number, seq, body, prev_hash, hash) "
-                "SELECT %s, * FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[])) "
+                "SELECT %s, * FROM unnest(%b::int[], %b::text[], %b::text[], %b::text[])) "
                 f"UPDATE cases SET {sets} WHERE case_number = %s",
                 [case_number, [e.seq for e in entries], [e.body for e in entries], [e.prev_hash for e in entries],
                  [e.hash for e in entries], *[_value(c, v) for c, v in fields.items()], case_number])

@@ -95,7 +95,7 @@ class UnitOfWork:
         (message id, handler) that were not recorded before (the others are redeliveries)."""
         rows = self.conn.execute(
             "INSERT INTO inbox (message_id, handler, event_type, outcome) "
-            "SELECT m, h, t, 'done' FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS marks (m, h, t) "
+            "SELECT m, h, t, 'done' FROM unnest(%b::uuid[], %b::text[], %b::text[]) AS marks (m, h, t) "
             "ON CONFLICT DO NOTHING RETURNING message_id, handler",
             [[e.id for e, _ in marks], [h for _, h in marks], [e.type for e, _ in marks]],
         ).fetchall()
