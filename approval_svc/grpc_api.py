@@ -123,7 +123,7 @@ class FeedSignal:
     def _listen(self) -> None:
         while not self.closing.is_set():
             try:
-                with psycopg.connect(self.conninfo, autocommit=True,
+                with psycopg.connect(self.conninfo, autocommit=True, application_name="approval-desk-feed",
                                      options=f"-c search_path={self.schema}") as conn:
                     conn.execute(f"LISTEN {store.FEED_CHANNEL}")
                     self._bump(list(self.generation))  # anything missed while disconnected

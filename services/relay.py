@@ -227,7 +227,8 @@ class OutboxRelay:
         gauge_due = 0.0
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.conninfo, autocommit=True) as listener:
+                with psycopg.connect(self.conninfo, autocommit=True,
+                                     application_name=f"{self.service}-relay") as listener:
                     listener.execute(f'LISTEN "{notify_channel(self.schema)}"')
                     while not self._stop.is_set():
                         while self.publish_pending() == self.batch and not self._stop.is_set():

@@ -80,6 +80,9 @@ def test_events_flow_once_even_when_delivered_twice(ledger, process_env):
     again.close()
     wait_until(lambda: ledger.handled("duplicate") == 5, what="5 duplicates skipped")
     assert ledger.entries() == list(range(1, 21))
+    with psycopg.connect(process_env["ONEWINDOW_DATABASE_URL"], autocommit=True) as conn:  # named for the DBA
+        assert conn.execute("SELECT query FROM pg_stat_activity WHERE application_name = 'ledger-relay'").fetchall() \
+            == [('LISTEN "outbox_ledger"',)]
 
 
 def test_a_backlog_is_handled_in_batches_each_entry_once(ledger, process_env):
